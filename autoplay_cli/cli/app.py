@@ -1,0 +1,99 @@
+"""The ``autoplay`` command: the root options, the command index, and ``main()``.
+
+Only typer, the standard library and light project modules are imported here;
+each command imports its heavy dependencies inside its body, so that
+``autoplay --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+
+from autoplay_cli import __version__
+from autoplay_cli.cli import output
+from autoplay_cli.cli.errors import boundary, exit_code_for
+
+# The command index: (command name, module, attribute). The attribute is either a
+# command function or a ``typer.Typer`` group. Help's one-liners come from the
+# function's docstring (or the group's ``help``).
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("config", "autoplay_cli.cli.config_cmd", "app"),
+)
+
+app = typer.Typer(
+    name="autoplay",
+    help="Toolkit for the Autoplay real-time user-activity platform.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"autoplay {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True,
+                           help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", envvar="AUTOPLAY_DEBUG",
+                           help="Show tracebacks and debug logs (env AUTOPLAY_DEBUG=1).")
+    ] = False,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="Disable colour (also: NO_COLOR=1).")
+    ] = False,
+) -> None:
+    """Toolkit for the Autoplay real-time user-activity platform."""
+    output.OPTIONS.debug = debug
+    output.OPTIONS.no_color = no_color
+    output.configure_logging()
+
+
+def _register(target: typer.Typer, commands: Sequence[tuple[str, str, str]]) -> None:
+    for name, module_name, attr in commands:
+        obj = getattr(importlib.import_module(module_name), attr)
+        if isinstance(obj, typer.Typer):
+            for info in obj.registered_commands:
+                if info.callback is not None and not getattr(info.callback, "__wrapped__", None):
+                    info.callback = boundary(info.callback)
+            target.add_typer(obj, name=name)
+        else:
+            target.command(name=name)(boundary(obj))
+
+
+_register(app, COMMANDS)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI on *argv* and return the exit code (no ``sys.exit``)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = app(args=args, prog_name="autoplay", standalone_mode=False)
+    except typer.Abort:
+        output.print_error("aborted")
+        return 1
+    except (Exception, KeyboardInterrupt) as exc:
+        if hasattr(exc, "exit_code") and hasattr(exc, "format_message"):
+            # A usage error detected by Typer: one line, plus where to look.
+            ctx = getattr(exc, "ctx", None)
+            where = f"`{ctx.command_path} --help`" if ctx is not None else "`autoplay --help`"
+            output.print_error(f"{exc.format_message()} — see {where}")
+            return int(exc.exit_code)
+        return exit_code_for(exc)
+    return result if isinstance(result, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,117 @@
+"""Output conventions shared by every command.
+
+Data goes to stdout, diagnostics and progress to stderr. Colour follows the
+terminal, ``NO_COLOR`` and ``--no-color``; spinners only when stderr is a TTY.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@dataclass
+class GlobalOptions:
+    debug: bool = False
+    no_color: bool = False
+
+
+OPTIONS = GlobalOptions(debug=os.environ.get("AUTOPLAY_DEBUG", "") not in ("", "0"))
+_consoles: dict[str, Console] = {}
+
+
+def color_enabled(stream: Any) -> bool:
+    if OPTIONS.no_color or os.environ.get("NO_COLOR"):
+        return False
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _console(name: str) -> Console:
+    stream = sys.stdout if name == "out" else sys.stderr
+    cached = _consoles.get(name)
+    # CliRunner and pytest's capture swap sys.stdout; follow the current stream.
+    if cached is not None and cached.file is stream:
+        return cached
+    from rich.console import Console
+
+    colour = color_enabled(stream)
+    console = Console(
+        file=stream,
+        no_color=not colour,
+        color_system="auto" if colour else None,
+        force_terminal=colour or None,
+        highlight=False,
+        soft_wrap=name == "out",
+        emoji=False,
+    )
+    _consoles[name] = console
+    return console
+
+
+def out() -> Console:
+    """Rich console on stdout, for human-readable data."""
+    return _console("out")
+
+
+def err() -> Console:
+    """Rich console on stderr, for diagnostics, progress and summaries."""
+    return _console("err")
+
+
+def stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def emit_json(obj: Any) -> None:
+    """Write one JSON object as one line on stdout and flush it."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def emit_text(text: str) -> None:
+    """Write plain text (no markup interpretation) on stdout."""
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
+def info(message: str) -> None:
+    """A diagnostic line on stderr (markup allowed)."""
+    err().print(message)
+
+
+def warn(message: str) -> None:
+    err().print(f"[yellow]Warning:[/yellow] {message}" if color_enabled(sys.stderr)
+                else f"Warning: {message}", markup=color_enabled(sys.stderr))
+
+
+def print_error(message: str) -> None:
+    """The one-line ``Error: ...`` on stderr."""
+    line = f"Error: {message}"
+    sys.stderr.write(line.replace("\n", " ") + "\n")
+    sys.stderr.flush()
+
+
+def configure_logging(verbose: bool = False) -> None:
+    """Send the package's log records to stderr: INFO with --verbose, DEBUG with --debug."""
+    logger = logging.getLogger("autoplay_cli")
+    level = logging.DEBUG if OPTIONS.debug else logging.INFO if verbose else logging.ERROR
+    logger.setLevel(level)
+    if not any(getattr(h, "_autoplay", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler._autoplay = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.propagate = False

@@ -1,0 +1,296 @@
+"""Payload models of the activity stream, and the one parser every consumer uses.
+
+Parsing is tolerant: missing or null fields fall back to empty/zero defaults,
+unknown fields are kept and re-emitted, and :func:`parse_event` never raises:
+it classifies each frame as a payload, a heartbeat, a gap notice, an unknown
+type or a malformed frame.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+
+from autoplay_cli.errors import InputError
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_EVENT = "heartbeat"
+GAP_EVENT = "gap"
+PAYLOAD_TYPES = ("actions", "summary")
+
+
+class _WireModel(BaseModel):
+    """Base: unknown fields allowed and preserved; nulls become the field default."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=False)
+    _null_to_default: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nulls_to_defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(
+            data.get(k) is None for k in cls._null_to_default if k in data
+        ):
+            data = {k: v for k, v in data.items() if not (v is None and k in cls._null_to_default)}
+        return data
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON-ready dict, unknown fields included."""
+        return self.model_dump(mode="json")
+
+
+class SlimAction(_WireModel):
+    """One UI action of a session."""
+
+    index: int = 0
+    type: str = ""
+    title: str = ""
+    description: str = ""
+    timestamp_start: float = 0.0
+    timestamp_end: float = 0.0
+    raw_url: str = ""
+    canonical_url: str = ""
+    session_id: str | None = None
+    user_id: str | None = None
+    email: str | None = None
+    conversation_id: str | None = None
+
+    _null_to_default = frozenset(
+        {"index", "type", "title", "description", "timestamp_start", "timestamp_end",
+         "raw_url", "canonical_url"}
+    )
+
+    @field_validator("type", mode="after")
+    @classmethod
+    def _lowercase_type(cls, value: str) -> str:
+        return value.lower()
+
+
+class ActionsPayload(_WireModel):
+    """A batch of UI actions for one session."""
+
+    type: Literal["actions"] = "actions"
+    product_id: str = ""
+    session_id: str | None = None
+    user_id: str | None = None
+    email: str | None = None
+    actions: list[SlimAction] = []
+    count: int = 0
+    forwarded_at: float = 0.0
+    conversation_id: str | None = None
+
+    _null_to_default = frozenset({"type", "product_id", "actions", "count", "forwarded_at"})
+
+    @model_validator(mode="after")
+    def _reconcile_count(self) -> ActionsPayload:
+        if self.count != len(self.actions):
+            if "count" in self.model_fields_set:
+                log.warning(
+                    "actions payload for session %s says count=%d but carries %d actions; "
+                    "using %d", self.session_id, self.count, len(self.actions), len(self.actions),
+                )
+            self.count = len(self.actions)
+        return self
+
+    def to_text(self) -> str:
+        """One header line, then ``[index] type: description — canonical_url`` per action."""
+        lines = [f"Session {self.session_id or 'unknown'} — {len(self.actions)} actions"]
+        lines += [
+            f"[{a.index}] {a.type}: {a.description} — {a.canonical_url}" for a in self.actions
+        ]
+        return "\n".join(lines)
+
+    @classmethod
+    def merge(cls, payloads: Iterable[ActionsPayload]) -> ActionsPayload:
+        """Concatenate batches of one session into one.
+
+        Actions are re-indexed from 0, identity fields take the first non-null
+        value, ``forwarded_at`` the latest; unknown fields come from the first
+        batch. An empty input is an :class:`InputError`.
+        """
+        batches: Sequence[ActionsPayload] = list(payloads)
+        if not batches:
+            raise InputError("cannot merge an empty list of actions payloads",
+                             hint="pass at least one payload")
+
+        def first(attr: str) -> Any:
+            return next((getattr(b, attr) for b in batches if getattr(b, attr)), None)
+
+        actions = [
+            a.model_copy(update={"index": i})
+            for i, a in enumerate(a for b in batches for a in b.actions)
+        ]
+        return batches[0].model_copy(
+            update={
+                "product_id": first("product_id") or "",
+                "session_id": first("session_id"),
+                "user_id": first("user_id"),
+                "email": first("email"),
+                "conversation_id": first("conversation_id"),
+                "actions": actions,
+                "count": len(actions),
+                "forwarded_at": max(b.forwarded_at for b in batches),
+            }
+        )
+
+
+class SummaryPayload(_WireModel):
+    """Prose that condenses a number of a session's earlier actions."""
+
+    type: Literal["summary"] = "summary"
+    product_id: str = ""
+    session_id: str | None = None
+    summary: str = ""
+    replaces: int = 0
+    forwarded_at: float = 0.0
+
+    _null_to_default = frozenset({"type", "product_id", "summary", "replaces", "forwarded_at"})
+
+    def to_text(self) -> str:
+        return (
+            f"Session {self.session_id or 'unknown'} — summary of {self.replaces} actions\n"
+            f"{self.summary}"
+        )
+
+
+Payload = ActionsPayload | SummaryPayload
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadEvent:
+    """A frame carrying an ``actions`` or ``summary`` payload."""
+
+    payload: Payload
+    id: str | None = None
+    event: str = "message"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def type(self) -> Literal["actions", "summary"]:
+        return self.payload.type
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatEvent:
+    """A keep-alive frame; carries nothing."""
+
+    id: str | None = None
+    event: str = HEARTBEAT_EVENT
+
+
+@dataclass(frozen=True, slots=True)
+class GapEvent:
+    """The server could not resume from ``requested_id``: events were lost.
+
+    Sent by ``autoplay emulate`` (and any connector that supports it) as
+    ``event: gap`` with ``{"type": "gap", "requested_id", "oldest_id", "missed"}``.
+    """
+
+    requested_id: str | None
+    oldest_id: str | None
+    missed: int | None
+    id: str | None = None
+    event: str = GAP_EVENT
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownEvent:
+    """Well-formed JSON of a type this toolkit does not know; counted, not fatal."""
+
+    type: str
+    data: dict[str, Any] = field(default_factory=dict)
+    id: str | None = None
+    event: str = "message"
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedEvent:
+    """A frame whose data is not a valid payload; counted, not fatal."""
+
+    reason: str
+    raw: str = ""
+    id: str | None = None
+    event: str = "message"
+
+
+ParsedEvent = PayloadEvent | HeartbeatEvent | GapEvent | UnknownEvent | MalformedEvent
+
+
+def _validation_reason(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err.get("loc", ())) or "payload"
+    return f"{where}: {err.get('msg', 'invalid')}"
+
+
+def parse_payload(data: Any) -> Payload:
+    """Validate an already-decoded payload dict; raises :class:`InputError` when invalid."""
+    if not isinstance(data, dict):
+        raise InputError(f"payload must be a JSON object, got {type(data).__name__}")
+    kind = data.get("type")
+    model: type[ActionsPayload] | type[SummaryPayload]
+    if kind == "actions":
+        model = ActionsPayload
+    elif kind == "summary":
+        model = SummaryPayload
+    else:
+        raise InputError(f"unknown payload type {kind!r}",
+                         hint="expected 'actions' or 'summary'")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(f"invalid {kind} payload: {_validation_reason(exc)}") from exc
+
+
+def parse_event(event_name: str | None, data: str | bytes | None,
+                event_id: str | None = None) -> ParsedEvent:
+    """Classify one SSE frame (event name, data buffer, id) without raising."""
+    name = event_name or "message"
+    if name == HEARTBEAT_EVENT:
+        return HeartbeatEvent(id=event_id)
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return MalformedEvent("data is not UTF-8", repr(data[:200]), event_id, name)
+    if not data:
+        return MalformedEvent("empty data", "", event_id, name)
+    try:
+        obj = json.loads(data)
+    except ValueError as exc:
+        return MalformedEvent(f"data is not JSON ({exc.msg} at char {exc.pos})", data,
+                              event_id, name)
+    if not isinstance(obj, dict):
+        return MalformedEvent(f"data is a JSON {type(obj).__name__}, not an object", data,
+                              event_id, name)
+    kind = obj.get("type")
+    if name == GAP_EVENT or kind == GAP_EVENT:
+        missed = obj.get("missed")
+        return GapEvent(
+            requested_id=_opt_str(obj.get("requested_id")),
+            oldest_id=_opt_str(obj.get("oldest_id")),
+            missed=missed if isinstance(missed, int) else None,
+            id=event_id,
+        )
+    if kind not in PAYLOAD_TYPES:
+        return UnknownEvent(str(kind), obj, event_id, name)
+    warnings: list[str] = []
+    if kind == "actions" and isinstance(obj.get("actions"), list):
+        count = obj.get("count")
+        if isinstance(count, int) and count != len(obj["actions"]):
+            warnings.append(f"count={count} but {len(obj['actions'])} actions; count corrected")
+    try:
+        payload = (ActionsPayload if kind == "actions" else SummaryPayload).model_validate(obj)
+    except ValidationError as exc:
+        return MalformedEvent(f"invalid {kind} payload: {_validation_reason(exc)}", data,
+                              event_id, name)
+    return PayloadEvent(payload, event_id, name, tuple(warnings))
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
