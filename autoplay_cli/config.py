@@ -40,22 +40,58 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("connector_url", "--connector-url", ("AUTOPLAY_CONNECTOR_URL",),
-            description="base URL of the Autoplay connector"),
-    Setting("product_id", "--product-id", ("AUTOPLAY_PRODUCT_ID",),
-            description="product whose stream to use"),
-    Setting("token", "--token", ("AUTOPLAY_TOKEN", "AUTOPLAY_APP_UNKEY_TOKEN"), secret=True,
-            description="stream key (Unkey) for the product"),
-    Setting("admin_key", "--admin-key", ("AUTOPLAY_ADMIN_KEY",), secret=True,
-            description="operator key sent as X-Admin-Key when registering products"),
-    Setting("redis_url", "--redis-url", ("AUTOPLAY_REDIS_URL",),
-            description="Redis URL for session state"),
-    Setting("unkey_root_key", "--unkey-root-key", ("UNKEY_ROOT_KEY",), secret=True,
-            description="Unkey root key, for creating or verifying stream keys"),
-    Setting("unkey_api_id", "--unkey-api-id", ("UNKEY_API_ID",),
-            description="Unkey API id that stream keys belong to"),
-    Setting("unkey_server_url", "--unkey-server-url", ("UNKEY_SERVER_URL",),
-            default="https://api.unkey.com", description="Unkey API base URL"),
+    Setting(
+        "connector_url",
+        "--connector-url",
+        ("AUTOPLAY_CONNECTOR_URL",),
+        description="base URL of the Autoplay connector",
+    ),
+    Setting(
+        "product_id",
+        "--product-id",
+        ("AUTOPLAY_PRODUCT_ID",),
+        description="product whose stream to use",
+    ),
+    Setting(
+        "token",
+        "--token",
+        ("AUTOPLAY_TOKEN", "AUTOPLAY_APP_UNKEY_TOKEN"),
+        secret=True,
+        description="stream key (Unkey) for the product",
+    ),
+    Setting(
+        "admin_key",
+        "--admin-key",
+        ("AUTOPLAY_ADMIN_KEY",),
+        secret=True,
+        description="operator key sent as X-Admin-Key when registering products",
+    ),
+    Setting(
+        "redis_url",
+        "--redis-url",
+        ("AUTOPLAY_REDIS_URL",),
+        description="Redis URL for session state",
+    ),
+    Setting(
+        "unkey_root_key",
+        "--unkey-root-key",
+        ("UNKEY_ROOT_KEY",),
+        secret=True,
+        description="Unkey root key, for creating or verifying stream keys",
+    ),
+    Setting(
+        "unkey_api_id",
+        "--unkey-api-id",
+        ("UNKEY_API_ID",),
+        description="Unkey API id that stream keys belong to",
+    ),
+    Setting(
+        "unkey_server_url",
+        "--unkey-server-url",
+        ("UNKEY_SERVER_URL",),
+        default="https://api.unkey.com",
+        description="Unkey API base URL",
+    ),
 )
 SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 
@@ -134,16 +170,19 @@ def load_profiles(path: Path) -> dict[str, dict[str, str]]:
     except FileNotFoundError:
         return {}
     except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}",
-                          hint="check its permissions") from exc
+        raise ConfigError(
+            f"cannot read config file {path}: {exc.strerror}", hint="check its permissions"
+        ) from exc
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {path} is not UTF-8 text",
-                          hint="fix or remove the file") from exc
+        raise ConfigError(
+            f"config file {path} is not UTF-8 text", hint="fix or remove the file"
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}",
-                          hint="fix that line or remove the file") from exc
+        raise ConfigError(
+            f"config file {path} is not valid TOML: {exc}", hint="fix that line or remove the file"
+        ) from exc
     profiles: dict[str, dict[str, str]] = {}
     for name, table in data.items():
         if not isinstance(table, dict):
@@ -184,13 +223,13 @@ def resolve(
     profile = profile or env.get(PROFILE_ENV) or DEFAULT_PROFILE
     path = config_path(env)
     profiles = load_profiles(path)
-    if profile not in profiles and (profile_from_flag or env.get(PROFILE_ENV)):
-        if profile != DEFAULT_PROFILE:
-            known = ", ".join(sorted(profiles)) or "none"
-            raise ConfigError(
-                f"profile {profile!r} is not in {path} (profiles: {known})",
-                hint=f"create it with `autoplay config set KEY VALUE --profile {profile}`",
-            )
+    explicit = profile_from_flag or bool(env.get(PROFILE_ENV))
+    if explicit and profile not in profiles and profile != DEFAULT_PROFILE:
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigError(
+            f"profile {profile!r} is not in {path} (profiles: {known})",
+            hint=f"create it with `autoplay config set KEY VALUE --profile {profile}`",
+        )
     table = profiles.get(profile, {})
 
     values: dict[str, Resolved] = {}
@@ -205,8 +244,9 @@ def resolve(
                 break
         else:
             if s.key in table and table[s.key] != "":
-                values[s.key] = Resolved(s.key, table[s.key], f"profile '{profile}' in {path}",
-                                         s.secret)
+                values[s.key] = Resolved(
+                    s.key, table[s.key], f"profile '{profile}' in {path}", s.secret
+                )
             elif s.default is not None:
                 values[s.key] = Resolved(s.key, s.default, "default", s.secret)
             else:
@@ -245,17 +285,21 @@ def write_private_file(path: Path, text: str) -> None:
         raise
 
 
-def set_value(key: str, value: str, *, profile: str | None = None,
-              env: Mapping[str, str] | None = None) -> Path:
+def set_value(
+    key: str, value: str, *, profile: str | None = None, env: Mapping[str, str] | None = None
+) -> Path:
     """Store one setting in a profile of the config file; returns the file's path."""
     env = os.environ if env is None else env
     if key not in SETTINGS_BY_KEY:
-        raise UsageError(f"unknown setting {key!r}",
-                         hint="known settings: " + ", ".join(SETTINGS_BY_KEY))
+        raise UsageError(
+            f"unknown setting {key!r}", hint="known settings: " + ", ".join(SETTINGS_BY_KEY)
+        )
     profile = profile or env.get(PROFILE_ENV) or DEFAULT_PROFILE
     if not _PROFILE_NAME.match(profile):
-        raise UsageError(f"invalid profile name {profile!r}",
-                         hint="use letters, digits, '-' and '_' (at most 64)")
+        raise UsageError(
+            f"invalid profile name {profile!r}",
+            hint="use letters, digits, '-' and '_' (at most 64)",
+        )
     path = config_path(env)
     profiles = load_profiles(path)
     profiles.setdefault(profile, {})[key] = value
@@ -263,8 +307,9 @@ def set_value(key: str, value: str, *, profile: str | None = None,
     return path
 
 
-def unset_value(key: str, *, profile: str | None = None,
-                env: Mapping[str, str] | None = None) -> bool:
+def unset_value(
+    key: str, *, profile: str | None = None, env: Mapping[str, str] | None = None
+) -> bool:
     """Remove one setting from a profile; returns whether it was there."""
     env = os.environ if env is None else env
     profile = profile or env.get(PROFILE_ENV) or DEFAULT_PROFILE

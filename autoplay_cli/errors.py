@@ -98,7 +98,9 @@ EXIT_CODES: dict[int, str] = {
     EXIT_OK: "success",
     EXIT_FAILURE: "failure, or a check found something (e.g. `migrate-imports --check`)",
     EXIT_USAGE: "usage error: unknown flag, bad value, missing argument",
-    EXIT_CONFIG: "configuration error: a required setting is missing or the config file is malformed",
+    EXIT_CONFIG: (
+        "configuration error: a required setting is missing or the config file is malformed"
+    ),
     EXIT_AUTH: "authentication failed: the key was rejected (HTTP 401/403)",
     EXIT_NOT_FOUND: "not found: wrong product id or connector URL (HTTP 404)",
     EXIT_UNAVAILABLE: "service unreachable: connector, Redis or Unkey down, or retries exhausted",

@@ -50,20 +50,25 @@ def envelope(event_id: str | None, payload: Payload, received_at: float) -> dict
 
 def dumps_envelope(event_id: str | None, payload: Payload, received_at: float) -> str:
     """The envelope as one compact JSON line (no trailing newline)."""
-    return json.dumps(envelope(event_id, payload, received_at), ensure_ascii=False,
-                      separators=(",", ":"))
+    return json.dumps(
+        envelope(event_id, payload, received_at), ensure_ascii=False, separators=(",", ":")
+    )
 
 
 def parse_envelope_line(line: str, *, where: str = "<line>") -> RecordedEvent:
     """Parse one NDJSON envelope line; errors name *where* (``file:line``)."""
     try:
         obj = json.loads(line)
-    except ValueError as exc:
-        raise InputError(f"{where}: not JSON ({exc.msg})",
-                         hint="each line must be one envelope from `autoplay tail --json`") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{where}: not JSON ({exc.msg})",
+            hint="each line must be one envelope from `autoplay tail --json`",
+        ) from exc
     if not isinstance(obj, dict) or "payload" not in obj:
-        raise InputError(f"{where}: not an envelope (no 'payload' field)",
-                         hint="record with `autoplay tail --record FILE` or `--json`")
+        raise InputError(
+            f"{where}: not an envelope (no 'payload' field)",
+            hint="record with `autoplay tail --record FILE` or `--json`",
+        )
     received_at = obj.get("received_at")
     if not isinstance(received_at, int | float) or isinstance(received_at, bool):
         raise InputError(f"{where}: 'received_at' must be a number of unix seconds")
@@ -72,8 +77,7 @@ def parse_envelope_line(line: str, *, where: str = "<line>") -> RecordedEvent:
         payload = parse_payload(obj["payload"])
     except InputError as exc:
         raise InputError(f"{where}: {exc.message}", hint=exc.hint) from exc
-    return RecordedEvent(None if event_id is None else str(event_id), float(received_at),
-                         payload)
+    return RecordedEvent(None if event_id is None else str(event_id), float(received_at), payload)
 
 
 def iter_recording(path: str | os.PathLike[str]) -> Iterator[RecordedEvent]:
@@ -103,8 +107,10 @@ class RecordingWriter:
         try:
             self._fh: IO[str] = self.path.open("a", encoding="utf-8")
         except OSError as exc:
-            raise InputError(f"cannot open {self.path} for recording: {exc.strerror}",
-                             hint="check the directory exists and is writable") from exc
+            raise InputError(
+                f"cannot open {self.path} for recording: {exc.strerror}",
+                hint="check the directory exists and is writable",
+            ) from exc
 
     def write(self, event_id: str | None, payload: Payload, received_at: float) -> None:
         self._fh.write(dumps_envelope(event_id, payload, received_at) + "\n")

@@ -62,8 +62,16 @@ class SlimAction(_WireModel):
     conversation_id: str | None = None
 
     _null_to_default = frozenset(
-        {"index", "type", "title", "description", "timestamp_start", "timestamp_end",
-         "raw_url", "canonical_url"}
+        {
+            "index",
+            "type",
+            "title",
+            "description",
+            "timestamp_start",
+            "timestamp_end",
+            "raw_url",
+            "canonical_url",
+        }
     )
 
     @field_validator("type", mode="after")
@@ -92,8 +100,11 @@ class ActionsPayload(_WireModel):
         if self.count != len(self.actions):
             if "count" in self.model_fields_set:
                 log.warning(
-                    "actions payload for session %s says count=%d but carries %d actions; "
-                    "using %d", self.session_id, self.count, len(self.actions), len(self.actions),
+                    "actions payload for session %s says count=%d but carries %d actions; using %d",
+                    self.session_id,
+                    self.count,
+                    len(self.actions),
+                    len(self.actions),
                 )
             self.count = len(self.actions)
         return self
@@ -116,8 +127,9 @@ class ActionsPayload(_WireModel):
         """
         batches: Sequence[ActionsPayload] = list(payloads)
         if not batches:
-            raise InputError("cannot merge an empty list of actions payloads",
-                             hint="pass at least one payload")
+            raise InputError(
+                "cannot merge an empty list of actions payloads", hint="pass at least one payload"
+            )
 
         def first(attr: str) -> Any:
             return next((getattr(b, attr) for b in batches if getattr(b, attr)), None)
@@ -239,16 +251,16 @@ def parse_payload(data: Any) -> Payload:
     elif kind == "summary":
         model = SummaryPayload
     else:
-        raise InputError(f"unknown payload type {kind!r}",
-                         hint="expected 'actions' or 'summary'")
+        raise InputError(f"unknown payload type {kind!r}", hint="expected 'actions' or 'summary'")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise InputError(f"invalid {kind} payload: {_validation_reason(exc)}") from exc
 
 
-def parse_event(event_name: str | None, data: str | bytes | None,
-                event_id: str | None = None) -> ParsedEvent:
+def parse_event(
+    event_name: str | None, data: str | bytes | None, event_id: str | None = None
+) -> ParsedEvent:
     """Classify one SSE frame (event name, data buffer, id) without raising."""
     name = event_name or "message"
     if name == HEARTBEAT_EVENT:
@@ -262,12 +274,14 @@ def parse_event(event_name: str | None, data: str | bytes | None,
         return MalformedEvent("empty data", "", event_id, name)
     try:
         obj = json.loads(data)
-    except ValueError as exc:
-        return MalformedEvent(f"data is not JSON ({exc.msg} at char {exc.pos})", data,
-                              event_id, name)
+    except json.JSONDecodeError as exc:
+        return MalformedEvent(
+            f"data is not JSON ({exc.msg} at char {exc.pos})", data, event_id, name
+        )
     if not isinstance(obj, dict):
-        return MalformedEvent(f"data is a JSON {type(obj).__name__}, not an object", data,
-                              event_id, name)
+        return MalformedEvent(
+            f"data is a JSON {type(obj).__name__}, not an object", data, event_id, name
+        )
     kind = obj.get("type")
     if name == GAP_EVENT or kind == GAP_EVENT:
         missed = obj.get("missed")
@@ -287,8 +301,9 @@ def parse_event(event_name: str | None, data: str | bytes | None,
     try:
         payload = (ActionsPayload if kind == "actions" else SummaryPayload).model_validate(obj)
     except ValidationError as exc:
-        return MalformedEvent(f"invalid {kind} payload: {_validation_reason(exc)}", data,
-                              event_id, name)
+        return MalformedEvent(
+            f"invalid {kind} payload: {_validation_reason(exc)}", data, event_id, name
+        )
     return PayloadEvent(payload, event_id, name, tuple(warnings))
 
 

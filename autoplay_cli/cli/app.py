@@ -21,9 +21,7 @@ from autoplay_cli.cli.errors import boundary, exit_code_for
 # The command index: (command name, module, attribute). The attribute is either a
 # command function or a ``typer.Typer`` group. Help's one-liners come from the
 # function's docstring (or the group's ``help``).
-COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("config", "autoplay_cli.cli.config_cmd", "app"),
-)
+COMMANDS: tuple[tuple[str, str, str], ...] = (("config", "autoplay_cli.cli.config_cmd", "app"),)
 
 app = typer.Typer(
     name="autoplay",
@@ -44,12 +42,18 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True,
-                           help="Print the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
     debug: Annotated[
-        bool, typer.Option("--debug", envvar="AUTOPLAY_DEBUG",
-                           help="Show tracebacks and debug logs (env AUTOPLAY_DEBUG=1).")
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="AUTOPLAY_DEBUG",
+            help="Show tracebacks and debug logs (env AUTOPLAY_DEBUG=1).",
+        ),
     ] = False,
     no_color: Annotated[
         bool, typer.Option("--no-color", help="Disable colour (also: NO_COLOR=1).")

@@ -16,8 +16,12 @@ app = typer.Typer(
 
 ProfileOption = Annotated[
     str | None,
-    typer.Option("--profile", "-p", envvar=config.PROFILE_ENV,
-                 help="Profile in the config file (default: 'default')."),
+    typer.Option(
+        "--profile",
+        "-p",
+        envvar=config.PROFILE_ENV,
+        help="Profile in the config file (default: 'default').",
+    ),
 ]
 
 
@@ -29,21 +33,27 @@ def show(
     """Print each resolved setting and where it came from (secrets masked)."""
     settings = config.resolve(profile=profile)
     if json_:
-        output.emit_json({
-            "profile": settings.profile,
-            "config_file": str(settings.path),
-            "settings": {
-                r.key: {"value": r.display() if r.value is not None else None,
-                        "source": r.source, "secret": r.secret}
-                for r in settings.items()
-            },
-        })
+        output.emit_json(
+            {
+                "profile": settings.profile,
+                "config_file": str(settings.path),
+                "settings": {
+                    r.key: {
+                        "value": r.display() if r.value is not None else None,
+                        "source": r.source,
+                        "secret": r.secret,
+                    }
+                    for r in settings.items()
+                },
+            }
+        )
         return
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=Text(f"profile '{settings.profile}' · {settings.path}"),
-                  title_justify="left")
+    table = Table(
+        title=Text(f"profile '{settings.profile}' · {settings.path}"), title_justify="left"
+    )
     table.add_column("setting")
     table.add_column("value")
     table.add_column("source")
@@ -61,8 +71,9 @@ def set_(
     """Store a setting in a profile (the file is written atomically, mode 0600)."""
     path = config.set_value(key, value, profile=profile)
     shown = config.Resolved(key, value, "", config.SETTINGS_BY_KEY[key].secret).display()
-    output.err().print(f"Set {key} = {shown} in profile '{profile or 'default'}' of {path}",
-                      markup=False)
+    output.err().print(
+        f"Set {key} = {shown} in profile '{profile or 'default'}' of {path}", markup=False
+    )
 
 
 @app.command("unset")

@@ -93,8 +93,12 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    err().print(f"[yellow]Warning:[/yellow] {message}" if color_enabled(sys.stderr)
-                else f"Warning: {message}", markup=color_enabled(sys.stderr))
+    err().print(
+        f"[yellow]Warning:[/yellow] {message}"
+        if color_enabled(sys.stderr)
+        else f"Warning: {message}",
+        markup=color_enabled(sys.stderr),
+    )
 
 
 def print_error(message: str) -> None:

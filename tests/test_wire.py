@@ -1,0 +1,264 @@
+"""Wire models: tolerance, lossless round-trips, merge, text form, event classification."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from autoplay_cli.errors import InputError
+from autoplay_cli.wire import (
+    ActionsPayload,
+    GapEvent,
+    HeartbeatEvent,
+    MalformedEvent,
+    PayloadEvent,
+    SlimAction,
+    SummaryPayload,
+    UnknownEvent,
+    parse_event,
+    parse_payload,
+)
+
+
+def action(i: int, url: str = "/projects/:id", **extra: object) -> dict[str, object]:
+    return {
+        "index": i,
+        "type": "click",
+        "title": f"t{i}",
+        "description": f"clicked {i}",
+        "timestamp_start": 100.0 + i,
+        "timestamp_end": 100.5 + i,
+        "raw_url": url.replace(":id", "42"),
+        "canonical_url": url,
+        **extra,
+    }
+
+
+def actions_payload(n: int = 2, **extra: object) -> dict[str, object]:
+    return {
+        "type": "actions",
+        "product_id": "acme",
+        "session_id": "s1",
+        "user_id": "u1",
+        "email": "a@example.com",
+        "actions": [action(i) for i in range(n)],
+        "count": n,
+        "forwarded_at": 200.0,
+        "conversation_id": None,
+        **extra,
+    }
+
+
+def test_unknown_fields_survive_a_round_trip_at_both_levels() -> None:
+    raw = actions_payload(1, future_field={"nested": [1, 2]})
+    raw["actions"][0]["x_extra"] = "kept"  # type: ignore[index]
+    payload = ActionsPayload.model_validate(raw)
+    again = payload.to_wire()
+    assert again["future_field"] == {"nested": [1, 2]}
+    assert again["actions"][0]["x_extra"] == "kept"
+    assert ActionsPayload.model_validate(again).to_wire() == again
+
+
+def test_round_trip_equals_the_input_when_every_field_is_present() -> None:
+    raw = actions_payload(3)
+    for a in raw["actions"]:  # type: ignore[union-attr]
+        a.update(session_id=None, user_id=None, email=None, conversation_id=None)
+    assert ActionsPayload.model_validate(raw).to_wire() == raw
+
+
+def test_missing_and_null_fields_fall_back_to_defaults() -> None:
+    payload = ActionsPayload.model_validate(
+        {
+            "type": "actions",
+            "product_id": None,
+            "actions": [{"index": None, "type": None}],
+            "forwarded_at": None,
+        }
+    )
+    assert payload.product_id == ""
+    assert payload.forwarded_at == 0.0
+    a = payload.actions[0]
+    assert (a.index, a.type, a.description, a.canonical_url, a.timestamp_start) == (
+        0,
+        "",
+        "",
+        "",
+        0.0,
+    )
+    assert payload.session_id is None
+
+
+def test_actions_list_null_becomes_empty() -> None:
+    payload = ActionsPayload.model_validate({"type": "actions", "actions": None, "count": 0})
+    assert payload.actions == [] and payload.count == 0
+
+
+def test_action_type_is_lowercased() -> None:
+    assert SlimAction.model_validate({"type": "PageView"}).type == "pageview"
+
+
+def test_count_is_reconciled_to_the_number_of_actions_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="autoplay_cli.wire"):
+        payload = ActionsPayload.model_validate(actions_payload(2) | {"count": 7})
+    assert payload.count == 2
+    assert any("count=7" in r.getMessage() for r in caplog.records)
+
+
+def test_matching_count_does_not_warn(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="autoplay_cli.wire"):
+        ActionsPayload.model_validate(actions_payload(2))
+    assert caplog.records == []
+
+
+def test_to_text_format() -> None:
+    payload = ActionsPayload.model_validate(actions_payload(2))
+    assert payload.to_text() == (
+        "Session s1 — 2 actions\n"
+        "[0] click: clicked 0 — /projects/:id\n"
+        "[1] click: clicked 1 — /projects/:id"
+    )
+
+
+def test_to_text_for_an_anonymous_session() -> None:
+    payload = ActionsPayload.model_validate(actions_payload(0) | {"session_id": None})
+    assert payload.to_text() == "Session unknown — 0 actions"
+
+
+def test_summary_payload_parses_and_renders() -> None:
+    payload = SummaryPayload.model_validate(
+        {
+            "type": "summary",
+            "product_id": "acme",
+            "session_id": "s1",
+            "summary": "Browsed.",
+            "replaces": 12,
+            "forwarded_at": 5.0,
+            "extra": True,
+        }
+    )
+    assert payload.replaces == 12
+    assert payload.to_wire()["extra"] is True
+    assert payload.to_text() == "Session s1 — summary of 12 actions\nBrowsed."
+
+
+def test_merge_concatenates_reindexes_and_takes_first_identity_and_latest_time() -> None:
+    first = ActionsPayload.model_validate(
+        actions_payload(2) | {"session_id": None, "user_id": None, "forwarded_at": 10.0}
+    )
+    second = ActionsPayload.model_validate(
+        actions_payload(3) | {"session_id": "s2", "user_id": "u2", "forwarded_at": 30.0}
+    )
+    third = ActionsPayload.model_validate(
+        actions_payload(1) | {"session_id": "s3", "forwarded_at": 20.0, "conversation_id": "c9"}
+    )
+    merged = ActionsPayload.merge([first, second, third])
+    assert [a.index for a in merged.actions] == list(range(6))
+    assert [a.description for a in merged.actions] == [
+        "clicked 0",
+        "clicked 1",
+        "clicked 0",
+        "clicked 1",
+        "clicked 2",
+        "clicked 0",
+    ]
+    assert merged.count == 6
+    assert (merged.session_id, merged.user_id, merged.email) == ("s2", "u2", "a@example.com")
+    assert merged.conversation_id == "c9"
+    assert merged.forwarded_at == 30.0
+    # the inputs are untouched
+    assert [a.index for a in second.actions] == [0, 1, 2]
+
+
+def test_merge_of_nothing_is_an_error() -> None:
+    with pytest.raises(InputError, match="empty"):
+        ActionsPayload.merge([])
+
+
+@pytest.mark.parametrize(
+    ("event", "data", "kind"),
+    [
+        ("heartbeat", "", HeartbeatEvent),
+        ("heartbeat", "whatever", HeartbeatEvent),
+        ("actions", json.dumps(actions_payload(1)), PayloadEvent),
+        (None, json.dumps(actions_payload(1)), PayloadEvent),
+        ("message", json.dumps({"type": "summary", "summary": "x"}), PayloadEvent),
+        ("actions", json.dumps({"type": "clickstream"}), UnknownEvent),
+        ("actions", json.dumps({"no": "type"}), UnknownEvent),
+        ("actions", "{not json", MalformedEvent),
+        ("actions", "[1, 2]", MalformedEvent),
+        ("actions", "", MalformedEvent),
+        ("actions", json.dumps({"type": "actions", "actions": "nope"}), MalformedEvent),
+        (
+            "gap",
+            json.dumps({"type": "gap", "requested_id": "3", "oldest_id": "90", "missed": 86}),
+            GapEvent,
+        ),
+    ],
+)
+def test_parse_event_classifies_without_raising(event: str | None, data: str, kind: type) -> None:
+    assert isinstance(parse_event(event, data, "7"), kind)
+
+
+def test_parse_event_keeps_the_id_and_reports_count_fix() -> None:
+    parsed = parse_event("actions", json.dumps(actions_payload(2) | {"count": 5}), "41")
+    assert isinstance(parsed, PayloadEvent)
+    assert parsed.id == "41" and parsed.type == "actions"
+    assert parsed.warnings and "count=5" in parsed.warnings[0]
+
+
+def test_gap_event_fields() -> None:
+    parsed = parse_event("gap", '{"type":"gap","requested_id":"3","oldest_id":"90","missed":86}')
+    assert parsed == GapEvent(requested_id="3", oldest_id="90", missed=86)
+
+
+def test_parse_event_accepts_bytes_and_rejects_invalid_utf8() -> None:
+    assert isinstance(parse_event("actions", json.dumps(actions_payload(1)).encode()), PayloadEvent)
+    assert isinstance(parse_event("actions", b"\xff\xfe"), MalformedEvent)
+
+
+def test_parse_payload_raises_input_errors() -> None:
+    with pytest.raises(InputError, match="unknown payload type"):
+        parse_payload({"type": "nope"})
+    with pytest.raises(InputError, match="JSON object"):
+        parse_payload([1])
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(st.text(max_size=200), st.sampled_from(["actions", "summary", "message", None, "x"]))
+def test_parse_event_never_raises_on_arbitrary_text(data: str, event: str | None) -> None:
+    parse_event(event, data)
+
+
+@given(json_values, st.sampled_from(["actions", "summary", "message"]))
+def test_parse_event_never_raises_on_arbitrary_json(value: object, event: str) -> None:
+    parse_event(event, json.dumps(value))
+    if isinstance(value, dict):
+        parse_event(event, json.dumps(value | {"type": "actions"}))
+        parse_event(event, json.dumps(value | {"type": "summary"}))
+
+
+@given(st.dictionaries(st.from_regex(r"x_[a-z]{1,8}", fullmatch=True), json_values, max_size=4))
+def test_extra_fields_round_trip(extra: dict[str, object]) -> None:
+    payload = ActionsPayload.model_validate(actions_payload(1) | extra)
+    wire = payload.to_wire()
+    for key, value in extra.items():
+        assert wire[key] == value
+    assert ActionsPayload.model_validate(wire).to_wire() == wire
