@@ -21,7 +21,9 @@ from autoplay_cli.cli.errors import boundary, exit_code_for
 # The command index: (command name, module, attribute). The attribute is either a
 # command function or a ``typer.Typer`` group. Help's one-liners come from the
 # function's docstring (or the group's ``help``).
-COMMANDS: tuple[tuple[str, str, str], ...] = (("config", "autoplay_cli.cli.config_cmd", "app"),)
+COMMANDS: tuple[tuple[str, str, str], ...] = (
+    ("config", "autoplay_cli.cli.config_cmd", "app"),
+)
 
 app = typer.Typer(
     name="autoplay",
