@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,6 +270,8 @@ def dump_profiles(profiles: Mapping[str, Mapping[str, str]]) -> str:
 
 def write_private_file(path: Path, text: str) -> None:
     """Write *text* to *path* atomically, readable by the owner only (mode 0600)."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from autoplay_cli import config
 from autoplay_cli.cli import output
 
 app = typer.Typer(
@@ -19,7 +18,7 @@ ProfileOption = Annotated[
     typer.Option(
         "--profile",
         "-p",
-        envvar=config.PROFILE_ENV,
+        envvar="AUTOPLAY_PROFILE",
         help="Profile in the config file (default: 'default').",
     ),
 ]
@@ -31,6 +30,8 @@ def show(
     json_: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
 ) -> None:
     """Print each resolved setting and where it came from (secrets masked)."""
+    from autoplay_cli import config
+
     settings = config.resolve(profile=profile)
     if json_:
         output.emit_json(
@@ -69,6 +70,8 @@ def set_(
     profile: ProfileOption = None,
 ) -> None:
     """Store a setting in a profile (the file is written atomically, mode 0600)."""
+    from autoplay_cli import config
+
     path = config.set_value(key, value, profile=profile)
     shown = config.Resolved(key, value, "", config.SETTINGS_BY_KEY[key].secret).display()
     output.err().print(
@@ -82,6 +85,8 @@ def unset(
     profile: ProfileOption = None,
 ) -> None:
     """Remove a setting from a profile."""
+    from autoplay_cli import config
+
     removed = config.unset_value(key, profile=profile)
     output.info(f"Removed {key}" if removed else f"{key} was not set in that profile")
 
@@ -89,4 +94,6 @@ def unset(
 @app.command("path")
 def path() -> None:
     """Print the path of the config file."""
+    from autoplay_cli import config
+
     output.emit_text(str(config.config_path()))

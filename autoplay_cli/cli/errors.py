@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import os
 import sys
-import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -28,6 +27,8 @@ def _quiet_broken_pipe() -> None:
 
 def exit_code_for(exc: BaseException) -> int:
     """Report *exc* the house way and return the exit code to use."""
+    import traceback
+
     if isinstance(exc, AutoplayError):
         if output.OPTIONS.debug:
             traceback.print_exception(exc, file=sys.stderr)

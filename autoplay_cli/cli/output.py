@@ -6,21 +6,20 @@ terminal, ``NO_COLOR`` and ``--no-color``; spinners only when stderr is a TTY.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import sys
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-@dataclass
 class GlobalOptions:
-    debug: bool = False
-    no_color: bool = False
+    """Options of the root command that every command's output follows."""
+
+    def __init__(self, debug: bool = False, no_color: bool = False) -> None:
+        self.debug = debug
+        self.no_color = no_color
 
 
 OPTIONS = GlobalOptions(debug=os.environ.get("AUTOPLAY_DEBUG", "") not in ("", "0"))
@@ -77,6 +76,8 @@ def stderr_is_tty() -> bool:
 
 def emit_json(obj: Any) -> None:
     """Write one JSON object as one line on stdout and flush it."""
+    import json
+
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
     sys.stdout.flush()
 
@@ -110,6 +111,8 @@ def print_error(message: str) -> None:
 
 def configure_logging(verbose: bool = False) -> None:
     """Send the package's log records to stderr: INFO with --verbose, DEBUG with --debug."""
+    import logging
+
     logger = logging.getLogger("autoplay_cli")
     level = logging.DEBUG if OPTIONS.debug else logging.INFO if verbose else logging.ERROR
     logger.setLevel(level)
