@@ -1,0 +1,51 @@
+"""Proactive-assistance sessions: the state machine, tours, conversation linking, stores.
+
+A library (no CLI imports); Redis is imported only when a Redis store is used.
+"""
+
+from autoplay_cli.session.linking import (
+    ConversationEventType,
+    ConversationLink,
+    ConversationLinkStore,
+    MemoryConversationLinkStore,
+    RedisConversationLinkStore,
+    link_conversation,
+    resolve_linked_conversation_id,
+)
+from autoplay_cli.session.state import (
+    REASON_COOLDOWN,
+    REASON_OK,
+    REASON_STATE_PREFIX,
+    AgentState,
+    InvalidTransitionError,
+    SessionState,
+)
+from autoplay_cli.session.stores import (
+    ConcurrentUpdateError,
+    MemorySessionStore,
+    RedisSessionStore,
+    SessionStore,
+)
+from autoplay_cli.session.tours import TourDefinition, TourRegistry
+
+__all__ = [
+    "REASON_COOLDOWN",
+    "REASON_OK",
+    "REASON_STATE_PREFIX",
+    "AgentState",
+    "ConcurrentUpdateError",
+    "ConversationEventType",
+    "ConversationLink",
+    "ConversationLinkStore",
+    "InvalidTransitionError",
+    "MemoryConversationLinkStore",
+    "MemorySessionStore",
+    "RedisConversationLinkStore",
+    "RedisSessionStore",
+    "SessionState",
+    "SessionStore",
+    "TourDefinition",
+    "TourRegistry",
+    "link_conversation",
+    "resolve_linked_conversation_id",
+]

@@ -1,0 +1,85 @@
+"""The Redis connection shared by the Redis session and link stores.
+
+``redis`` is imported here lazily, on first use, so ``import autoplay_cli.session``
+stays light; every redis exception is translated once into the toolkit's error tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from autoplay_cli.errors import SnapshotError, StoreUnavailableError
+
+
+def safe_url(url: str) -> str:
+    """*url* with any password replaced, fit for messages and logs."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable redis url>"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}:****@{host}"))
+
+
+class RedisConnection:
+    """A lazily created ``redis.asyncio.Redis`` for one URL (or a client you pass in)."""
+
+    def __init__(self, url: str | None = None, *, client: Any = None,
+                 socket_timeout_s: float = 5.0) -> None:
+        if url is None and client is None:
+            raise ValueError("pass a redis url or a client")
+        self.url = url or "<client>"
+        self._client = client
+        self._owns_client = client is None
+        self._socket_timeout_s = socket_timeout_s
+
+    @property
+    def where(self) -> str:
+        return safe_url(self.url)
+
+    def client(self) -> Any:
+        if self._client is None:
+            import redis.asyncio as aioredis
+
+            with self.errors("connect"):
+                self._client = aioredis.Redis.from_url(
+                    self.url,
+                    socket_connect_timeout=self._socket_timeout_s,
+                    socket_timeout=self._socket_timeout_s,
+                )
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._owns_client:
+            client, self._client = self._client, None
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+    @contextlib.contextmanager
+    def errors(self, doing: str, key: str | None = None) -> Iterator[None]:
+        """Translate redis exceptions raised inside the block into toolkit errors."""
+        try:
+            yield
+        except Exception as exc:
+            import redis.exceptions as rexc
+
+            if isinstance(exc, rexc.ResponseError) and "WRONGTYPE" in str(exc):
+                raise SnapshotError(
+                    f"redis key {key} holds a value of the wrong type",
+                    hint="delete the key or use another key prefix",
+                ) from exc
+            if isinstance(exc, rexc.RedisError | OSError):
+                raise StoreUnavailableError(
+                    f"redis at {self.where} is unavailable ({doing}: "
+                    f"{type(exc).__name__}: {exc})",
+                    hint="check that redis-server is running and the URL is right",
+                ) from exc
+            raise

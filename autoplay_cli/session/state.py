@@ -1,0 +1,448 @@
+"""The per-session conversation state machine: THINKING, PROACTIVE, REACTIVE.
+
+Rules (WIRE.md §5): a proactive offer needs THINKING and no cooldown; opening the
+chat is never blocked; leaving PROACTIVE/REACTIVE happens only by interaction timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Mapping
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from autoplay_cli.errors import AutoplayError, InputError, SnapshotError
+
+if TYPE_CHECKING:
+    from autoplay_cli.session.linking import ConversationLink
+    from autoplay_cli.session.tours import TourDefinition, TourRegistry
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+DEFAULT_INTERACTION_TIMEOUT_S = 20.0
+DEFAULT_COOLDOWN_PERIOD_S = 60.0
+SNAPSHOT_VERSION = 1
+
+REASON_OK = "ok"
+REASON_COOLDOWN = "v2_cooldown_active"
+REASON_STATE_PREFIX = "v2_state_"
+
+
+class AgentState(StrEnum):
+    """Who may speak: the copilot waits (THINKING), offered help, or the user is chatting."""
+
+    THINKING = "thinking"
+    PROACTIVE = "proactive_assistance"
+    REACTIVE = "reactive_assistance"
+
+
+class InvalidTransitionError(AutoplayError, RuntimeError):
+    """A transition the state machine never allows (e.g. PROACTIVE -> REACTIVE).
+
+    Subclasses :class:`RuntimeError` too, so generic callers can catch it as
+    "this operation is not valid in the current state".
+    """
+
+    def __init__(self, message: str, *, current: AgentState, target: str,
+                 hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.current = current
+        self.target = target
+
+
+def _require_session_id(session_id: object) -> str:
+    if not isinstance(session_id, str) or not session_id.strip():
+        raise InputError(
+            f"session_id must be a non-empty string, got {session_id!r}",
+            hint="pass the session id from the actions payload, "
+                 "or use a session store's get_or_create(session_id)",
+        )
+    return session_id
+
+
+def _require_period(name: str, value: object, *, allow_zero: bool = False) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not allow_zero):  # type: ignore[operator]
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InputError(f"{name} must be a finite number {bound}, got {value!r}")
+    return float(value)  # type: ignore[arg-type]
+
+
+class SessionState:
+    """The conversation state of one user session, with an injected clock.
+
+    Every timestamp kept (and persisted) is epoch seconds read from ``clock``,
+    so a snapshot written by one process keeps correct timeouts and cooldowns
+    when read by another, or after a restart.
+
+    ``transition_to_proactive(trigger_id)`` returns ``False`` and changes nothing
+    when the session is not in THINKING or a cooldown is active; on success it
+    records the trigger id in ``last_trigger_id``.
+    """
+
+    __slots__ = (
+        "_clock",
+        "_store_revision",
+        "active_cooldown_period_s",
+        "active_tour_id",
+        "conversation_id",
+        "conversation_linked",
+        "cooldown_period_s",
+        "cooldown_until",
+        "current_state",
+        "interaction_timeout_s",
+        "last_interaction_at",
+        "last_trigger_id",
+        "metadata",
+        "session_id",
+        "state_entered_at",
+        "visual_guidance_active",
+    )
+
+    def __init__(
+        self,
+        session_id: str,
+        metadata: Mapping[str, Any] | None = None,
+        *,
+        interaction_timeout_s: float = DEFAULT_INTERACTION_TIMEOUT_S,
+        cooldown_period_s: float = DEFAULT_COOLDOWN_PERIOD_S,
+        clock: Clock | None = None,
+    ) -> None:
+        self.session_id: str = _require_session_id(session_id)
+        if metadata is not None and not isinstance(metadata, Mapping):
+            raise InputError(f"metadata must be a mapping, got {type(metadata).__name__}")
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.interaction_timeout_s: float = _require_period(
+            "interaction_timeout_s", interaction_timeout_s)
+        self.cooldown_period_s: float = _require_period(
+            "cooldown_period_s", cooldown_period_s, allow_zero=True)
+        self._clock: Clock = clock or time.time
+        # The store revision this object was read at (set by session stores; not persisted).
+        self._store_revision: int | None = None
+        now = self._clock()
+        self.current_state: AgentState = AgentState.THINKING
+        self.state_entered_at: float = now
+        # Epoch seconds of the last interaction (or of entering PROACTIVE/REACTIVE).
+        self.last_interaction_at: float = now
+        # Absolute end of the cooldown: meaningful in any process, unlike a duration.
+        self.cooldown_until: float | None = None
+        self.active_cooldown_period_s: float | None = None
+        self.visual_guidance_active: bool = False
+        self.active_tour_id: str | None = None
+        self.conversation_linked: bool = False
+        self.conversation_id: str | None = None
+        self.last_trigger_id: str | None = None
+
+    # -- clock ---------------------------------------------------------------
+
+    @property
+    def clock(self) -> Clock:
+        """The zero-argument callable returning epoch seconds (not persisted)."""
+        return self._clock
+
+    @clock.setter
+    def clock(self, clock: Clock | None) -> None:
+        self._clock = clock or time.time
+
+    def now(self) -> float:
+        return float(self._clock())
+
+    # -- derived -------------------------------------------------------------
+
+    @property
+    def cooldown_active(self) -> bool:
+        return self.cooldown_until is not None and self.now() < self.cooldown_until
+
+    @property
+    def cooldown_remaining_s(self) -> float:
+        """Seconds until the cooldown ends (0.0 when none is active)."""
+        if self.cooldown_until is None:
+            return 0.0
+        return max(0.0, self.cooldown_until - self.now())
+
+    def effective_timeouts(self, tour_registry: TourRegistry | None = None) -> tuple[float, float]:
+        """``(interaction_timeout_s, cooldown_period_s)``, the active tour's overrides applied."""
+        timeout, cooldown = self.interaction_timeout_s, self.cooldown_period_s
+        tour = self._active_tour(tour_registry)
+        if tour is not None:
+            if tour.interaction_timeout_s is not None:
+                timeout = tour.interaction_timeout_s
+            if tour.cooldown_period_s is not None:
+                cooldown = tour.cooldown_period_s
+        return timeout, cooldown
+
+    def _active_tour(self, tour_registry: TourRegistry | None) -> TourDefinition | None:
+        if tour_registry is None or self.active_tour_id is None:
+            return None
+        return tour_registry.resolve(self.active_tour_id)
+
+    # -- interactions --------------------------------------------------------
+
+    def _touch(self) -> None:
+        self.last_interaction_at = self.now()
+
+    def record_user_interaction(self) -> None:
+        """The user sent a chat message: resets the interaction timer."""
+        self._touch()
+
+    def record_option_click(self) -> None:
+        """The user clicked a quick-reply option: resets the interaction timer."""
+        self._touch()
+
+    def record_reaction(self) -> None:
+        """The user reacted to a message: resets the interaction timer."""
+        self._touch()
+
+    def record_tour_step(self) -> None:
+        """The user advanced a tour: resets the interaction timer."""
+        self._touch()
+
+    # -- transitions ---------------------------------------------------------
+
+    def _enter(self, target: AgentState, why: str) -> None:
+        previous = self.current_state
+        now = self.now()
+        self.current_state = target
+        self.state_entered_at = now
+        self.last_interaction_at = now
+        log.info("session %s: %s -> %s (%s)", self.session_id, previous.value, target.value, why)
+
+    def transition_to_proactive(self, trigger_id: str) -> bool:
+        """THINKING -> PROACTIVE when a trigger fires; ``False`` (no change) if blocked.
+
+        Blocked when the session is not in THINKING (already PROACTIVE, or the
+        user is chatting in REACTIVE: the state never moves directly between
+        those two) or while a cooldown is active. On success ``last_trigger_id``
+        records *trigger_id*.
+        """
+        if self.current_state is not AgentState.THINKING or self.cooldown_active:
+            return False
+        self.last_trigger_id = str(trigger_id)
+        self._enter(AgentState.PROACTIVE, f"trigger {trigger_id}")
+        return True
+
+    def transition_to_reactive(self) -> None:
+        """The user opened the chat: THINKING -> REACTIVE, never blocked by cooldown.
+
+        Clears any cooldown. In REACTIVE already, it counts as an interaction.
+        From PROACTIVE it raises :class:`InvalidTransitionError`: a proactive
+        conversation returns to THINKING by timeout first.
+        """
+        if self.current_state is AgentState.REACTIVE:
+            self._touch()
+            return
+        if self.current_state is AgentState.PROACTIVE:
+            raise InvalidTransitionError(
+                f"session {self.session_id}: cannot go from proactive_assistance to "
+                "reactive_assistance directly",
+                current=self.current_state, target=AgentState.REACTIVE.value,
+                hint="record the user's reply with record_user_interaction(); the session "
+                     "returns to thinking by interaction timeout",
+            )
+        self.cooldown_until = None
+        self.active_cooldown_period_s = None
+        self._enter(AgentState.REACTIVE, "chat opened")
+
+    def tick(self, tour_registry: TourRegistry | None = None) -> bool:
+        """Apply the interaction timeout; ``True`` when the session returned to THINKING.
+
+        The timeout (and the cooldown started on return) come from the active
+        tour in *tour_registry* when it defines them, else the session's own.
+        Returning clears visual guidance and the active tour.
+        """
+        if self.current_state is AgentState.THINKING:
+            return False
+        timeout, cooldown = self.effective_timeouts(tour_registry)
+        if self.now() - self.last_interaction_at < timeout:
+            return False
+        self.visual_guidance_active = False
+        self.active_tour_id = None
+        self._enter(AgentState.THINKING, f"no interaction for {timeout:g} s")
+        self.start_cooldown(cooldown)
+        return True
+
+    def set_visual_guidance(self, active: bool, tour_id: str | None = None) -> None:
+        """Start (``active=True``, optionally naming the tour) or stop a tour overlay.
+
+        Only in PROACTIVE or REACTIVE; starting a tour resets the interaction
+        timer. *tour_id* is the tour's provider flow id (or its registry id).
+        Stopping guidance that is not active is a no-op in any state.
+        """
+        if not active and not self.visual_guidance_active:
+            self.active_tour_id = None
+            return
+        if self.current_state is AgentState.THINKING:
+            raise InvalidTransitionError(
+                f"session {self.session_id}: visual guidance can only change in "
+                "proactive_assistance or reactive_assistance, not in thinking",
+                current=self.current_state, target="visual_guidance",
+                hint="offer help (transition_to_proactive) or open the chat first",
+            )
+        self.visual_guidance_active = bool(active)
+        if active:
+            self.active_tour_id = tour_id
+            self._touch()
+        else:
+            self.active_tour_id = None
+
+    def start_cooldown(self, period_s: float | None = None) -> None:
+        """Block proactive offers for *period_s* seconds (default: the session's period)."""
+        period = self.cooldown_period_s if period_s is None else _require_period(
+            "period_s", period_s, allow_zero=True)
+        self.cooldown_until = self.now() + period
+        self.active_cooldown_period_s = period
+
+    def can_deliver_proactive(self) -> tuple[bool, str]:
+        """``(True, "ok")`` only in THINKING without a cooldown; call :meth:`tick` first.
+
+        Otherwise ``(False, "v2_state_<state>")`` or ``(False, "v2_cooldown_active")``.
+        """
+        if self.current_state is not AgentState.THINKING:
+            return False, REASON_STATE_PREFIX + self.current_state.value
+        if self.cooldown_active:
+            return False, REASON_COOLDOWN
+        return True, REASON_OK
+
+    # -- linking -------------------------------------------------------------
+
+    def on_conversation_linked(self, link: ConversationLink) -> bool:
+        """Apply a conversation link; ``True`` when ``conversation_id`` changed.
+
+        NEW always overwrites; REPLY_EXISTING only links a session not yet linked.
+        """
+        from autoplay_cli.session.linking import ConversationEventType
+
+        if link.session_id and link.session_id != self.session_id:
+            raise InputError(
+                f"link for session {link.session_id!r} applied to session {self.session_id!r}",
+                hint="apply a link only to the state of the session it names",
+            )
+        if link.event is ConversationEventType.REPLY_EXISTING and self.conversation_linked:
+            return False
+        changed = self.conversation_id != link.conversation_id or not self.conversation_linked
+        self.conversation_id = link.conversation_id
+        self.conversation_linked = True
+        if changed:
+            log.info("session %s: linked to conversation %s (%s)", self.session_id,
+                     link.conversation_id, link.event.value)
+        return changed
+
+    # -- snapshots -----------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready snapshot (schema ``version`` 1); the clock is not part of it."""
+        return {
+            "version": SNAPSHOT_VERSION,
+            "session_id": self.session_id,
+            "metadata": dict(self.metadata),
+            "current_state": self.current_state.value,
+            "state_entered_at": self.state_entered_at,
+            "last_interaction_at": self.last_interaction_at,
+            "interaction_timeout_s": self.interaction_timeout_s,
+            "cooldown_period_s": self.cooldown_period_s,
+            "cooldown_until": self.cooldown_until,
+            "active_cooldown_period_s": self.active_cooldown_period_s,
+            "visual_guidance_active": self.visual_guidance_active,
+            "active_tour_id": self.active_tour_id,
+            "conversation_linked": self.conversation_linked,
+            "conversation_id": self.conversation_id,
+            "last_trigger_id": self.last_trigger_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, *, clock: Clock | None = None) -> SessionState:
+        """Rebuild a state from :meth:`to_dict` output.
+
+        Raises :class:`~autoplay_cli.errors.SnapshotError` for an unknown
+        version or invalid content; never returns a half-read state.
+        """
+        if not isinstance(data, Mapping):
+            raise SnapshotError(f"session snapshot must be an object, got {type(data).__name__}")
+        version = data.get("version")
+        if version != SNAPSHOT_VERSION or isinstance(version, bool):
+            raise SnapshotError(
+                f"unsupported session snapshot version {version!r} "
+                f"(this toolkit reads version {SNAPSHOT_VERSION})",
+                hint="upgrade autoplay, or delete the stored session so it is recreated",
+            )
+        sid = data.get("session_id")
+        where = f"session snapshot {sid!r}" if isinstance(sid, str) else "session snapshot"
+        try:
+            state = cls(
+                _field(data, "session_id", str, where),
+                _field(data, "metadata", dict, where),
+                interaction_timeout_s=_number(data, "interaction_timeout_s", where),
+                cooldown_period_s=_number(data, "cooldown_period_s", where),
+                clock=clock,
+            )
+        except InputError as exc:
+            if isinstance(exc, SnapshotError):
+                raise
+            raise SnapshotError(f"{where}: {exc.message}") from exc
+        raw_state = _field(data, "current_state", str, where)
+        try:
+            state.current_state = AgentState(raw_state)
+        except ValueError:
+            raise SnapshotError(f"{where}: unknown current_state {raw_state!r}") from None
+        state.state_entered_at = _number(data, "state_entered_at", where)
+        state.last_interaction_at = _number(data, "last_interaction_at", where)
+        state.cooldown_until = _number(data, "cooldown_until", where, optional=True)
+        state.active_cooldown_period_s = _number(
+            data, "active_cooldown_period_s", where, optional=True)
+        state.visual_guidance_active = _field(data, "visual_guidance_active", bool, where)
+        state.active_tour_id = _field(data, "active_tour_id", str, where, optional=True)
+        state.conversation_linked = _field(data, "conversation_linked", bool, where)
+        state.conversation_id = _field(data, "conversation_id", str, where, optional=True)
+        state.last_trigger_id = _field(data, "last_trigger_id", str, where, optional=True)
+        if state.conversation_linked and not state.conversation_id:
+            raise SnapshotError(f"{where}: conversation_linked is true but conversation_id "
+                                "is empty")
+        if state.current_state is AgentState.THINKING and state.visual_guidance_active:
+            raise SnapshotError(f"{where}: visual guidance is active in thinking")
+        return state
+
+    def copy(self) -> SessionState:
+        """An independent copy sharing the same clock."""
+        return SessionState.from_dict(self.to_dict(), clock=self._clock)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SessionState):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable: compared by value, not hashable
+
+    def __repr__(self) -> str:
+        return (f"SessionState(session_id={self.session_id!r}, "
+                f"current_state={self.current_state.value!r}, "
+                f"cooldown_active={self.cooldown_active}, "
+                f"conversation_id={self.conversation_id!r})")
+
+
+def _field(data: Mapping[str, Any], name: str, kind: type, where: str,
+           *, optional: bool = False) -> Any:
+    if name not in data:
+        raise SnapshotError(f"{where}: field {name!r} is missing")
+    value = data[name]
+    if value is None and optional:
+        return None
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        expected = kind.__name__ + (" or null" if optional else "")
+        raise SnapshotError(f"{where}: field {name!r} must be {expected}, "
+                            f"got {type(value).__name__}")
+    return value
+
+
+def _number(data: Mapping[str, Any], name: str, where: str, *, optional: bool = False) -> Any:
+    if name not in data:
+        raise SnapshotError(f"{where}: field {name!r} is missing")
+    value = data[name]
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SnapshotError(f"{where}: field {name!r} must be a finite number, got {value!r}")
+    return float(value)

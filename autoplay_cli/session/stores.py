@@ -1,0 +1,320 @@
+"""Session stores: one async interface, in memory or in Redis, with optimistic concurrency.
+
+Every stored snapshot carries a revision; ``update`` reads, applies the mutation,
+and writes only if the revision is unchanged (compare-and-set), retrying otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import random
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+from autoplay_cli.errors import ConflictError, InputError, SnapshotError
+from autoplay_cli.session._redis import RedisConnection
+from autoplay_cli.session.linking import DEFAULT_LINK_TTL_S, RedisConversationLinkStore
+from autoplay_cli.session.state import (
+    DEFAULT_COOLDOWN_PERIOD_S,
+    DEFAULT_INTERACTION_TIMEOUT_S,
+    Clock,
+    SessionState,
+)
+
+SESSION_KEY_PREFIX = "autoplay:session_state:"
+DEFAULT_TTL_S = 86400
+DEFAULT_MAX_ATTEMPTS = 200
+
+Mutation = Callable[[SessionState], Any]
+
+
+class ConcurrentUpdateError(ConflictError):
+    """A write lost the race: the stored session changed since it was read."""
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """The async interface every session store offers."""
+
+    async def get_or_create(self, session_id: str,
+                            metadata: Mapping[str, Any] | None = None) -> SessionState: ...
+
+    async def get(self, session_id: str) -> SessionState | None: ...
+
+    async def save(self, state: SessionState) -> None: ...
+
+    async def delete(self, session_id: str) -> None: ...
+
+    async def update(self, session_id: str, fn: Mutation) -> SessionState: ...
+
+
+def _fill_metadata(state: SessionState, metadata: Mapping[str, Any] | None) -> None:
+    for key, value in (metadata or {}).items():
+        if value is not None and state.metadata.get(key) is None:
+            state.metadata[key] = value
+
+
+class _CasStore:
+    """Shared logic over two primitives: read (revision, snapshot) and compare-and-set.
+
+    Revision 0 means "absent". ``_cas(expected=None)`` writes unconditionally.
+    """
+
+    def __init__(self, *, clock: Clock | None, interaction_timeout_s: float,
+                 cooldown_period_s: float, max_attempts: int) -> None:
+        if max_attempts < 1:
+            raise InputError(f"max_attempts must be >= 1, got {max_attempts!r}")
+        self.clock = clock
+        self.interaction_timeout_s = interaction_timeout_s
+        self.cooldown_period_s = cooldown_period_s
+        self.max_attempts = max_attempts
+        # Validate the defaults once, here, rather than on the first new session.
+        SessionState("validate", interaction_timeout_s=interaction_timeout_s,
+                     cooldown_period_s=cooldown_period_s, clock=lambda: 0.0)
+
+    async def _read(self, session_id: str) -> tuple[int, str | None]:
+        raise NotImplementedError
+
+    async def _cas(self, session_id: str, expected: int | None, snapshot: str) -> int | None:
+        """Write when the revision is *expected* (any, if None); the new revision, or None."""
+        raise NotImplementedError
+
+    def _where(self, session_id: str) -> str:
+        return f"session {session_id!r}"
+
+    def new_state(self, session_id: str,
+                  metadata: Mapping[str, Any] | None = None) -> SessionState:
+        return SessionState(session_id, metadata,
+                            interaction_timeout_s=self.interaction_timeout_s,
+                            cooldown_period_s=self.cooldown_period_s, clock=self.clock)
+
+    def _decode(self, session_id: str, revision: int, raw: str) -> SessionState:
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise SnapshotError(f"{self._where(session_id)} does not hold JSON",
+                                hint="delete it so it is recreated") from exc
+        state = SessionState.from_dict(data, clock=self.clock)
+        if state.session_id != session_id:
+            raise SnapshotError(f"{self._where(session_id)} holds session "
+                                f"{state.session_id!r}")
+        state._store_revision = revision
+        return state
+
+    @staticmethod
+    def _encode(state: SessionState) -> str:
+        try:
+            return json.dumps(state.to_dict(), separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"session {state.session_id!r}: metadata is not JSON-serialisable "
+                             f"({exc})", hint="keep metadata to str/number/bool/list/dict")\
+                from exc
+
+    async def aclose(self) -> None:
+        """Release connections (a no-op in memory)."""
+
+    async def __aenter__(self) -> Any:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def get(self, session_id: str) -> SessionState | None:
+        """The stored state, or ``None`` when there is none."""
+        revision, raw = await self._read(session_id)
+        return None if raw is None else self._decode(session_id, revision, raw)
+
+    async def save(self, state: SessionState) -> None:
+        """Persist *state*.
+
+        A state read from this store is written only if nobody wrote it since
+        (else :class:`ConcurrentUpdateError`: re-read, or use :meth:`update`);
+        a state built by the caller is written unconditionally.
+        """
+        snapshot = self._encode(state)
+        new = await self._cas(state.session_id, state._store_revision, snapshot)
+        if new is None:
+            raise ConcurrentUpdateError(
+                f"session {state.session_id!r} was changed by another writer since it was read",
+                hint="use store.update(session_id, fn) for read-modify-write",
+            )
+        state._store_revision = new
+
+    async def update(self, session_id: str, fn: Mutation, *,
+                     metadata: Mapping[str, Any] | None = None) -> SessionState:
+        """Apply ``fn(state)`` atomically and return the state as written.
+
+        A missing session is created first (with *metadata*). On a concurrent
+        write the read and ``fn`` are repeated, so *fn* must only mutate the
+        state it is given (it may be a coroutine function). Nothing is written
+        when *fn* leaves the state unchanged. After ``max_attempts`` lost races,
+        :class:`ConcurrentUpdateError`.
+        """
+        for attempt in range(self.max_attempts):
+            revision, raw = await self._read(session_id)
+            if raw is None:
+                state, before = self.new_state(session_id, metadata), None
+                state._store_revision = 0
+            else:
+                state = self._decode(session_id, revision, raw)
+                before = state.to_dict()
+            result = fn(state)
+            if inspect.isawaitable(result):
+                await result
+            if before is not None and state.to_dict() == before:
+                return state
+            new = await self._cas(session_id, revision, self._encode(state))
+            if new is not None:
+                state._store_revision = new
+                return state
+            # Lost the race: back off a little (full jitter) so contenders spread out.
+            await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 10))))
+        raise ConcurrentUpdateError(
+            f"session {session_id!r}: gave up after {self.max_attempts} conflicting writes",
+            hint="raise max_attempts, or reduce writers contending for one session",
+        )
+
+    async def get_or_create(self, session_id: str,
+                            metadata: Mapping[str, Any] | None = None) -> SessionState:
+        """The stored state, created when missing.
+
+        *metadata* is the new session's metadata; for an existing session, its
+        keys that the stored metadata lacks (or holds as null) are filled in.
+        """
+        existing = await self.get(session_id)
+        if existing is not None and not any(
+            v is not None and existing.metadata.get(k) is None for k, v in (metadata or {}).items()
+        ):
+            return existing
+        return await self.update(session_id, lambda s: _fill_metadata(s, metadata),
+                                 metadata=metadata)
+
+
+class MemorySessionStore(_CasStore):
+    """Sessions in this process, stored as JSON snapshots like the Redis store.
+
+    Each call hands out an independent :class:`SessionState`; persist changes
+    with :meth:`save` or :meth:`update`, exactly as with Redis.
+    """
+
+    def __init__(self, *, clock: Clock | None = None,
+                 interaction_timeout_s: float = DEFAULT_INTERACTION_TIMEOUT_S,
+                 cooldown_period_s: float = DEFAULT_COOLDOWN_PERIOD_S,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
+        super().__init__(clock=clock, interaction_timeout_s=interaction_timeout_s,
+                         cooldown_period_s=cooldown_period_s, max_attempts=max_attempts)
+        self._data: dict[str, tuple[int, str]] = {}
+        self._lock = threading.Lock()
+
+    async def _read(self, session_id: str) -> tuple[int, str | None]:
+        with self._lock:
+            revision, raw = self._data.get(session_id, (0, None))
+        return revision, raw
+
+    async def _cas(self, session_id: str, expected: int | None, snapshot: str) -> int | None:
+        with self._lock:
+            current = self._data.get(session_id, (0, None))[0]
+            if expected is not None and current != expected:
+                return None
+            self._data[session_id] = (current + 1, snapshot)
+            return current + 1
+
+    async def delete(self, session_id: str) -> None:
+        with self._lock:
+            self._data.pop(session_id, None)
+
+    def session_ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._data)
+
+
+# KEYS[1] session key. ARGV: expected revision ("*" = any), snapshot JSON, ttl seconds.
+# Returns the new revision, or -1 when the stored revision is not the expected one.
+_CAS_SCRIPT = """
+local cur = redis.call('HGET', KEYS[1], 'revision')
+if not cur then cur = '0' end
+if ARGV[1] ~= '*' and cur ~= ARGV[1] then return -1 end
+local new = tonumber(cur) + 1
+redis.call('HSET', KEYS[1], 'snapshot', ARGV[2], 'revision', new)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return new
+"""
+
+
+class RedisSessionStore(_CasStore):
+    """Sessions in Redis, shared by every worker and surviving restarts.
+
+    Key ``autoplay:session_state:{session_id}`` is a hash with ``snapshot`` (the
+    JSON of :meth:`SessionState.to_dict`) and ``revision`` (an integer bumped by
+    each write); it expires ``ttl_s`` seconds (default 24 h) after the last write.
+    Writes are compare-and-set on the revision (one Lua script), so concurrent
+    workers never lose each other's updates. Redis being unreachable raises
+    :class:`~autoplay_cli.errors.StoreUnavailableError`; no fresh state is made up.
+    """
+
+    def __init__(self, url: str | None = None, ttl_s: int = DEFAULT_TTL_S, *,
+                 clock: Clock | None = None,
+                 interaction_timeout_s: float = DEFAULT_INTERACTION_TIMEOUT_S,
+                 cooldown_period_s: float = DEFAULT_COOLDOWN_PERIOD_S,
+                 key_prefix: str = SESSION_KEY_PREFIX,
+                 max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+                 socket_timeout_s: float = 5.0,
+                 client: Any = None) -> None:
+        super().__init__(clock=clock, interaction_timeout_s=interaction_timeout_s,
+                         cooldown_period_s=cooldown_period_s, max_attempts=max_attempts)
+        if isinstance(ttl_s, bool) or not isinstance(ttl_s, int) or ttl_s <= 0:
+            raise InputError(f"ttl_s must be a positive whole number of seconds, got {ttl_s!r}")
+        self.ttl_s = ttl_s
+        self.key_prefix = key_prefix
+        self._conn = RedisConnection(url, client=client, socket_timeout_s=socket_timeout_s)
+        self._script: Any = None
+
+    def key(self, session_id: str) -> str:
+        return f"{self.key_prefix}{session_id}"
+
+    def _where(self, session_id: str) -> str:
+        return f"redis key {self.key(session_id)}"
+
+    def link_store(self, ttl_s: int = DEFAULT_LINK_TTL_S) -> RedisConversationLinkStore:
+        """A conversation-link store on the same Redis connection."""
+        return RedisConversationLinkStore(ttl_s=ttl_s, connection=self._conn)
+
+    async def _read(self, session_id: str) -> tuple[int, str | None]:
+        key = self.key(session_id)
+        with self._conn.errors("read session", key):
+            raw, revision = await self._conn.client().hmget(key, ["snapshot", "revision"])
+        if raw is None:
+            return 0, None
+        try:
+            rev = int(revision)
+        except (TypeError, ValueError):
+            raise SnapshotError(f"redis key {key} has no valid revision",
+                                hint="delete the key so the session is recreated") from None
+        return rev, raw.decode("utf-8") if isinstance(raw, bytes) else raw
+
+    async def _cas(self, session_id: str, expected: int | None, snapshot: str) -> int | None:
+        key = self.key(session_id)
+        with self._conn.errors("write session", key):
+            if self._script is None:
+                self._script = self._conn.client().register_script(_CAS_SCRIPT)
+            new = await self._script(
+                keys=[key], args=["*" if expected is None else str(expected), snapshot,
+                                  self.ttl_s])
+        return None if int(new) < 0 else int(new)
+
+    async def delete(self, session_id: str) -> None:
+        key = self.key(session_id)
+        with self._conn.errors("delete session", key):
+            await self._conn.client().delete(key)
+
+    async def ping(self) -> None:
+        """Raise :class:`StoreUnavailableError` unless Redis answers."""
+        with self._conn.errors("ping"):
+            await self._conn.client().ping()
+
+    async def aclose(self) -> None:
+        self._script = None
+        await self._conn.aclose()
