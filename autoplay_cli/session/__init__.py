@@ -1,4 +1,4 @@
-"""Proactive-assistance sessions: the state machine, tours, conversation linking, stores.
+"""Proactive-assistance sessions: state machine, tours, linking, stores, delivery manager.
 
 A library (no CLI imports); Redis is imported only when a Redis store is used.
 """
@@ -11,6 +11,11 @@ from autoplay_cli.session.linking import (
     RedisConversationLinkStore,
     link_conversation,
     resolve_linked_conversation_id,
+)
+from autoplay_cli.session.manager import (
+    REASON_UNLINKED_FIRST_OFFER,
+    ChatWriter,
+    DeliveryManager,
 )
 from autoplay_cli.session.state import (
     REASON_COOLDOWN,
@@ -32,11 +37,14 @@ __all__ = [
     "REASON_COOLDOWN",
     "REASON_OK",
     "REASON_STATE_PREFIX",
+    "REASON_UNLINKED_FIRST_OFFER",
     "AgentState",
+    "ChatWriter",
     "ConcurrentUpdateError",
     "ConversationEventType",
     "ConversationLink",
     "ConversationLinkStore",
+    "DeliveryManager",
     "InvalidTransitionError",
     "MemoryConversationLinkStore",
     "MemorySessionStore",

@@ -48,7 +48,8 @@ class SessionStore(Protocol):
 
     async def delete(self, session_id: str) -> None: ...
 
-    async def update(self, session_id: str, fn: Mutation) -> SessionState: ...
+    async def update(self, session_id: str, fn: Mutation, *,
+                     metadata: Mapping[str, Any] | None = None) -> SessionState: ...
 
 
 def _fill_metadata(state: SessionState, metadata: Mapping[str, Any] | None) -> None:
