@@ -9,6 +9,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,3 +77,32 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# --- emulator fixtures (owned by the `autoplay emulate` issue) -------------------------------
+
+
+@pytest.fixture
+def make_emulator() -> Iterator[Any]:
+    """A factory: ``make_emulator(rate=0, max_events=50, drop_every=10, ...)`` -> handle.
+
+    Each call starts an ``autoplay emulate`` server (real HTTP on a free loopback
+    port, in a thread) with :class:`EmulatorOptions` overrides; every one is
+    stopped at teardown. The handle has ``.url``, ``.product_id``, ``.token``,
+    ``.unkey_url``, ``.unkey_root_key``, ``.unkey_api_id``, ``.stream_url``, ``.env()``.
+    """
+    from contextlib import ExitStack
+
+    from autoplay_cli.emulator.server import EmulatorOptions, run_in_thread
+
+    with ExitStack() as stack:
+        def start(options: EmulatorOptions | None = None, **overrides: Any) -> Any:
+            return stack.enter_context(run_in_thread(options, **overrides))
+
+        yield start
+
+
+@pytest.fixture
+def emulator(make_emulator: Any) -> Any:
+    """An emulator with default options (endless mixed traffic at 5 events/s)."""
+    return make_emulator()
