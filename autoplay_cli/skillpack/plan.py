@@ -1,0 +1,352 @@
+"""Plan and apply a skill install: decide per target and skill, then write only what is safe.
+
+Decisions (one per target folder and skill):
+  install        not there yet (or its folder was removed): copy it
+  update         installed by us and untouched, bundled copy differs: replace our files
+  migrate        an unmodified copy from the older SDK's installer (``--migrate``): adopt it
+  unchanged      already identical to the bundled copy (the manifest is refreshed)
+  kept-modified  installed by us, then edited: kept and reported (``--force`` backs it up
+                 and updates it)
+  conflict       a folder of that name that did not come from us: never touched
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+
+from autoplay_cli.skillpack import catalog, manifest
+from autoplay_cli.skillpack.agents import Target
+from autoplay_cli.skillpack.bundle import Bundle, sha256
+
+BACKUP_DIR = ".autoplay-skill-backups"
+
+
+class Action(StrEnum):
+    INSTALL = "install"
+    UPDATE = "update"
+    MIGRATE = "migrate"
+    UNCHANGED = "unchanged"
+    KEPT_MODIFIED = "kept-modified"
+    CONFLICT = "conflict"
+
+
+WRITES = frozenset({Action.INSTALL, Action.UPDATE, Action.MIGRATE})
+
+# Legacy versions: skill -> [(label, {relative path: sha256})].
+Legacy = dict[str, list[tuple[str, dict[str, str]]]]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One decision: what happens to *skill* in the target folder *folder*."""
+
+    folder: Path
+    skill: str
+    action: Action
+    version: str
+    installed: str | None = None
+    modified: tuple[str, ...] = ()
+    backup: Path | None = None
+    note: str = ""
+
+    @property
+    def path(self) -> Path:
+        return self.folder / self.skill
+
+
+@dataclass
+class Plan:
+    targets: list[Target]
+    skills: tuple[str, ...]
+    items: list[Item]
+    bundle: Bundle
+    force: bool = False
+
+    def counts(self) -> dict[str, int]:
+        found = Counter(i.action.value for i in self.items)
+        return {a.value: found[a.value] for a in Action}
+
+
+@dataclass
+class Result:
+    written: list[Path] = field(default_factory=list)
+    removed: list[Path] = field(default_factory=list)
+    backups: list[Path] = field(default_factory=list)
+
+
+def load_legacy() -> Legacy:
+    """The hashes of the older SDK's skill files, per skill (data shipped with the package)."""
+    text = (
+        resources.files("autoplay_cli.skillpack")
+        .joinpath("legacy_versions.json")
+        .read_text(encoding="utf-8")
+    )
+    table: Legacy = {}
+    for skill, versions in json.loads(text)["skills"].items():
+        for v in versions:
+            sdk = v["sdk_versions"]
+            label = sdk[0] if len(sdk) == 1 else f"{sdk[0]}–{sdk[-1]}"
+            table.setdefault(skill, []).append((label, dict(v["files"])))
+    return table
+
+
+def _file_hash(path: Path) -> str | None:
+    try:
+        return sha256(path.read_bytes()) if path.is_file() and not path.is_symlink() else None
+    except OSError:
+        return None
+
+
+def scan(folder: Path) -> dict[str, str]:
+    """Hash of every regular file under *folder* (hidden names skipped), by relative path."""
+    found: dict[str, str] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+            continue
+        digest = _file_hash(path)
+        if digest is not None:
+            found[rel.as_posix()] = digest
+    return found
+
+
+def _backup_path(folder: Path, skill: str) -> Path:
+    base = folder.parent / BACKUP_DIR
+    n = 1
+    while (base / f"{skill}.{n}").exists():
+        n += 1
+    return base / f"{skill}.{n}"
+
+
+def _decide(
+    target: Target,
+    man: manifest.Manifest,
+    skill: str,
+    bundle: Bundle,
+    *,
+    force: bool,
+    migrate: bool,
+    legacy: Legacy,
+) -> Item:
+    version = catalog.BY_NAME[skill].version
+    want = bundle.skills[skill].hashes()
+    folder = target.folder
+    here = folder / skill
+    entry = man.skills.get(skill)
+    if here.is_symlink() or (here.exists() and not here.is_dir()):
+        return Item(
+            folder,
+            skill,
+            Action.CONFLICT,
+            version,
+            note="not a plain folder (a symlink or a file): left alone",
+        )
+    if entry is not None:
+        if not here.exists():
+            return Item(
+                folder,
+                skill,
+                Action.INSTALL,
+                version,
+                entry.version,
+                note="its folder was removed: installing it again",
+            )
+        modified = tuple(sorted(r for r, h in entry.files.items() if _file_hash(here / r) != h))
+        stale = [r for r in entry.files if r not in want and (here / r).exists()]
+        if not stale and all(_file_hash(here / r) == h for r, h in want.items()):
+            return Item(folder, skill, Action.UNCHANGED, version, entry.version)
+        if not modified:
+            return Item(folder, skill, Action.UPDATE, version, entry.version)
+        if force:
+            return Item(
+                folder,
+                skill,
+                Action.UPDATE,
+                version,
+                entry.version,
+                modified,
+                _backup_path(folder, skill),
+                note="local edits backed up (--force)",
+            )
+        return Item(
+            folder,
+            skill,
+            Action.KEPT_MODIFIED,
+            version,
+            entry.version,
+            modified,
+            note="edited locally: kept (use --force to back up and update)",
+        )
+    if not here.exists():
+        return Item(folder, skill, Action.INSTALL, version)
+    present = scan(here)
+    if present == want:
+        return Item(
+            folder,
+            skill,
+            Action.UNCHANGED,
+            version,
+            version,
+            note="identical to the bundled copy: now tracked by the manifest",
+        )
+    label = next((lab for lab, files in legacy.get(skill, []) if files == present), None)
+    if label is not None and migrate:
+        return Item(
+            folder,
+            skill,
+            Action.MIGRATE,
+            version,
+            f"autoplay-sdk {label}",
+            note=f"unmodified copy from autoplay-sdk {label}: adopted and updated",
+        )
+    if label is not None:
+        return Item(
+            folder,
+            skill,
+            Action.CONFLICT,
+            version,
+            f"autoplay-sdk {label}",
+            note=f"copy from autoplay-sdk {label}: rerun with --migrate to adopt it",
+        )
+    return Item(
+        folder,
+        skill,
+        Action.CONFLICT,
+        version,
+        note="a folder of that name exists and did not come from autoplay: left alone",
+    )
+
+
+def make_plan(
+    targets: list[Target],
+    skills: tuple[str, ...],
+    bundle: Bundle,
+    *,
+    force: bool = False,
+    migrate: bool = False,
+    legacy: Legacy | None = None,
+) -> Plan:
+    """Decide, for every target and selected skill, what an install would do. Writes nothing.
+
+    With *migrate*, unmodified legacy copies of unselected catalog skills are adopted too.
+    """
+    if legacy is None:
+        legacy = load_legacy() if migrate else {}
+    items: list[Item] = []
+    for target in targets:
+        man = manifest.load(target.folder) or manifest.Manifest()
+        names = list(skills)
+        if migrate:
+            for extra in bundle.skills:
+                if extra in names or extra in man.skills or extra not in catalog.BY_NAME:
+                    continue
+                here = target.folder / extra
+                if (
+                    here.is_dir()
+                    and not here.is_symlink()
+                    and any(files == scan(here) for _, files in legacy.get(extra, []))
+                ):
+                    names.append(extra)
+        for skill in names:
+            items.append(
+                _decide(target, man, skill, bundle, force=force, migrate=migrate, legacy=legacy)
+            )
+    return Plan(targets, skills, items, bundle, force)
+
+
+def _prune_empty_dirs(top: Path, path: Path) -> None:
+    for parent in path.parents:
+        if parent == top or top not in parent.parents:
+            break
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+
+
+def apply(plan: Plan) -> Result:
+    """Carry out *plan*: copy files, make backups, update each target's manifest."""
+    result = Result()
+    for target in plan.targets:
+        items = [i for i in plan.items if i.folder == target.folder]
+        loaded = manifest.load(target.folder)
+        man = loaded or manifest.Manifest()
+        before = man.to_json()
+        for item in items:
+            if item.action not in WRITES and item.action is not Action.UNCHANGED:
+                continue
+            bundled = plan.bundle.skills[item.skill]
+            want = bundled.hashes()
+            here = item.path
+            old = man.skills.get(item.skill)
+            if item.action in WRITES:
+                if item.backup is not None:
+                    shutil.copytree(here, item.backup, symlinks=True)
+                    result.backups.append(item.backup)
+                # Our previous files that the new version no longer ships.
+                ours = set(old.files) if old else set()
+                if item.action is Action.MIGRATE:
+                    ours |= set(scan(here))
+                for rel in sorted(ours - set(want)):
+                    gone = here / rel
+                    if gone.is_file() and not gone.is_symlink():
+                        gone.unlink()
+                        result.removed.append(gone)
+                        _prune_empty_dirs(here, gone)
+                for rel, data in sorted(bundled.files.items()):
+                    dest = here / rel
+                    if _file_hash(dest) != want[rel]:
+                        manifest.write_atomic(dest, data)
+                        result.written.append(dest)
+            origin = old.origin if old else "autoplay"
+            if item.action is Action.MIGRATE:
+                origin = f"migrated from {item.installed}"
+            man.skills[item.skill] = manifest.Entry(item.version, want, origin)
+        if man.to_json() != before or (loaded is None and man.skills):
+            target.folder.mkdir(parents=True, exist_ok=True)
+            if manifest.save(target.folder, man):
+                result.written.append(manifest.path_for(target.folder))
+    return result
+
+
+@dataclass(frozen=True)
+class Status:
+    folder: Path
+    skill: str
+    state: str  # current | outdated | modified | missing | unmanaged
+    installed: str | None
+    bundled: str
+
+
+def status(targets: list[Target], bundle: Bundle) -> list[Status]:
+    """What is installed in each target and how it compares with the bundled copy."""
+    rows: list[Status] = []
+    for target in targets:
+        man = manifest.load(target.folder) or manifest.Manifest()
+        for skill in bundle.skills:
+            if skill not in catalog.BY_NAME:
+                continue
+            version = catalog.BY_NAME[skill].version
+            here = target.folder / skill
+            entry = man.skills.get(skill)
+            if entry is None:
+                if here.exists():
+                    rows.append(Status(target.folder, skill, "unmanaged", None, version))
+                continue
+            want = bundle.skills[skill].hashes()
+            if not here.exists():
+                state = "missing"
+            elif any(_file_hash(here / r) != h for r, h in entry.files.items()):
+                state = "modified"
+            elif entry.files == want:
+                state = "current"
+            else:
+                state = "outdated"
+            rows.append(Status(target.folder, skill, state, entry.version, version))
+    return rows
