@@ -1,0 +1,147 @@
+"""Which files a migration looks at: Python sources under the given paths, minus ignored ones.
+
+Directory walks skip version-control, virtual-environment and build directories,
+paths matched by ``.gitignore`` files, and ``--exclude`` globs. A file named
+explicitly is always taken unless an ``--exclude`` glob matches it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from autoplay_cli.errors import InputError
+
+SOURCE_SUFFIXES = (".py", ".pyi")
+
+# Directories no user wants rewritten: tool caches, environments, build output.
+SKIPPED_DIRS = frozenset({
+    ".git", ".hg", ".svn", ".bzr", "__pycache__", ".tox", ".nox", ".venv", "venv",
+    ".direnv", ".eggs", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis",
+    "__pypackages__", "node_modules", "site-packages", "dist-packages", "build", "dist",
+    "_build", "buck-out",
+})
+
+
+def _is_environment(path: Path) -> bool:
+    # A virtual environment or conda prefix, whatever it is called.
+    return (path / "pyvenv.cfg").is_file() or (path / "conda-meta").is_dir()
+
+
+@dataclass
+class _IgnoreFile:
+    base: Path
+    spec: object  # pathspec.GitIgnoreSpec, imported lazily
+
+
+class _GitIgnores:
+    """The ``.gitignore`` files that apply to a walk, deepest last (the deepest wins)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[Path, _IgnoreFile | None] = {}
+
+    def _load(self, directory: Path) -> _IgnoreFile | None:
+        if directory not in self._cache:
+            file = directory / ".gitignore"
+            entry = None
+            if file.is_file():
+                import pathspec
+
+                try:
+                    lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+                except OSError:
+                    lines = []
+                entry = _IgnoreFile(directory, pathspec.GitIgnoreSpec.from_lines(lines))
+            self._cache[directory] = entry
+        return self._cache[directory]
+
+    def ancestors(self, start: Path) -> list[Path]:
+        """Directories from the repository root (or filesystem root) down to *start*."""
+        chain = [start]
+        current = start
+        while not (current / ".git").exists() and current.parent != current:
+            current = current.parent
+            chain.append(current)
+        return list(reversed(chain))
+
+    def ignored(self, path: Path, directories: Sequence[Path], *, is_dir: bool) -> bool:
+        verdict: bool | None = None
+        for directory in directories:
+            entry = self._load(directory)
+            if entry is None:
+                continue
+            try:
+                relative = path.relative_to(entry.base).as_posix()
+            except ValueError:
+                continue
+            result = entry.spec.check_file(relative + "/" if is_dir else relative)  # type: ignore[attr-defined]
+            if result.include is not None:
+                verdict = bool(result.include)
+        return bool(verdict)
+
+
+def _excluded(path: Path, root: Path, globs: Sequence[str]) -> bool:
+    if not globs:
+        return False
+    try:
+        relative = path.relative_to(root).as_posix()
+    except ValueError:
+        relative = path.as_posix()
+    candidates = {relative, path.name, path.as_posix()}
+    return any(fnmatch.fnmatch(c, g.rstrip("/")) for g in globs for c in candidates)
+
+
+def discover(
+    paths: Sequence[Path], *, exclude: Sequence[str] = (), respect_gitignore: bool = True
+) -> Iterator[Path]:
+    """Yield each Python source under *paths* once, in a stable order."""
+    seen: set[Path] = set()
+    ignores = _GitIgnores()
+    for given in paths:
+        if not given.exists():
+            raise InputError(f"{given}: no such file or directory",
+                             hint="pass existing files or directories")
+        start = Path(os.path.abspath(given))
+        if start.is_file():
+            if not _excluded(start, start.parent, exclude) and start not in seen:
+                seen.add(start)
+                yield given
+            continue
+        base = ignores.ancestors(start)[:-1] if respect_gitignore else []
+        for directory, dirnames, filenames in os.walk(start):
+            here = Path(directory)
+            scope = [*base, *(_parents_within(here, start))] if respect_gitignore else []
+            kept = []
+            for name in sorted(dirnames):
+                sub = here / name
+                if name in SKIPPED_DIRS or name.endswith(".egg-info") or _is_environment(sub):
+                    continue
+                if _excluded(sub, start, exclude):
+                    continue
+                if respect_gitignore and ignores.ignored(sub, scope, is_dir=True):
+                    continue
+                kept.append(name)
+            dirnames[:] = kept
+            for name in sorted(filenames):
+                if not name.endswith(SOURCE_SUFFIXES):
+                    continue
+                file = here / name
+                if file in seen or _excluded(file, start, exclude):
+                    continue
+                if respect_gitignore and ignores.ignored(file, scope, is_dir=False):
+                    continue
+                seen.add(file)
+                yield Path(given) / file.relative_to(start)
+
+
+def _parents_within(directory: Path, start: Path) -> list[Path]:
+    """*start* and each directory between it and *directory*, top down."""
+    chain = [directory]
+    current = directory
+    while current != start and current.parent != current:
+        current = current.parent
+        chain.append(current)
+    return list(reversed(chain))

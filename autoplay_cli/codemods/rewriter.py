@@ -1,0 +1,465 @@
+"""The libcst transformer that rewrites legacy ``autoplay_sdk`` references in one module.
+
+It edits only the nodes it must, so comments, blank lines, quotes, indentation,
+line endings and the encoding declaration come back byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from autoplay_cli.codemods.mapping import DEFAULT_MAP, ImportMap, Verdict, is_dotted
+
+# Calls whose string argument is a dotted target: (dotted callee suffix, keyword name, kind).
+# "attr" targets are ``module.attribute`` paths (mock.patch); "module" targets name a module.
+_PATCH_SUFFIXES = ("patch", "patch.dict", "patch.multiple")
+_MODULE_CALLS = ("import_module", "importlib.import_module", "__import__")
+
+
+@dataclass
+class Review:
+    """A legacy reference the tool will not guess at."""
+
+    line: int
+    message: str
+
+
+@dataclass
+class RewriteResult:
+    code: bytes
+    imports: int = 0
+    references: int = 0
+    reviews: list[Review] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return self.imports + self.references
+
+
+def dotted_name(node: cst.BaseExpression | None) -> str | None:
+    """``a.b.c`` for a chain of plain names and attributes (no parentheses), else None."""
+    parts: list[str] = []
+    while isinstance(node, cst.Attribute):
+        if node.lpar:
+            return None
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name) or node.lpar:
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+def build_dotted(path: str) -> cst.Attribute | cst.Name:
+    parts = path.split(".")
+    node: cst.Attribute | cst.Name = cst.Name(parts[0])
+    for part in parts[1:]:
+        node = cst.Attribute(value=node, attr=cst.Name(part))
+    return node
+
+
+def _chain_nodes(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The nodes of a dotted chain, root first: ``a``, ``a.b``, ``a.b.c``."""
+    chain: list[cst.BaseExpression] = []
+    current: cst.BaseExpression = node
+    while isinstance(current, cst.Attribute):
+        chain.append(current)
+        current = current.value
+    chain.append(current)
+    return list(reversed(chain))
+
+
+class _Bindings(cst.CSTVisitor):
+    """First pass: which local names come from the SDK, wherever the import sits."""
+
+    def __init__(self, table: ImportMap) -> None:
+        self.table = table
+        self.root_bound = False  # ``import autoplay_sdk[.x]`` binds the root name itself
+        self.sdk_names: set[str] = set()
+        self.renamed_locals: dict[str, str] = {}
+        self.unnamed_modules: set[str] = set()
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        for alias in node.names:
+            path = dotted_name(alias.name)
+            if path is None or not self.table.in_sdk(path):
+                continue
+            if self.table.module(path).verdict is Verdict.UNNAMED:
+                self.unnamed_modules.add(path)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.sdk_names.add(alias.asname.name.value)
+            else:
+                self.root_bound = True
+                self.sdk_names.add(self.table.root)
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        module = dotted_name(node.module) if node.module is not None else None
+        if node.relative or module is None or not self.table.in_sdk(module):
+            return False
+        if isinstance(node.names, cst.ImportStar):
+            return False
+        for alias in node.names:
+            name = alias.name.value if isinstance(alias.name, cst.Name) else None
+            if name is None:
+                continue
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.sdk_names.add(alias.asname.name.value)
+                continue
+            self.sdk_names.add(name)
+            new = self.table.renamed(name)
+            if new is not None and self.table.exact(f"{module}.{name}") is None:
+                self.renamed_locals[name] = new
+        return False
+
+
+class ImportRewriter(cst.CSTTransformer):
+    """Rewrite imports, attribute chains, name uses and string targets of one module."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, table: ImportMap, bindings: _Bindings) -> None:
+        super().__init__()
+        self.table = table
+        self.bindings = bindings
+        self.imports = 0
+        self.references = 0
+        self.reviews: list[Review] = []
+        self._seen_chains: set[int] = set()
+        self._prefix_replacements: dict[int, str] = {}
+        self._renamed_attrs: dict[int, str] = {}
+        self._skip_names: set[int] = set()
+        self._all_depth = 0
+
+    # -- reporting -------------------------------------------------------------------------
+
+    def _line(self, node: cst.CSTNode) -> int:
+        try:
+            return int(self.get_metadata(PositionProvider, node).start.line)
+        except KeyError:
+            return 0
+
+    def _review(self, node: cst.CSTNode, path: str, parent: str) -> None:
+        self.reviews.append(Review(
+            self._line(node),
+            f"`{path}` is a submodule of legacy `{parent}` that the migration table does "
+            "not name; find its canonical path by hand",
+        ))
+
+    # -- import statements -----------------------------------------------------------------
+
+    def visit_Import(self, node: cst.Import) -> bool:
+        return False
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
+        return False
+
+    def leave_Import(self, original_node: cst.Import, updated_node: cst.Import) -> cst.Import:
+        names: list[cst.ImportAlias] = []
+        changed = False
+        for alias in updated_node.names:
+            path = dotted_name(alias.name)
+            resolution = self.table.module(path) if path else None
+            if resolution is not None and resolution.verdict is Verdict.MOVED:
+                assert resolution.new is not None
+                alias = alias.with_changes(name=build_dotted(resolution.new))
+                changed = True
+            elif resolution is not None and resolution.verdict is Verdict.UNNAMED:
+                assert path is not None and resolution.legacy_parent is not None
+                self._review(original_node, path, resolution.legacy_parent)
+            names.append(alias)
+        if not changed:
+            return updated_node
+        self.imports += 1
+        return updated_node.with_changes(names=names)
+
+    def leave_ImportFrom(
+        self, original_node: cst.ImportFrom, updated_node: cst.ImportFrom
+    ) -> cst.ImportFrom | cst.FlattenSentinel[cst.BaseSmallStatement]:
+        if updated_node.relative or updated_node.module is None:
+            return updated_node
+        module = dotted_name(updated_node.module)
+        if module is None or not self.table.in_sdk(module):
+            return updated_node
+        resolution = self.table.module(module)
+        if resolution.verdict is Verdict.UNNAMED:
+            assert resolution.legacy_parent is not None
+            self._review(original_node, module, resolution.legacy_parent)
+            return updated_node
+        base = resolution.new if resolution.verdict is Verdict.MOVED else module
+        assert base is not None
+        if isinstance(updated_node.names, cst.ImportStar):
+            if base == module:
+                return updated_node
+            self.imports += 1
+            return updated_node.with_changes(module=build_dotted(base))
+
+        # Group the names by the module they come from now, keeping their order.
+        groups: dict[str, list[tuple[int, cst.ImportAlias]]] = {}
+        changed = base != module
+        for index, alias in enumerate(updated_node.names):
+            target, new_alias = self._place_alias(module, base, alias)
+            changed = changed or target != module or new_alias is not alias
+            groups.setdefault(target, []).append((index, new_alias))
+        if not changed:
+            return updated_node
+        self.imports += 1
+        statements = self._split_statement(updated_node, module, groups)
+        return statements[0] if len(statements) == 1 else cst.FlattenSentinel(statements)
+
+    def _place_alias(
+        self, module: str, base: str, alias: cst.ImportAlias
+    ) -> tuple[str, cst.ImportAlias]:
+        """Where one imported name lives now, and the alias node that imports it."""
+        if not isinstance(alias.name, cst.Name):
+            return base, alias
+        name = alias.name.value
+        submodule = self.table.exact(f"{module}.{name}")
+        if submodule is not None:
+            # ``from pkg import moved_module``: import it from its new parent, and keep the
+            # local name with ``as`` when the module's own name changed.
+            parent, _, last = submodule.rpartition(".")
+            if last == name:
+                return parent, alias
+            asname = alias.asname or cst.AsName(name=cst.Name(name))
+            return parent, alias.with_changes(name=cst.Name(last), asname=asname)
+        new_name = self.table.renamed(name)
+        if new_name is not None:
+            return base, alias.with_changes(name=cst.Name(new_name))
+        return base, alias
+
+    @staticmethod
+    def _split_statement(
+        node: cst.ImportFrom, module: str, groups: dict[str, list[tuple[int, cst.ImportAlias]]]
+    ) -> list[cst.ImportFrom]:
+        """One ``from ... import`` per group, each closed the way the original was."""
+        statements: list[cst.ImportFrom] = []
+        assert isinstance(node.names, Sequence)
+        final_index = len(node.names) - 1
+        final = node.names[final_index]
+        final_ws = final.comma.whitespace_after if isinstance(final.comma, cst.Comma) else None
+        rpar = node.rpar
+        for target, members in groups.items():
+            aliases = [alias for _, alias in members]
+            last = aliases[-1]
+            new_rpar = rpar
+            holds_final = members[-1][0] == final_index
+            if isinstance(last.comma, cst.Comma):
+                ws = last.comma.whitespace_after
+                if rpar is not None and isinstance(ws, cst.ParenthesizedWhitespace):
+                    if not holds_final:
+                        # The comma's line break now closes this statement: indent the
+                        # ``)`` as the original one was, and give it no second newline.
+                        if isinstance(final_ws, cst.ParenthesizedWhitespace):
+                            closing = final_ws.last_line
+                        elif isinstance(rpar.whitespace_before, cst.ParenthesizedWhitespace):
+                            closing = rpar.whitespace_before.last_line
+                        else:
+                            closing = cst.SimpleWhitespace("")
+                        aliases[-1] = last.with_changes(
+                            comma=last.comma.with_changes(
+                                whitespace_after=ws.with_changes(last_line=closing)))
+                        new_rpar = rpar.with_changes(whitespace_before=cst.SimpleWhitespace(""))
+                else:
+                    aliases[-1] = last.with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            statements.append(node.with_changes(
+                module=node.module if target == module else build_dotted(target),
+                names=aliases,
+                rpar=new_rpar,
+            ))
+        return statements
+
+    def leave_SimpleStatementLine(
+        self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
+    ) -> cst.SimpleStatementLine | cst.FlattenSentinel[cst.SimpleStatementLine]:
+        if len(original_node.body) != 1 or len(updated_node.body) == 1:
+            return updated_node
+        # One import became several: one line each, same indentation; the trailing
+        # comment (often ``# noqa``) applies to every one of them.
+        lines = [
+            cst.SimpleStatementLine(
+                body=[stmt.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)],
+                leading_lines=updated_node.leading_lines if index == 0 else (),
+                trailing_whitespace=updated_node.trailing_whitespace,
+            )
+            for index, stmt in enumerate(updated_node.body)
+        ]
+        return cst.FlattenSentinel(lines)
+
+    # -- attribute chains and names --------------------------------------------------------
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        self._skip_names.add(id(node.attr))
+        if id(node) in self._seen_chains:
+            return True
+        chain = _chain_nodes(node)
+        for inner in chain:
+            self._seen_chains.add(id(inner))
+        path = dotted_name(node)
+        if path is None:
+            return True
+        parts = path.split(".")
+        root = parts[0]
+        if root == self.table.root and self.bindings.root_bound:
+            hit = self.table.longest_prefix(path)
+            if hit is not None and not any(
+                path == flagged or path.startswith(flagged + ".")
+                for flagged in self.bindings.unnamed_modules
+            ):
+                prefix_node = chain[hit.old.count(".")]
+                self._prefix_replacements[id(prefix_node)] = hit.new
+        if root in self.bindings.sdk_names:
+            for index, part in enumerate(parts[1:], start=1):
+                new_name = self.table.renamed(part)
+                if new_name is not None:
+                    attr_node = chain[index]
+                    assert isinstance(attr_node, cst.Attribute)
+                    self._renamed_attrs[id(attr_node.attr)] = new_name
+        return True
+
+    def leave_Attribute(
+        self, original_node: cst.Attribute, updated_node: cst.Attribute
+    ) -> cst.BaseExpression:
+        new_path = self._prefix_replacements.get(id(original_node))
+        if new_path is None:
+            return updated_node
+        self.references += 1
+        return build_dotted(new_path).with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        if node.keyword is not None:
+            self._skip_names.add(id(node.keyword))
+        return True
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
+        renamed = self._renamed_attrs.get(id(original_node))
+        if renamed is None and id(original_node) not in self._skip_names:
+            renamed = self.bindings.renamed_locals.get(original_node.value)
+        if renamed is None:
+            return updated_node
+        self.references += 1
+        return updated_node.with_changes(value=renamed)
+
+    # -- string targets --------------------------------------------------------------------
+
+    def visit_Assign(self, node: cst.Assign) -> bool:
+        if any(dotted_name(t.target) == "__all__" for t in node.targets):
+            self._all_depth += 1
+        return True
+
+    def leave_Assign(self, original_node: cst.Assign, updated_node: cst.Assign) -> cst.Assign:
+        if any(dotted_name(t.target) == "__all__" for t in original_node.targets):
+            self._all_depth -= 1
+        return updated_node
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> bool:
+        if dotted_name(node.target) == "__all__":
+            self._all_depth += 1
+        return True
+
+    def leave_AugAssign(
+        self, original_node: cst.AugAssign, updated_node: cst.AugAssign
+    ) -> cst.AugAssign:
+        if dotted_name(original_node.target) == "__all__":
+            self._all_depth -= 1
+        return updated_node
+
+    def leave_SimpleString(
+        self, original_node: cst.SimpleString, updated_node: cst.SimpleString
+    ) -> cst.SimpleString:
+        # A re-exported name in ``__all__`` follows the renamed binding.
+        if not self._all_depth:
+            return updated_node
+        parts = _split_string(updated_node.value)
+        if parts is None or parts[1] not in self.bindings.renamed_locals:
+            return updated_node
+        prefix, body, quote = parts
+        self.references += 1
+        return updated_node.with_changes(
+            value=f"{prefix}{quote}{self.bindings.renamed_locals[body]}{quote}"
+        )
+
+    def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        callee = dotted_name(updated_node.func)
+        if callee is None:
+            return updated_node
+        if callee in _MODULE_CALLS or callee.endswith(".import_module"):
+            kind, keyword = "module", "name"
+        elif any(callee == s or callee.endswith("." + s) for s in _PATCH_SUFFIXES):
+            kind, keyword = "attr", "in_dict" if callee.endswith(".dict") else "target"
+        else:
+            return updated_node
+        args = list(updated_node.args)
+        for index, arg in enumerate(args):
+            positional_first = index == 0 and arg.keyword is None and not arg.star
+            named = arg.keyword is not None and arg.keyword.value == keyword
+            if not (positional_first or named):
+                continue
+            if not isinstance(arg.value, cst.SimpleString):
+                return updated_node
+            new_value = self._rewrite_target(original_node, arg.value, kind)
+            if new_value is None:
+                return updated_node
+            self.references += 1
+            args[index] = arg.with_changes(value=new_value)
+            return updated_node.with_changes(args=args)
+        return updated_node
+
+    def _rewrite_target(
+        self, call: cst.Call, string: cst.SimpleString, kind: str
+    ) -> cst.SimpleString | None:
+        parts = _split_string(string.value)
+        if parts is None:
+            return None
+        prefix, body, quote = parts
+        if not is_dotted(body) or not self.table.in_sdk(body):
+            return None
+        if kind == "module":
+            resolution = self.table.module(body)
+            if resolution.verdict is Verdict.UNNAMED:
+                assert resolution.legacy_parent is not None
+                self._review(call, body, resolution.legacy_parent)
+                return None
+            new_body = resolution.new if resolution.verdict is Verdict.MOVED else body
+        else:
+            hit = self.table.longest_prefix(body)
+            new_body = hit.rewritten if hit is not None else body
+            new_body = ".".join(self.table.renamed(p) or p for p in new_body.split("."))
+        if new_body == body or new_body is None:
+            return None
+        return string.with_changes(value=f"{prefix}{quote}{new_body}{quote}")
+
+
+def _split_string(value: str) -> tuple[str, str, str] | None:
+    """(prefix, body, quote) of a plain string literal; None for bytes, f-strings, escapes."""
+    index = 0
+    while index < len(value) and value[index] in "rRuU":
+        index += 1
+    prefix, rest = value[:index], value[index:]
+    if not rest or rest[0] not in "'\"":
+        return None
+    quote = rest[:3] if rest[:3] in ('"""', "'''") else rest[0]
+    body = rest[len(quote):-len(quote)]
+    if "\\" in body or quote in body:
+        return None
+    return prefix, body, quote
+
+
+def rewrite_source(source: bytes, table: ImportMap = DEFAULT_MAP) -> RewriteResult:
+    """Rewrite one module's source; raises ``libcst.ParserSyntaxError`` when it does not parse.
+
+    The bytes go in and come out as bytes, so libcst keeps the file's own encoding
+    (from its declaration) and its line endings.
+    """
+    module = cst.parse_module(source)
+    bindings = _Bindings(table)
+    module.visit(bindings)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    rewriter = ImportRewriter(table, bindings)
+    new_module = wrapper.visit(rewriter)
+    code = new_module.bytes if rewriter.imports or rewriter.references else source
+    return RewriteResult(code, rewriter.imports, rewriter.references, rewriter.reviews)

@@ -1,0 +1,228 @@
+"""Run the import migration over a tree: discover, byte-scan, parse candidates, write.
+
+Only files that pass a cheap byte scan are parsed, across worker processes when
+there are many. Writes are atomic and keep permissions; a file that fails is left
+byte-identical and reported while the others proceed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from autoplay_cli.codemods.discover import discover
+from autoplay_cli.codemods.mapping import DEFAULT_MAP
+
+#: Below this many candidates a process pool costs more than it saves.
+PARALLEL_THRESHOLD = 12
+
+
+class Mode(Enum):
+    WRITE = "write"
+    CHECK = "check"
+    DIFF = "diff"
+
+
+@dataclass
+class Finding:
+    """One item of the report that points at a line: a manual review, or a failure."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}" if self.line else (
+            f"{self.path}: {self.message}")
+
+
+@dataclass
+class FileOutcome:
+    path: str
+    imports: int = 0
+    references: int = 0
+    reviews: list[Finding] = field(default_factory=list)
+    error: Finding | None = None
+    new_source: bytes | None = None  # set when the file changes
+    diff: str | None = None
+    signature: tuple[int, int] = (0, 0)  # (mtime_ns, size) when read
+
+    @property
+    def changed(self) -> bool:
+        return self.new_source is not None
+
+
+@dataclass
+class MigrationReport:
+    mode: Mode
+    scanned: int = 0
+    candidates: int = 0
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[FileOutcome]:
+        return [o for o in self.outcomes if o.changed]
+
+    @property
+    def reviews(self) -> list[Finding]:
+        return [r for o in self.outcomes for r in o.reviews]
+
+    @property
+    def failures(self) -> list[Finding]:
+        return [o.error for o in self.outcomes if o.error is not None]
+
+    @property
+    def imports(self) -> int:
+        return sum(o.imports for o in self.changed)
+
+    @property
+    def references(self) -> int:
+        return sum(o.references for o in self.changed)
+
+
+def _decode_for_diff(data: bytes, encoding: str) -> list[str]:
+    return data.decode(encoding, errors="replace").splitlines(keepends=True)
+
+
+def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
+    """Rewrite one file in memory (never writes). Top-level so worker processes can run it."""
+    import libcst as cst
+
+    from autoplay_cli.codemods.rewriter import rewrite_source
+
+    outcome = FileOutcome(path)
+    try:
+        st = os.stat(path)
+        with open(path, "rb") as handle:
+            source = handle.read()
+    except OSError as exc:
+        outcome.error = Finding(path, 0, f"error: cannot read: {exc.strerror or exc}")
+        return outcome
+    outcome.signature = (st.st_mtime_ns, st.st_size)
+    try:
+        result = rewrite_source(source)
+    except cst.ParserSyntaxError as exc:
+        reason = str(exc.message).strip().splitlines()[0] if exc.message else "syntax error"
+        outcome.error = Finding(path, exc.raw_line, f"error: does not parse: {reason}")
+        return outcome
+    except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
+        outcome.error = Finding(path, 0, f"error: cannot decode: {exc}")
+        return outcome
+    except RecursionError:
+        outcome.error = Finding(path, 0, "error: too deeply nested for the parser")
+        return outcome
+    outcome.reviews = [Finding(path, r.line, f"manual review: {r.message}") for r in result.reviews]
+    if result.code != source:
+        outcome.new_source = result.code
+        outcome.imports, outcome.references = result.imports, result.references
+        if want_diff:
+            encoding = cst.parse_module(result.code).encoding
+            outcome.diff = "".join(difflib.unified_diff(
+                _decode_for_diff(source, encoding), _decode_for_diff(result.code, encoding),
+                fromfile=f"a/{path}", tofile=f"b/{path}",
+            ))
+    return outcome
+
+
+def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None:
+    """Replace *path* with *data* through a temporary file, keeping its permission bits.
+
+    Raises OSError when the file changed since it was read, so a concurrent edit
+    is never overwritten.
+    """
+    target = os.path.realpath(path)
+    st = os.stat(target)
+    if (st.st_mtime_ns, st.st_size) != signature:
+        raise OSError(f"{path} changed while it was being migrated; run again")
+    directory = os.path.dirname(target) or "."
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.",
+                               suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _prefilter(files: Sequence[Path], findings: list[FileOutcome]) -> list[str]:
+    candidates = []
+    for file in files:
+        try:
+            with open(file, "rb") as handle:
+                data = handle.read()
+        except OSError as exc:
+            findings.append(FileOutcome(str(file), error=Finding(
+                str(file), 0, f"error: cannot read: {exc.strerror or exc}")))
+            continue
+        if DEFAULT_MAP.may_need_work(data):
+            candidates.append(str(file))
+    return candidates
+
+
+def migrate(
+    paths: Sequence[Path],
+    *,
+    mode: Mode = Mode.WRITE,
+    exclude: Sequence[str] = (),
+    respect_gitignore: bool = True,
+    jobs: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> MigrationReport:
+    """Migrate every Python file under *paths*; the report says what changed and what failed.
+
+    *progress* is called with (files done, candidates) as candidates finish.
+    """
+    report = MigrationReport(mode)
+    files = list(discover(paths, exclude=exclude, respect_gitignore=respect_gitignore))
+    report.scanned = len(files)
+    unreadable: list[FileOutcome] = []
+    candidates = _prefilter(files, unreadable)
+    report.candidates = len(candidates)
+    want_diff = mode is Mode.DIFF
+    outcomes: list[FileOutcome] = []
+    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    if workers > 1 and len(candidates) >= PARALLEL_THRESHOLD:
+        import libcst  # noqa: F401  (loaded once here, inherited by forked workers)
+
+        workers = min(workers, len(candidates) // 4 or 1)
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            chunk = max(1, len(candidates) // (workers * 4))
+            for done, outcome in enumerate(
+                pool.map(migrate_file, candidates, [want_diff] * len(candidates),
+                         chunksize=chunk), start=1):
+                outcomes.append(outcome)
+                if progress is not None:
+                    progress(done, len(candidates))
+    else:
+        for done, path in enumerate(candidates, start=1):
+            outcomes.append(migrate_file(path, want_diff))
+            if progress is not None:
+                progress(done, len(candidates))
+    if mode is Mode.WRITE:
+        for outcome in outcomes:
+            if outcome.new_source is None:
+                continue
+            try:
+                write_atomically(outcome.path, outcome.new_source, outcome.signature)
+            except OSError as exc:
+                outcome.error = Finding(outcome.path, 0, f"error: cannot write: {exc}")
+                outcome.new_source = None
+    report.outcomes = unreadable + [
+        o for o in outcomes if o.changed or o.reviews or o.error is not None
+    ]
+    return report
