@@ -23,6 +23,9 @@ from autoplay_cli.cli.errors import boundary, exit_code_for
 # function's docstring (or the group's ``help``).
 COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("config", "autoplay_cli.cli.config_cmd", "app"),
+    ("install-skills", "autoplay_cli.cli.install_skills", "install_skills"),
+    ("migrate-imports", "autoplay_cli.cli.migrate_imports", "migrate_imports"),
+    ("tail", "autoplay_cli.cli.tail", "tail"),
 )
 
 app = typer.Typer(

@@ -279,7 +279,7 @@ class ImportRewriter(cst.CSTTransformer):
         if len(original_node.body) != 1 or len(updated_node.body) == 1:
             return updated_node
         # One import became several: one line each, same indentation; the trailing
-        # comment (often ``# noqa``) applies to every one of them.
+        # comment (often a linter suppression) applies to every one of them.
         lines = [
             cst.SimpleStatementLine(
                 body=[stmt.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)],

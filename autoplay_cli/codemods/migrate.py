@@ -7,6 +7,7 @@ byte-identical and reported while the others proceed.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import stat
@@ -152,10 +153,8 @@ def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None
         os.chmod(tmp, stat.S_IMODE(st.st_mode))
         os.replace(tmp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 
@@ -222,7 +221,8 @@ def migrate(
             except OSError as exc:
                 outcome.error = Finding(outcome.path, 0, f"error: cannot write: {exc}")
                 outcome.new_source = None
-    report.outcomes = unreadable + [
-        o for o in outcomes if o.changed or o.reviews or o.error is not None
-    ]
+    report.outcomes = sorted(
+        (o for o in [*unreadable, *outcomes] if o.changed or o.reviews or o.error is not None),
+        key=lambda o: o.path,
+    )
     return report

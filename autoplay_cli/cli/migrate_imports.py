@@ -1,0 +1,156 @@
+"""``autoplay migrate-imports``: rewrite legacy ``autoplay_sdk`` import paths to canonical ones."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from autoplay_cli.cli import output
+from autoplay_cli.errors import EXIT_FAILURE, PartialFailureError, UsageError
+
+if TYPE_CHECKING:
+    from autoplay_cli.codemods.migrate import MigrationReport
+
+#: Show a progress bar only when this many files need parsing (and stderr is a TTY).
+PROGRESS_MIN_FILES = 20
+
+
+def migrate_imports(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="Files or directories to migrate (default: the current directory).",
+                       show_default=False),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if anything would change.")
+    ] = False,
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Print a unified diff on stdout; write nothing.")
+    ] = False,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option("--exclude", metavar="GLOB",
+                     help="Skip paths matching this glob (repeatable).", show_default=False),
+    ] = None,
+    no_gitignore: Annotated[
+        bool, typer.Option("--no-gitignore", help="Also visit paths that .gitignore ignores.")
+    ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option("--jobs", "-j", min=1,
+                     help="Worker processes for parsing (default: one per CPU).",
+                     show_default=False),
+    ] = None,
+    json_: Annotated[
+        bool, typer.Option("--json", help="One JSON object per line on stdout.")
+    ] = False,
+) -> None:
+    """Rewrite legacy autoplay_sdk imports (SDK < 0.7.4) to their canonical paths."""
+    from autoplay_cli.codemods.migrate import Mode, migrate
+
+    if diff and json_:
+        raise UsageError("--diff and --json both write to stdout",
+                         hint="use one of them")
+    mode = Mode.DIFF if diff else Mode.CHECK if check else Mode.WRITE
+    with _ProgressBar() as progress:
+        report = migrate(paths or [Path(".")], mode=mode, exclude=exclude or (),
+                         respect_gitignore=not no_gitignore, jobs=jobs, progress=progress)
+    if json_:
+        _emit_json(report)
+    else:
+        _emit_text(report)
+    if report.failures:
+        count = len(report.failures)
+        raise PartialFailureError(
+            f"{count} file{'s' if count != 1 else ''} could not be migrated and "
+            f"{'were' if count != 1 else 'was'} left unchanged (listed above)",
+            hint="fix the reported line, then run again; the other files were processed",
+        )
+    if mode is not Mode.WRITE and (report.changed or report.reviews):
+        raise typer.Exit(EXIT_FAILURE)
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr when it is a terminal; otherwise nothing."""
+
+    def __init__(self) -> None:
+        self._progress: object | None = None
+        self._task: object | None = None
+
+    def __enter__(self) -> Callable[[int, int], None] | None:
+        return self._update if output.stderr_is_tty() else None
+
+    def _update(self, done: int, total: int) -> None:
+        if total < PROGRESS_MIN_FILES:
+            return
+        if self._progress is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            progress = Progress(TextColumn("migrating"), BarColumn(), MofNCompleteColumn(),
+                                console=output.err(), transient=True)
+            progress.start()
+            self._task = progress.add_task("migrate", total=total)
+            self._progress = progress
+        self._progress.update(self._task, completed=done)  # type: ignore[attr-defined]
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()  # type: ignore[attr-defined]
+
+
+def _emit_text(report: MigrationReport) -> None:
+    from autoplay_cli.codemods.migrate import Mode
+
+    # With --diff, stdout carries the patch; the report moves to stderr.
+    say = output.emit_text if report.mode is not Mode.DIFF else _to_stderr
+    verb = "rewrote" if report.mode is Mode.WRITE else "would rewrite"
+    for outcome in report.outcomes:
+        if outcome.diff:
+            output.emit_text(outcome.diff)
+        if outcome.changed:
+            say(f"{verb} {outcome.path} ({_counts(outcome.imports, outcome.references)})")
+        for finding in outcome.reviews:
+            say(str(finding))
+        if outcome.error is not None:
+            say(str(outcome.error))
+    files = len(report.changed)
+    done = "rewritten" if report.mode is Mode.WRITE else "would be rewritten"
+    parts = [f"{files} file{'s' if files != 1 else ''} {done} "
+             f"({_counts(report.imports, report.references)})" if files else "nothing to rewrite"]
+    if report.reviews:
+        parts.append(f"{len(report.reviews)} for manual review")
+    if report.failures:
+        parts.append(f"{len(report.failures)} failed")
+    _to_stderr(f"{'; '.join(parts)} — scanned {report.scanned} "
+               f"file{'s' if report.scanned != 1 else ''}, parsed {report.candidates}.")
+
+
+def _counts(imports: int, references: int) -> str:
+    return (f"{imports} import{'s' if imports != 1 else ''}, "
+            f"{references} reference{'s' if references != 1 else ''}")
+
+
+def _to_stderr(line: str) -> None:
+    output.err().print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def _emit_json(report: MigrationReport) -> None:
+    for outcome in report.outcomes:
+        if outcome.changed:
+            output.emit_json({"event": "rewrite", "path": outcome.path,
+                              "imports": outcome.imports, "references": outcome.references,
+                              "written": report.mode.value == "write"})
+        for finding in outcome.reviews:
+            output.emit_json({"event": "review", "path": finding.path, "line": finding.line,
+                              "message": finding.message.removeprefix("manual review: ")})
+        if outcome.error is not None:
+            output.emit_json({"event": "error", "path": outcome.error.path,
+                              "line": outcome.error.line,
+                              "message": outcome.error.message.removeprefix("error: ")})
+    output.emit_json({"event": "summary", "mode": report.mode.value, "scanned": report.scanned,
+                      "parsed": report.candidates, "files_changed": len(report.changed),
+                      "imports": report.imports, "references": report.references,
+                      "reviews": len(report.reviews), "failures": len(report.failures)})

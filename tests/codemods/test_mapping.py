@@ -1,0 +1,66 @@
+"""Lookups: whole dotted components, longest prefix first, unnamed submodules flagged."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoplay_cli.codemods import import_map
+from autoplay_cli.codemods.mapping import ImportMap, Verdict
+
+TABLE = ImportMap()
+
+
+@pytest.mark.parametrize(("old", "new"), import_map.MODULE_MOVES,
+                         ids=[o for o, _ in import_map.MODULE_MOVES])
+def test_every_row_resolves_to_its_own_target(old: str, new: str) -> None:
+    resolution = TABLE.module(old)
+    assert (resolution.verdict, resolution.new) == (Verdict.MOVED, new)
+    hit = TABLE.longest_prefix(old + ".Thing")
+    assert hit is not None and hit.rewritten == new + ".Thing"
+
+
+def test_a_nested_row_beats_its_parent() -> None:
+    hit = TABLE.longest_prefix("autoplay_sdk.agent_states.proactive_idle_expiry.run")
+    assert hit is not None
+    assert hit.old == "autoplay_sdk.agent_states.proactive_idle_expiry"
+    assert hit.rewritten == "autoplay_sdk.proactive.state.idle_expiry.run"
+
+
+def test_an_unnamed_submodule_of_a_legacy_module_is_not_guessed() -> None:
+    resolution = TABLE.module("autoplay_sdk.agent_states.something_new")
+    assert resolution.verdict is Verdict.UNNAMED
+    assert resolution.legacy_parent == "autoplay_sdk.agent_states"
+    assert resolution.new is None
+
+
+def test_prefix_matching_respects_component_boundaries() -> None:
+    assert TABLE.longest_prefix("autoplay_sdk.context_storex") is None
+    assert TABLE.longest_prefix("autoplay_sdk.context_store_v2.x") is None
+    assert TABLE.module("autoplay_sdk.context_store").new == "autoplay_sdk.context.context_store"
+
+
+def test_duplicate_rows_are_rejected() -> None:
+    with pytest.raises(ValueError, match="twice"):
+        ImportMap(moves=(("autoplay_sdk.a", "autoplay_sdk.b"), ("autoplay_sdk.a", "autoplay_sdk.c")))
+
+
+@pytest.mark.parametrize(("source", "expected"), [
+    (b"import autoplay_sdk.models\n", True),
+    (b"from autoplay_sdk import (\n    chatbot,\n)\n", True),
+    (b"from autoplay_sdk import ConversationEvent\n", True),
+    (b"from autoplay_sdk import ConversationEventType\n", False),
+    (b"from autoplay_sdk.rag import query\n", False),
+    (b"import models  # no sdk here\n", False),
+    (b"", False),
+])
+def test_the_byte_scan_keeps_exactly_the_files_that_may_need_work(
+    source: bytes, expected: bool
+) -> None:
+    assert TABLE.may_need_work(source) is expected
+
+
+@pytest.mark.parametrize("old", [o for o, _ in import_map.MODULE_MOVES])
+def test_the_byte_scan_never_drops_a_legacy_row(old: str) -> None:
+    parent, _, last = old.rpartition(".")
+    assert TABLE.may_need_work(f"import {old}\n".encode())
+    assert TABLE.may_need_work(f"from {parent} import (\n    {last},\n)\n".encode())

@@ -1,0 +1,373 @@
+"""The libcst rewriter: one test per table row and form, plus formatting preservation."""
+
+from __future__ import annotations
+
+import textwrap
+
+import libcst as cst
+import pytest
+
+from autoplay_cli.codemods import import_map
+from autoplay_cli.codemods.rewriter import RewriteResult, rewrite_source
+
+ROWS = import_map.MODULE_MOVES
+IDS = [old for old, _ in ROWS]
+
+
+def rewrite(source: str | bytes) -> RewriteResult:
+    data = source.encode() if isinstance(source, str) else source
+    return rewrite_source(data)
+
+
+def check_transformed(before: str, after: str) -> RewriteResult:
+    """*before* becomes exactly *after*, which still parses and is a fixed point."""
+    before, after = textwrap.dedent(before), textwrap.dedent(after)
+    result = rewrite(before)
+    assert result.code.decode() == after
+    compile(result.code, "<rewritten>", "exec")
+    again = rewrite(result.code)
+    assert again.code == result.code and again.changes == 0
+    return result
+
+
+def check_noop(source: str) -> RewriteResult:
+    source = textwrap.dedent(source)
+    result = rewrite(source)
+    assert result.code.decode() == source
+    assert result.changes == 0
+    return result
+
+
+def split(path: str) -> tuple[str, str]:
+    parent, _, last = path.rpartition(".")
+    return parent, last
+
+
+# -- one test per table row and form (generated from the table) ------------------------------
+
+
+@pytest.mark.parametrize(("old", "new"), ROWS, ids=IDS)
+def test_row_import_statement_and_its_attribute_chains(old: str, new: str) -> None:
+    result = check_transformed(
+        f"import {old}\n\nvalue = {old}.Thing(1)\n",
+        f"import {new}\n\nvalue = {new}.Thing(1)\n",
+    )
+    assert (result.imports, result.references) == (1, 1)
+
+
+@pytest.mark.parametrize(("old", "new"), ROWS, ids=IDS)
+def test_row_import_as(old: str, new: str) -> None:
+    check_transformed(f"import {old} as mod\nmod.run()\n", f"import {new} as mod\nmod.run()\n")
+
+
+@pytest.mark.parametrize(("old", "new"), ROWS, ids=IDS)
+def test_row_from_module_import_names(old: str, new: str) -> None:
+    check_transformed(f"from {old} import Thing, other as o\n",
+                      f"from {new} import Thing, other as o\n")
+
+
+@pytest.mark.parametrize(("old", "new"), ROWS, ids=IDS)
+def test_row_from_parent_import_the_module(old: str, new: str) -> None:
+    old_parent, old_last = split(old)
+    new_parent, new_last = split(new)
+    alias = "" if new_last == old_last else f" as {old_last}"
+    check_transformed(f"from {old_parent} import {old_last}\n{old_last}.run()\n",
+                      f"from {new_parent} import {new_last}{alias}\n{old_last}.run()\n")
+
+
+@pytest.mark.parametrize(("old", "new"), ROWS, ids=IDS)
+def test_row_string_targets(old: str, new: str) -> None:
+    check_transformed(
+        f"""\
+        @mock.patch("{old}.Thing")
+        def test(m):
+            importlib.import_module('{old}')
+            __import__("{old}")
+        """,
+        f"""\
+        @mock.patch("{new}.Thing")
+        def test(m):
+            importlib.import_module('{new}')
+            __import__("{new}")
+        """,
+    )
+
+
+@pytest.mark.parametrize("new", sorted({new for _, new in ROWS}))
+def test_row_canonical_targets_are_left_alone(new: str) -> None:
+    parent, last = split(new)
+    check_noop(f"""\
+        import {new}
+        from {parent} import {last}
+        from {new} import Thing
+        {new}.Thing()
+        mock.patch("{new}.Thing")
+        """)
+
+
+# -- import forms ----------------------------------------------------------------------------
+
+
+def test_look_alike_and_canonical_paths_are_untouched() -> None:
+    check_noop("""\
+        import autoplay_sdk
+        import autoplay_sdk.rag
+        import autoplay_sdk.context_storex
+        from autoplay_sdk.rag import query
+        from autoplay_sdk import ActionsPayload, rag, chat
+        from autoplay_sdk_extra.models import Thing
+        from .models import Local
+        from . import chatbot
+        autoplay_sdk.rag.query.run()
+        """)
+
+
+def test_the_nested_row_wins_over_its_parent_in_chains_and_strings() -> None:
+    check_transformed(
+        """\
+        import autoplay_sdk.agent_states.proactive_idle_expiry
+        autoplay_sdk.agent_states.proactive_idle_expiry.run()
+        mock.patch("autoplay_sdk.agent_states.proactive_idle_expiry.run")
+        """,
+        """\
+        import autoplay_sdk.proactive.state.idle_expiry
+        autoplay_sdk.proactive.state.idle_expiry.run()
+        mock.patch("autoplay_sdk.proactive.state.idle_expiry.run")
+        """,
+    )
+
+
+def test_from_root_import_moved_submodules_splits_and_keeps_stable_names() -> None:
+    result = check_transformed(
+        "from autoplay_sdk import ActionsPayload, chatbot, serve, agent_states  # noqa: F401\n",
+        "from autoplay_sdk import ActionsPayload, api as serve  # noqa: F401\n"
+        "from autoplay_sdk.chat import chatbot  # noqa: F401\n"
+        "from autoplay_sdk.agent_state.v1 import states as agent_states  # noqa: F401\n",
+    )
+    assert result.imports == 1
+
+
+def test_multi_line_parenthesised_import_keeps_comments() -> None:
+    check_transformed(
+        """\
+        from autoplay_sdk.models import (  # the models
+            ActionsPayload,  # a batch
+            # the summary, too
+            SummaryPayload,
+        )
+        """,
+        """\
+        from autoplay_sdk.core.models import (  # the models
+            ActionsPayload,  # a batch
+            # the summary, too
+            SummaryPayload,
+        )
+        """,
+    )
+
+
+def test_parenthesised_import_split_across_new_homes() -> None:
+    check_transformed(
+        """\
+        from autoplay_sdk.agent_states import (
+            proactive_idle_expiry,  # the expiry
+            AgentState,  # the state
+        )
+        """,
+        """\
+        from autoplay_sdk.proactive.state import (
+            idle_expiry as proactive_idle_expiry,  # the expiry
+        )
+        from autoplay_sdk.agent_state.v1.states import (
+            AgentState,  # the state
+        )
+        """,
+    )
+
+
+def test_backslash_continuation_and_star_import() -> None:
+    check_transformed(
+        "from autoplay_sdk.metrics import \\\n    Counter, Gauge\nfrom autoplay_sdk.models import *\n",
+        "from autoplay_sdk.core.metrics import \\\n    Counter, Gauge\n"
+        "from autoplay_sdk.core.models import *\n",
+    )
+
+
+def test_imports_inside_functions_type_checking_and_try_except() -> None:
+    check_transformed(
+        """\
+        from typing import TYPE_CHECKING
+
+        if TYPE_CHECKING:
+            from autoplay_sdk.chatbot import BaseChatbotWriter
+
+        try:
+            from autoplay_sdk.chat.chatbot import BaseChatbotWriter
+        except ImportError:  # SDK older than 0.7.4
+            from autoplay_sdk.chatbot import BaseChatbotWriter
+
+
+        def handler():
+            import autoplay_sdk.context_store as store  # lazily
+            return store
+        """,
+        """\
+        from typing import TYPE_CHECKING
+
+        if TYPE_CHECKING:
+            from autoplay_sdk.chat.chatbot import BaseChatbotWriter
+
+        try:
+            from autoplay_sdk.chat.chatbot import BaseChatbotWriter
+        except ImportError:  # SDK older than 0.7.4
+            from autoplay_sdk.chat.chatbot import BaseChatbotWriter
+
+
+        def handler():
+            import autoplay_sdk.context.context_store as store  # lazily
+            return store
+        """,
+    )
+
+
+def test_single_line_suite_and_semicolons() -> None:
+    check_transformed(
+        "if True: from autoplay_sdk import summarizer, ActionsPayload\n"
+        "import os; import autoplay_sdk.metrics\n",
+        "if True: from autoplay_sdk.context import summarizer; from autoplay_sdk import ActionsPayload\n"
+        "import os; import autoplay_sdk.core.metrics\n",
+    )
+
+
+def test_several_modules_in_one_import_statement() -> None:
+    check_transformed("import os, autoplay_sdk.models, autoplay_sdk.serve as api\n",
+                      "import os, autoplay_sdk.core.models, autoplay_sdk.api as api\n")
+
+
+def test_attribute_chains_need_the_root_imported() -> None:
+    # ``autoplay_sdk`` here is a local variable, not the package: leave it.
+    check_noop("autoplay_sdk = load()\nautoplay_sdk.models.run()\n")
+
+
+# -- string references -----------------------------------------------------------------------
+
+
+def test_string_targets_keep_their_quotes_and_prefixes() -> None:
+    check_transformed(
+        """\
+        patch('autoplay_sdk.models.X')
+        patch(target=r"autoplay_sdk.models.X")
+        unittest.mock.patch('''autoplay_sdk.models.X''')
+        mocker.patch.dict("autoplay_sdk.proactive_triggers.registry.REGISTRY", {})
+        import_module(name="autoplay_sdk.serve")
+        """,
+        """\
+        patch('autoplay_sdk.core.models.X')
+        patch(target=r"autoplay_sdk.core.models.X")
+        unittest.mock.patch('''autoplay_sdk.core.models.X''')
+        mocker.patch.dict("autoplay_sdk.proactive.triggers.registry.REGISTRY", {})
+        import_module(name="autoplay_sdk.api")
+        """,
+    )
+
+
+def test_strings_outside_the_known_calls_are_left_alone() -> None:
+    check_noop("""\
+        LOG = "autoplay_sdk.models"
+        print("autoplay_sdk.models.X")
+        patch.object(thing, "models")
+        patch(f"autoplay_sdk.models.{name}")
+        patch(b"autoplay_sdk.models.X")
+        patch("autoplay_sdk.models" + ".X")
+        """)
+
+
+# -- the ConversationEvent rename ------------------------------------------------------------
+
+
+def test_conversation_event_is_renamed_in_imports_and_uses() -> None:
+    check_transformed(
+        """\
+        import autoplay_sdk
+        from autoplay_sdk import ConversationEvent
+        from autoplay_sdk import chat
+
+        __all__ = ["ConversationEvent"]
+
+
+        def link(event=ConversationEvent.NEW):
+            a = autoplay_sdk.ConversationEvent.REPLY_EXISTING
+            b = chat.ConversationEvent.NEW
+            c = other.ConversationEvent  # not the SDK's
+            return call(ConversationEvent=a)  # a keyword, not the name
+        """,
+        """\
+        import autoplay_sdk
+        from autoplay_sdk import ConversationEventType
+        from autoplay_sdk import chat
+
+        __all__ = ["ConversationEventType"]
+
+
+        def link(event=ConversationEventType.NEW):
+            a = autoplay_sdk.ConversationEventType.REPLY_EXISTING
+            b = chat.ConversationEventType.NEW
+            c = other.ConversationEvent  # not the SDK's
+            return call(ConversationEvent=a)  # a keyword, not the name
+        """,
+    )
+
+
+def test_conversation_event_alias_keeps_the_local_name() -> None:
+    check_transformed(
+        "from autoplay_sdk.chatbot import ConversationEvent as CE\nCE.NEW\n"
+        "patch('autoplay_sdk.chat.ConversationEvent')\n",
+        "from autoplay_sdk.chat.chatbot import ConversationEventType as CE\nCE.NEW\n"
+        "patch('autoplay_sdk.chat.ConversationEventType')\n",
+    )
+
+
+def test_a_local_conversation_event_not_from_the_sdk_is_untouched() -> None:
+    check_noop("from myapp.events import ConversationEvent\nConversationEvent.NEW\n")
+
+
+# -- manual review ---------------------------------------------------------------------------
+
+
+def test_unnamed_submodules_are_reported_with_their_line_not_guessed() -> None:
+    source = textwrap.dedent("""\
+        import os
+        import autoplay_sdk.agent_states.brand_new
+        from autoplay_sdk.rag_query.secret import thing
+        importlib.import_module("autoplay_sdk.proactive_triggers.extra")
+        autoplay_sdk.agent_states.brand_new.run()
+        """)
+    result = check_noop(source)
+    assert [r.line for r in result.reviews] == [2, 3, 4]
+    assert "`autoplay_sdk.agent_states.brand_new`" in result.reviews[0].message
+    assert "`autoplay_sdk.rag_query`" in result.reviews[1].message
+
+
+# -- byte-for-byte preservation --------------------------------------------------------------
+
+
+def test_crlf_line_endings_stay_crlf() -> None:
+    before = b"import os\r\nfrom autoplay_sdk import ActionsPayload, chatbot  # c\r\n\r\nx = 1\r\n"
+    result = rewrite(before)
+    assert result.code == (b"import os\r\nfrom autoplay_sdk import ActionsPayload  # c\r\n"
+                           b"from autoplay_sdk.chat import chatbot  # c\r\n\r\nx = 1\r\n")
+
+
+def test_encoding_declaration_and_non_utf8_bytes_are_kept() -> None:
+    before = "# -*- coding: latin-1 -*-\n# café\nimport autoplay_sdk.models\nS = 'été'\n"
+    result = rewrite(before.encode("latin-1"))
+    assert result.code == before.replace("autoplay_sdk.models", "autoplay_sdk.core.models").encode(
+        "latin-1")
+
+
+def test_a_file_without_legacy_references_comes_back_identical() -> None:
+    source = b"\xef\xbb\xbf# BOM and tabs\nimport autoplay_sdk\n\tif x:\n pass\n"
+    with pytest.raises(cst.ParserSyntaxError):
+        rewrite(source)  # inconsistent indentation: a syntax error, raised, not "fixed"
+    fine = b"\xef\xbb\xbf# BOM\nimport autoplay_sdk  \nx  =  ( 1 ,\n  2 )\n"
+    assert rewrite(fine).code == fine
