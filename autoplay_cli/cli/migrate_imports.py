@@ -21,8 +21,10 @@ PROGRESS_MIN_FILES = 20
 def migrate_imports(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Files or directories to migrate (default: the current directory).",
-                       show_default=False),
+        typer.Argument(
+            help="Files or directories to migrate (default: the current directory).",
+            show_default=False,
+        ),
     ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="Write nothing; exit 1 if anything would change.")
@@ -32,17 +34,25 @@ def migrate_imports(
     ] = False,
     exclude: Annotated[
         list[str] | None,
-        typer.Option("--exclude", metavar="GLOB",
-                     help="Skip paths matching this glob (repeatable).", show_default=False),
+        typer.Option(
+            "--exclude",
+            metavar="GLOB",
+            help="Skip paths matching this glob (repeatable).",
+            show_default=False,
+        ),
     ] = None,
     no_gitignore: Annotated[
         bool, typer.Option("--no-gitignore", help="Also visit paths that .gitignore ignores.")
     ] = False,
     jobs: Annotated[
         int | None,
-        typer.Option("--jobs", "-j", min=1,
-                     help="Worker processes for parsing (default: one per CPU).",
-                     show_default=False),
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Worker processes for parsing (default: one per CPU).",
+            show_default=False,
+        ),
     ] = None,
     json_: Annotated[
         bool, typer.Option("--json", help="One JSON object per line on stdout.")
@@ -52,12 +62,17 @@ def migrate_imports(
     from autoplay_cli.codemods.migrate import Mode, migrate
 
     if diff and json_:
-        raise UsageError("--diff and --json both write to stdout",
-                         hint="use one of them")
+        raise UsageError("--diff and --json both write to stdout", hint="use one of them")
     mode = Mode.DIFF if diff else Mode.CHECK if check else Mode.WRITE
     with _ProgressBar() as progress:
-        report = migrate(paths or [Path(".")], mode=mode, exclude=exclude or (),
-                         respect_gitignore=not no_gitignore, jobs=jobs, progress=progress)
+        report = migrate(
+            paths or [Path(".")],
+            mode=mode,
+            exclude=exclude or (),
+            respect_gitignore=not no_gitignore,
+            jobs=jobs,
+            progress=progress,
+        )
     if json_:
         _emit_json(report)
     else:
@@ -89,8 +104,13 @@ class _ProgressBar:
         if self._progress is None:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-            progress = Progress(TextColumn("migrating"), BarColumn(), MofNCompleteColumn(),
-                                console=output.err(), transient=True)
+            progress = Progress(
+                TextColumn("migrating"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=output.err(),
+                transient=True,
+            )
             progress.start()
             self._task = progress.add_task("migrate", total=total)
             self._progress = progress
@@ -118,19 +138,27 @@ def _emit_text(report: MigrationReport) -> None:
             say(str(outcome.error))
     files = len(report.changed)
     done = "rewritten" if report.mode is Mode.WRITE else "would be rewritten"
-    parts = [f"{files} file{'s' if files != 1 else ''} {done} "
-             f"({_counts(report.imports, report.references)})" if files else "nothing to rewrite"]
+    parts = [
+        f"{files} file{'s' if files != 1 else ''} {done} "
+        f"({_counts(report.imports, report.references)})"
+        if files
+        else "nothing to rewrite"
+    ]
     if report.reviews:
         parts.append(f"{len(report.reviews)} for manual review")
     if report.failures:
         parts.append(f"{len(report.failures)} failed")
-    _to_stderr(f"{'; '.join(parts)} — scanned {report.scanned} "
-               f"file{'s' if report.scanned != 1 else ''}, parsed {report.candidates}.")
+    _to_stderr(
+        f"{'; '.join(parts)} — scanned {report.scanned} "
+        f"file{'s' if report.scanned != 1 else ''}, parsed {report.candidates}."
+    )
 
 
 def _counts(imports: int, references: int) -> str:
-    return (f"{imports} import{'s' if imports != 1 else ''}, "
-            f"{references} reference{'s' if references != 1 else ''}")
+    return (
+        f"{imports} import{'s' if imports != 1 else ''}, "
+        f"{references} reference{'s' if references != 1 else ''}"
+    )
 
 
 def _to_stderr(line: str) -> None:
@@ -140,17 +168,43 @@ def _to_stderr(line: str) -> None:
 def _emit_json(report: MigrationReport) -> None:
     for outcome in report.outcomes:
         if outcome.changed:
-            output.emit_json({"event": "rewrite", "path": outcome.path,
-                              "imports": outcome.imports, "references": outcome.references,
-                              "written": report.mode.value == "write"})
+            output.emit_json(
+                {
+                    "event": "rewrite",
+                    "path": outcome.path,
+                    "imports": outcome.imports,
+                    "references": outcome.references,
+                    "written": report.mode.value == "write",
+                }
+            )
         for finding in outcome.reviews:
-            output.emit_json({"event": "review", "path": finding.path, "line": finding.line,
-                              "message": finding.message.removeprefix("manual review: ")})
+            output.emit_json(
+                {
+                    "event": "review",
+                    "path": finding.path,
+                    "line": finding.line,
+                    "message": finding.message.removeprefix("manual review: "),
+                }
+            )
         if outcome.error is not None:
-            output.emit_json({"event": "error", "path": outcome.error.path,
-                              "line": outcome.error.line,
-                              "message": outcome.error.message.removeprefix("error: ")})
-    output.emit_json({"event": "summary", "mode": report.mode.value, "scanned": report.scanned,
-                      "parsed": report.candidates, "files_changed": len(report.changed),
-                      "imports": report.imports, "references": report.references,
-                      "reviews": len(report.reviews), "failures": len(report.failures)})
+            output.emit_json(
+                {
+                    "event": "error",
+                    "path": outcome.error.path,
+                    "line": outcome.error.line,
+                    "message": outcome.error.message.removeprefix("error: "),
+                }
+            )
+    output.emit_json(
+        {
+            "event": "summary",
+            "mode": report.mode.value,
+            "scanned": report.scanned,
+            "parsed": report.candidates,
+            "files_changed": len(report.changed),
+            "imports": report.imports,
+            "references": report.references,
+            "reviews": len(report.reviews),
+            "failures": len(report.failures),
+        }
+    )

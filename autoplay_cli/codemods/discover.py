@@ -18,12 +18,33 @@ from autoplay_cli.errors import InputError
 SOURCE_SUFFIXES = (".py", ".pyi")
 
 # Directories no user wants rewritten: tool caches, environments, build output.
-SKIPPED_DIRS = frozenset({
-    ".git", ".hg", ".svn", ".bzr", "__pycache__", ".tox", ".nox", ".venv", "venv",
-    ".direnv", ".eggs", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".hypothesis",
-    "__pypackages__", "node_modules", "site-packages", "dist-packages", "build", "dist",
-    "_build", "buck-out",
-})
+SKIPPED_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        ".bzr",
+        "__pycache__",
+        ".tox",
+        ".nox",
+        ".venv",
+        "venv",
+        ".direnv",
+        ".eggs",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".hypothesis",
+        "__pypackages__",
+        "node_modules",
+        "site-packages",
+        "dist-packages",
+        "build",
+        "dist",
+        "_build",
+        "buck-out",
+    }
+)
 
 
 def _is_environment(path: Path) -> bool:
@@ -102,8 +123,9 @@ def discover(
     ignores = _GitIgnores()
     for given in paths:
         if not given.exists():
-            raise InputError(f"{given}: no such file or directory",
-                             hint="pass existing files or directories")
+            raise InputError(
+                f"{given}: no such file or directory", hint="pass existing files or directories"
+            )
         start = Path(os.path.abspath(given))
         if start.is_file():
             if not _excluded(start, start.parent, exclude) and start not in seen:

@@ -78,7 +78,7 @@ class ImportMap:
             return None
         for old in self._by_length:
             if path == old or path.startswith(old + "."):
-                return PrefixHit(old, self.moves[old], path[len(old):])
+                return PrefixHit(old, self.moves[old], path[len(old) :])
         return None
 
     def module(self, path: str) -> Resolution:

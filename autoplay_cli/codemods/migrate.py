@@ -40,8 +40,11 @@ class Finding:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}" if self.line else (
-            f"{self.path}: {self.message}")
+        return (
+            f"{self.path}:{self.line}: {self.message}"
+            if self.line
+            else (f"{self.path}: {self.message}")
+        )
 
 
 @dataclass
@@ -125,10 +128,14 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
         outcome.imports, outcome.references = result.imports, result.references
         if want_diff:
             encoding = cst.parse_module(result.code).encoding
-            outcome.diff = "".join(difflib.unified_diff(
-                _decode_for_diff(source, encoding), _decode_for_diff(result.code, encoding),
-                fromfile=f"a/{path}", tofile=f"b/{path}",
-            ))
+            outcome.diff = "".join(
+                difflib.unified_diff(
+                    _decode_for_diff(source, encoding),
+                    _decode_for_diff(result.code, encoding),
+                    fromfile=f"a/{path}",
+                    tofile=f"b/{path}",
+                )
+            )
     return outcome
 
 
@@ -143,8 +150,7 @@ def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None
     if (st.st_mtime_ns, st.st_size) != signature:
         raise OSError(f"{path} changed while it was being migrated; run again")
     directory = os.path.dirname(target) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.",
-                               suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -165,8 +171,12 @@ def _prefilter(files: Sequence[Path], findings: list[FileOutcome]) -> list[str]:
             with open(file, "rb") as handle:
                 data = handle.read()
         except OSError as exc:
-            findings.append(FileOutcome(str(file), error=Finding(
-                str(file), 0, f"error: cannot read: {exc.strerror or exc}")))
+            findings.append(
+                FileOutcome(
+                    str(file),
+                    error=Finding(str(file), 0, f"error: cannot read: {exc.strerror or exc}"),
+                )
+            )
             continue
         if DEFAULT_MAP.may_need_work(data):
             candidates.append(str(file))
@@ -202,8 +212,9 @@ def migrate(
         with ProcessPoolExecutor(max_workers=workers) as pool:
             chunk = max(1, len(candidates) // (workers * 4))
             for done, outcome in enumerate(
-                pool.map(migrate_file, candidates, [want_diff] * len(candidates),
-                         chunksize=chunk), start=1):
+                pool.map(migrate_file, candidates, [want_diff] * len(candidates), chunksize=chunk),
+                start=1,
+            ):
                 outcomes.append(outcome)
                 if progress is not None:
                     progress(done, len(candidates))

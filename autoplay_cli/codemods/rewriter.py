@@ -144,11 +144,13 @@ class ImportRewriter(cst.CSTTransformer):
             return 0
 
     def _review(self, node: cst.CSTNode, path: str, parent: str) -> None:
-        self.reviews.append(Review(
-            self._line(node),
-            f"`{path}` is a submodule of legacy `{parent}` that the migration table does "
-            "not name; find its canonical path by hand",
-        ))
+        self.reviews.append(
+            Review(
+                self._line(node),
+                f"`{path}` is a submodule of legacy `{parent}` that the migration table does "
+                "not name; find its canonical path by hand",
+            )
+        )
 
     # -- import statements -----------------------------------------------------------------
 
@@ -262,15 +264,19 @@ class ImportRewriter(cst.CSTTransformer):
                             closing = cst.SimpleWhitespace("")
                         aliases[-1] = last.with_changes(
                             comma=last.comma.with_changes(
-                                whitespace_after=ws.with_changes(last_line=closing)))
+                                whitespace_after=ws.with_changes(last_line=closing)
+                            )
+                        )
                         new_rpar = rpar.with_changes(whitespace_before=cst.SimpleWhitespace(""))
                 else:
                     aliases[-1] = last.with_changes(comma=cst.MaybeSentinel.DEFAULT)
-            statements.append(node.with_changes(
-                module=node.module if target == module else build_dotted(target),
-                names=aliases,
-                rpar=new_rpar,
-            ))
+            statements.append(
+                node.with_changes(
+                    module=node.module if target == module else build_dotted(target),
+                    names=aliases,
+                    rpar=new_rpar,
+                )
+            )
         return statements
 
     def leave_SimpleStatementLine(
@@ -443,7 +449,7 @@ def _split_string(value: str) -> tuple[str, str, str] | None:
     if not rest or rest[0] not in "'\"":
         return None
     quote = rest[:3] if rest[:3] in ('"""', "'''") else rest[0]
-    body = rest[len(quote):-len(quote)]
+    body = rest[len(quote) : -len(quote)]
     if "\\" in body or quote in body:
         return None
     return prefix, body, quote

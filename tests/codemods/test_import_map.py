@@ -31,9 +31,18 @@ def test_no_canonical_path_is_itself_legacy(new: str) -> None:
     assert ImportMap().module(new).verdict is Verdict.UNCHANGED
 
 
-@pytest.mark.parametrize("path", ["autoplay_sdk.rag", "autoplay_sdk.core.models", "autoplay_sdk",
-                                  "autoplay_sdk.chat", "autoplay_sdk.context_storex",
-                                  "autoplay_sdk.modelsx.y", "other.models"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "autoplay_sdk.rag",
+        "autoplay_sdk.core.models",
+        "autoplay_sdk",
+        "autoplay_sdk.chat",
+        "autoplay_sdk.context_storex",
+        "autoplay_sdk.modelsx.y",
+        "other.models",
+    ],
+)
 def test_canonical_and_look_alike_paths_are_unchanged(path: str) -> None:
     assert ImportMap().module(path).verdict is Verdict.UNCHANGED
     assert ImportMap().longest_prefix(path) is None

@@ -10,8 +10,9 @@ from autoplay_cli.codemods.mapping import ImportMap, Verdict
 TABLE = ImportMap()
 
 
-@pytest.mark.parametrize(("old", "new"), import_map.MODULE_MOVES,
-                         ids=[o for o, _ in import_map.MODULE_MOVES])
+@pytest.mark.parametrize(
+    ("old", "new"), import_map.MODULE_MOVES, ids=[o for o, _ in import_map.MODULE_MOVES]
+)
 def test_every_row_resolves_to_its_own_target(old: str, new: str) -> None:
     resolution = TABLE.module(old)
     assert (resolution.verdict, resolution.new) == (Verdict.MOVED, new)
@@ -41,18 +42,23 @@ def test_prefix_matching_respects_component_boundaries() -> None:
 
 def test_duplicate_rows_are_rejected() -> None:
     with pytest.raises(ValueError, match="twice"):
-        ImportMap(moves=(("autoplay_sdk.a", "autoplay_sdk.b"), ("autoplay_sdk.a", "autoplay_sdk.c")))
+        ImportMap(
+            moves=(("autoplay_sdk.a", "autoplay_sdk.b"), ("autoplay_sdk.a", "autoplay_sdk.c"))
+        )
 
 
-@pytest.mark.parametrize(("source", "expected"), [
-    (b"import autoplay_sdk.models\n", True),
-    (b"from autoplay_sdk import (\n    chatbot,\n)\n", True),
-    (b"from autoplay_sdk import ConversationEvent\n", True),
-    (b"from autoplay_sdk import ConversationEventType\n", False),
-    (b"from autoplay_sdk.rag import query\n", False),
-    (b"import models  # no sdk here\n", False),
-    (b"", False),
-])
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (b"import autoplay_sdk.models\n", True),
+        (b"from autoplay_sdk import (\n    chatbot,\n)\n", True),
+        (b"from autoplay_sdk import ConversationEvent\n", True),
+        (b"from autoplay_sdk import ConversationEventType\n", False),
+        (b"from autoplay_sdk.rag import query\n", False),
+        (b"import models  # no sdk here\n", False),
+        (b"", False),
+    ],
+)
 def test_the_byte_scan_keeps_exactly_the_files_that_may_need_work(
     source: bytes, expected: bool
 ) -> None:

@@ -62,8 +62,9 @@ def test_row_import_as(old: str, new: str) -> None:
 
 @pytest.mark.parametrize(("old", "new"), ROWS, ids=IDS)
 def test_row_from_module_import_names(old: str, new: str) -> None:
-    check_transformed(f"from {old} import Thing, other as o\n",
-                      f"from {new} import Thing, other as o\n")
+    check_transformed(
+        f"from {old} import Thing, other as o\n", f"from {new} import Thing, other as o\n"
+    )
 
 
 @pytest.mark.parametrize(("old", "new"), ROWS, ids=IDS)
@@ -71,8 +72,10 @@ def test_row_from_parent_import_the_module(old: str, new: str) -> None:
     old_parent, old_last = split(old)
     new_parent, new_last = split(new)
     alias = "" if new_last == old_last else f" as {old_last}"
-    check_transformed(f"from {old_parent} import {old_last}\n{old_last}.run()\n",
-                      f"from {new_parent} import {new_last}{alias}\n{old_last}.run()\n")
+    check_transformed(
+        f"from {old_parent} import {old_last}\n{old_last}.run()\n",
+        f"from {new_parent} import {new_last}{alias}\n{old_last}.run()\n",
+    )
 
 
 @pytest.mark.parametrize(("old", "new"), ROWS, ids=IDS)
@@ -187,7 +190,8 @@ def test_parenthesised_import_split_across_new_homes() -> None:
 
 def test_backslash_continuation_and_star_import() -> None:
     check_transformed(
-        "from autoplay_sdk.metrics import \\\n    Counter, Gauge\nfrom autoplay_sdk.models import *\n",
+        "from autoplay_sdk.metrics import \\\n    Counter, Gauge\n"
+        "from autoplay_sdk.models import *\n",
         "from autoplay_sdk.core.metrics import \\\n    Counter, Gauge\n"
         "from autoplay_sdk.core.models import *\n",
     )
@@ -234,14 +238,17 @@ def test_single_line_suite_and_semicolons() -> None:
     check_transformed(
         "if True: from autoplay_sdk import summarizer, ActionsPayload\n"
         "import os; import autoplay_sdk.metrics\n",
-        "if True: from autoplay_sdk.context import summarizer; from autoplay_sdk import ActionsPayload\n"
+        "if True: from autoplay_sdk.context import summarizer; "
+        "from autoplay_sdk import ActionsPayload\n"
         "import os; import autoplay_sdk.core.metrics\n",
     )
 
 
 def test_several_modules_in_one_import_statement() -> None:
-    check_transformed("import os, autoplay_sdk.models, autoplay_sdk.serve as api\n",
-                      "import os, autoplay_sdk.core.models, autoplay_sdk.api as api\n")
+    check_transformed(
+        "import os, autoplay_sdk.models, autoplay_sdk.serve as api\n",
+        "import os, autoplay_sdk.core.models, autoplay_sdk.api as api\n",
+    )
 
 
 def test_attribute_chains_need_the_root_imported() -> None:
@@ -354,15 +361,18 @@ def test_unnamed_submodules_are_reported_with_their_line_not_guessed() -> None:
 def test_crlf_line_endings_stay_crlf() -> None:
     before = b"import os\r\nfrom autoplay_sdk import ActionsPayload, chatbot  # c\r\n\r\nx = 1\r\n"
     result = rewrite(before)
-    assert result.code == (b"import os\r\nfrom autoplay_sdk import ActionsPayload  # c\r\n"
-                           b"from autoplay_sdk.chat import chatbot  # c\r\n\r\nx = 1\r\n")
+    assert result.code == (
+        b"import os\r\nfrom autoplay_sdk import ActionsPayload  # c\r\n"
+        b"from autoplay_sdk.chat import chatbot  # c\r\n\r\nx = 1\r\n"
+    )
 
 
 def test_encoding_declaration_and_non_utf8_bytes_are_kept() -> None:
     before = "# -*- coding: latin-1 -*-\n# café\nimport autoplay_sdk.models\nS = 'été'\n"
     result = rewrite(before.encode("latin-1"))
     assert result.code == before.replace("autoplay_sdk.models", "autoplay_sdk.core.models").encode(
-        "latin-1")
+        "latin-1"
+    )
 
 
 def test_a_file_without_legacy_references_comes_back_identical() -> None:
