@@ -1,0 +1,73 @@
+"""Handing credentials over: a shell env file (mode 0600) and a config profile.
+
+The env file holds ``export NAME='value'`` lines, so ``source FILE`` (or
+``set -a; . FILE``) makes ``autoplay tail`` work straight away.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+
+from autoplay_cli import config
+from autoplay_cli.errors import AutoplayError, UsageError
+
+ENV_CONNECTOR_URL = "AUTOPLAY_CONNECTOR_URL"
+ENV_PRODUCT_ID = "AUTOPLAY_PRODUCT_ID"
+ENV_TOKEN = "AUTOPLAY_TOKEN"
+ENV_WEBHOOK_SECRET = "AUTOPLAY_WEBHOOK_SECRET"
+ENV_FORWARD_SECRET = "AUTOPLAY_FORWARD_SECRET"
+
+
+def check_env_file_target(path: Path, *, force: bool) -> None:
+    """Fail before anything is registered if *path* cannot be written as asked.
+
+    Checked up front because the stream key is shown only once: discovering after
+    registration that the file exists would leave the operator without it.
+    """
+    if path.is_dir():
+        raise UsageError(f"--env-file {path} is a directory", hint="give a file path")
+    if path.exists() and not force:
+        raise UsageError(
+            f"--env-file {path} already exists; refusing to overwrite it",
+            hint="pass --force to replace it, or choose another path",
+        )
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise UsageError(
+            f"--env-file {path}: {parent} is not a directory",
+            hint="choose a path in an existing directory",
+        )
+
+
+def render_env_file(values: Mapping[str, str | None], *, header: str) -> str:
+    """``export NAME='value'`` lines; a missing value becomes a comment saying so."""
+    lines = [f"# {line}" if line else "#" for line in header.splitlines()]
+    for name, value in values.items():
+        if value is None:
+            lines.append(f"# {name} is not set: see the onboarding output")
+        else:
+            lines.append(f"export {name}={shlex.quote(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def write_env_file(path: Path, text: str, *, force: bool) -> None:
+    """Write the env file atomically with mode 0600, refusing to overwrite without *force*."""
+    check_env_file_target(path, force=force)
+    try:
+        config.write_private_file(path, text)
+    except OSError as exc:
+        raise AutoplayError(
+            f"cannot write --env-file {path}: {exc.strerror or exc}",
+            hint="check the directory exists and is writable",
+        ) from exc
+
+
+def save_profile(values: Mapping[str, str | None], *, profile: str) -> Path:
+    """Store the non-empty settings in *profile* of the config file (mode 0600)."""
+    path = config.config_path()
+    for key, value in values.items():
+        if value is not None:
+            path = config.set_value(key, value, profile=profile)
+    return path

@@ -1,0 +1,199 @@
+"""Stream keys in Unkey (WIRE.md §4): create one for a product, verify one.
+
+The official ``unkey.py`` SDK is imported only here, and only when called.
+Creation runs with retries disabled: ``keys.createKey`` is not idempotent, and the
+SDK's default (retry 5xx and connection errors for ~10 s) could mint two keys.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from autoplay_cli.errors import (
+    AuthError,
+    AutoplayError,
+    InputError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
+from autoplay_cli.onboarding._secrets import RedactedCause
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KEY_PREFIX = "uk_live"
+DEFAULT_SERVER_URL = "https://api.unkey.com"
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    """A freshly minted key: the plaintext (shown once) and its non-secret id."""
+
+    key: str
+    key_id: str
+
+
+@dataclass(frozen=True)
+class KeyVerification:
+    """Unkey's verdict on a key: ``code`` is VALID, NOT_FOUND, DISABLED, EXPIRED, …"""
+
+    valid: bool
+    code: str
+    key_id: str | None = None
+    external_id: str | None = None
+
+
+def _no_retries() -> Any:
+    from unkey.py import utils
+
+    # strategy "none" makes the SDK send exactly one request.
+    return utils.RetryConfig("none", utils.BackoffStrategy(0, 0, 1.0, 0), False)
+
+
+def _client(root_key: str, server_url: str | None, timeout: float) -> Any:
+    from unkey.py import Unkey
+
+    return Unkey(
+        root_key=root_key,
+        server_url=server_url or DEFAULT_SERVER_URL,
+        retry_config=_no_retries(),
+        timeout_ms=max(1, int(timeout * 1000)),
+    )
+
+
+def create_stream_key(
+    *,
+    root_key: str,
+    api_id: str,
+    product_id: str,
+    name: str,
+    prefix: str = DEFAULT_KEY_PREFIX,
+    server_url: str | None = None,
+    timeout: float = 15.0,
+) -> CreatedKey:
+    """Create exactly one key for *product_id* (its externalId); never retried."""
+    log.debug(
+        "creating a stream key in Unkey API %s for externalId %s (prefix %s)",
+        api_id,
+        product_id,
+        prefix,
+    )
+    try:
+        with _client(root_key, server_url, timeout) as unkey:
+            res = unkey.keys.create_key(
+                api_id=api_id,
+                external_id=product_id,
+                name=name,
+                prefix=prefix,
+                retries=_no_retries(),
+            )
+    except Exception as exc:
+        raise _translate(
+            exc,
+            action="create a stream key",
+            secrets=[root_key],
+            maybe_created=True,
+            product_id=product_id,
+        ) from RedactedCause(exc, [root_key])
+    created = CreatedKey(key=res.data.key, key_id=res.data.key_id)
+    log.debug("Unkey created key id %s for %s", created.key_id, product_id)
+    return created
+
+
+def verify_key(
+    *,
+    root_key: str,
+    key: str,
+    server_url: str | None = None,
+    timeout: float = 10.0,
+) -> KeyVerification:
+    """Ask Unkey whether *key* is valid (one request)."""
+    try:
+        with _client(root_key, server_url, timeout) as unkey:
+            res = unkey.keys.verify_key(key=key, retries=_no_retries())
+    except Exception as exc:
+        raise _translate(
+            exc,
+            action="verify the stream key",
+            secrets=[root_key, key],
+            maybe_created=False,
+            product_id=None,
+        ) from RedactedCause(exc, [root_key, key])
+    data = res.data
+    code = getattr(data.code, "value", data.code)
+    identity = getattr(data, "identity", None)
+    return KeyVerification(
+        valid=bool(data.valid),
+        code=str(code),
+        key_id=data.key_id,
+        external_id=getattr(identity, "external_id", None),
+    )
+
+
+def _translate(
+    exc: Exception,
+    *,
+    action: str,
+    secrets: list[str | None],
+    maybe_created: bool,
+    product_id: str | None,
+) -> AutoplayError:
+    """Map an SDK or transport failure to the error tree; never include a secret."""
+    import httpx
+    from unkey.py import errors
+
+    check_first = (
+        f" The key may have been created anyway: before trying again, look in the Unkey "
+        f"dashboard for keys with externalId {product_id!r}."
+        if maybe_created
+        else ""
+    )
+    if isinstance(exc, errors.UnkeyError):
+        status = exc.status_code
+        if status in (401, 403):
+            return AuthError(
+                f"Unkey refused to {action} (HTTP {status}): the root key was rejected "
+                "or lacks the permission",
+                hint="check UNKEY_ROOT_KEY / --unkey-root-key; it needs api.*.create_key "
+                "(or api.<api_id>.create_key) and verify_key",
+            )
+        if status == 404:
+            return NotFoundError(
+                f"Unkey could not {action} (HTTP 404): the API id is unknown",
+                hint="check UNKEY_API_ID / --unkey-api-id",
+            )
+        if status in (400, 422):
+            return InputError(
+                f"Unkey rejected the request to {action} (HTTP {status})",
+                hint="check --unkey-api-id, --key-prefix and --key-name",
+            )
+        if status == 429 or status >= 500:
+            return ServiceUnavailableError(
+                f"Unkey could not {action} (HTTP {status}).{check_first}",
+                hint="retry later"
+                if not maybe_created
+                else "retry later with --force-reregister --create-key once you have checked",
+            )
+        if isinstance(exc, errors.ResponseValidationError):
+            return AutoplayError(
+                f"Unkey answered the request to {action} with an unexpected body.{check_first}",
+                hint="check --unkey-server-url points at the Unkey API",
+            )
+        return AutoplayError(
+            f"Unkey could not {action} (HTTP {status})",
+            hint="check --unkey-server-url and the Unkey settings",
+        )
+    if isinstance(exc, errors.NoResponseError | httpx.TimeoutException):
+        return ServiceUnavailableError(
+            f"Unkey did not answer the request to {action} in time.{check_first}",
+            hint="check --unkey-server-url and your network, then retry",
+        )
+    if isinstance(exc, httpx.TransportError):
+        return ServiceUnavailableError(
+            f"cannot reach Unkey to {action}: {type(exc).__name__}",
+            hint="check --unkey-server-url (UNKEY_SERVER_URL) and your network",
+        )
+    return AutoplayError(
+        f"could not {action}: {type(exc).__name__}", hint="rerun with --debug for details"
+    )
