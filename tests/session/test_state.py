@@ -1,0 +1,633 @@
+"""The session state machine: every transition, every reason string, tours, snapshots."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autoplay_cli.errors import AutoplayError, InputError, SnapshotError
+from autoplay_cli.session import (
+    AgentState,
+    ConversationEventType,
+    ConversationLink,
+    InvalidTransitionError,
+    SessionState,
+    TourDefinition,
+    TourRegistry,
+)
+
+T, P, R = AgentState.THINKING, AgentState.PROACTIVE, AgentState.REACTIVE
+
+
+@pytest.fixture
+def s(clock: Any) -> SessionState:
+    return SessionState("sess-1", {"user_id": "u1"}, clock=clock)
+
+
+def proactive(s: SessionState) -> SessionState:
+    assert s.transition_to_proactive("canonical_url_ping_pong") is True
+    return s
+
+
+def reactive(s: SessionState) -> SessionState:
+    s.transition_to_reactive()
+    return s
+
+
+# -- construction -------------------------------------------------------------
+
+
+def test_enum_values_are_the_wire_strings() -> None:
+    assert [a.value for a in AgentState] == [
+        "thinking", "proactive_assistance", "reactive_assistance"]
+    assert AgentState("proactive_assistance") is P
+    assert str(R) == "reactive_assistance"
+
+
+def test_defaults(s: SessionState, clock: Any) -> None:
+    assert s.current_state is T
+    assert s.interaction_timeout_s == 20.0
+    assert s.cooldown_period_s == 60.0
+    assert s.metadata == {"user_id": "u1"}
+    assert not s.cooldown_active
+    assert not s.visual_guidance_active and s.active_tour_id is None
+    assert not s.conversation_linked and s.conversation_id is None
+    assert s.state_entered_at == clock.t
+    assert s.clock is clock
+
+
+@pytest.mark.parametrize("bad", ["", "   ", None, 42])
+def test_session_id_is_required_and_non_empty(bad: Any) -> None:
+    with pytest.raises(InputError, match="session_id must be a non-empty string") as info:
+        SessionState(bad)
+    assert isinstance(info.value, ValueError)
+    assert "get_or_create" in (info.value.hint or "")
+
+
+def test_session_id_has_no_default() -> None:
+    with pytest.raises(TypeError):
+        SessionState()  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize("kw", [
+    {"interaction_timeout_s": 0}, {"interaction_timeout_s": -1},
+    {"interaction_timeout_s": math.inf}, {"cooldown_period_s": -0.5},
+    {"cooldown_period_s": True},
+])
+def test_bad_periods_are_rejected(kw: dict[str, Any]) -> None:
+    with pytest.raises(InputError):
+        SessionState("s", **kw)
+
+
+def test_metadata_must_be_a_mapping() -> None:
+    with pytest.raises(InputError, match="metadata must be a mapping"):
+        SessionState("s", ["user"])  # type: ignore[arg-type]
+
+
+def test_metadata_is_copied(clock: Any) -> None:
+    meta = {"email": "a@example.com"}
+    s = SessionState("s", meta, clock=clock)
+    meta["email"] = "changed"
+    assert s.metadata == {"email": "a@example.com"}
+
+
+def test_default_clock_is_the_wall_clock_not_monotonic() -> None:
+    s = SessionState("s")
+    # time.monotonic() is seconds since boot; epoch seconds are > 1.6e9.
+    assert s.state_entered_at > 1_600_000_000
+    assert abs(s.state_entered_at - time.time()) < 3600
+
+
+# -- THINKING -> PROACTIVE ------------------------------------------------------
+
+
+def test_thinking_to_proactive_records_the_trigger(s: SessionState, clock: Any) -> None:
+    clock.advance(5)
+    assert s.transition_to_proactive("user_page_dwell") is True
+    assert s.current_state is P
+    assert s.last_trigger_id == "user_page_dwell"
+    assert s.state_entered_at == clock.t
+    assert s.last_interaction_at == clock.t
+
+
+def test_proactive_blocked_by_cooldown_returns_false_unchanged(s: SessionState) -> None:
+    s.start_cooldown()
+    before = s.to_dict()
+    assert s.transition_to_proactive("t") is False
+    assert s.to_dict() == before
+
+
+def test_proactive_allowed_again_once_the_cooldown_ends(s: SessionState, clock: Any) -> None:
+    s.start_cooldown(10)
+    clock.advance(9.999)
+    assert s.transition_to_proactive("t") is False
+    clock.advance(0.001)
+    assert s.transition_to_proactive("t") is True
+
+
+@pytest.mark.parametrize("enter", [proactive, reactive])
+def test_proactive_blocked_by_state_returns_false_unchanged(
+    s: SessionState, enter: Any
+) -> None:
+    enter(s)
+    before = s.to_dict()
+    assert s.transition_to_proactive("another") is False
+    assert s.to_dict() == before
+
+
+# -- THINKING -> REACTIVE -------------------------------------------------------
+
+
+def test_thinking_to_reactive_is_never_blocked_and_clears_the_cooldown(
+    s: SessionState, clock: Any
+) -> None:
+    s.start_cooldown()
+    assert s.cooldown_active
+    clock.advance(1)
+    s.transition_to_reactive()
+    assert s.current_state is R
+    assert not s.cooldown_active
+    assert s.cooldown_until is None
+    assert s.last_interaction_at == clock.t
+
+
+def test_reactive_again_counts_as_an_interaction(s: SessionState, clock: Any) -> None:
+    reactive(s)
+    clock.advance(15)
+    s.transition_to_reactive()
+    assert s.current_state is R
+    assert s.last_interaction_at == clock.t
+
+
+def test_proactive_to_reactive_directly_is_invalid(s: SessionState) -> None:
+    proactive(s)
+    before = s.to_dict()
+    with pytest.raises(InvalidTransitionError) as info:
+        s.transition_to_reactive()
+    err = info.value
+    assert isinstance(err, AutoplayError) and isinstance(err, RuntimeError)
+    assert err.current is P and err.target == "reactive_assistance"
+    assert "proactive_assistance" in str(err) and err.hint
+    assert s.to_dict() == before
+
+
+# -- timeouts -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("enter", [proactive, reactive])
+def test_timeout_returns_to_thinking_with_cooldown_and_no_guidance(
+    s: SessionState, clock: Any, enter: Any
+) -> None:
+    enter(s)
+    entered = s.current_state
+    s.set_visual_guidance(True, "flow-1")
+    clock.advance(19.9)
+    assert s.tick() is False and s.current_state is entered
+    clock.advance(0.1)
+    assert s.tick() is True
+    assert s.current_state is T
+    assert s.cooldown_active and s.cooldown_remaining_s == 60.0
+    assert s.active_cooldown_period_s == 60.0
+    assert not s.visual_guidance_active and s.active_tour_id is None
+    assert s.state_entered_at == clock.t
+
+
+def test_tick_in_thinking_does_nothing(s: SessionState, clock: Any) -> None:
+    clock.advance(1000)
+    before = s.to_dict()
+    assert s.tick() is False
+    assert s.to_dict() == before
+
+
+RECORDERS = ["record_user_interaction", "record_option_click", "record_reaction",
+             "record_tour_step"]
+
+
+@pytest.mark.parametrize("recorder", RECORDERS)
+def test_interactions_reset_the_timer(s: SessionState, clock: Any, recorder: str) -> None:
+    proactive(s)
+    clock.advance(15)
+    getattr(s, recorder)()
+    clock.advance(15)
+    assert s.tick() is False and s.current_state is P
+    clock.advance(5)
+    assert s.tick() is True
+
+
+def test_starting_a_tour_resets_the_timer(s: SessionState, clock: Any) -> None:
+    reactive(s)
+    clock.advance(15)
+    s.set_visual_guidance(True, "flow-1")
+    clock.advance(15)
+    assert s.tick() is False
+
+
+def test_cooldown_is_measured_from_the_timeout(s: SessionState, clock: Any) -> None:
+    proactive(s)
+    clock.advance(25)  # the tick comes late; the cooldown starts when it runs
+    s.tick()
+    clock.advance(59)
+    assert s.can_deliver_proactive() == (False, "v2_cooldown_active")
+    clock.advance(1)
+    assert s.can_deliver_proactive() == (True, "ok")
+
+
+# -- reasons ------------------------------------------------------------------
+
+
+def test_every_reason_string(s: SessionState, clock: Any) -> None:
+    assert s.can_deliver_proactive() == (True, "ok")
+    proactive(s)
+    assert s.can_deliver_proactive() == (False, "v2_state_proactive_assistance")
+    clock.advance(20)
+    s.tick()
+    assert s.can_deliver_proactive() == (False, "v2_cooldown_active")
+    reactive(s)
+    assert s.can_deliver_proactive() == (False, "v2_state_reactive_assistance")
+
+
+def test_state_reason_wins_over_cooldown(s: SessionState) -> None:
+    reactive(s)
+    s.start_cooldown()
+    assert s.can_deliver_proactive() == (False, "v2_state_reactive_assistance")
+
+
+# -- cooldown -------------------------------------------------------------------
+
+
+def test_start_cooldown_custom_and_default(s: SessionState, clock: Any) -> None:
+    s.start_cooldown(5)
+    assert s.cooldown_until == clock.t + 5 and s.active_cooldown_period_s == 5
+    s.start_cooldown()
+    assert s.cooldown_until == clock.t + 60
+    s.start_cooldown(0)
+    assert not s.cooldown_active
+    with pytest.raises(InputError):
+        s.start_cooldown(-1)
+
+
+def test_cooldown_blocks_only_proactive(s: SessionState) -> None:
+    s.start_cooldown()
+    assert s.transition_to_proactive("t") is False
+    s.transition_to_reactive()
+    assert s.current_state is R
+
+
+# -- visual guidance and tours ---------------------------------------------------
+
+
+def test_visual_guidance_only_in_proactive_or_reactive(s: SessionState) -> None:
+    with pytest.raises(InvalidTransitionError, match="visual guidance"):
+        s.set_visual_guidance(True, "flow-1")
+    s.set_visual_guidance(False)  # stopping nothing is a no-op
+    assert not s.visual_guidance_active
+    reactive(s)
+    s.set_visual_guidance(True, "flow-1")
+    assert s.visual_guidance_active and s.active_tour_id == "flow-1"
+    s.set_visual_guidance(False)
+    assert not s.visual_guidance_active and s.active_tour_id is None
+
+
+REGISTRY = TourRegistry([
+    TourDefinition("onboarding", "flow-1", interaction_timeout_s=90, cooldown_period_s=5),
+    TourDefinition("billing", "flow-2", interaction_timeout_s=None, cooldown_period_s=300),
+])
+
+
+@pytest.mark.parametrize("tour_ref", ["flow-1", "onboarding"])
+def test_tour_overrides_timeout_and_cooldown(s: SessionState, clock: Any, tour_ref: str) -> None:
+    proactive(s)
+    s.set_visual_guidance(True, tour_ref)
+    assert s.effective_timeouts(REGISTRY) == (90, 5)
+    clock.advance(89)
+    assert s.tick(REGISTRY) is False
+    clock.advance(1)
+    assert s.tick(REGISTRY) is True
+    assert s.cooldown_remaining_s == 5 and s.active_cooldown_period_s == 5
+
+
+def test_tour_without_timeout_keeps_the_session_timeout(s: SessionState, clock: Any) -> None:
+    reactive(s)
+    s.set_visual_guidance(True, "flow-2")
+    clock.advance(20)
+    assert s.tick(REGISTRY) is True
+    assert s.cooldown_remaining_s == 300
+
+
+def test_tour_ignored_without_registry_or_when_unknown(s: SessionState, clock: Any) -> None:
+    reactive(s)
+    s.set_visual_guidance(True, "flow-unknown")
+    assert s.effective_timeouts(REGISTRY) == (20, 60)
+    s.active_tour_id = "flow-1"
+    assert s.effective_timeouts(None) == (20, 60)
+    clock.advance(20)
+    assert s.tick() is True
+
+
+def test_session_level_overrides(clock: Any) -> None:
+    s = SessionState("s", interaction_timeout_s=5, cooldown_period_s=7, clock=clock)
+    proactive(s)
+    clock.advance(5)
+    assert s.tick()
+    assert s.cooldown_remaining_s == 7
+
+
+# -- linking ------------------------------------------------------------------
+
+
+def test_new_link_overwrites_reply_existing_only_links(s: SessionState) -> None:
+    reply = ConversationEventType.REPLY_EXISTING
+    assert s.on_conversation_linked(ConversationLink("sess-1", "c1", reply)) is True
+    assert s.conversation_linked and s.conversation_id == "c1"
+    assert s.on_conversation_linked(ConversationLink("sess-1", "c2", reply)) is False
+    assert s.conversation_id == "c1"
+    assert s.on_conversation_linked(ConversationLink("sess-1", "c3")) is True
+    assert s.conversation_id == "c3"
+    assert s.on_conversation_linked(ConversationLink("sess-1", "c3")) is False
+
+
+def test_link_for_another_session_is_refused(s: SessionState) -> None:
+    with pytest.raises(InputError, match="applied to session"):
+        s.on_conversation_linked(ConversationLink("other", "c1"))
+    assert not s.conversation_linked
+
+
+# -- logging ------------------------------------------------------------------
+
+
+def test_transitions_logged_at_info_with_the_session_id(
+    s: SessionState, clock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="autoplay_cli.session")
+    proactive(s)
+    clock.advance(20)
+    s.tick()
+    reactive(s)
+    transitions = [r for r in caplog.records if "->" in r.getMessage()]
+    assert len(transitions) == 3
+    assert all(r.levelno == logging.INFO and "sess-1" in r.getMessage() for r in transitions)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+# -- snapshots ----------------------------------------------------------------
+
+
+def busy_state(clock: Any) -> SessionState:
+    s = SessionState("sess-9", {"email": "x@example.com", "plan": {"tier": 2}},
+                     interaction_timeout_s=12.5, cooldown_period_s=33, clock=clock)
+    s.on_conversation_linked(ConversationLink("sess-9", "conv-1"))
+    proactive(s)
+    s.set_visual_guidance(True, "flow-1")
+    return s
+
+
+def test_snapshot_round_trip_is_identical(clock: Any) -> None:
+    s = busy_state(clock)
+    data = s.to_dict()
+    assert data["version"] == 1
+    again = SessionState.from_dict(json.loads(json.dumps(data)), clock=clock)
+    assert again == s
+    assert again.to_dict() == data
+    assert again.clock is clock
+
+
+def test_clock_is_not_persisted(clock: Any) -> None:
+    data = busy_state(clock).to_dict()
+    assert "clock" not in data and "_clock" not in data
+    json.dumps(data)  # JSON-ready
+
+
+def test_snapshot_keeps_timeouts_and_cooldowns_across_processes(make_clock: Any) -> None:
+    writer = make_clock(1_767_225_600.0)
+    s = SessionState("s", clock=writer)
+    proactive(s)
+    writer.advance(10)
+    s.record_user_interaction()
+    data = s.to_dict()
+    assert data["last_interaction_at"] == 1_767_225_610.0  # epoch seconds from the clock
+
+    # Another process (its own clock, later) reads it: 10 s of the 20 s have passed.
+    reader = make_clock(1_767_225_620.0)
+    other = SessionState.from_dict(data, clock=reader)
+    assert other.tick() is False
+    reader.advance(10)
+    assert other.tick() is True
+    data2 = other.to_dict()
+
+    # After a "restart" 30 s later, the 60 s cooldown has 30 s left.
+    third = SessionState.from_dict(data2, clock=make_clock(reader.t + 30))
+    assert third.cooldown_active and third.cooldown_remaining_s == 30
+    assert third.can_deliver_proactive() == (False, "v2_cooldown_active")
+
+
+def test_snapshot_in_a_real_second_process(clock: Any) -> None:
+    data = busy_state(clock).to_dict()
+    code = (
+        "import json,sys; from autoplay_cli.session import SessionState as S;"
+        "s=S.from_dict(json.loads(sys.stdin.read()), clock=lambda: %r);"
+        "s.tick(); print(json.dumps(s.to_dict()))" % (clock.t + 12.5)
+    )
+    out = subprocess.run([sys.executable, "-c", code], input=json.dumps(data),
+                         capture_output=True, text=True, check=True, timeout=60)
+    after = json.loads(out.stdout)
+    assert after["current_state"] == "thinking"
+    assert after["cooldown_until"] == clock.t + 12.5 + 33
+
+
+@pytest.mark.parametrize("version", [None, 0, 2, "1", 1.5, True])
+def test_unknown_snapshot_version(clock: Any, version: Any) -> None:
+    data = busy_state(clock).to_dict()
+    data["version"] = version
+    with pytest.raises(SnapshotError, match="unsupported session snapshot version"):
+        SessionState.from_dict(data)
+
+
+def test_missing_version(clock: Any) -> None:
+    data = busy_state(clock).to_dict()
+    del data["version"]
+    with pytest.raises(SnapshotError, match="version None"):
+        SessionState.from_dict(data)
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("session_id", "", "non-empty"),
+    ("session_id", 7, "must be str"),
+    ("metadata", [], "must be dict"),
+    ("current_state", "sleeping", "unknown current_state"),
+    ("current_state", None, "must be str"),
+    ("last_interaction_at", "yesterday", "finite number"),
+    ("state_entered_at", math.nan, "finite number"),
+    ("cooldown_until", math.inf, "finite number"),
+    ("interaction_timeout_s", 0, "interaction_timeout_s"),
+    ("visual_guidance_active", "yes", "must be bool"),
+    ("conversation_linked", 1, "must be bool"),
+    ("conversation_id", 5, "must be str or null"),
+    ("conversation_id", None, "conversation_id is empty"),
+    ("last_interaction_at", True, "finite number"),
+])
+def test_invalid_snapshot_content(clock: Any, field: str, value: Any, message: str) -> None:
+    data = busy_state(clock).to_dict()
+    data[field] = value
+    with pytest.raises(SnapshotError, match=message):
+        SessionState.from_dict(data)
+
+
+def test_missing_field_is_named(clock: Any) -> None:
+    data = busy_state(clock).to_dict()
+    del data["cooldown_until"]
+    with pytest.raises(SnapshotError, match="'cooldown_until' is missing") as info:
+        SessionState.from_dict(data)
+    assert "sess-9" in str(info.value)
+
+
+def test_guidance_in_thinking_is_inconsistent(clock: Any) -> None:
+    data = SessionState("s", clock=clock).to_dict()
+    data["visual_guidance_active"] = True
+    with pytest.raises(SnapshotError, match="visual guidance is active in thinking"):
+        SessionState.from_dict(data)
+
+
+@pytest.mark.parametrize("data", [None, [], "{}", 3])
+def test_snapshot_must_be_an_object(data: Any) -> None:
+    with pytest.raises(SnapshotError, match="must be an object"):
+        SessionState.from_dict(data)
+
+
+def test_equality_and_copy(clock: Any) -> None:
+    s = busy_state(clock)
+    c = s.copy()
+    assert c == s and c is not s
+    c.record_user_interaction()
+    clock.advance(1)
+    c.record_user_interaction()
+    assert c != s
+    assert s != "not a state"
+    with pytest.raises(TypeError):
+        hash(s)
+    assert "sess-9" in repr(s)
+
+
+def test_import_is_light() -> None:
+    code = ("import sys, autoplay_cli.session;"
+            "print(sorted(m for m in ('redis','pydantic','typer','rich','httpx') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
+
+
+# -- properties over random event/time sequences ------------------------------
+
+OPS = st.sampled_from([
+    "proactive", "reactive", "tick", "tick_tours", "interaction", "option", "reaction",
+    "tour_step", "guidance_on", "guidance_off", "cooldown", "link_new", "link_reply",
+])
+STEPS = st.lists(
+    st.tuples(OPS, st.floats(min_value=0, max_value=120, allow_nan=False),
+              st.sampled_from(["flow-1", "flow-2", "onboarding", "nope"])),
+    max_size=60,
+)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t = 1_767_225_600.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def apply(s: SessionState, op: str, arg: str) -> None:
+    match op:
+        case "proactive":
+            s.transition_to_proactive(arg)
+        case "reactive":
+            s.transition_to_reactive()
+        case "tick":
+            s.tick()
+        case "tick_tours":
+            s.tick(REGISTRY)
+        case "interaction":
+            s.record_user_interaction()
+        case "option":
+            s.record_option_click()
+        case "reaction":
+            s.record_reaction()
+        case "tour_step":
+            s.record_tour_step()
+        case "guidance_on":
+            s.set_visual_guidance(True, arg)
+        case "guidance_off":
+            s.set_visual_guidance(False)
+        case "cooldown":
+            s.start_cooldown()
+        case "link_new":
+            s.on_conversation_linked(ConversationLink(s.session_id, arg))
+        case "link_reply":
+            s.on_conversation_linked(
+                ConversationLink(s.session_id, arg, ConversationEventType.REPLY_EXISTING))
+
+
+@settings(max_examples=300, deadline=None)
+@given(steps=STEPS,
+       timeout=st.floats(min_value=0.5, max_value=90, allow_nan=False),
+       cooldown=st.floats(min_value=0, max_value=90, allow_nan=False))
+def test_fsm_properties(steps: list[tuple[str, float, str]], timeout: float,
+                        cooldown: float) -> None:
+    clock = _Clock()
+    s = SessionState("prop", interaction_timeout_s=timeout, cooldown_period_s=cooldown,
+                     clock=clock)
+    for op, dt, arg in steps:
+        clock.t += dt
+        before = s.current_state
+        was_cooling = s.cooldown_active
+        linked_before = s.conversation_id if s.conversation_linked else None
+        try:
+            apply(s, op, arg)
+        except InvalidTransitionError:
+            # Only the two documented refusals exist, and they change nothing.
+            assert (op == "reactive" and before is P) or (
+                op == "guidance_on" and before is T)
+            assert s.current_state is before
+            continue
+        after = s.current_state
+
+        # No direct PROACTIVE <-> REACTIVE.
+        assert {before, after} != {P, R}
+        # Leaving PROACTIVE/REACTIVE happens only by tick, and always to THINKING.
+        if before is not T and after is not before:
+            assert op in ("tick", "tick_tours") and after is T
+        # Every return to THINKING starts a cooldown and clears visual guidance.
+        if before is not T and after is T:
+            assert s.cooldown_until == clock.t + (s.active_cooldown_period_s or 0.0)
+            assert not s.visual_guidance_active and s.active_tour_id is None
+        # Cooldown blocks only proactive.
+        if op == "proactive" and was_cooling:
+            assert after is before
+        if op == "reactive" and before is T:
+            assert after is R and not s.cooldown_active
+        # THINKING never shows visual guidance.
+        if after is T:
+            assert not s.visual_guidance_active
+        # The gate agrees with the state.
+        ok, reason = s.can_deliver_proactive()
+        if after is not T:
+            assert (ok, reason) == (False, f"v2_state_{after.value}")
+        else:
+            assert (ok, reason) == ((False, "v2_cooldown_active") if s.cooldown_active
+                                    else (True, "ok"))
+        # REPLY_EXISTING never moves an existing link.
+        if op == "link_reply" and linked_before is not None:
+            assert s.conversation_id == linked_before
+        # Snapshots are lossless at every step.
+        again = SessionState.from_dict(json.loads(json.dumps(s.to_dict())), clock=clock)
+        assert again == s and again.to_dict() == s.to_dict()

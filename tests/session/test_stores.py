@@ -1,0 +1,413 @@
+"""Session stores, memory and Redis: one interface, optimistic concurrency, typed failures."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autoplay_cli.errors import InputError, SnapshotError, StoreUnavailableError
+from autoplay_cli.session import (
+    AgentState,
+    ConcurrentUpdateError,
+    MemorySessionStore,
+    RedisConversationLinkStore,
+    RedisSessionStore,
+    SessionState,
+    SessionStore,
+)
+
+Store = MemorySessionStore | RedisSessionStore
+
+
+async def raw_redis(url: str) -> Any:
+    import redis.asyncio as aioredis
+
+    return aioredis.Redis.from_url(url)
+
+
+# -- the shared interface -------------------------------------------------------
+
+
+async def test_both_stores_implement_the_interface(store: Store) -> None:
+    assert isinstance(store, SessionStore)
+
+
+async def test_get_missing_is_none(store: Store) -> None:
+    assert await store.get("nobody") is None
+
+
+async def test_get_or_create_creates_and_persists(store: Store, clock: Any) -> None:
+    s = await store.get_or_create("s1", {"user_id": "u1"})
+    assert s.session_id == "s1" and s.metadata == {"user_id": "u1"}
+    assert s.current_state is AgentState.THINKING
+    assert s.clock is clock
+    again = await store.get("s1")
+    assert again == s
+    assert await store.get_or_create("s1") == s
+
+
+async def test_get_or_create_fills_missing_metadata_only(store: Store) -> None:
+    await store.get_or_create("s1", {"user_id": "u1", "email": None})
+    s = await store.get_or_create("s1", {"user_id": "other", "email": "a@example.com"})
+    assert s.metadata == {"user_id": "u1", "email": "a@example.com"}
+    assert (await store.get("s1")).metadata == s.metadata  # type: ignore[union-attr]
+
+
+async def test_new_sessions_use_the_store_defaults(clock: Any) -> None:
+    store = MemorySessionStore(clock=clock, interaction_timeout_s=7, cooldown_period_s=9)
+    s = await store.get_or_create("s1")
+    assert (s.interaction_timeout_s, s.cooldown_period_s) == (7, 9)
+    with pytest.raises(InputError):
+        MemorySessionStore(interaction_timeout_s=0)
+
+
+async def test_save_and_get_round_trip(store: Store, clock: Any) -> None:
+    s = await store.get_or_create("s1")
+    s.transition_to_proactive("canonical_url_ping_pong")
+    await store.save(s)
+    loaded = await store.get("s1")
+    assert loaded == s and loaded is not s
+    assert loaded.current_state is AgentState.PROACTIVE  # type: ignore[union-attr]
+
+
+async def test_states_are_independent_copies(store: Store) -> None:
+    a = await store.get_or_create("s1")
+    b = await store.get("s1")
+    assert b is not None
+    a.transition_to_reactive()
+    assert b.current_state is AgentState.THINKING
+    assert (await store.get("s1")).current_state is AgentState.THINKING  # type: ignore[union-attr]
+
+
+async def test_save_of_a_caller_built_state(store: Store, clock: Any) -> None:
+    s = SessionState("s2", {"k": 1}, clock=clock)
+    await store.save(s)
+    await store.save(SessionState("s2", {"k": 2}, clock=clock))  # unconditional
+    assert (await store.get("s2")).metadata == {"k": 2}  # type: ignore[union-attr]
+
+
+async def test_stale_save_is_a_conflict_not_a_lost_update(store: Store) -> None:
+    first = await store.get_or_create("s1")
+    second = await store.get("s1")
+    assert second is not None
+    first.metadata["a"] = 1
+    await store.save(first)
+    second.metadata["b"] = 2
+    with pytest.raises(ConcurrentUpdateError, match="changed by another writer") as info:
+        await store.save(second)
+    assert "update" in (info.value.hint or "") and info.value.exit_code == 7
+    assert (await store.get("s1")).metadata == {"a": 1}  # type: ignore[union-attr]
+    # Saving the same object twice is fine: it tracks its own revision.
+    first.metadata["c"] = 3
+    await store.save(first)
+
+
+async def test_delete(store: Store) -> None:
+    await store.get_or_create("s1")
+    await store.delete("s1")
+    await store.delete("s1")
+    assert await store.get("s1") is None
+
+
+async def test_update_creates_then_mutates(store: Store) -> None:
+    s = await store.update("s1", lambda st: st.transition_to_reactive(), metadata={"u": 1})
+    assert s.current_state is AgentState.REACTIVE and s.metadata == {"u": 1}
+    assert await store.get("s1") == s
+
+
+async def test_update_accepts_coroutine_functions(store: Store) -> None:
+    async def mutate(state: SessionState) -> None:
+        await asyncio.sleep(0)
+        state.metadata["n"] = 1
+
+    assert (await store.update("s1", mutate)).metadata == {"n": 1}
+
+
+async def test_update_that_raises_writes_nothing(store: Store) -> None:
+    await store.get_or_create("s1")
+
+    def boom(state: SessionState) -> None:
+        state.metadata["half"] = True
+        raise RuntimeError("integrator bug")
+
+    with pytest.raises(RuntimeError):
+        await store.update("s1", boom)
+    assert (await store.get("s1")).metadata == {}  # type: ignore[union-attr]
+
+
+async def test_unchanged_update_does_not_write(store: Store) -> None:
+    s = await store.get_or_create("s1")
+    stale = await store.get("s1")
+    await store.update("s1", lambda st: st.tick())  # THINKING: tick changes nothing
+    assert stale is not None
+    stale.metadata["x"] = 1
+    await store.save(stale)  # would conflict if the no-op update had bumped the revision
+    assert s.metadata == {}
+
+
+async def test_update_retries_on_conflict(store: Store) -> None:
+    await store.get_or_create("s1")
+    calls = 0
+
+    async def racing(state: SessionState) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # another writer sneaks in between our read and our write
+            other = await store.get("s1")
+            assert other is not None
+            other.metadata["other"] = True
+            await store.save(other)
+        state.metadata["mine"] = True
+
+    s = await store.update("s1", racing)
+    assert calls == 2
+    assert s.metadata == {"other": True, "mine": True}
+    assert (await store.get("s1")).metadata == s.metadata  # type: ignore[union-attr]
+
+
+async def test_update_gives_up_after_max_attempts(clock: Any) -> None:
+    store = MemorySessionStore(clock=clock, max_attempts=3)
+    await store.get_or_create("s1")
+
+    async def always_loses(state: SessionState) -> None:
+        other = await store.get("s1")
+        assert other is not None
+        other.metadata["n"] = other.metadata.get("n", 0) + 1
+        await store.save(other)
+        state.metadata["mine"] = True
+
+    with pytest.raises(ConcurrentUpdateError, match="gave up after 3"):
+        await store.update("s1", always_loses)
+    with pytest.raises(InputError):
+        MemorySessionStore(max_attempts=0)
+
+
+async def test_metadata_must_be_json(store: Store) -> None:
+    with pytest.raises(InputError, match="not JSON-serialisable"):
+        await store.update("s1", lambda st: st.metadata.update(when=object()))
+
+
+async def test_many_tasks_lose_no_updates(store: Store) -> None:
+    async def bump(state: SessionState) -> None:
+        n = state.metadata.get("n", 0)
+        await asyncio.sleep(0)  # yield between read and write: invites a race
+        state.metadata["n"] = n + 1
+
+    async def worker() -> None:
+        for _ in range(10):
+            for sid in ("a", "b", "c"):
+                await store.update(sid, bump)
+
+    await asyncio.gather(*(worker() for _ in range(20)))
+    for sid in ("a", "b", "c"):
+        assert (await store.get(sid)).metadata["n"] == 200  # type: ignore[union-attr]
+
+
+async def test_persisted_state_survives_a_restart(store: Store, clock: Any) -> None:
+    await store.update("s1", lambda st: st.transition_to_proactive("t"))
+    clock.advance(20)
+    s = await store.update("s1", lambda st: st.tick())
+    assert s.current_state is AgentState.THINKING
+    clock.advance(45)
+    again = await store.get("s1")
+    assert again is not None and again.cooldown_remaining_s == 15
+
+
+def test_memory_store_lists_sessions(clock: Any) -> None:
+    store = MemorySessionStore(clock=clock)
+    asyncio.run(store.get_or_create("b"))
+    asyncio.run(store.get_or_create("a"))
+    assert store.session_ids() == ["a", "b"]
+
+
+# -- Redis specifics ------------------------------------------------------------
+
+
+def test_redis_defaults() -> None:
+    store = RedisSessionStore("redis://127.0.0.1:1/0")
+    assert store.key("abc") == "autoplay:session_state:abc"
+    assert store.ttl_s == 86400
+    for bad in (0, -5, 1.5, True):
+        with pytest.raises(InputError, match="ttl_s"):
+            RedisSessionStore("redis://127.0.0.1:1/0", ttl_s=bad)  # type: ignore[arg-type]
+
+
+async def test_redis_layout_and_ttl(redis_store_factory: Callable[..., RedisSessionStore],
+                                    redis_url: str, prefix: str, clock: Any) -> None:
+    store = redis_store_factory(ttl_s=3600)
+    s = await store.get_or_create("s1", {"email": "a@example.com"})
+    raw = await raw_redis(redis_url)
+    try:
+        key = prefix + "session:s1"
+        fields = await raw.hgetall(key)
+        ttl = await raw.ttl(key)
+    finally:
+        await raw.aclose()
+    assert fields[b"revision"] == b"1"
+    assert json.loads(fields[b"snapshot"]) == s.to_dict()
+    assert json.loads(fields[b"snapshot"])["state_entered_at"] == clock.t  # epoch seconds
+    assert 3500 < ttl <= 3600
+
+
+async def test_redis_workers_share_state_across_clocks(
+    redis_store_factory: Callable[..., RedisSessionStore], make_clock: Any
+) -> None:
+    early = make_clock(1_767_225_600.0)
+    late = make_clock(1_767_225_600.0 + 30)
+    a = redis_store_factory(clock=early)
+    b = redis_store_factory(clock=late)
+    await a.update("s1", lambda st: st.transition_to_reactive())
+    s = await b.update("s1", lambda st: st.tick())
+    assert s.current_state is AgentState.THINKING  # 30 s > 20 s timeout, in b's time
+    assert s.cooldown_until == late.t + 60
+
+
+async def test_redis_link_store_shares_the_connection(
+    redis_store_factory: Callable[..., RedisSessionStore]
+) -> None:
+    store = redis_store_factory()
+    links = store.link_store()
+    assert isinstance(links, RedisConversationLinkStore)
+    assert links.key("c") == "autoplay:conversation_link:c"
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"snapshot": "{nope", "revision": "1"}, "does not hold JSON"),
+    ({"snapshot": json.dumps({"version": 99}), "revision": "1"}, "version 99"),
+    ({"snapshot": json.dumps({"version": 1}), "revision": "1"}, "is missing"),
+    ({"snapshot": "{}", "revision": "x"}, "no valid revision"),
+])
+async def test_redis_corrupt_snapshot_is_a_snapshot_error(
+    redis_store_factory: Callable[..., RedisSessionStore], redis_url: str, prefix: str,
+    fields: dict[str, str], message: str,
+) -> None:
+    raw = await raw_redis(redis_url)
+    await raw.hset(prefix + "session:bad", mapping=fields)
+    await raw.aclose()
+    store = redis_store_factory()
+    with pytest.raises(SnapshotError, match=message):
+        await store.get("bad")
+    with pytest.raises(SnapshotError):
+        await store.update("bad", lambda st: None)
+
+
+async def test_redis_snapshot_of_another_session(
+    redis_store_factory: Callable[..., RedisSessionStore], redis_url: str, prefix: str
+) -> None:
+    raw = await raw_redis(redis_url)
+    await raw.hset(prefix + "session:one", mapping={
+        "snapshot": json.dumps(SessionState("two").to_dict()), "revision": "1"})
+    await raw.aclose()
+    with pytest.raises(SnapshotError, match="holds session 'two'"):
+        await redis_store_factory().get("one")
+
+
+async def test_redis_wrong_key_type(redis_store_factory: Callable[..., RedisSessionStore],
+                                    redis_url: str, prefix: str) -> None:
+    raw = await raw_redis(redis_url)
+    await raw.set(prefix + "session:str", "old sdk string value")
+    await raw.aclose()
+    with pytest.raises(SnapshotError, match="wrong type"):
+        await redis_store_factory().get("str")
+
+
+@pytest.mark.parametrize("call", ["get", "get_or_create", "update", "save", "delete", "ping"])
+async def test_redis_outage_is_typed_and_never_a_fresh_state(
+    dead_redis_url: str, call: str
+) -> None:
+    store = RedisSessionStore(dead_redis_url, socket_timeout_s=2)
+    ops = {
+        "get": lambda: store.get("s1"),
+        "get_or_create": lambda: store.get_or_create("s1"),
+        "update": lambda: store.update("s1", lambda st: None),
+        "save": lambda: store.save(SessionState("s1")),
+        "delete": lambda: store.delete("s1"),
+        "ping": lambda: store.ping(),
+    }
+    with pytest.raises(StoreUnavailableError, match="unavailable") as info:
+        await ops[call]()
+    err = info.value
+    assert "hunter2secret" not in err.one_line() and "****" in str(err)
+    assert err.exit_code == 6 and "redis-server" in (err.hint or "")
+    await store.aclose()
+
+
+async def test_redis_outage_midway(redis_url: str, prefix: str, tmp_path: Path) -> None:
+    """A store that worked keeps raising typed errors once its server goes away."""
+    import shutil
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
+         "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = RedisSessionStore(f"redis://127.0.0.1:{port}/0", socket_timeout_s=2)
+    try:
+        for _ in range(200):
+            try:
+                await store.ping()
+                break
+            except StoreUnavailableError:
+                await asyncio.sleep(0.05)
+        await store.get_or_create("s1")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    with pytest.raises(StoreUnavailableError):
+        await store.get_or_create("s1")
+    with pytest.raises(StoreUnavailableError):
+        await store.update("s1", lambda st: st.transition_to_reactive())
+    await store.aclose()
+
+
+async def test_many_store_objects_lose_no_updates(
+    redis_store_factory: Callable[..., RedisSessionStore]
+) -> None:
+    stores = [redis_store_factory() for _ in range(4)]
+
+    def bump(state: SessionState) -> None:
+        state.metadata["n"] = state.metadata.get("n", 0) + 1
+
+    async def worker(store: RedisSessionStore) -> None:
+        for _ in range(25):
+            await store.update("hot", bump)
+
+    await asyncio.gather(*(worker(stores[i % 4]) for i in range(16)))
+    assert (await stores[0].get("hot")).metadata["n"] == 400  # type: ignore[union-attr]
+
+
+def test_several_os_processes_lose_no_updates(redis_url: str, prefix: str) -> None:
+    workers, tasks, updates = 4, 5, 10
+    sessions = ["p-a", "p-b", "p-c"]
+    script = Path(__file__).with_name("redis_worker.py")
+    procs = [
+        subprocess.Popen([sys.executable, str(script), redis_url, prefix, f"w{i}",
+                          str(workers), str(tasks), str(updates), *sessions],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for i in range(workers)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+
+    async def check() -> None:
+        async with RedisSessionStore(redis_url, key_prefix=prefix + "session:") as store:
+            for sid in sessions:
+                s = await store.get(sid)
+                assert s is not None
+                assert s.metadata["total"] == workers * tasks * updates
+                for i in range(workers):
+                    assert s.metadata[f"w{i}"] == tasks * updates
+                assert s.current_state is AgentState.REACTIVE
+
+    asyncio.run(check())
