@@ -1,0 +1,432 @@
+"""The activity-stream client: connect, authenticate, reconnect, resume and detect stalls.
+
+Every frame goes through :func:`autoplay_cli.wire.parse_event`. The client is an
+async iterator of parsed events (with a blocking twin) plus live counters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import httpx
+from httpx_sse import EventSource
+
+from autoplay_cli.errors import (
+    AuthError,
+    ConfigError,
+    NotFoundError,
+    ServiceUnavailableError,
+    redact,
+)
+from autoplay_cli.stream.backoff import Backoff
+from autoplay_cli.wire import (
+    HEARTBEAT_EVENT,
+    GapEvent,
+    HeartbeatEvent,
+    MalformedEvent,
+    ParsedEvent,
+    PayloadEvent,
+    UnknownEvent,
+    parse_event,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_IDLE_TIMEOUT = 45.0
+DEFAULT_CONNECT_TIMEOUT = 10.0
+TOKEN_SOURCES = "--token, AUTOPLAY_TOKEN / AUTOPLAY_APP_UNKEY_TOKEN, or the profile's `token`"
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """Where the stream is and how patient to be with it.
+
+    ``idle_timeout``: seconds without a single byte (heartbeats and comments
+    count as bytes) before the connection is declared stalled and replaced;
+    0 disables the watchdog. ``max_retries``: consecutive failed attempts
+    allowed before giving up (``None`` = never give up). ``last_event_id``
+    resumes from that id on the first connection too.
+    """
+
+    connector_url: str
+    product_id: str
+    token: str = field(repr=False)
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    max_retries: int | None = None
+    initial_backoff: float = 1.0
+    max_backoff: float = 30.0
+    jitter: float = 0.1
+    last_event_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.connector_url.startswith(("http://", "https://")):
+            raise ConfigError(
+                f"connector URL {self.connector_url!r} is not an http(s) URL",
+                hint="check --connector-url / AUTOPLAY_CONNECTOR_URL (e.g. http://127.0.0.1:8787)",
+            )
+        if not self.product_id:
+            raise ConfigError("the product id is empty", hint="pass --product-id")
+        if self.idle_timeout < 0 or self.connect_timeout <= 0:
+            raise ConfigError("timeouts must be positive", hint="check --idle-timeout")
+        if self.max_retries is not None and self.max_retries < 0:
+            raise ConfigError("max_retries must be >= 0", hint="check --max-retries")
+
+    @property
+    def url(self) -> str:
+        return f"{self.connector_url.rstrip('/')}/stream/{quote(self.product_id, safe='')}"
+
+
+@dataclass
+class StreamStats:
+    """Counters of one client, updated as frames arrive (read them any time)."""
+
+    connects: int = 0
+    reconnects: int = 0
+    stalls: int = 0
+    bytes_received: int = 0
+    events: int = 0
+    payloads: Counter[str] = field(default_factory=Counter)
+    heartbeats: int = 0
+    gaps: int = 0
+    missed: int = 0
+    malformed: int = 0
+    unknown: int = 0
+    empty: int = 0
+    last_event_id: str | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something worth telling a human about the connection (not an event)."""
+
+    kind: str  # connected | disconnected | gap | malformed | unknown
+    message: str
+
+
+class StreamStalled(Exception):
+    """No byte arrived for the idle timeout; the connection is presumed dead."""
+
+
+class _Transient(Exception):
+    """An answer worth retrying (5xx, 429, a non-SSE body)."""
+
+
+class _WatchedStream(httpx.AsyncByteStream):
+    """Wraps a response body: counts raw bytes and raises StreamStalled when none arrive.
+
+    It sits under httpx-sse, so comment lines and heartbeats, which the SSE
+    decoder swallows or we skip, still prove the connection is alive.
+    """
+
+    def __init__(
+        self,
+        inner: httpx.AsyncByteStream,
+        idle: float,
+        stats: StreamStats,
+        before_read: Callable[[], None] | None,
+    ) -> None:
+        self._inner = inner
+        self._idle = idle or None
+        self._stats = stats
+        self._before_read = before_read
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunks = self._inner.__aiter__()
+        while True:
+            if self._before_read is not None:
+                # Everything decoded so far has been handed out: a good moment to flush.
+                self._before_read()
+            try:
+                async with asyncio.timeout(self._idle):
+                    chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+            except TimeoutError as exc:
+                raise StreamStalled(f"no bytes for {self._idle:g} s") from exc
+            self._stats.bytes_received += len(chunk)
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _WatchdogTransport(httpx.AsyncBaseTransport):
+    """Delegates to a real transport and puts every response body under the watchdog."""
+
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        idle: float,
+        stats: StreamStats,
+        before_read: Callable[[], None] | None,
+    ) -> None:
+        self._inner = inner
+        self._idle = idle
+        self._stats = stats
+        self._before_read = before_read
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        response.stream = _WatchedStream(
+            response.stream, self._idle, self._stats, self._before_read
+        )
+        return response
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class StreamClient:
+    """An endless async iterator over one product's stream (see :meth:`events`).
+
+    Final answers (401/403 -> :class:`AuthError`, 404 -> :class:`NotFoundError`)
+    end the iteration at once; anything else is retried with backoff until
+    ``max_retries`` consecutive failures (-> :class:`ServiceUnavailableError`).
+    Messages never contain the token.
+    """
+
+    def __init__(
+        self,
+        config: StreamConfig,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        rng: random.Random | None = None,
+        on_notice: Callable[[Notice], None] | None = None,
+        before_read: Callable[[], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.stats = StreamStats(last_event_id=config.last_event_id)
+        self.backoff = Backoff(
+            config.initial_backoff, config.max_backoff, config.jitter, rng or random.Random()
+        )
+        self._transport = transport
+        self._sleep = sleep
+        self._on_notice = on_notice
+        self._before_read = before_read
+
+    # -- public iteration -----------------------------------------------------------
+
+    async def events(self) -> AsyncGenerator[ParsedEvent, None]:
+        """Every dispatched frame, parsed: payloads, heartbeats, gaps, unknown, malformed."""
+        cfg = self.config
+        transport = _WatchdogTransport(
+            self._transport or httpx.AsyncHTTPTransport(),
+            cfg.idle_timeout,
+            self.stats,
+            self._before_read,
+        )
+        # No read timeout: a quiet stream is legitimate; the watchdog judges silence.
+        timeout = httpx.Timeout(
+            connect=cfg.connect_timeout,
+            read=None,
+            write=cfg.connect_timeout,
+            pool=cfg.connect_timeout,
+        )
+        failures = 0
+        async with httpx.AsyncClient(
+            transport=transport, timeout=timeout, follow_redirects=True
+        ) as client:
+            while True:
+                seen = self.stats.events
+                try:
+                    async for event in self._one_connection(client):
+                        yield event
+                    cause = "the server closed the stream"
+                except StreamStalled as exc:
+                    self.stats.stalls += 1
+                    cause = f"stalled connection ({exc})"
+                except _Transient as exc:
+                    cause = str(exc)
+                except httpx.TransportError as exc:
+                    cause = _describe(exc)
+                cause = redact(cause, [cfg.token])
+                self.stats.last_error = cause
+                if self.stats.events > seen:
+                    # A successful read: the next drop starts the backoff afresh.
+                    self.backoff.reset()
+                    failures = 0
+                failures += 1
+                if cfg.max_retries is not None and failures > cfg.max_retries:
+                    raise self._exhausted(cause)
+                delay = self.backoff.next_delay()
+                self._notice(
+                    "disconnected",
+                    f"{cause}; reconnecting in {delay:.1f} s"
+                    + (
+                        f" (attempt {failures}/{cfg.max_retries})"
+                        if cfg.max_retries is not None
+                        else ""
+                    ),
+                )
+                await self._sleep(delay)
+                self.stats.reconnects += 1
+
+    def iter_events(self) -> Iterator[ParsedEvent]:
+        """Blocking twin of :meth:`events`, for code without an event loop."""
+        loop = asyncio.new_event_loop()
+        agen = self.events()
+        try:
+            while True:
+                try:
+                    yield loop.run_until_complete(agen.__anext__())
+                except StopAsyncIteration:
+                    return
+        finally:
+            loop.run_until_complete(agen.aclose())
+            loop.close()
+
+    async def afirst(self, timeout: float, *, heartbeats: bool = True) -> ParsedEvent:
+        """The first event (a heartbeat counts when *heartbeats*) within *timeout* seconds.
+
+        Raises :class:`ServiceUnavailableError` naming the last connection error
+        when nothing arrives in time; auth/URL errors are raised as usual.
+        """
+        agen = self.events()
+        try:
+            async with asyncio.timeout(timeout):
+                async for event in agen:
+                    if heartbeats or not isinstance(event, HeartbeatEvent):
+                        return event
+        except TimeoutError as exc:
+            last = f" (last error: {self.stats.last_error})" if self.stats.last_error else ""
+            raise ServiceUnavailableError(
+                f"no event or heartbeat from {self.config.url} within {timeout:g} s{last}",
+                hint="check the connector is running and streaming for this product",
+            ) from exc
+        finally:
+            await agen.aclose()
+        raise self._exhausted("the stream ended")  # pragma: no cover - events() never ends
+
+    def first(self, timeout: float, *, heartbeats: bool = True) -> ParsedEvent:
+        """Blocking twin of :meth:`afirst`."""
+        return asyncio.run(self.afirst(timeout, heartbeats=heartbeats))
+
+    # -- one connection -------------------------------------------------------------
+
+    async def _one_connection(self, client: httpx.AsyncClient) -> AsyncGenerator[ParsedEvent, None]:
+        cfg = self.config
+        stats = self.stats
+        headers = {
+            "Accept": "text/event-stream",
+            "Cache-Control": "no-store",
+            "Authorization": f"Bearer {cfg.token}",
+        }
+        if stats.last_event_id:
+            headers["Last-Event-ID"] = stats.last_event_id
+        request = client.build_request("GET", cfg.url, headers=headers)
+        try:
+            # The response head must come within the idle timeout as well.
+            async with asyncio.timeout(cfg.idle_timeout or None):
+                response = await client.send(request, stream=True)
+        except TimeoutError as exc:
+            raise StreamStalled(f"no response within {cfg.idle_timeout:g} s") from exc
+        try:
+            self._check_response(response)
+            stats.connects += 1
+            self._notice(
+                "connected",
+                f"connected to {cfg.url}"
+                + (f", resuming after id {stats.last_event_id}" if stats.last_event_id else ""),
+            )
+            async for sse in EventSource(response).aiter_sse():
+                if sse.retry is not None:
+                    self.backoff.set_server_retry(sse.retry)
+                if sse.id:
+                    stats.last_event_id = sse.id
+                name = sse.event or "message"
+                if name == HEARTBEAT_EVENT:
+                    stats.events += 1
+                    stats.heartbeats += 1
+                    yield HeartbeatEvent(sse.id or None)
+                    continue
+                if not sse.data:
+                    stats.empty += 1  # WHATWG: an empty data buffer is not dispatched
+                    continue
+                event = parse_event(name, sse.data, sse.id or None)
+                stats.events += 1
+                if isinstance(event, PayloadEvent):
+                    stats.payloads[event.payload.type] += 1
+                elif isinstance(event, GapEvent):
+                    self._count_gap(event)
+                elif isinstance(event, MalformedEvent):
+                    stats.malformed += 1
+                    self._notice("malformed", f"malformed frame (id {event.id}): {event.reason}")
+                elif isinstance(event, UnknownEvent):
+                    stats.unknown += 1
+                    self._notice("unknown", f"unknown event type {event.type!r} (id {event.id})")
+                yield event
+        finally:
+            await response.aclose()
+
+    def _check_response(self, response: httpx.Response) -> None:
+        cfg = self.config
+        status = response.status_code
+        if status in (401, 403):
+            raise AuthError(
+                f"the connector rejected the stream key for product {cfg.product_id!r} "
+                f"(HTTP {status} from {cfg.url})",
+                hint=f"check the stream key ({TOKEN_SOURCES}) belongs to this product",
+            )
+        if status == 404:
+            raise NotFoundError(
+                f"no stream at {cfg.url} (HTTP 404)",
+                hint="check --product-id and --connector-url (AUTOPLAY_PRODUCT_ID, "
+                "AUTOPLAY_CONNECTOR_URL)",
+            )
+        if status != 200:
+            raise _Transient(f"HTTP {status} from {cfg.url}")
+        content_type = response.headers.get("content-type", "").partition(";")[0].strip()
+        if content_type != "text/event-stream":
+            raise _Transient(
+                f"{cfg.url} answered with {content_type or 'no content type'}, not an event "
+                "stream (is --connector-url the connector?)"
+            )
+
+    def _count_gap(self, gap: GapEvent) -> None:
+        self.stats.gaps += 1
+        if gap.missed:
+            self.stats.missed += gap.missed
+        lost = f"{gap.missed} events" if gap.missed is not None else "some events"
+        self._notice(
+            "gap",
+            f"the server could not resume after id {gap.requested_id}: "
+            f"{lost} lost (resuming at id {gap.oldest_id})",
+        )
+
+    def _notice(self, kind: str, message: str) -> None:
+        log.debug("%s", message)
+        if self._on_notice is not None:
+            self._on_notice(Notice(kind, message))
+
+    def _exhausted(self, cause: str) -> ServiceUnavailableError:
+        cfg = self.config
+        retries = cfg.max_retries or 0
+        tried = (
+            f"after {retries} retr{'y' if retries == 1 else 'ies'}"
+            if retries
+            else "with retries disabled"
+        )
+        return ServiceUnavailableError(
+            f"gave up on the stream at {cfg.url} {tried}: {cause}",
+            hint="check the connector is running at --connector-url (AUTOPLAY_CONNECTOR_URL), "
+            "or raise --max-retries",
+        )
+
+
+def _describe(exc: httpx.TransportError) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect ({text})"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timed out ({type(exc).__name__})"
+    return f"connection lost ({text})"

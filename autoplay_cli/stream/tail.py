@@ -1,0 +1,266 @@
+"""What ``autoplay tail`` does, minus the rendering: sources, filters, stop conditions.
+
+A source (the live stream or a recording) yields envelopes; the runner records,
+filters, hands each shown event to a sink, forwards it, and keeps a summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Protocol
+
+from autoplay_cli.recording import RecordedEvent, RecordingWriter, iter_recording
+from autoplay_cli.stream.client import Notice, StreamClient, StreamConfig, StreamStats
+from autoplay_cli.stream.forward import Forwarder, ForwardResult
+from autoplay_cli.wire import ActionsPayload, Payload, PayloadEvent
+
+GLOB_CHARS = frozenset("*?[")
+
+
+class PayloadFilter:
+    """``--session/--user/--email/--type/--url``; all given criteria must hold.
+
+    Summaries carry no user, email or URL: a summary passes ``--user``/``--email``
+    when its session was already seen with that user/email, and never passes ``--url``.
+    ``--url`` is a glob when it contains ``*``, ``?`` or ``[``, a substring otherwise,
+    matched against each action's canonical URL (one matching action is enough).
+    """
+
+    def __init__(
+        self,
+        *,
+        sessions: frozenset[str] = frozenset(),
+        user: str | None = None,
+        email: str | None = None,
+        type: str | None = None,
+        url: str | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.user = user
+        self.email = email
+        self.type = type
+        self.url = url
+        self._url_is_glob = bool(url and GLOB_CHARS & set(url))
+        self._identified: set[str] = set()  # sessions seen with the wanted user/email
+
+    @property
+    def active(self) -> bool:
+        return bool(self.sessions or self.user or self.email or self.type or self.url)
+
+    def __call__(self, payload: Payload) -> bool:
+        if self.type and payload.type != self.type:
+            return False
+        if self.sessions and payload.session_id not in self.sessions:
+            return False
+        if (self.user or self.email) and not self._identity_matches(payload):
+            return False
+        if self.url:
+            if not isinstance(payload, ActionsPayload):
+                return False
+            return any(self._url_matches(a.canonical_url) for a in payload.actions)
+        return True
+
+    def _identity_matches(self, payload: Payload) -> bool:
+        if isinstance(payload, ActionsPayload):
+            users = {payload.user_id, *(a.user_id for a in payload.actions)}
+            emails = {payload.email, *(a.email for a in payload.actions)}
+            hit = (not self.user or self.user in users) and (not self.email or self.email in emails)
+            if hit and payload.session_id:
+                self._identified.add(payload.session_id)
+            return hit
+        return payload.session_id in self._identified
+
+    def _url_matches(self, url: str) -> bool:
+        assert self.url is not None
+        return fnmatchcase(url, self.url) if self._url_is_glob else self.url in url
+
+
+@dataclass
+class TailSummary:
+    """What happened during one tail; printed on stderr at exit."""
+
+    received: Counter[str] = field(default_factory=Counter)
+    shown: Counter[str] = field(default_factory=Counter)
+    sessions: set[str] = field(default_factory=set)
+    stream: StreamStats | None = None
+    forward_ok: int = 0
+    forward_failed: int = 0
+    forwarding: bool = False
+    stop_reason: str = "interrupted"
+
+    def describe(self) -> str:
+        """One or two plain-text lines."""
+        total = sum(self.shown.values())
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.shown.items())) or "none"
+        parts = [f"{total} events shown ({kinds})"]
+        received = sum(self.received.values())
+        if received != total:
+            parts.append(f"{received} received")
+        parts.append(f"{len(self.sessions)} session{'s' * (len(self.sessions) != 1)}")
+        s = self.stream
+        if s is not None:
+            parts.append(f"{s.reconnects} reconnect{'s' * (s.reconnects != 1)}")
+            gap = f"{s.gaps} gap{'s' * (s.gaps != 1)}"
+            parts.append(gap + (f" ({s.missed} events lost)" if s.missed else ""))
+            parts.append(f"{s.malformed} malformed, {s.unknown} unknown frames")
+            if s.stalls:
+                parts.append(f"{s.stalls} stalled connection{'s' * (s.stalls != 1)}")
+        if self.forwarding:
+            parts.append(f"forwarded {self.forward_ok}, forward failures {self.forward_failed}")
+        return "tail: " + " · ".join(parts) + f" — stopped: {self.stop_reason}"
+
+
+class TailSink(Protocol):
+    """Where the runner sends things; the CLI renders them."""
+
+    def event(self, event: RecordedEvent) -> None: ...
+    def flush(self) -> None: ...
+    def notice(self, notice: Notice) -> None: ...
+    def forwarded(self, event: RecordedEvent, result: ForwardResult) -> None: ...
+
+
+@dataclass
+class TailRequest:
+    """Everything one ``autoplay tail`` run needs, already validated by the caller."""
+
+    config: StreamConfig | None = None  # live stream, or
+    replay: Path | None = None  # a recording to read instead
+    speed: float = 0.0
+    filter: PayloadFilter = field(default_factory=PayloadFilter)
+    count: int | None = None
+    until_idle: float | None = None
+    max_time: float | None = None
+    record: Path | None = None
+    forward_to: str | None = None
+    forward_secret: str | None = field(default=None, repr=False)
+
+
+async def live_events(
+    client: StreamClient, clock: Callable[[], float] = time.time
+) -> AsyncIterator[RecordedEvent]:
+    """The payload events of a live stream, stamped with their arrival time."""
+    async for event in client.events():
+        if isinstance(event, PayloadEvent):
+            yield RecordedEvent(event.id, clock(), event.payload)
+
+
+async def replay_events(
+    path: Path,
+    speed: float = 0.0,
+    *,
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+    before_wait: Callable[[], None] | None = None,
+) -> AsyncIterator[RecordedEvent]:
+    """The envelopes of a recording; *speed* 1 keeps the original pace, 0 does not wait."""
+    previous: float | None = None
+    for event in iter_recording(path):
+        if speed > 0 and previous is not None and event.received_at > previous:
+            if before_wait is not None:
+                before_wait()
+            await sleep((event.received_at - previous) / speed)
+        previous = event.received_at
+        yield event
+
+
+async def run(
+    events: AsyncIterator[RecordedEvent],
+    request: TailRequest,
+    sink: TailSink,
+    summary: TailSummary,
+    *,
+    forwarder: Forwarder | None = None,
+) -> TailSummary:
+    """Consume *events* until the source ends or a stop condition holds."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    hard_stop = started + request.max_time if request.max_time else None
+    last_shown = started
+    wanted = request.filter
+    recorder = RecordingWriter(request.record) if request.record else None
+
+    def deadline() -> float | None:
+        idle = last_shown + request.until_idle if request.until_idle else None
+        both = [d for d in (hard_stop, idle) if d is not None]
+        return min(both) if both else None
+
+    shown = 0
+    try:
+        async with asyncio.timeout(deadline()) as scope:
+            async for event in events:
+                payload = event.payload
+                summary.received[payload.type] += 1
+                if recorder is not None:
+                    recorder.write(event.id, payload, event.received_at)
+                if not wanted(payload):
+                    continue
+                shown += 1
+                summary.shown[payload.type] += 1
+                if payload.session_id:
+                    summary.sessions.add(payload.session_id)
+                sink.event(event)
+                if forwarder is not None:
+                    result = await forwarder.forward(payload)
+                    summary.forward_ok, summary.forward_failed = forwarder.ok, forwarder.failed
+                    sink.forwarded(event, result)
+                if request.count is not None and shown >= request.count:
+                    summary.stop_reason = f"--count {request.count} reached"
+                    break
+                if request.until_idle:
+                    last_shown = loop.time()
+                    scope.reschedule(deadline())
+            else:
+                summary.stop_reason = "end of input"
+    except TimeoutError:
+        if not scope.expired():
+            raise
+        summary.stop_reason = (
+            f"--max-time {request.max_time:g} s reached"
+            if hard_stop is not None and loop.time() >= hard_stop
+            else f"idle for --until-idle {request.until_idle:g} s"
+        )
+    finally:
+        sink.flush()
+        if recorder is not None:
+            recorder.close()
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+    return summary
+
+
+def tail(
+    request: TailRequest,
+    sink: TailSink,
+    summary: TailSummary,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> TailSummary:
+    """Run one tail to completion (blocking); *summary* is filled in even on Ctrl-C."""
+    return asyncio.run(_tail(request, sink, summary, clock))
+
+
+async def _tail(
+    request: TailRequest, sink: TailSink, summary: TailSummary, clock: Callable[[], float]
+) -> TailSummary:
+    forwarder = None
+    if request.forward_to:
+        forwarder = Forwarder(request.forward_to, request.forward_secret)
+        summary.forwarding = True
+    try:
+        if request.replay is not None:
+            source = replay_events(request.replay, request.speed, before_wait=sink.flush)
+        else:
+            assert request.config is not None
+            client = StreamClient(request.config, on_notice=sink.notice, before_read=sink.flush)
+            summary.stream = client.stats
+            source = live_events(client, clock)
+        return await run(source, request, sink, summary, forwarder=forwarder)
+    finally:
+        if forwarder is not None:
+            await forwarder.aclose()
