@@ -48,10 +48,20 @@ def envelope(event_id: str | None, payload: Payload, received_at: float) -> dict
     }
 
 
+_encode_scalar = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def dumps_envelope(event_id: str | None, payload: Payload, received_at: float) -> str:
-    """The envelope as one compact JSON line (no trailing newline)."""
-    return json.dumps(
-        envelope(event_id, payload, received_at), ensure_ascii=False, separators=(",", ":")
+    """The envelope as one compact JSON line (no trailing newline).
+
+    Equal, as JSON, to ``json.dumps(envelope(...))`` (a float may be spelled
+    ``1.5e-7`` instead of ``1.5e-07``), but built around pydantic's own
+    serializer, which is several times faster on the hot path of ``tail --json``.
+    """
+    return (
+        f'{{"id":{_encode_scalar(event_id)},"event":{_encode_scalar(payload.type)},'
+        f'"received_at":{_encode_scalar(received_at)},"payload":'
+        f"{payload.model_dump_json()}}}"
     )
 
 

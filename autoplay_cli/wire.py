@@ -34,7 +34,9 @@ class _WireModel(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _nulls_to_defaults(cls, data: Any) -> Any:
-        if isinstance(data, dict) and any(
+        # `None in values()` runs in C and is false for most frames: the precise
+        # per-field check only runs when some value is null (hot path of `tail`).
+        if isinstance(data, dict) and None in data.values() and any(
             data.get(k) is None for k in cls._null_to_default if k in data
         ):
             data = {k: v for k, v in data.items() if not (v is None and k in cls._null_to_default)}
