@@ -32,8 +32,9 @@ def safe_url(url: str) -> str:
 class RedisConnection:
     """A lazily created ``redis.asyncio.Redis`` for one URL (or a client you pass in)."""
 
-    def __init__(self, url: str | None = None, *, client: Any = None,
-                 socket_timeout_s: float = 5.0) -> None:
+    def __init__(
+        self, url: str | None = None, *, client: Any = None, socket_timeout_s: float = 5.0
+    ) -> None:
         if url is None and client is None:
             raise ValueError("pass a redis url or a client")
         self.url = url or "<client>"
@@ -78,8 +79,7 @@ class RedisConnection:
                 ) from exc
             if isinstance(exc, rexc.RedisError | OSError):
                 raise StoreUnavailableError(
-                    f"redis at {self.where} is unavailable ({doing}: "
-                    f"{type(exc).__name__}: {exc})",
+                    f"redis at {self.where} is unavailable ({doing}: {type(exc).__name__}: {exc})",
                     hint="check that redis-server is running and the URL is right",
                 ) from exc
             raise

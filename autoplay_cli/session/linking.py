@@ -57,16 +57,19 @@ class ConversationLink:
         sid, cid = data.get("session_id"), data.get("conversation_id")
         linked_at = data.get("linked_at", 0.0)
         if not isinstance(sid, str) or not sid or not isinstance(cid, str) or not cid:
-            raise SnapshotError("conversation link needs non-empty session_id and "
-                                "conversation_id")
-        if isinstance(linked_at, bool) or not isinstance(linked_at, int | float) \
-                or not math.isfinite(linked_at):
+            raise SnapshotError("conversation link needs non-empty session_id and conversation_id")
+        if (
+            isinstance(linked_at, bool)
+            or not isinstance(linked_at, int | float)
+            or not math.isfinite(linked_at)
+        ):
             raise SnapshotError(f"conversation link {cid!r}: linked_at must be a number")
         try:
             event = ConversationEventType(data.get("event", "new"))
         except ValueError:
             raise SnapshotError(
-                f"conversation link {cid!r}: unknown event {data.get('event')!r}") from None
+                f"conversation link {cid!r}: unknown event {data.get('event')!r}"
+            ) from None
         return cls(sid, cid, event, float(linked_at))
 
 
@@ -112,9 +115,15 @@ class RedisConversationLinkStore:
     :meth:`RedisSessionStore.link_store`.
     """
 
-    def __init__(self, url: str | None = None, *, ttl_s: int = DEFAULT_LINK_TTL_S,
-                 key_prefix: str = LINK_KEY_PREFIX, connection: RedisConnection | None = None,
-                 client: Any = None) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        ttl_s: int = DEFAULT_LINK_TTL_S,
+        key_prefix: str = LINK_KEY_PREFIX,
+        connection: RedisConnection | None = None,
+        client: Any = None,
+    ) -> None:
         from autoplay_cli.session._redis import RedisConnection
 
         if ttl_s <= 0:
@@ -152,8 +161,9 @@ class RedisConversationLinkStore:
         await self._conn.aclose()
 
 
-def _resolve_ids(state: SessionState, conversation_id: str,
-                 session_id: str | None) -> tuple[str, str]:
+def _resolve_ids(
+    state: SessionState, conversation_id: str, session_id: str | None
+) -> tuple[str, str]:
     sid = session_id if session_id is not None else state.session_id
     if not isinstance(sid, str) or not sid.strip():
         raise InputError(
@@ -162,15 +172,21 @@ def _resolve_ids(state: SessionState, conversation_id: str,
         )
     if sid != state.session_id:
         raise InputError(
-            f"session_id {sid!r} does not match the state's session {state.session_id!r}")
+            f"session_id {sid!r} does not match the state's session {state.session_id!r}"
+        )
     if not isinstance(conversation_id, str) or not conversation_id.strip():
         raise InputError(f"conversation_id must be a non-empty string, got {conversation_id!r}")
     return sid, conversation_id
 
 
-async def prepare_link(store: ConversationLinkStore, session_id: str, conversation_id: str,
-                       event: ConversationEventType | str | None = None,
-                       *, linked_at: float | None = None) -> ConversationLink:
+async def prepare_link(
+    store: ConversationLinkStore,
+    session_id: str,
+    conversation_id: str,
+    event: ConversationEventType | str | None = None,
+    *,
+    linked_at: float | None = None,
+) -> ConversationLink:
     """Infer the event when not given, and write the link to *store*.
 
     Inference: REPLY_EXISTING when *store* already knows *conversation_id*, NEW otherwise.
@@ -182,18 +198,23 @@ async def prepare_link(store: ConversationLinkStore, session_id: str, conversati
         try:
             kind = ConversationEventType(event)
         except ValueError:
-            raise InputError(f"unknown conversation event {event!r}",
-                             hint="use 'new' or 'reply_existing'") from None
-    link = ConversationLink(session_id, conversation_id, kind,
-                            time.time() if linked_at is None else linked_at)
+            raise InputError(
+                f"unknown conversation event {event!r}", hint="use 'new' or 'reply_existing'"
+            ) from None
+    link = ConversationLink(
+        session_id, conversation_id, kind, time.time() if linked_at is None else linked_at
+    )
     await store.save(link)
     return link
 
 
-async def link_conversation(state: SessionState, store: ConversationLinkStore,
-                            conversation_id: str,
-                            event: ConversationEventType | str | None = None,
-                            session_id: str | None = None) -> ConversationLink:
+async def link_conversation(
+    state: SessionState,
+    store: ConversationLinkStore,
+    conversation_id: str,
+    event: ConversationEventType | str | None = None,
+    session_id: str | None = None,
+) -> ConversationLink:
     """Link *state*'s session to *conversation_id*: the store first, then the state.
 
     *session_id* defaults to ``state.session_id``; *event* is inferred when not

@@ -100,8 +100,11 @@ class DeliveryManager:
         self.writer = writer
         self.store: SessionStore = store if store is not None else MemorySessionStore(clock=clock)
         if link_store is None:
-            link_store = (self.store.link_store() if isinstance(self.store, RedisSessionStore)
-                          else MemoryConversationLinkStore())
+            link_store = (
+                self.store.link_store()
+                if isinstance(self.store, RedisSessionStore)
+                else MemoryConversationLinkStore()
+            )
         self.link_store = link_store
         self.tour_registry = tour_registry
         self._clock = clock
@@ -137,8 +140,10 @@ class DeliveryManager:
         if not sid:
             log.debug("payload without session_id ignored (anonymous session)")
             return "ignored"
-        identity = {"user_id": getattr(payload, "user_id", None),
-                    "email": getattr(payload, "email", None)}
+        identity = {
+            "user_id": getattr(payload, "user_id", None),
+            "email": getattr(payload, "email", None),
+        }
         state = await self.store.get_or_create(sid, identity)
         now = self._now()
         self._pending.setdefault(sid, []).append(_Buffered(now, payload))
@@ -211,12 +216,18 @@ class DeliveryManager:
             await self.writer.post_note(conversation_id, body, session_id=sid)
         except Exception as exc:
             # Keep everything: the next flush retries it together with newer activity.
-            log.warning("session %s: posting a note to conversation %s failed (%s: %s); "
-                        "%d payload(s) kept for the next flush", sid, conversation_id,
-                        type(exc).__name__, exc, len(items))
+            log.warning(
+                "session %s: posting a note to conversation %s failed (%s: %s); "
+                "%d payload(s) kept for the next flush",
+                sid,
+                conversation_id,
+                type(exc).__name__,
+                exc,
+                len(items),
+            )
             return 0
         # Only this flush appends-from-the-front under the lock; newer items stay.
-        remaining = self._pending.get(sid, [])[len(items):]
+        remaining = self._pending.get(sid, [])[len(items) :]
         if remaining:
             self._pending[sid] = remaining
         else:
@@ -225,22 +236,28 @@ class DeliveryManager:
 
     # -- chat side -----------------------------------------------------------
 
-    async def on_chatbot_event(self, session_id: str, conversation_id: str,
-                               metadata: Mapping[str, Any] | None = None,
-                               event: ConversationEventType | str | None = None
-                               ) -> ConversationLink:
+    async def on_chatbot_event(
+        self,
+        session_id: str,
+        conversation_id: str,
+        metadata: Mapping[str, Any] | None = None,
+        event: ConversationEventType | str | None = None,
+    ) -> ConversationLink:
         """The chat reported *conversation_id* for *session_id*: link, persist, flush.
 
         The event is inferred when not given (REPLY_EXISTING for a conversation
         the link store knows, else NEW). The pre-link buffer goes out as one note.
         """
         if not isinstance(session_id, str) or not session_id.strip():
-            raise InputError("on_chatbot_event needs a non-empty session_id",
-                             hint="pass the session id the chat widget reported")
+            raise InputError(
+                "on_chatbot_event needs a non-empty session_id",
+                hint="pass the session id the chat widget reported",
+            )
         if not isinstance(conversation_id, str) or not conversation_id.strip():
             raise InputError("on_chatbot_event needs a non-empty conversation_id")
-        link = await prepare_link(self.link_store, session_id, conversation_id, event,
-                                  linked_at=self._now())
+        link = await prepare_link(
+            self.link_store, session_id, conversation_id, event, linked_at=self._now()
+        )
 
         def apply(state: SessionState) -> None:
             for key, value in (metadata or {}).items():
@@ -302,7 +319,9 @@ class DeliveryManager:
     async def aclose(self) -> None:
         """Drain, then close the stores."""
         await self.drain()
-        for closer in (getattr(self.store, "aclose", None),
-                       getattr(self.link_store, "aclose", None)):
+        for closer in (
+            getattr(self.store, "aclose", None),
+            getattr(self.link_store, "aclose", None),
+        ):
             if closer is not None:
                 await closer()

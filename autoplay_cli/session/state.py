@@ -47,8 +47,9 @@ class InvalidTransitionError(AutoplayError, RuntimeError):
     "this operation is not valid in the current state".
     """
 
-    def __init__(self, message: str, *, current: AgentState, target: str,
-                 hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, current: AgentState, target: str, hint: str | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.current = current
         self.target = target
@@ -59,7 +60,7 @@ def _require_session_id(session_id: object) -> str:
         raise InputError(
             f"session_id must be a non-empty string, got {session_id!r}",
             hint="pass the session id from the actions payload, "
-                 "or use a session store's get_or_create(session_id)",
+            "or use a session store's get_or_create(session_id)",
         )
     return session_id
 
@@ -117,9 +118,11 @@ class SessionState:
             raise InputError(f"metadata must be a mapping, got {type(metadata).__name__}")
         self.metadata: dict[str, Any] = dict(metadata or {})
         self.interaction_timeout_s: float = _require_period(
-            "interaction_timeout_s", interaction_timeout_s)
+            "interaction_timeout_s", interaction_timeout_s
+        )
         self.cooldown_period_s: float = _require_period(
-            "cooldown_period_s", cooldown_period_s, allow_zero=True)
+            "cooldown_period_s", cooldown_period_s, allow_zero=True
+        )
         self._clock: Clock = clock or time.time
         # The store revision this object was read at (set by session stores; not persisted).
         self._store_revision: int | None = None
@@ -239,9 +242,10 @@ class SessionState:
             raise InvalidTransitionError(
                 f"session {self.session_id}: cannot go from proactive_assistance to "
                 "reactive_assistance directly",
-                current=self.current_state, target=AgentState.REACTIVE.value,
+                current=self.current_state,
+                target=AgentState.REACTIVE.value,
                 hint="record the user's reply with record_user_interaction(); the session "
-                     "returns to thinking by interaction timeout",
+                "returns to thinking by interaction timeout",
             )
         self.cooldown_until = None
         self.active_cooldown_period_s = None
@@ -279,7 +283,8 @@ class SessionState:
             raise InvalidTransitionError(
                 f"session {self.session_id}: visual guidance can only change in "
                 "proactive_assistance or reactive_assistance, not in thinking",
-                current=self.current_state, target="visual_guidance",
+                current=self.current_state,
+                target="visual_guidance",
                 hint="offer help (transition_to_proactive) or open the chat first",
             )
         self.visual_guidance_active = bool(active)
@@ -291,8 +296,11 @@ class SessionState:
 
     def start_cooldown(self, period_s: float | None = None) -> None:
         """Block proactive offers for *period_s* seconds (default: the session's period)."""
-        period = self.cooldown_period_s if period_s is None else _require_period(
-            "period_s", period_s, allow_zero=True)
+        period = (
+            self.cooldown_period_s
+            if period_s is None
+            else _require_period("period_s", period_s, allow_zero=True)
+        )
         self.cooldown_until = self.now() + period
         self.active_cooldown_period_s = period
 
@@ -327,8 +335,12 @@ class SessionState:
         self.conversation_id = link.conversation_id
         self.conversation_linked = True
         if changed:
-            log.info("session %s: linked to conversation %s (%s)", self.session_id,
-                     link.conversation_id, link.event.value)
+            log.info(
+                "session %s: linked to conversation %s (%s)",
+                self.session_id,
+                link.conversation_id,
+                link.event.value,
+            )
         return changed
 
     # -- snapshots -----------------------------------------------------------
@@ -392,15 +404,17 @@ class SessionState:
         state.last_interaction_at = _number(data, "last_interaction_at", where)
         state.cooldown_until = _number(data, "cooldown_until", where, optional=True)
         state.active_cooldown_period_s = _number(
-            data, "active_cooldown_period_s", where, optional=True)
+            data, "active_cooldown_period_s", where, optional=True
+        )
         state.visual_guidance_active = _field(data, "visual_guidance_active", bool, where)
         state.active_tour_id = _field(data, "active_tour_id", str, where, optional=True)
         state.conversation_linked = _field(data, "conversation_linked", bool, where)
         state.conversation_id = _field(data, "conversation_id", str, where, optional=True)
         state.last_trigger_id = _field(data, "last_trigger_id", str, where, optional=True)
         if state.conversation_linked and not state.conversation_id:
-            raise SnapshotError(f"{where}: conversation_linked is true but conversation_id "
-                                "is empty")
+            raise SnapshotError(
+                f"{where}: conversation_linked is true but conversation_id is empty"
+            )
         if state.current_state is AgentState.THINKING and state.visual_guidance_active:
             raise SnapshotError(f"{where}: visual guidance is active in thinking")
         return state
@@ -417,14 +431,17 @@ class SessionState:
     __hash__ = None  # type: ignore[assignment]  # mutable: compared by value, not hashable
 
     def __repr__(self) -> str:
-        return (f"SessionState(session_id={self.session_id!r}, "
-                f"current_state={self.current_state.value!r}, "
-                f"cooldown_active={self.cooldown_active}, "
-                f"conversation_id={self.conversation_id!r})")
+        return (
+            f"SessionState(session_id={self.session_id!r}, "
+            f"current_state={self.current_state.value!r}, "
+            f"cooldown_active={self.cooldown_active}, "
+            f"conversation_id={self.conversation_id!r})"
+        )
 
 
-def _field(data: Mapping[str, Any], name: str, kind: type, where: str,
-           *, optional: bool = False) -> Any:
+def _field(
+    data: Mapping[str, Any], name: str, kind: type, where: str, *, optional: bool = False
+) -> Any:
     if name not in data:
         raise SnapshotError(f"{where}: field {name!r} is missing")
     value = data[name]
@@ -432,8 +449,9 @@ def _field(data: Mapping[str, Any], name: str, kind: type, where: str,
         return None
     if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
         expected = kind.__name__ + (" or null" if optional else "")
-        raise SnapshotError(f"{where}: field {name!r} must be {expected}, "
-                            f"got {type(value).__name__}")
+        raise SnapshotError(
+            f"{where}: field {name!r} must be {expected}, got {type(value).__name__}"
+        )
     return value
 
 

@@ -39,8 +39,9 @@ class ConcurrentUpdateError(ConflictError):
 class SessionStore(Protocol):
     """The async interface every session store offers."""
 
-    async def get_or_create(self, session_id: str,
-                            metadata: Mapping[str, Any] | None = None) -> SessionState: ...
+    async def get_or_create(
+        self, session_id: str, metadata: Mapping[str, Any] | None = None
+    ) -> SessionState: ...
 
     async def get(self, session_id: str) -> SessionState | None: ...
 
@@ -48,8 +49,9 @@ class SessionStore(Protocol):
 
     async def delete(self, session_id: str) -> None: ...
 
-    async def update(self, session_id: str, fn: Mutation, *,
-                     metadata: Mapping[str, Any] | None = None) -> SessionState: ...
+    async def update(
+        self, session_id: str, fn: Mutation, *, metadata: Mapping[str, Any] | None = None
+    ) -> SessionState: ...
 
 
 def _fill_metadata(state: SessionState, metadata: Mapping[str, Any] | None) -> None:
@@ -64,8 +66,14 @@ class _CasStore:
     Revision 0 means "absent". ``_cas(expected=None)`` writes unconditionally.
     """
 
-    def __init__(self, *, clock: Clock | None, interaction_timeout_s: float,
-                 cooldown_period_s: float, max_attempts: int) -> None:
+    def __init__(
+        self,
+        *,
+        clock: Clock | None,
+        interaction_timeout_s: float,
+        cooldown_period_s: float,
+        max_attempts: int,
+    ) -> None:
         if max_attempts < 1:
             raise InputError(f"max_attempts must be >= 1, got {max_attempts!r}")
         self.clock = clock
@@ -73,8 +81,12 @@ class _CasStore:
         self.cooldown_period_s = cooldown_period_s
         self.max_attempts = max_attempts
         # Validate the defaults once, here, rather than on the first new session.
-        SessionState("validate", interaction_timeout_s=interaction_timeout_s,
-                     cooldown_period_s=cooldown_period_s, clock=lambda: 0.0)
+        SessionState(
+            "validate",
+            interaction_timeout_s=interaction_timeout_s,
+            cooldown_period_s=cooldown_period_s,
+            clock=lambda: 0.0,
+        )
 
     async def _read(self, session_id: str) -> tuple[int, str | None]:
         raise NotImplementedError
@@ -86,22 +98,25 @@ class _CasStore:
     def _where(self, session_id: str) -> str:
         return f"session {session_id!r}"
 
-    def new_state(self, session_id: str,
-                  metadata: Mapping[str, Any] | None = None) -> SessionState:
-        return SessionState(session_id, metadata,
-                            interaction_timeout_s=self.interaction_timeout_s,
-                            cooldown_period_s=self.cooldown_period_s, clock=self.clock)
+    def new_state(self, session_id: str, metadata: Mapping[str, Any] | None = None) -> SessionState:
+        return SessionState(
+            session_id,
+            metadata,
+            interaction_timeout_s=self.interaction_timeout_s,
+            cooldown_period_s=self.cooldown_period_s,
+            clock=self.clock,
+        )
 
     def _decode(self, session_id: str, revision: int, raw: str) -> SessionState:
         try:
             data = json.loads(raw)
         except ValueError as exc:
-            raise SnapshotError(f"{self._where(session_id)} does not hold JSON",
-                                hint="delete it so it is recreated") from exc
+            raise SnapshotError(
+                f"{self._where(session_id)} does not hold JSON", hint="delete it so it is recreated"
+            ) from exc
         state = SessionState.from_dict(data, clock=self.clock)
         if state.session_id != session_id:
-            raise SnapshotError(f"{self._where(session_id)} holds session "
-                                f"{state.session_id!r}")
+            raise SnapshotError(f"{self._where(session_id)} holds session {state.session_id!r}")
         state._store_revision = revision
         return state
 
@@ -110,9 +125,10 @@ class _CasStore:
         try:
             return json.dumps(state.to_dict(), separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as exc:
-            raise InputError(f"session {state.session_id!r}: metadata is not JSON-serialisable "
-                             f"({exc})", hint="keep metadata to str/number/bool/list/dict")\
-                from exc
+            raise InputError(
+                f"session {state.session_id!r}: metadata is not JSON-serialisable ({exc})",
+                hint="keep metadata to str/number/bool/list/dict",
+            ) from exc
 
     async def aclose(self) -> None:
         """Release connections (a no-op in memory)."""
@@ -144,8 +160,9 @@ class _CasStore:
             )
         state._store_revision = new
 
-    async def update(self, session_id: str, fn: Mutation, *,
-                     metadata: Mapping[str, Any] | None = None) -> SessionState:
+    async def update(
+        self, session_id: str, fn: Mutation, *, metadata: Mapping[str, Any] | None = None
+    ) -> SessionState:
         """Apply ``fn(state)`` atomically and return the state as written.
 
         A missing session is created first (with *metadata*). On a concurrent
@@ -178,8 +195,9 @@ class _CasStore:
             hint="raise max_attempts, or reduce writers contending for one session",
         )
 
-    async def get_or_create(self, session_id: str,
-                            metadata: Mapping[str, Any] | None = None) -> SessionState:
+    async def get_or_create(
+        self, session_id: str, metadata: Mapping[str, Any] | None = None
+    ) -> SessionState:
         """The stored state, created when missing.
 
         *metadata* is the new session's metadata; for an existing session, its
@@ -190,8 +208,9 @@ class _CasStore:
             v is not None and existing.metadata.get(k) is None for k, v in (metadata or {}).items()
         ):
             return existing
-        return await self.update(session_id, lambda s: _fill_metadata(s, metadata),
-                                 metadata=metadata)
+        return await self.update(
+            session_id, lambda s: _fill_metadata(s, metadata), metadata=metadata
+        )
 
 
 class MemorySessionStore(_CasStore):
@@ -201,12 +220,20 @@ class MemorySessionStore(_CasStore):
     with :meth:`save` or :meth:`update`, exactly as with Redis.
     """
 
-    def __init__(self, *, clock: Clock | None = None,
-                 interaction_timeout_s: float = DEFAULT_INTERACTION_TIMEOUT_S,
-                 cooldown_period_s: float = DEFAULT_COOLDOWN_PERIOD_S,
-                 max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
-        super().__init__(clock=clock, interaction_timeout_s=interaction_timeout_s,
-                         cooldown_period_s=cooldown_period_s, max_attempts=max_attempts)
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        interaction_timeout_s: float = DEFAULT_INTERACTION_TIMEOUT_S,
+        cooldown_period_s: float = DEFAULT_COOLDOWN_PERIOD_S,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
+        super().__init__(
+            clock=clock,
+            interaction_timeout_s=interaction_timeout_s,
+            cooldown_period_s=cooldown_period_s,
+            max_attempts=max_attempts,
+        )
         self._data: dict[str, tuple[int, str]] = {}
         self._lock = threading.Lock()
 
@@ -256,16 +283,25 @@ class RedisSessionStore(_CasStore):
     :class:`~autoplay_cli.errors.StoreUnavailableError`; no fresh state is made up.
     """
 
-    def __init__(self, url: str | None = None, ttl_s: int = DEFAULT_TTL_S, *,
-                 clock: Clock | None = None,
-                 interaction_timeout_s: float = DEFAULT_INTERACTION_TIMEOUT_S,
-                 cooldown_period_s: float = DEFAULT_COOLDOWN_PERIOD_S,
-                 key_prefix: str = SESSION_KEY_PREFIX,
-                 max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-                 socket_timeout_s: float = 5.0,
-                 client: Any = None) -> None:
-        super().__init__(clock=clock, interaction_timeout_s=interaction_timeout_s,
-                         cooldown_period_s=cooldown_period_s, max_attempts=max_attempts)
+    def __init__(
+        self,
+        url: str | None = None,
+        ttl_s: int = DEFAULT_TTL_S,
+        *,
+        clock: Clock | None = None,
+        interaction_timeout_s: float = DEFAULT_INTERACTION_TIMEOUT_S,
+        cooldown_period_s: float = DEFAULT_COOLDOWN_PERIOD_S,
+        key_prefix: str = SESSION_KEY_PREFIX,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        socket_timeout_s: float = 5.0,
+        client: Any = None,
+    ) -> None:
+        super().__init__(
+            clock=clock,
+            interaction_timeout_s=interaction_timeout_s,
+            cooldown_period_s=cooldown_period_s,
+            max_attempts=max_attempts,
+        )
         if isinstance(ttl_s, bool) or not isinstance(ttl_s, int) or ttl_s <= 0:
             raise InputError(f"ttl_s must be a positive whole number of seconds, got {ttl_s!r}")
         self.ttl_s = ttl_s
@@ -292,8 +328,10 @@ class RedisSessionStore(_CasStore):
         try:
             rev = int(revision)
         except (TypeError, ValueError):
-            raise SnapshotError(f"redis key {key} has no valid revision",
-                                hint="delete the key so the session is recreated") from None
+            raise SnapshotError(
+                f"redis key {key} has no valid revision",
+                hint="delete the key so the session is recreated",
+            ) from None
         return rev, raw.decode("utf-8") if isinstance(raw, bytes) else raw
 
     async def _cas(self, session_id: str, expected: int | None, snapshot: str) -> int | None:
@@ -302,8 +340,8 @@ class RedisSessionStore(_CasStore):
             if self._script is None:
                 self._script = self._conn.client().register_script(_CAS_SCRIPT)
             new = await self._script(
-                keys=[key], args=["*" if expected is None else str(expected), snapshot,
-                                  self.ttl_s])
+                keys=[key], args=["*" if expected is None else str(expected), snapshot, self.ttl_s]
+            )
         return None if int(new) < 0 else int(new)
 
     async def delete(self, session_id: str) -> None:

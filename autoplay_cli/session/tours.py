@@ -16,8 +16,12 @@ from autoplay_cli.errors import InputError
 def _optional_period(value: Any, where: str) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) \
-            or not math.isfinite(value) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise InputError(f"{where} must be a finite number >= 0 or null, got {value!r}")
     return float(value)
 
@@ -71,8 +75,9 @@ class TourDefinition:
                 cooldown_period_s=data.get("cooldown_period_s"),
             )
         except InputError as exc:
-            raise InputError(f"{where}: {exc.message}",
-                             hint="each tour needs tour_id and provider_flow_id") from exc
+            raise InputError(
+                f"{where}: {exc.message}", hint="each tour needs tour_id and provider_flow_id"
+            ) from exc
 
 
 class TourRegistry:
@@ -89,7 +94,8 @@ class TourRegistry:
             raise InputError(f"duplicate tour_id {tour.tour_id!r} in the tour registry")
         if tour.provider_flow_id in self._by_flow:
             raise InputError(
-                f"duplicate provider_flow_id {tour.provider_flow_id!r} in the tour registry")
+                f"duplicate provider_flow_id {tour.provider_flow_id!r} in the tour registry"
+            )
         self._by_id[tour.tour_id] = tour
         self._by_flow[tour.provider_flow_id] = tour
 

@@ -39,8 +39,9 @@ def prefix() -> str:
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest, clock: FakeClock,
-                prefix: str) -> AsyncIterator[MemorySessionStore | RedisSessionStore]:
+async def store(
+    request: pytest.FixtureRequest, clock: FakeClock, prefix: str
+) -> AsyncIterator[MemorySessionStore | RedisSessionStore]:
     """Each store test runs against both stores."""
     if request.param == "memory":
         yield MemorySessionStore(clock=clock)
@@ -67,8 +68,9 @@ def make_clock() -> type[FakeClock]:
 
 
 @pytest.fixture
-async def redis_store_factory(redis_url: str, prefix: str, clock: FakeClock
-                              ) -> AsyncIterator[Callable[..., RedisSessionStore]]:
+async def redis_store_factory(
+    redis_url: str, prefix: str, clock: FakeClock
+) -> AsyncIterator[Callable[..., RedisSessionStore]]:
     """New RedisSessionStore objects on the same keys: separate 'workers'."""
     made: list[RedisSessionStore] = []
 

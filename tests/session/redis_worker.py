@@ -10,8 +10,15 @@ import asyncio
 import sys
 
 
-async def main(url: str, prefix: str, worker: str, workers: int, tasks: int, updates: int,
-               session_ids: list[str]) -> None:
+async def main(
+    url: str,
+    prefix: str,
+    worker: str,
+    workers: int,
+    tasks: int,
+    updates: int,
+    session_ids: list[str],
+) -> None:
     import redis.asyncio as aioredis
 
     from autoplay_cli.session import RedisSessionStore, SessionState
@@ -32,6 +39,7 @@ async def main(url: str, prefix: str, worker: str, workers: int, tasks: int, upd
         state.record_user_interaction()
 
     async with RedisSessionStore(url, key_prefix=prefix + "session:") as store:
+
         async def run() -> None:
             for _ in range(updates):
                 for sid in session_ids:

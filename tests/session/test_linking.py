@@ -24,13 +24,15 @@ NEW, REPLY = ConversationEventType.NEW, ConversationEventType.REPLY_EXISTING
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def links(request: pytest.FixtureRequest, prefix: str
-                ) -> AsyncIterator[ConversationLinkStore]:
+async def links(
+    request: pytest.FixtureRequest, prefix: str
+) -> AsyncIterator[ConversationLinkStore]:
     if request.param == "memory":
         yield MemoryConversationLinkStore()
         return
-    store = RedisConversationLinkStore(request.getfixturevalue("redis_url"),
-                                       key_prefix=prefix + "link:")
+    store = RedisConversationLinkStore(
+        request.getfixturevalue("redis_url"), key_prefix=prefix + "link:"
+    )
     yield store
     await store.aclose()
 
@@ -45,18 +47,24 @@ def test_link_dict_round_trip() -> None:
     assert ConversationLink.from_dict(json.loads(json.dumps(link.to_dict()))) == link
 
 
-@pytest.mark.parametrize("data", [
-    None, {"session_id": "", "conversation_id": "c"}, {"session_id": "s"},
-    {"session_id": "s", "conversation_id": "c", "event": "merged"},
-    {"session_id": "s", "conversation_id": "c", "linked_at": "now"},
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        {"session_id": "", "conversation_id": "c"},
+        {"session_id": "s"},
+        {"session_id": "s", "conversation_id": "c", "event": "merged"},
+        {"session_id": "s", "conversation_id": "c", "linked_at": "now"},
+    ],
+)
 def test_invalid_link_data(data: Any) -> None:
     with pytest.raises(SnapshotError):
         ConversationLink.from_dict(data)
 
 
-async def test_unknown_conversation_is_inferred_new(links: ConversationLinkStore,
-                                                    clock: Any) -> None:
+async def test_unknown_conversation_is_inferred_new(
+    links: ConversationLinkStore, clock: Any
+) -> None:
     s = SessionState("s1", clock=clock)
     link = await link_conversation(s, links, "c1")
     assert link == ConversationLink("s1", "c1", NEW, clock.t)
@@ -64,8 +72,9 @@ async def test_unknown_conversation_is_inferred_new(links: ConversationLinkStore
     assert await links.get("c1") == link  # the store is written too
 
 
-async def test_known_conversation_is_inferred_reply_existing(links: ConversationLinkStore,
-                                                             clock: Any) -> None:
+async def test_known_conversation_is_inferred_reply_existing(
+    links: ConversationLinkStore, clock: Any
+) -> None:
     first = SessionState("s1", clock=clock)
     await link_conversation(first, links, "c1")
     # The same user, a new session (page reload), replies in the same conversation.
@@ -76,8 +85,9 @@ async def test_known_conversation_is_inferred_reply_existing(links: Conversation
     assert (await links.get("c1")).session_id == "s2"  # type: ignore[union-attr]
 
 
-async def test_reply_existing_does_not_move_an_existing_link(links: ConversationLinkStore,
-                                                             clock: Any) -> None:
+async def test_reply_existing_does_not_move_an_existing_link(
+    links: ConversationLinkStore, clock: Any
+) -> None:
     s = SessionState("s1", clock=clock)
     await link_conversation(s, links, "c1", NEW)
     await link_conversation(s, links, "c2", REPLY)
@@ -124,8 +134,7 @@ async def test_memory_store_delete() -> None:
     assert isinstance(store, ConversationLinkStore)
 
 
-async def test_redis_links_are_shared_between_workers_with_ttl(redis_url: str,
-                                                               prefix: str) -> None:
+async def test_redis_links_are_shared_between_workers_with_ttl(redis_url: str, prefix: str) -> None:
     a = RedisConversationLinkStore(redis_url, key_prefix=prefix + "link:", ttl_s=600)
     b = RedisConversationLinkStore(redis_url, key_prefix=prefix + "link:")
     try:

@@ -42,13 +42,19 @@ class Writer:
         self.posted.set()
 
 
-def batch(sid: str | None, *urls: str, conversation_id: str | None = None,
-          user_id: str | None = None) -> ActionsPayload:
+def batch(
+    sid: str | None, *urls: str, conversation_id: str | None = None, user_id: str | None = None
+) -> ActionsPayload:
     return ActionsPayload(
-        product_id="acme", session_id=sid, user_id=user_id, forwarded_at=1.0,
+        product_id="acme",
+        session_id=sid,
+        user_id=user_id,
+        forwarded_at=1.0,
         conversation_id=conversation_id,
-        actions=[{"index": i, "type": "click", "description": f"on {u}", "canonical_url": u}
-                 for i, u in enumerate(urls)],
+        actions=[
+            {"index": i, "type": "click", "description": f"on {u}", "canonical_url": u}
+            for i, u in enumerate(urls)
+        ],
     )
 
 
@@ -87,11 +93,22 @@ async def test_prelink_buffer_flushed_as_one_note_at_link(
     manager: DeliveryManager, writer: Writer
 ) -> None:
     assert await manager.on_actions(batch("s1", "/a", "/b", user_id="u1")) == "buffered"
-    assert await manager.on_actions({"type": "actions", "session_id": "s1",
-                                     "actions": [{"type": "Submit", "canonical_url": "/c"}]}
-                                    ) == "buffered"
-    assert await manager.on_actions(SummaryPayload(session_id="s1", summary="Browsed pricing",
-                                                   replaces=12)) == "buffered"
+    assert (
+        await manager.on_actions(
+            {
+                "type": "actions",
+                "session_id": "s1",
+                "actions": [{"type": "Submit", "canonical_url": "/c"}],
+            }
+        )
+        == "buffered"
+    )
+    assert (
+        await manager.on_actions(
+            SummaryPayload(session_id="s1", summary="Browsed pricing", replaces=12)
+        )
+        == "buffered"
+    )
     assert manager.pending("s1") == 3 and writer.attempts == 0
     state = await manager.store.get("s1")
     assert state is not None and state.metadata["user_id"] == "u1"
@@ -135,8 +152,7 @@ async def test_idle_unlinked_sessions_are_swept(manager: DeliveryManager, clock:
     assert manager.pending("idle") == 0 and manager.pending("busy") == 1
 
 
-async def test_post_link_batches_are_coalesced(manager: DeliveryManager,
-                                               writer: Writer) -> None:
+async def test_post_link_batches_are_coalesced(manager: DeliveryManager, writer: Writer) -> None:
     await manager.on_chatbot_event("s1", "conv-1")
     assert writer.attempts == 0  # nothing was buffered: nothing posted
     for url in ("/a", "/b", "/c"):
@@ -165,8 +181,9 @@ async def test_zero_debounce_posts_at_once(writer: Writer, clock: Any) -> None:
     assert len(writer.notes) == 1
 
 
-async def test_failed_prelink_flush_is_kept_and_retried(clock: Any,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_failed_prelink_flush_is_kept_and_retried(
+    clock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     writer = Writer(failures=2)
     m = DeliveryManager(writer, clock=clock, post_link_debounce_s=0)
     await m.on_actions(batch("s1", "/a"))
@@ -209,9 +226,7 @@ async def test_payload_carrying_a_conversation_links_itself(
     assert state is not None and state.conversation_id == "conv-7"
 
 
-async def test_reply_existing_is_inferred_and_keeps_the_link(
-    manager: DeliveryManager
-) -> None:
+async def test_reply_existing_is_inferred_and_keeps_the_link(manager: DeliveryManager) -> None:
     first = await manager.on_chatbot_event("s1", "conv-1")
     again = await manager.on_chatbot_event("s1", "conv-1")
     assert first.event is ConversationEventType.NEW
@@ -251,8 +266,9 @@ async def test_unlinked_session_first_offer_is_allowed(manager: DeliveryManager)
 
 
 async def test_gate_uses_tour_overrides(writer: Writer, clock: Any) -> None:
-    tours = TourRegistry([TourDefinition("t", "flow-1", interaction_timeout_s=100,
-                                         cooldown_period_s=1)])
+    tours = TourRegistry(
+        [TourDefinition("t", "flow-1", interaction_timeout_s=100, cooldown_period_s=1)]
+    )
     m = DeliveryManager(writer, clock=clock, tour_registry=tours)
     await m.on_chatbot_event("s1", "conv-1")
 
@@ -278,8 +294,7 @@ async def test_redis_manager_links_in_redis_across_workers(
     await a.on_actions(batch("s1", "/a"))
     assert (await a.on_chatbot_event("s1", "conv-1")).event is ConversationEventType.NEW
     # Worker b sees the link and the session's state written by worker a.
-    assert (await b.on_chatbot_event("s2", "conv-1")).event \
-        is ConversationEventType.REPLY_EXISTING
+    assert (await b.on_chatbot_event("s2", "conv-1")).event is ConversationEventType.REPLY_EXISTING
     assert await b.on_actions(batch("s1", "/b")) == "posted"
     assert [n[1] for n in writer.notes] == ["conv-1", "conv-1"]
     assert await b.proactive_allowed("s1") == (True, "ok")

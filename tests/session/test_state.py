@@ -48,7 +48,10 @@ def reactive(s: SessionState) -> SessionState:
 
 def test_enum_values_are_the_wire_strings() -> None:
     assert [a.value for a in AgentState] == [
-        "thinking", "proactive_assistance", "reactive_assistance"]
+        "thinking",
+        "proactive_assistance",
+        "reactive_assistance",
+    ]
     assert AgentState("proactive_assistance") is P
     assert str(R) == "reactive_assistance"
 
@@ -78,11 +81,16 @@ def test_session_id_has_no_default() -> None:
         SessionState()  # type: ignore[call-arg]
 
 
-@pytest.mark.parametrize("kw", [
-    {"interaction_timeout_s": 0}, {"interaction_timeout_s": -1},
-    {"interaction_timeout_s": math.inf}, {"cooldown_period_s": -0.5},
-    {"cooldown_period_s": True},
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"interaction_timeout_s": 0},
+        {"interaction_timeout_s": -1},
+        {"interaction_timeout_s": math.inf},
+        {"cooldown_period_s": -0.5},
+        {"cooldown_period_s": True},
+    ],
+)
 def test_bad_periods_are_rejected(kw: dict[str, Any]) -> None:
     with pytest.raises(InputError):
         SessionState("s", **kw)
@@ -135,9 +143,7 @@ def test_proactive_allowed_again_once_the_cooldown_ends(s: SessionState, clock: 
 
 
 @pytest.mark.parametrize("enter", [proactive, reactive])
-def test_proactive_blocked_by_state_returns_false_unchanged(
-    s: SessionState, enter: Any
-) -> None:
+def test_proactive_blocked_by_state_returns_false_unchanged(s: SessionState, enter: Any) -> None:
     enter(s)
     before = s.to_dict()
     assert s.transition_to_proactive("another") is False
@@ -208,8 +214,12 @@ def test_tick_in_thinking_does_nothing(s: SessionState, clock: Any) -> None:
     assert s.to_dict() == before
 
 
-RECORDERS = ["record_user_interaction", "record_option_click", "record_reaction",
-             "record_tour_step"]
+RECORDERS = [
+    "record_user_interaction",
+    "record_option_click",
+    "record_reaction",
+    "record_tour_step",
+]
 
 
 @pytest.mark.parametrize("recorder", RECORDERS)
@@ -297,10 +307,12 @@ def test_visual_guidance_only_in_proactive_or_reactive(s: SessionState) -> None:
     assert not s.visual_guidance_active and s.active_tour_id is None
 
 
-REGISTRY = TourRegistry([
-    TourDefinition("onboarding", "flow-1", interaction_timeout_s=90, cooldown_period_s=5),
-    TourDefinition("billing", "flow-2", interaction_timeout_s=None, cooldown_period_s=300),
-])
+REGISTRY = TourRegistry(
+    [
+        TourDefinition("onboarding", "flow-1", interaction_timeout_s=90, cooldown_period_s=5),
+        TourDefinition("billing", "flow-2", interaction_timeout_s=None, cooldown_period_s=300),
+    ]
+)
 
 
 @pytest.mark.parametrize("tour_ref", ["flow-1", "onboarding"])
@@ -382,8 +394,13 @@ def test_transitions_logged_at_info_with_the_session_id(
 
 
 def busy_state(clock: Any) -> SessionState:
-    s = SessionState("sess-9", {"email": "x@example.com", "plan": {"tier": 2}},
-                     interaction_timeout_s=12.5, cooldown_period_s=33, clock=clock)
+    s = SessionState(
+        "sess-9",
+        {"email": "x@example.com", "plan": {"tier": 2}},
+        interaction_timeout_s=12.5,
+        cooldown_period_s=33,
+        clock=clock,
+    )
     s.on_conversation_linked(ConversationLink("sess-9", "conv-1"))
     proactive(s)
     s.set_visual_guidance(True, "flow-1")
@@ -436,8 +453,14 @@ def test_snapshot_in_a_real_second_process(clock: Any) -> None:
         "s=S.from_dict(json.loads(sys.stdin.read()), clock=lambda: %r);"
         "s.tick(); print(json.dumps(s.to_dict()))" % (clock.t + 12.5)
     )
-    out = subprocess.run([sys.executable, "-c", code], input=json.dumps(data),
-                         capture_output=True, text=True, check=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        input=json.dumps(data),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     after = json.loads(out.stdout)
     assert after["current_state"] == "thinking"
     assert after["cooldown_until"] == clock.t + 12.5 + 33
@@ -458,22 +481,25 @@ def test_missing_version(clock: Any) -> None:
         SessionState.from_dict(data)
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("session_id", "", "non-empty"),
-    ("session_id", 7, "must be str"),
-    ("metadata", [], "must be dict"),
-    ("current_state", "sleeping", "unknown current_state"),
-    ("current_state", None, "must be str"),
-    ("last_interaction_at", "yesterday", "finite number"),
-    ("state_entered_at", math.nan, "finite number"),
-    ("cooldown_until", math.inf, "finite number"),
-    ("interaction_timeout_s", 0, "interaction_timeout_s"),
-    ("visual_guidance_active", "yes", "must be bool"),
-    ("conversation_linked", 1, "must be bool"),
-    ("conversation_id", 5, "must be str or null"),
-    ("conversation_id", None, "conversation_id is empty"),
-    ("last_interaction_at", True, "finite number"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("session_id", "", "non-empty"),
+        ("session_id", 7, "must be str"),
+        ("metadata", [], "must be dict"),
+        ("current_state", "sleeping", "unknown current_state"),
+        ("current_state", None, "must be str"),
+        ("last_interaction_at", "yesterday", "finite number"),
+        ("state_entered_at", math.nan, "finite number"),
+        ("cooldown_until", math.inf, "finite number"),
+        ("interaction_timeout_s", 0, "interaction_timeout_s"),
+        ("visual_guidance_active", "yes", "must be bool"),
+        ("conversation_linked", 1, "must be bool"),
+        ("conversation_id", 5, "must be str or null"),
+        ("conversation_id", None, "conversation_id is empty"),
+        ("last_interaction_at", True, "finite number"),
+    ],
+)
 def test_invalid_snapshot_content(clock: Any, field: str, value: Any, message: str) -> None:
     data = busy_state(clock).to_dict()
     data[field] = value
@@ -517,23 +543,42 @@ def test_equality_and_copy(clock: Any) -> None:
 
 
 def test_import_is_light() -> None:
-    code = ("import sys, autoplay_cli.session;"
-            "print(sorted(m for m in ('redis','pydantic','typer','rich','httpx') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
+    code = (
+        "import sys, autoplay_cli.session;"
+        "print(sorted(m for m in ('redis','pydantic','typer','rich','httpx') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
     assert out.stdout.strip() == "[]"
 
 
 # -- properties over random event/time sequences ------------------------------
 
-OPS = st.sampled_from([
-    "proactive", "reactive", "tick", "tick_tours", "interaction", "option", "reaction",
-    "tour_step", "guidance_on", "guidance_off", "cooldown", "link_new", "link_reply",
-])
+OPS = st.sampled_from(
+    [
+        "proactive",
+        "reactive",
+        "tick",
+        "tick_tours",
+        "interaction",
+        "option",
+        "reaction",
+        "tour_step",
+        "guidance_on",
+        "guidance_off",
+        "cooldown",
+        "link_new",
+        "link_reply",
+    ]
+)
 STEPS = st.lists(
-    st.tuples(OPS, st.floats(min_value=0, max_value=120, allow_nan=False),
-              st.sampled_from(["flow-1", "flow-2", "onboarding", "nope"])),
+    st.tuples(
+        OPS,
+        st.floats(min_value=0, max_value=120, allow_nan=False),
+        st.sampled_from(["flow-1", "flow-2", "onboarding", "nope"]),
+    ),
     max_size=60,
 )
 
@@ -574,18 +619,21 @@ def apply(s: SessionState, op: str, arg: str) -> None:
             s.on_conversation_linked(ConversationLink(s.session_id, arg))
         case "link_reply":
             s.on_conversation_linked(
-                ConversationLink(s.session_id, arg, ConversationEventType.REPLY_EXISTING))
+                ConversationLink(s.session_id, arg, ConversationEventType.REPLY_EXISTING)
+            )
 
 
 @settings(max_examples=300, deadline=None)
-@given(steps=STEPS,
-       timeout=st.floats(min_value=0.5, max_value=90, allow_nan=False),
-       cooldown=st.floats(min_value=0, max_value=90, allow_nan=False))
-def test_fsm_properties(steps: list[tuple[str, float, str]], timeout: float,
-                        cooldown: float) -> None:
+@given(
+    steps=STEPS,
+    timeout=st.floats(min_value=0.5, max_value=90, allow_nan=False),
+    cooldown=st.floats(min_value=0, max_value=90, allow_nan=False),
+)
+def test_fsm_properties(
+    steps: list[tuple[str, float, str]], timeout: float, cooldown: float
+) -> None:
     clock = _Clock()
-    s = SessionState("prop", interaction_timeout_s=timeout, cooldown_period_s=cooldown,
-                     clock=clock)
+    s = SessionState("prop", interaction_timeout_s=timeout, cooldown_period_s=cooldown, clock=clock)
     for op, dt, arg in steps:
         clock.t += dt
         before = s.current_state
@@ -595,8 +643,7 @@ def test_fsm_properties(steps: list[tuple[str, float, str]], timeout: float,
             apply(s, op, arg)
         except InvalidTransitionError:
             # Only the two documented refusals exist, and they change nothing.
-            assert (op == "reactive" and before is P) or (
-                op == "guidance_on" and before is T)
+            assert (op == "reactive" and before is P) or (op == "guidance_on" and before is T)
             assert s.current_state is before
             continue
         after = s.current_state
@@ -623,8 +670,9 @@ def test_fsm_properties(steps: list[tuple[str, float, str]], timeout: float,
         if after is not T:
             assert (ok, reason) == (False, f"v2_state_{after.value}")
         else:
-            assert (ok, reason) == ((False, "v2_cooldown_active") if s.cooldown_active
-                                    else (True, "ok"))
+            assert (ok, reason) == (
+                (False, "v2_cooldown_active") if s.cooldown_active else (True, "ok")
+            )
         # REPLY_EXISTING never moves an existing link.
         if op == "link_reply" and linked_before is not None:
             assert s.conversation_id == linked_before

@@ -239,8 +239,9 @@ def test_redis_defaults() -> None:
             RedisSessionStore("redis://127.0.0.1:1/0", ttl_s=bad)  # type: ignore[arg-type]
 
 
-async def test_redis_layout_and_ttl(redis_store_factory: Callable[..., RedisSessionStore],
-                                    redis_url: str, prefix: str, clock: Any) -> None:
+async def test_redis_layout_and_ttl(
+    redis_store_factory: Callable[..., RedisSessionStore], redis_url: str, prefix: str, clock: Any
+) -> None:
     store = redis_store_factory(ttl_s=3600)
     s = await store.get_or_create("s1", {"email": "a@example.com"})
     raw = await raw_redis(redis_url)
@@ -270,7 +271,7 @@ async def test_redis_workers_share_state_across_clocks(
 
 
 async def test_redis_link_store_shares_the_connection(
-    redis_store_factory: Callable[..., RedisSessionStore]
+    redis_store_factory: Callable[..., RedisSessionStore],
 ) -> None:
     store = redis_store_factory()
     links = store.link_store()
@@ -278,15 +279,21 @@ async def test_redis_link_store_shares_the_connection(
     assert links.key("c") == "autoplay:conversation_link:c"
 
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({"snapshot": "{nope", "revision": "1"}, "does not hold JSON"),
-    ({"snapshot": json.dumps({"version": 99}), "revision": "1"}, "version 99"),
-    ({"snapshot": json.dumps({"version": 1}), "revision": "1"}, "is missing"),
-    ({"snapshot": "{}", "revision": "x"}, "no valid revision"),
-])
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"snapshot": "{nope", "revision": "1"}, "does not hold JSON"),
+        ({"snapshot": json.dumps({"version": 99}), "revision": "1"}, "version 99"),
+        ({"snapshot": json.dumps({"version": 1}), "revision": "1"}, "is missing"),
+        ({"snapshot": "{}", "revision": "x"}, "no valid revision"),
+    ],
+)
 async def test_redis_corrupt_snapshot_is_a_snapshot_error(
-    redis_store_factory: Callable[..., RedisSessionStore], redis_url: str, prefix: str,
-    fields: dict[str, str], message: str,
+    redis_store_factory: Callable[..., RedisSessionStore],
+    redis_url: str,
+    prefix: str,
+    fields: dict[str, str],
+    message: str,
 ) -> None:
     raw = await raw_redis(redis_url)
     await raw.hset(prefix + "session:bad", mapping=fields)
@@ -302,15 +309,18 @@ async def test_redis_snapshot_of_another_session(
     redis_store_factory: Callable[..., RedisSessionStore], redis_url: str, prefix: str
 ) -> None:
     raw = await raw_redis(redis_url)
-    await raw.hset(prefix + "session:one", mapping={
-        "snapshot": json.dumps(SessionState("two").to_dict()), "revision": "1"})
+    await raw.hset(
+        prefix + "session:one",
+        mapping={"snapshot": json.dumps(SessionState("two").to_dict()), "revision": "1"},
+    )
     await raw.aclose()
     with pytest.raises(SnapshotError, match="holds session 'two'"):
         await redis_store_factory().get("one")
 
 
-async def test_redis_wrong_key_type(redis_store_factory: Callable[..., RedisSessionStore],
-                                    redis_url: str, prefix: str) -> None:
+async def test_redis_wrong_key_type(
+    redis_store_factory: Callable[..., RedisSessionStore], redis_url: str, prefix: str
+) -> None:
     raw = await raw_redis(redis_url)
     await raw.set(prefix + "session:str", "old sdk string value")
     await raw.aclose()
@@ -348,9 +358,22 @@ async def test_redis_outage_midway(redis_url: str, prefix: str, tmp_path: Path) 
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     proc = subprocess.Popen(
-        [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-         "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     store = RedisSessionStore(f"redis://127.0.0.1:{port}/0", socket_timeout_s=2)
     try:
         for _ in range(200):
@@ -371,7 +394,7 @@ async def test_redis_outage_midway(redis_url: str, prefix: str, tmp_path: Path) 
 
 
 async def test_many_store_objects_lose_no_updates(
-    redis_store_factory: Callable[..., RedisSessionStore]
+    redis_store_factory: Callable[..., RedisSessionStore],
 ) -> None:
     stores = [redis_store_factory() for _ in range(4)]
 
@@ -391,9 +414,22 @@ def test_several_os_processes_lose_no_updates(redis_url: str, prefix: str) -> No
     sessions = ["p-a", "p-b", "p-c"]
     script = Path(__file__).with_name("redis_worker.py")
     procs = [
-        subprocess.Popen([sys.executable, str(script), redis_url, prefix, f"w{i}",
-                          str(workers), str(tasks), str(updates), *sessions],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(script),
+                redis_url,
+                prefix,
+                f"w{i}",
+                str(workers),
+                str(tasks),
+                str(updates),
+                *sessions,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(workers)
     ]
     for proc in procs:

@@ -22,15 +22,18 @@ def test_definition_fields_and_defaults() -> None:
     assert TourDefinition("t", "f", 30, 0).cooldown_period_s == 0
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("", "f"), "tour_id"),
-    (("t", " "), "provider_flow_id"),
-    (("t", "f", 0), "interaction_timeout_s must be > 0"),
-    (("t", "f", -1), "interaction_timeout_s"),
-    (("t", "f", None, -5), "cooldown_period_s"),
-    (("t", "f", "20"), "interaction_timeout_s"),
-    (("t", "f", None, True), "cooldown_period_s"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("", "f"), "tour_id"),
+        (("t", " "), "provider_flow_id"),
+        (("t", "f", 0), "interaction_timeout_s must be > 0"),
+        (("t", "f", -1), "interaction_timeout_s"),
+        (("t", "f", None, -5), "cooldown_period_s"),
+        (("t", "f", "20"), "interaction_timeout_s"),
+        (("t", "f", None, True), "cooldown_period_s"),
+    ],
+)
 def test_definition_validation(args: tuple[Any, ...], message: str) -> None:
     with pytest.raises(InputError, match=message):
         TourDefinition(*args)
@@ -55,8 +58,9 @@ def test_provider_flow_id_wins_when_ids_overlap() -> None:
     assert TourRegistry([a, b]).resolve("x") is b
 
 
-@pytest.mark.parametrize("dup", [TourDefinition("onboarding", "flow-9"),
-                                 TourDefinition("other", "flow-1")])
+@pytest.mark.parametrize(
+    "dup", [TourDefinition("onboarding", "flow-9"), TourDefinition("other", "flow-1")]
+)
 def test_duplicates_are_refused(dup: TourDefinition) -> None:
     reg = TourRegistry(TOURS)
     with pytest.raises(InputError, match="duplicate"):
@@ -66,23 +70,39 @@ def test_duplicates_are_refused(dup: TourDefinition) -> None:
 def test_dict_round_trip() -> None:
     reg = TourRegistry(TOURS)
     data = reg.to_dict()
-    assert data["tours"][0] == {"tour_id": "onboarding", "provider_flow_id": "flow-1",
-                                "interaction_timeout_s": 90, "cooldown_period_s": 5}
+    assert data["tours"][0] == {
+        "tour_id": "onboarding",
+        "provider_flow_id": "flow-1",
+        "interaction_timeout_s": 90,
+        "cooldown_period_s": 5,
+    }
     assert TourRegistry.from_dict(data) == reg
     assert TourRegistry.from_dict(data["tours"]) == reg
     assert TourRegistry.from_dict({}) == TourRegistry()
     assert reg != TourRegistry(TOURS[:1])
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"tours": {"a": 1}}, "tours must be a list"),
-    ({"tours": ["flow"]}, r"tours\[0\] must be an object"),
-    ({"tours": [{"tour_id": "a"}]}, r"tours\[0\]: provider_flow_id"),
-    ({"tours": [{"tour_id": "a", "provider_flow_id": "f"},
-                {"tour_id": "a", "provider_flow_id": "g"}]}, r"tours\[1\]: duplicate tour_id"),
-    ({"tours": [{"tour_id": "a", "provider_flow_id": "f", "cooldown_period_s": "1m"}]},
-     r"tours\[0\]: cooldown_period_s"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"tours": {"a": 1}}, "tours must be a list"),
+        ({"tours": ["flow"]}, r"tours\[0\] must be an object"),
+        ({"tours": [{"tour_id": "a"}]}, r"tours\[0\]: provider_flow_id"),
+        (
+            {
+                "tours": [
+                    {"tour_id": "a", "provider_flow_id": "f"},
+                    {"tour_id": "a", "provider_flow_id": "g"},
+                ]
+            },
+            r"tours\[1\]: duplicate tour_id",
+        ),
+        (
+            {"tours": [{"tour_id": "a", "provider_flow_id": "f", "cooldown_period_s": "1m"}]},
+            r"tours\[0\]: cooldown_period_s",
+        ),
+    ],
+)
 def test_invalid_registry_names_the_location(data: Any, message: str) -> None:
     with pytest.raises(InputError, match=message):
         TourRegistry.from_dict(data)
