@@ -1,0 +1,38 @@
+"""Replay recorded or scripted sessions through the triggers and the session FSM.
+
+Scenario format and virtual clock, the engine, and the report model; no CLI
+imports. ``autoplay simulate`` is a thin layer over :func:`simulate`.
+"""
+
+from autoplay_cli.simulate.clock import VirtualClock
+from autoplay_cli.simulate.diagram import mermaid
+from autoplay_cli.simulate.engine import DEFAULT_PULSE_S, Engine, simulate, simulate_async
+from autoplay_cli.simulate.report import Report, SessionSummary, Step
+from autoplay_cli.simulate.scenario import (
+    EVENT_KINDS,
+    Scenario,
+    SimEvent,
+    SimulationInput,
+    load_inputs,
+    load_scenario,
+    parse_scenario,
+)
+
+__all__ = [
+    "DEFAULT_PULSE_S",
+    "EVENT_KINDS",
+    "Engine",
+    "Report",
+    "Scenario",
+    "SessionSummary",
+    "SimEvent",
+    "SimulationInput",
+    "Step",
+    "VirtualClock",
+    "load_inputs",
+    "load_scenario",
+    "mermaid",
+    "parse_scenario",
+    "simulate",
+    "simulate_async",
+]

@@ -1,0 +1,338 @@
+"""The simulation engine: replay a timeline through the triggers and the session FSM.
+
+Every state change goes through a real session store (memory or Redis) with
+``update``, on a virtual clock; sessions in PROACTIVE/REACTIVE are ticked on a
+pulse so silent timeouts land at the right virtual time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from autoplay_cli.errors import InputError
+from autoplay_cli.session import (
+    AgentState,
+    ConversationLinkStore,
+    InvalidTransitionError,
+    MemoryConversationLinkStore,
+    MemorySessionStore,
+    SessionState,
+    SessionStore,
+    TourDefinition,
+    TourRegistry,
+    link_conversation,
+)
+from autoplay_cli.simulate.clock import VirtualClock
+from autoplay_cli.simulate.report import (
+    APPLIED,
+    BLOCKED,
+    NONE,
+    NOOP,
+    OFFER,
+    REJECTED,
+    SKIPPED,
+    TIMEOUT,
+    Report,
+    Step,
+)
+from autoplay_cli.simulate.scenario import SimEvent, SimulationInput
+from autoplay_cli.triggers.base import Offer
+from autoplay_cli.triggers.config import ConfiguredTrigger, TriggerConfig
+
+DEFAULT_PULSE_S = 1.0
+SIMULATION_KEY_PREFIX = "autoplay:simulate:session_state:"
+SIMULATION_LINK_PREFIX = "autoplay:simulate:conversation_link:"
+_THINKING = AgentState.THINKING
+
+
+def tour_registry(config: TriggerConfig) -> TourRegistry:
+    """The session package's registry for the tours of a trigger config."""
+    try:
+        return TourRegistry(
+            TourDefinition(t.id, t.provider_flow_id, t.interaction_timeout_s, t.cooldown_period_s)
+            for t in config.tours
+        )
+    except InputError as exc:
+        raise InputError(f"{config.source}: tours: {exc.message}", hint=exc.hint) from exc
+
+
+class Engine:
+    """Runs events in time order against a session store on a :class:`VirtualClock`.
+
+    ``pulse_s`` spaces the ticks of sessions waiting to time out; ``0`` ticks each
+    exactly at its deadline. ``keep_steps=False`` keeps only the summaries (for
+    very large runs); ``snapshots=False`` leaves the per-step state snapshot out.
+    """
+
+    def __init__(self, config: TriggerConfig, store: SessionStore, clock: VirtualClock, *,
+                 link_store: ConversationLinkStore | None = None,
+                 pulse_s: float = DEFAULT_PULSE_S, start: float | None = None,
+                 keep_steps: bool = True, snapshots: bool = True) -> None:
+        if not math.isfinite(pulse_s) or pulse_s < 0:
+            raise InputError(f"pulse must be a number of seconds ≥ 0, got {pulse_s!r}")
+        self.config = config
+        self.triggers: list[ConfiguredTrigger] = config.active()
+        self.tours = tour_registry(config)
+        self.store = store
+        self.links: ConversationLinkStore = link_store or MemoryConversationLinkStore()
+        self.clock = clock
+        self.pulse_s = pulse_s
+        self.snapshots = snapshots
+        self.report = Report(clock.now if start is None else start, keep_steps=keep_steps)
+        self.report.config = config.describe()
+        # Engine-side context (like an integrator's context store): recent actions per session.
+        self._windows: dict[str, deque[Any]] = {}
+        # Sessions waiting to time out, with the virtual time their timeout is due.
+        self._deadlines: dict[str, float] = {}
+
+    # -- driving -----------------------------------------------------------------------------
+
+    async def run(self, events: Sequence[SimEvent]) -> Report:
+        """Apply *events* (already in time order), then let every open session time out."""
+        for event in events:
+            await self._pulse_until(event.time)
+            self.clock.advance_to(max(event.time, self.clock.now))
+            await self.apply(event)
+        await self._pulse_until(math.inf)
+        self.report.end = self.clock.now
+        return self.report
+
+    async def _pulse_until(self, t: float) -> None:
+        """Tick waiting sessions at pulse instants up to and including *t*."""
+        while self._deadlines:
+            due = min(self._deadlines.values())
+            instant = due if self.pulse_s == 0 else math.ceil(due / self.pulse_s) * self.pulse_s
+            instant = max(instant, self.clock.now)
+            if instant > t:
+                return
+            self.clock.advance_to(instant)
+            for sid in sorted(s for s, d in self._deadlines.items() if d <= instant):
+                result: dict[str, Any] = {}
+
+                def fn(state: SessionState, result: dict[str, Any] = result) -> None:
+                    result.clear()
+                    self._tick_in(state, result)
+
+                state = await self.store.update(sid, fn)
+                self._record_timeout(sid, result, "pulse")
+                self._track(state, instant)
+
+    def _track(self, state: SessionState, now: float) -> None:
+        """Remember when a session in PROACTIVE/REACTIVE is due to time out."""
+        sid = state.session_id
+        if state.current_state is _THINKING:
+            self._deadlines.pop(sid, None)
+            return
+        timeout, _ = state.effective_timeouts(self.tours)
+        due = state.last_interaction_at + timeout
+        # Float rounding can leave a due time a hair before the tick that would fire it.
+        self._deadlines[sid] = due if due > now else now + (self.pulse_s or 1e-6)
+
+    def _tick_in(self, state: SessionState, result: dict[str, Any]) -> None:
+        """Tick *state* inside a store mutation, keeping what a timeout step needs."""
+        before = state.current_state.value
+        timeout, cooldown = state.effective_timeouts(self.tours)
+        if state.tick(self.tours):
+            result["timeout"] = (before, f"no interaction for {timeout:g} s; cooldown "
+                                         f"{cooldown:g} s starts", self._view(state))
+        result["before"] = state.current_state.value
+
+    def _view(self, state: SessionState) -> tuple[str, float, dict[str, Any] | None]:
+        return (state.current_state.value, state.cooldown_remaining_s,
+                state.to_dict() if self.snapshots else None)
+
+    def _record_timeout(self, sid: str, result: dict[str, Any], source: str) -> None:
+        if "timeout" in result:
+            before, reason, view = result["timeout"]
+            self._add(sid, "timeout", TIMEOUT, before, view, reason=reason, source=source)
+
+    def _add(self, sid: str, event: str, decision: str, before: str | None,
+             view: tuple[str, float, dict[str, Any] | None], *, trigger: str | None = None,
+             reason: str | None = None, detail: str = "", offer: Offer | None = None,
+             actions: int = 0, source: str = "") -> None:
+        state, cooldown, snapshot = view
+        self.report.add(Step(0, self.clock.now, sid, event, decision, before, state, trigger,
+                             reason, detail, offer, actions, source, cooldown, snapshot))
+
+    # -- one event ---------------------------------------------------------------------------
+
+    async def apply(self, event: SimEvent) -> None:
+        """Apply one event at the clock's current time."""
+        sid = event.session_id
+        if event.kind == "summary":
+            self.report.summaries_ignored += 1
+            return
+        if sid is None:
+            self.report.skipped_anonymous += 1
+            self.report.add(Step(0, event.time, None, event.kind, SKIPPED, None, None,
+                                 reason="anonymous batch (no session id)",
+                                 actions=len(event.payload.actions) if event.payload else 0,
+                                 source=event.source))
+            return
+        if event.kind == "actions":
+            await self._actions(sid, event)
+        else:
+            await self._chat(sid, event)
+
+    async def _actions(self, sid: str, event: SimEvent) -> None:
+        payload = event.payload
+        assert payload is not None
+        window = self._windows.get(sid)
+        if window is None:
+            window = self._windows[sid] = deque(maxlen=self.config.window_actions)
+        window.extend(payload.actions)
+        now = self.clock.now
+        result: dict[str, Any] = {}
+
+        def fn(state: SessionState) -> None:
+            result.clear()
+            self._tick_in(state, result)
+            for key in ("user_id", "email"):
+                value = getattr(payload, key)
+                if value and state.metadata.get(key) is None:
+                    state.metadata[key] = value
+            for trigger in self.triggers:
+                offer = trigger.evaluate(window, now)
+                if offer is None:
+                    continue
+                ok, reason = state.can_deliver_proactive()
+                if ok:
+                    # The firing trigger's own timings govern this proactive episode.
+                    state.interaction_timeout_s = trigger.interaction_timeout_s
+                    state.cooldown_period_s = trigger.cooldown_period_s
+                    ok = state.transition_to_proactive(trigger.id)
+                result["offer"], result["ok"], result["reason"] = offer, ok, reason
+                break
+
+        state = await self.store.update(sid, fn, metadata=_identity(payload))
+        self._record_timeout(sid, result, event.source)
+        view = self._view(state)
+        n = len(payload.actions)
+        offer: Offer | None = result.get("offer")
+        if offer is None:
+            urls = " → ".join(a.canonical_url or "·" for a in payload.actions)
+            self._add(sid, "actions", NONE, result["before"], view, detail=urls, actions=n,
+                      source=event.source)
+        elif result["ok"]:
+            self._add(sid, "actions", OFFER, result["before"], view, trigger=offer.trigger_id,
+                      offer=offer, actions=n, source=event.source)
+        else:
+            self._add(sid, "actions", BLOCKED, result["before"], view, trigger=offer.trigger_id,
+                      reason=result["reason"], detail=offer.detail, actions=n,
+                      source=event.source)
+        self._track(state, now)
+
+    async def _chat(self, sid: str, event: SimEvent) -> None:
+        now = self.clock.now
+        result: dict[str, Any] = {}
+
+        async def fn(state: SessionState) -> None:
+            result.clear()
+            self._tick_in(state, result)
+            try:
+                result["decision"], result["detail"] = await self._chat_effect(state, event)
+            except InvalidTransitionError as exc:
+                result["decision"], result["detail"] = REJECTED, exc.message
+
+        state = await self.store.update(sid, fn)
+        self._record_timeout(sid, result, event.source)
+        decision, detail = result["decision"], result["detail"]
+        reason = detail if decision in (REJECTED, NOOP) else None
+        self._add(sid, event.kind, decision, result["before"], self._view(state), reason=reason,
+                  detail="" if reason else detail, source=event.source)
+        self._track(state, now)
+
+    async def _chat_effect(self, state: SessionState, event: SimEvent) -> tuple[str, str]:
+        """Apply one chat-side event; ``(decision, detail)``. May raise InvalidTransitionError."""
+        kind, args = event.kind, event.args
+        thinking = state.current_state is _THINKING
+        if kind == "open_chat":
+            state.transition_to_reactive()
+            if thinking:
+                state.interaction_timeout_s = self.config.interaction_timeout_s
+                state.cooldown_period_s = self.config.cooldown_period_s
+                return APPLIED, "user opened the chat"
+            return APPLIED, "chat already open: counts as an interaction"
+        if kind == "tick":
+            return NOOP, "no change"
+        if kind == "link":
+            cid = args["conversation"]
+            link = await link_conversation(state, self.links, cid, args.get("link"))
+            kept = state.conversation_id != cid
+            return APPLIED, (f"{cid} ({link.event.value}"
+                             + (f", kept {state.conversation_id})" if kept else ")"))
+        if kind == "tour_start":
+            tour = args.get("tour")
+            state.set_visual_guidance(True, tour)
+            known = tour is None or self.tours.resolve(tour) is not None
+            return APPLIED, f"tour {tour or '(unnamed)'} started" + (
+                "" if known else " (not in the tour registry)")
+        if kind == "tour_end":
+            if not state.visual_guidance_active:
+                return NOOP, "no tour is running"
+            state.set_visual_guidance(False)
+            return APPLIED, "tour ended"
+        if thinking:
+            return NOOP, f"{kind.replace('_', ' ')} while thinking: no conversation to extend"
+        recorder = {
+            "message": state.record_user_interaction,
+            "option_click": state.record_option_click,
+            "reaction": state.record_reaction,
+            "tour_step": state.record_tour_step,
+        }[kind]
+        recorder()
+        label = args.get("chip") or args.get("text") or args.get("emoji") or args.get("step")
+        return APPLIED, f"interaction recorded{f' ({label})' if label is not None else ''}"
+
+
+def _identity(payload: Any) -> dict[str, Any] | None:
+    meta = {k: getattr(payload, k) for k in ("user_id", "email") if getattr(payload, k)}
+    return meta or None
+
+
+async def simulate_async(inputs: SimulationInput, config: TriggerConfig, *,
+                         store_url: str | None = None, pulse_s: float = DEFAULT_PULSE_S,
+                         keep_steps: bool = True, snapshots: bool = True) -> Report:
+    """Run *inputs* through a fresh memory store, or through Redis at *store_url*.
+
+    With Redis, sessions live under ``autoplay:simulate:session_state:{id}`` (links
+    under ``autoplay:simulate:conversation_link:{id}``); the keys of the sessions
+    and conversations in the input are deleted first, so every run starts fresh.
+    """
+    clock = VirtualClock(inputs.start)
+    timings: dict[str, Any] = {"interaction_timeout_s": config.interaction_timeout_s,
+                               "cooldown_period_s": config.cooldown_period_s}
+    if store_url is None:
+        store: Any = MemorySessionStore(clock=clock, **timings)
+        links: Any = MemoryConversationLinkStore()
+    else:
+        from autoplay_cli.session import RedisConversationLinkStore, RedisSessionStore
+
+        store = RedisSessionStore(store_url, clock=clock, key_prefix=SIMULATION_KEY_PREFIX,
+                                  **timings)
+        links = RedisConversationLinkStore(key_prefix=SIMULATION_LINK_PREFIX,
+                                           connection=store._conn)
+        await store.ping()
+        for sid in {e.session_id for e in inputs.events if e.session_id}:
+            await store.delete(sid)
+        for cid in {e.args["conversation"] for e in inputs.events if e.kind == "link"}:
+            await links.delete(cid)
+    try:
+        engine = Engine(config, store, clock, link_store=links, pulse_s=pulse_s,
+                        start=inputs.start, keep_steps=keep_steps, snapshots=snapshots)
+        engine.report.names = list(inputs.names)
+        return await engine.run(inputs.events)
+    finally:
+        await store.aclose()
+
+
+def simulate(inputs: SimulationInput, config: TriggerConfig, *, store_url: str | None = None,
+             pulse_s: float = DEFAULT_PULSE_S, keep_steps: bool = True,
+             snapshots: bool = True) -> Report:
+    """Synchronous :func:`simulate_async` (runs its own event loop)."""
+    return asyncio.run(simulate_async(inputs, config, store_url=store_url, pulse_s=pulse_s,
+                                      keep_steps=keep_steps, snapshots=snapshots))

@@ -1,0 +1,278 @@
+"""The simulation report: one step per decision, per-session and overall summaries.
+
+Plain data plus two plain-text views (timeline, summary) that the CLI colours
+and the golden tests compare; ``to_json`` gives the ``--json`` objects.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from autoplay_cli.triggers.base import Offer
+
+STATES = ("thinking", "proactive_assistance", "reactive_assistance")
+SHORT = {"thinking": "thinking", "proactive_assistance": "proactive",
+         "reactive_assistance": "reactive"}
+
+# Decisions a step can record.
+OFFER = "offer"          # a trigger fired and the session went proactive
+BLOCKED = "blocked"      # a trigger fired but the FSM gate said no
+NONE = "-"               # an action batch on which no trigger fired
+APPLIED = "applied"      # a chat event was applied to the state machine
+NOOP = "no-op"           # a chat event or tick that changed nothing
+REJECTED = "rejected"    # the state machine refused the transition
+TIMEOUT = "timeout"      # an interaction timeout returned the session to thinking
+SKIPPED = "skipped"      # input the engine cannot attribute (anonymous batch, summary)
+
+
+@dataclass(slots=True)
+class Step:
+    """One line of the timeline: what happened, what was decided, and the state after."""
+
+    seq: int
+    time: float
+    session_id: str | None
+    event: str
+    decision: str
+    state_before: str | None
+    state: str | None
+    trigger: str | None = None
+    reason: str | None = None
+    detail: str = ""
+    offer: Offer | None = None
+    actions: int = 0
+    source: str = ""
+    cooldown_remaining_s: float = 0.0
+    snapshot: dict[str, Any] | None = None
+
+    def to_json(self, start: float) -> dict[str, Any]:
+        return {
+            "type": "step",
+            "seq": self.seq,
+            "time": self.time,
+            "at": datetime.fromtimestamp(self.time, UTC).isoformat().replace("+00:00", "Z"),
+            "offset_s": round(self.time - start, 6),
+            "session": self.session_id,
+            "event": self.event,
+            "actions": self.actions,
+            "trigger": self.trigger,
+            "decision": self.decision,
+            "reason": self.reason,
+            "detail": self.detail,
+            "offer": self.offer.to_dict() if self.offer else None,
+            "state_before": self.state_before,
+            "state": self.state,
+            "cooldown_remaining_s": round(self.cooldown_remaining_s, 6),
+            "source": self.source,
+            "snapshot": self.snapshot,
+        }
+
+
+@dataclass(slots=True)
+class SessionSummary:
+    """What happened to one session over the run."""
+
+    session_id: str
+    first_at: float
+    last_at: float
+    actions: int = 0
+    batches: int = 0
+    offers: int = 0
+    blocked: Counter[str] = field(default_factory=Counter)
+    rejected: int = 0
+    went_reactive: bool = False
+    time_in: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STATES, 0.0))
+    state: str = "thinking"
+    state_since: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "session": self.session_id,
+            "actions": self.actions,
+            "batches": self.batches,
+            "offers": self.offers,
+            "blocked": dict(sorted(self.blocked.items())),
+            "rejected": self.rejected,
+            "went_reactive": self.went_reactive,
+            "time_in_state_s": {k: round(v, 6) for k, v in self.time_in.items()},
+            "final_state": self.state,
+        }
+
+
+@dataclass(slots=True)
+class Report:
+    """Everything a run produced, in timeline order."""
+
+    start: float
+    steps: list[Step] = field(default_factory=list)
+    sessions: dict[str, SessionSummary] = field(default_factory=dict)
+    end: float = 0.0
+    skipped_anonymous: int = 0
+    summaries_ignored: int = 0
+    config: dict[str, Any] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+    keep_steps: bool = True
+    step_count: int = 0
+
+    def add(self, step: Step) -> None:
+        """Record *step* and fold it into its session's summary."""
+        step.seq = self.step_count = self.step_count + 1
+        if self.keep_steps:
+            self.steps.append(step)
+        sid = step.session_id
+        if sid is None or step.state is None:
+            return
+        summary = self.sessions.get(sid)
+        if summary is None:
+            summary = self.sessions[sid] = SessionSummary(sid, step.time, step.time,
+                                                          state_since=step.time)
+        summary.time_in[summary.state] += step.time - summary.state_since
+        summary.state, summary.state_since, summary.last_at = step.state, step.time, step.time
+        summary.actions += step.actions
+        if step.event == "actions":
+            summary.batches += 1
+        if step.decision == OFFER:
+            summary.offers += 1
+        elif step.decision == BLOCKED and step.reason:
+            summary.blocked[step.reason] += 1
+        elif step.decision == REJECTED:
+            summary.rejected += 1
+        if step.state == "reactive_assistance":
+            summary.went_reactive = True
+
+    # -- aggregates ----------------------------------------------------------------------
+
+    def overall(self) -> dict[str, Any]:
+        blocked: Counter[str] = Counter()
+        for s in self.sessions.values():
+            blocked.update(s.blocked)
+        time_in = dict.fromkeys(STATES, 0.0)
+        for s in self.sessions.values():
+            for k, v in s.time_in.items():
+                time_in[k] += v
+        return {
+            "sessions": len(self.sessions),
+            "steps": self.step_count,
+            "action_events": sum(s.actions for s in self.sessions.values()),
+            "batches": sum(s.batches for s in self.sessions.values()),
+            "offers": sum(s.offers for s in self.sessions.values()),
+            "blocked": dict(sorted(blocked.items())),
+            "rejected": sum(s.rejected for s in self.sessions.values()),
+            "sessions_went_reactive": sum(s.went_reactive for s in self.sessions.values()),
+            "time_in_state_s": {k: round(v, 6) for k, v in time_in.items()},
+            "skipped_anonymous_batches": self.skipped_anonymous,
+            "summaries_ignored": self.summaries_ignored,
+            "virtual_duration_s": round(self.end - self.start, 6),
+        }
+
+    def transitions(self) -> Counter[tuple[str, str]]:
+        """How often each (state before, state after) change happened."""
+        return Counter((s.state_before, s.state) for s in self.steps
+                       if s.state_before and s.state and s.state_before != s.state)
+
+    def summary_json(self) -> dict[str, Any]:
+        return {
+            "type": "summary",
+            "inputs": self.names,
+            "start": self.start,
+            "end": self.end,
+            "overall": self.overall(),
+            "sessions": [s.to_json() for s in self.sessions.values()],
+            "config": self.config,
+        }
+
+    # -- text views ------------------------------------------------------------------------
+
+    def timeline_rows(self) -> list[tuple[str, ...]]:
+        """Rows of (time, session, event, trigger, decision, state after, details)."""
+        rows: list[tuple[str, ...]] = []
+        for s in self.steps:
+            event = f"{s.event} ×{s.actions}" if s.event == "actions" else s.event
+            state = SHORT.get(s.state or "", s.state or "")
+            if s.cooldown_remaining_s > 0 and s.state == "thinking":
+                state += f" (cooldown {clock_text(s.cooldown_remaining_s)})"
+            rows.append((f"+{clock_text(s.time - self.start)}", s.session_id or "?", event,
+                         s.trigger or "", s.decision, state, step_details(s)))
+        return rows
+
+    def summary_rows(self) -> list[tuple[str, ...]]:
+        """Rows of the per-session summary table."""
+        rows: list[tuple[str, ...]] = []
+        for s in self.sessions.values():
+            blocked = ", ".join(f"{_reason_short(k)} ×{v}" for k, v in sorted(s.blocked.items()))
+            rows.append((s.session_id, str(s.actions), str(s.offers), blocked or "-",
+                         str(s.rejected), "yes" if s.went_reactive else "no",
+                         *(clock_text(s.time_in[k]) for k in STATES), SHORT[s.state]))
+        return rows
+
+    def overall_lines(self) -> list[str]:
+        o = self.overall()
+        blocked = ", ".join(f"{k} ×{v}" for k, v in o["blocked"].items()) or "none"
+        lines = [
+            f"{o['sessions']} sessions, {o['action_events']} action events in {o['batches']} "
+            f"batches over {clock_text(o['virtual_duration_s'])} of virtual time",
+            f"offers made: {o['offers']}; offers blocked: {sum(o['blocked'].values())} "
+            f"({blocked}); rejected transitions: {o['rejected']}",
+            f"sessions that went reactive: {o['sessions_went_reactive']}; time in state: "
+            + ", ".join(f"{SHORT[k]} {clock_text(v)}" for k, v in o["time_in_state_s"].items()),
+        ]
+        if o["skipped_anonymous_batches"] or o["summaries_ignored"]:
+            lines.append(f"skipped: {o['skipped_anonymous_batches']} anonymous batches, "
+                         f"{o['summaries_ignored']} summaries")
+        return lines
+
+
+TIMELINE_HEADER = ("time", "session", "event", "trigger", "decision", "state after", "details")
+SUMMARY_HEADER = ("session", "actions", "offers", "blocked", "rejected", "reactive",
+                  "thinking", "proactive", "reactive", "final")
+
+
+def _reason_short(reason: str) -> str:
+    return {"v2_cooldown_active": "cooldown"}.get(
+        reason, reason.removeprefix("v2_state_").replace("_assistance", ""))
+
+
+def step_details(s: Step) -> str:
+    """The free-text column: why a trigger fired, the offer, or the reason for a refusal."""
+    parts = []
+    if s.offer is not None:
+        chips = " ".join(
+            f"[{c.label}{' → tour ' + c.user_tour_id if c.user_tour_id else ''}]"
+            for c in s.offer.chips)
+        parts.append(f"{s.offer.detail} → \"{s.offer.body}\"" + (f" {chips}" if chips else ""))
+    elif s.decision == BLOCKED:
+        why = s.reason or ""
+        if s.cooldown_remaining_s > 0 and s.reason == "v2_cooldown_active":
+            why += f" ({clock_text(s.cooldown_remaining_s)} left)"
+        parts.append(f"{s.detail}; blocked: {why}" if s.detail else f"blocked: {why}")
+    else:
+        if s.detail:
+            parts.append(s.detail)
+        if s.reason and s.decision in (REJECTED, TIMEOUT, NOOP, SKIPPED):
+            parts.append(s.reason)
+    return "; ".join(parts)
+
+
+def clock_text(seconds: float) -> str:
+    """``M:SS`` (``H:MM:SS`` past an hour), tenths only when not whole."""
+    seconds = round(seconds, 1)
+    whole = int(seconds)
+    tenths = round((seconds - whole) * 10)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+    return f"{text}.{tenths}" if tenths else text
+
+
+def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    """Left-aligned columns two spaces apart; the last column is not padded."""
+    widths = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        padded = [c.ljust(w) for c, w in zip(cells[:-1], widths[:-1], strict=True)]
+        return "  ".join([*padded, cells[-1]]).rstrip()
+
+    return [line(header), *(line(r) for r in rows)]
