@@ -36,6 +36,17 @@ class SkillInfo:
         prefix = {"chatbot": "chatbot-", "activity": "activity-"}.get(self.family, "")
         return self.name.removeprefix(prefix)
 
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": "skill",
+            "name": self.name,
+            "version": self.version,
+            "family": self.family,
+            "tags": list(self.tags),
+            "min_toolkit": self.min_toolkit,
+            "summary": self.summary,
+        }
+
 
 CATALOG: tuple[SkillInfo, ...] = (
     SkillInfo(

@@ -59,6 +59,19 @@ class Item:
     def path(self) -> Path:
         return self.folder / self.skill
 
+    def to_dict(self, root: Path) -> dict[str, object]:
+        """The decision as JSON-ready data, paths relative to *root*."""
+        return {
+            "target": relative(self.folder, root),
+            "skill": self.skill,
+            "action": self.action.value,
+            "version": self.version,
+            "installed": self.installed,
+            "modified": list(self.modified),
+            "backup": relative(self.backup, root) if self.backup else None,
+            "note": self.note,
+        }
+
 
 @dataclass
 class Plan:
@@ -78,6 +91,14 @@ class Result:
     written: list[Path] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
     backups: list[Path] = field(default_factory=list)
+
+
+def relative(path: Path, root: Path) -> str:
+    """*path* relative to *root* when below it (for display), else as given."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def load_legacy() -> Legacy:
@@ -322,6 +343,16 @@ class Status:
     state: str  # current | outdated | modified | missing | unmanaged
     installed: str | None
     bundled: str
+
+    def to_dict(self, root: Path) -> dict[str, object]:
+        return {
+            "kind": "installed",
+            "target": relative(self.folder, root),
+            "skill": self.skill,
+            "state": self.state,
+            "installed": self.installed,
+            "bundled": self.bundled,
+        }
 
 
 def status(targets: list[Target], bundle: Bundle) -> list[Status]:
