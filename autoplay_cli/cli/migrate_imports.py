@@ -12,7 +12,7 @@ from autoplay_cli.cli import output
 from autoplay_cli.errors import EXIT_FAILURE, PartialFailureError, UsageError
 
 if TYPE_CHECKING:
-    from autoplay_cli.codemods.migrate import MigrationReport
+    from autoplay_cli.codemods.migration import MigrationReport
 
 #: Show a progress bar only when this many files need parsing (and stderr is a TTY).
 PROGRESS_MIN_FILES = 20
@@ -59,7 +59,7 @@ def migrate_imports(
     ] = False,
 ) -> None:
     """Rewrite legacy autoplay_sdk imports (SDK < 0.7.4) to their canonical paths."""
-    from autoplay_cli.codemods.migrate import Mode, migrate
+    from autoplay_cli.codemods.migration import Mode, migrate
 
     if diff and json_:
         raise UsageError("--diff and --json both write to stdout", hint="use one of them")
@@ -84,7 +84,7 @@ def migrate_imports(
             f"{'were' if count != 1 else 'was'} left unchanged (listed above)",
             hint="fix the reported line, then run again; the other files were processed",
         )
-    if mode is not Mode.WRITE and (report.changed or report.reviews):
+    if check and (report.changed or report.reviews):
         raise typer.Exit(EXIT_FAILURE)
 
 
@@ -122,7 +122,7 @@ class _ProgressBar:
 
 
 def _emit_text(report: MigrationReport) -> None:
-    from autoplay_cli.codemods.migrate import Mode
+    from autoplay_cli.codemods.migration import Mode
 
     # With --diff, stdout carries the patch; the report moves to stderr.
     say = output.emit_text if report.mode is not Mode.DIFF else _to_stderr

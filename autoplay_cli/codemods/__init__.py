@@ -5,6 +5,6 @@
 
 from __future__ import annotations
 
-from autoplay_cli.codemods.migrate import FileOutcome, Finding, MigrationReport, Mode, migrate
+from autoplay_cli.codemods.migration import FileOutcome, Finding, MigrationReport, Mode, migrate
 
 __all__ = ["FileOutcome", "Finding", "MigrationReport", "Mode", "migrate"]

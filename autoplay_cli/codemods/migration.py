@@ -7,6 +7,7 @@ byte-identical and reported while the others proceed.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import difflib
 import os
@@ -113,8 +114,7 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
     try:
         result = rewrite_source(source)
     except cst.ParserSyntaxError as exc:
-        reason = str(exc.message).strip().splitlines()[0] if exc.message else "syntax error"
-        outcome.error = Finding(path, exc.raw_line, f"error: does not parse: {reason}")
+        outcome.error = _syntax_error(path, source, exc)
         return outcome
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         outcome.error = Finding(path, 0, f"error: cannot decode: {exc}")
@@ -137,6 +137,20 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
                 )
             )
     return outcome
+
+
+def _syntax_error(path: str, source: bytes, exc: Exception) -> Finding:
+    """Locate a parse failure. CPython's own parser names the line and cause more
+    precisely than libcst's; when CPython accepts the file, libcst's verdict stands."""
+    try:
+        compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+    except SyntaxError as syntax:
+        return Finding(path, syntax.lineno or 0, f"error: does not parse: {syntax.msg}")
+    except (ValueError, UnicodeDecodeError) as other:
+        return Finding(path, 0, f"error: does not parse: {other}")
+    line = int(getattr(exc, "raw_line", 0) or 0)
+    reason = str(getattr(exc, "message", "") or exc).strip().splitlines()[0]
+    return Finding(path, line, f"error: libcst cannot parse it: {reason}")
 
 
 def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None:

@@ -1,0 +1,140 @@
+"""Running the migration over a tree: modes, isolation of failures, atomic writes, workers."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from autoplay_cli.codemods import migration as migrate_module
+from autoplay_cli.codemods.migration import Mode, migrate, write_atomically
+
+LEGACY = "import autoplay_sdk.models\nfrom autoplay_sdk import chatbot  # keep me\n"
+MIGRATED = "import autoplay_sdk.core.models\nfrom autoplay_sdk.chat import chatbot  # keep me\n"
+BROKEN = b"import autoplay_sdk.models\n\ndef broken(:\n    pass\n"
+
+
+def tree(root: Path, files: dict[str, str | bytes]) -> None:
+    for rel, content in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_write_mode_rewrites_and_reports(tmp_path: Path) -> None:
+    tree(tmp_path, {"a.py": LEGACY, "b.py": "import os\n", "c.py": "import autoplay_sdk.rag\n"})
+    report = migrate([tmp_path])
+    assert (tmp_path / "a.py").read_text() == MIGRATED
+    assert [Path(o.path).name for o in report.changed] == ["a.py"]
+    assert (report.imports, report.references) == (2, 0)
+    # Only the files that name the SDK and a legacy word were parsed.
+    assert (report.scanned, report.candidates) == (3, 1)
+    assert report.failures == [] and report.reviews == []
+
+
+def test_check_and_diff_write_nothing(tmp_path: Path) -> None:
+    tree(tmp_path, {"a.py": LEGACY})
+    before = snapshot(tmp_path)
+    check = migrate([tmp_path], mode=Mode.CHECK)
+    diff = migrate([tmp_path], mode=Mode.DIFF)
+    assert snapshot(tmp_path) == before
+    assert len(check.changed) == 1 and check.changed[0].diff is None
+    patch = diff.changed[0].diff
+    assert patch is not None
+    assert (
+        "-import autoplay_sdk.models\n" in patch and "+import autoplay_sdk.core.models\n" in patch
+    )
+    assert patch.startswith(f"--- a/{tmp_path / 'a.py'}\n+++ b/{tmp_path / 'a.py'}\n")
+
+
+def test_a_file_that_does_not_parse_is_left_byte_identical(tmp_path: Path) -> None:
+    tree(tmp_path, {"a.py": LEGACY, "bad.py": BROKEN, "z.py": LEGACY})
+    report = migrate([tmp_path])
+    assert (tmp_path / "bad.py").read_bytes() == BROKEN
+    assert (tmp_path / "a.py").read_text() == MIGRATED
+    assert (tmp_path / "z.py").read_text() == MIGRATED
+    [failure] = report.failures
+    assert (Path(failure.path).name, failure.line) == ("bad.py", 3)
+    assert str(failure).startswith(f"{tmp_path / 'bad.py'}:3: error: does not parse")
+
+
+def test_an_undecodable_file_is_reported_and_untouched(tmp_path: Path) -> None:
+    data = b"# -*- coding: utf-8 -*-\nimport autoplay_sdk.models\nS = '\xff\xfe'\n"
+    tree(tmp_path, {"enc.py": data, "ok.py": LEGACY})
+    report = migrate([tmp_path])
+    assert (tmp_path / "enc.py").read_bytes() == data
+    assert [Path(f.path).name for f in report.failures] == ["enc.py"]
+    assert (tmp_path / "ok.py").read_text() == MIGRATED
+
+
+def test_a_second_run_changes_nothing(tmp_path: Path) -> None:
+    tree(tmp_path, {"a.py": LEGACY, "pkg/b.py": LEGACY.replace("\n", "\r\n")})
+    migrate([tmp_path])
+    after_first = snapshot(tmp_path)
+    assert after_first["pkg/b.py"] == MIGRATED.replace("\n", "\r\n").encode()
+    second = migrate([tmp_path])
+    assert second.changed == [] and snapshot(tmp_path) == after_first
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o755])
+def test_writes_keep_permissions_and_leave_no_temporary_file(tmp_path: Path, mode: int) -> None:
+    tree(tmp_path, {"a.py": LEGACY})
+    os.chmod(tmp_path / "a.py", mode)
+    migrate([tmp_path])
+    assert stat.S_IMODE(os.stat(tmp_path / "a.py").st_mode) == mode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py"]
+
+
+def test_a_symlinked_file_is_written_through_its_link(tmp_path: Path) -> None:
+    tree(tmp_path, {"real/a.py": LEGACY})
+    (tmp_path / "link.py").symlink_to(tmp_path / "real" / "a.py")
+    migrate([tmp_path / "link.py"])
+    assert (tmp_path / "link.py").is_symlink()
+    assert (tmp_path / "real" / "a.py").read_text() == MIGRATED
+
+
+def test_a_file_edited_during_the_run_is_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "a.py"
+    path.write_text(LEGACY)
+    st = os.stat(path)
+    path.write_text(LEGACY + "# edited meanwhile\n")
+    with pytest.raises(OSError, match="changed while"):
+        write_atomically(str(path), MIGRATED.encode(), (st.st_mtime_ns, st.st_size))
+    assert path.read_text().endswith("# edited meanwhile\n")
+
+
+def test_many_candidates_go_through_worker_processes_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files: dict[str, str | bytes] = {f"m{i:02d}.py": LEGACY for i in range(30)}
+    files["bad.py"] = BROKEN
+    tree(tmp_path / "serial", files)
+    tree(tmp_path / "parallel", files)
+    used: list[int] = []
+    real_pool = migrate_module.ProcessPoolExecutor
+
+    def spy_pool(max_workers: int) -> object:
+        used.append(max_workers)
+        return real_pool(max_workers=max_workers)
+
+    monkeypatch.setattr(migrate_module, "ProcessPoolExecutor", spy_pool)
+    progress: list[tuple[int, int]] = []
+    serial = migrate([tmp_path / "serial"], jobs=1)
+    parallel = migrate(
+        [tmp_path / "parallel"], jobs=2, progress=lambda d, t: progress.append((d, t))
+    )
+    assert used == [2]
+    assert snapshot(tmp_path / "serial") == snapshot(tmp_path / "parallel")
+    assert len(serial.changed) == len(parallel.changed) == 30
+    assert len(parallel.failures) == 1
+    assert progress[-1] == (31, 31) and len(progress) == 31
