@@ -26,6 +26,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("install-skills", "autoplay_cli.cli.install_skills", "install_skills"),
     ("migrate-imports", "autoplay_cli.cli.migrate_imports", "migrate_imports"),
     ("tail", "autoplay_cli.cli.tail", "tail"),
+    ("onboard", "autoplay_cli.cli.onboard", "onboard"),
+    ("doctor", "autoplay_cli.cli.doctor", "doctor"),
 )
 
 app = typer.Typer(

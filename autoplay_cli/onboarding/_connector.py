@@ -253,7 +253,7 @@ def _error_for(
 ) -> AutoplayError:
     status = response.status_code
     said = connector_message(response, secrets)
-    detail = f" ({said})" if said else ""
+    detail = f" (the connector says: {said})" if said else ""
     product = request.product_id
     if status == 409:
         return ConflictError(
