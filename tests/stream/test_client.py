@@ -1,0 +1,285 @@
+"""The stream client against the emulator over loopback, and MockTransport for odd peers."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from autoplay_cli.errors import AuthError, NotFoundError, ServiceUnavailableError
+from autoplay_cli.stream import Notice, StreamClient, StreamConfig
+from autoplay_cli.wire import (
+    GapEvent,
+    HeartbeatEvent,
+    MalformedEvent,
+    ParsedEvent,
+    PayloadEvent,
+    UnknownEvent,
+)
+
+FAST = {"initial_backoff": 0.01, "max_backoff": 0.05}
+
+
+def config_for(handle: Any, **changes: Any) -> StreamConfig:
+    values: dict[str, Any] = {"idle_timeout": 5.0, **FAST, **changes}
+    return StreamConfig(handle.url, handle.product_id, handle.token, **values)
+
+
+async def collect(client: StreamClient, n: int, *, timeout: float = 20.0,
+                  keep: Callable[[ParsedEvent], bool] = lambda e: isinstance(e, PayloadEvent),
+                  ) -> list[ParsedEvent]:
+    out: list[ParsedEvent] = []
+    agen = client.events()
+    try:
+        async with asyncio.timeout(timeout):
+            async for event in agen:
+                if keep(event):
+                    out.append(event)
+                    if len(out) >= n:
+                        break
+    finally:
+        await agen.aclose()
+    return out
+
+
+def ids(events: list[ParsedEvent]) -> list[int]:
+    return [int(e.id) for e in events if e.id is not None]
+
+
+# -- against the emulator ---------------------------------------------------------------
+
+
+async def test_reads_every_event_in_order(make_emulator: Any) -> None:
+    emu = make_emulator(rate=0, max_events=40, retry_ms=20)
+    client = StreamClient(config_for(emu))
+    events = await collect(client, 40)
+    assert ids(events) == list(range(1, 41))
+    assert client.stats.connects == 1 and client.stats.reconnects == 0
+    assert sum(client.stats.payloads.values()) == 40
+    assert client.stats.last_event_id == "40"
+    assert client.stats.bytes_received > 40 * 100
+
+
+async def test_resumes_across_drops_without_loss_or_duplicate(make_emulator: Any) -> None:
+    emu = make_emulator(rate=0, max_events=60, drop_every=7, retry_ms=10)
+    notices: list[Notice] = []
+    client = StreamClient(config_for(emu), on_notice=notices.append)
+    events = await collect(client, 60)
+    assert ids(events) == list(range(1, 61))
+    assert client.stats.reconnects >= 8
+    assert client.stats.gaps == 0
+    assert any("resuming after id 7" in n.message for n in notices)
+
+
+async def test_stalled_connection_is_detected_and_replaced(make_emulator: Any) -> None:
+    emu = make_emulator(rate=0, max_events=12, stall_after=5, retry_ms=10)
+    client = StreamClient(config_for(emu, idle_timeout=0.3))
+    events = await collect(client, 12)
+    assert ids(events) == list(range(1, 13))
+    assert client.stats.stalls >= 2
+    assert "stalled" in (client.stats.last_error or "")
+
+
+async def test_malformed_frames_are_counted_not_fatal(make_emulator: Any) -> None:
+    emu = make_emulator(rate=0, max_events=30, malformed_every=4, retry_ms=10)
+    client = StreamClient(config_for(emu))
+    events = await collect(client, 30, keep=lambda e: isinstance(e, PayloadEvent | MalformedEvent))
+    malformed = [e for e in events if isinstance(e, MalformedEvent)]
+    assert [int(e.id) for e in malformed if e.id] == [4, 8, 12, 16, 20, 24, 28]
+    assert client.stats.malformed == 7
+    assert sum(client.stats.payloads.values()) == 23
+
+
+async def test_a_wrong_token_is_final_and_never_echoed(make_emulator: Any) -> None:
+    emu = make_emulator()
+    secret = "uk_live_WRONG_secret_value_123"
+    client = StreamClient(StreamConfig(emu.url, emu.product_id, secret, **FAST))
+    with pytest.raises(AuthError) as info:
+        await collect(client, 1, timeout=10)
+    text = info.value.one_line()
+    assert secret not in text and "WRONG" not in text
+    assert "AUTOPLAY_TOKEN" in text and "401" in text
+    assert client.stats.reconnects == 0
+
+
+async def test_an_unknown_product_is_final(make_emulator: Any) -> None:
+    emu = make_emulator()
+    client = StreamClient(StreamConfig(emu.url, "no-such-product", emu.token, **FAST))
+    with pytest.raises(NotFoundError) as info:
+        await collect(client, 1, timeout=10)
+    assert "/stream/no-such-product" in info.value.one_line()
+    assert "--product-id" in info.value.one_line()
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_max_retries_against_a_closed_port() -> None:
+    token = "uk_live_secret_token_abcdef"
+    client = StreamClient(StreamConfig(f"http://127.0.0.1:{closed_port()}", "acme", token,
+                                       max_retries=2, **FAST))
+    with pytest.raises(ServiceUnavailableError) as info:
+        await collect(client, 1, timeout=10)
+    text = info.value.one_line()
+    assert "after 2 retries" in text and "cannot connect" in text and token not in text
+    assert client.stats.reconnects == 2
+
+
+def test_blocking_iteration_and_first_event(make_emulator: Any) -> None:
+    emu = make_emulator(rate=0, max_events=3, retry_ms=10)
+    client = StreamClient(config_for(emu))
+    first = client.first(10)
+    assert isinstance(first, PayloadEvent) and first.id == "1"
+    seen = []
+    for event in StreamClient(config_for(emu, last_event_id="1")).iter_events():
+        seen.append(event)
+        if len(seen) == 2:
+            break
+    assert [e.id for e in seen] == ["2", "3"]
+
+
+async def test_first_event_times_out_with_the_last_error() -> None:
+    client = StreamClient(StreamConfig(f"http://127.0.0.1:{closed_port()}", "acme", "tok",
+                                       **FAST))
+    with pytest.raises(ServiceUnavailableError, match="within 0.3 s.*cannot connect"):
+        await client.afirst(0.3)
+
+
+# -- odd peers, via MockTransport ---------------------------------------------------------
+
+
+class Script:
+    """A scripted connector: one response factory per connection attempt."""
+
+    def __init__(self, *responses: Callable[[httpx.Request], httpx.Response]) -> None:
+        self.responses = list(responses)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.responses[min(len(self.requests), len(self.responses)) - 1](request)
+
+
+def sse(*chunks: bytes | float) -> Callable[[httpx.Request], httpx.Response]:
+    """An SSE response whose body yields *chunks*; a float sleeps that long instead."""
+
+    async def body() -> AsyncIterator[bytes]:
+        for chunk in chunks:
+            if isinstance(chunk, float):
+                await asyncio.sleep(chunk)
+            else:
+                yield chunk
+
+    return lambda request: httpx.Response(
+        200, headers={"content-type": "text/event-stream"}, content=body())
+
+
+def status(code: int, ctype: str = "text/plain") -> Callable[[httpx.Request], httpx.Response]:
+    return lambda request: httpx.Response(code, headers={"content-type": ctype}, text="no")
+
+
+ACTIONS = b'{"type":"actions","product_id":"p","session_id":"s1","actions":[]}'
+
+
+def mock_client(script: Script, delays: list[float] | None = None,
+                **changes: Any) -> StreamClient:
+    async def sleep(seconds: float) -> None:
+        if delays is not None:
+            delays.append(seconds)
+
+    values: dict[str, Any] = {"idle_timeout": 2.0, "jitter": 0.0, **changes}
+    return StreamClient(StreamConfig("http://connector.test", "p", "tok", **values),
+                        transport=httpx.MockTransport(script), sleep=sleep)
+
+
+async def test_5xx_and_non_sse_answers_are_retried_with_doubling_delays() -> None:
+    script = Script(status(503), status(502), status(200, "text/html"),
+                    sse(b"id: 1\ndata: " + ACTIONS + b"\n\n"))
+    delays: list[float] = []
+    events = await collect(mock_client(script, delays), 1)
+    assert ids(events) == [1]
+    assert delays == [1.0, 2.0, 4.0]
+
+
+async def test_backoff_resets_after_a_successful_read() -> None:
+    dropping = sse(b"id: 1\ndata: " + ACTIONS + b"\n\n")
+    script = Script(dropping, status(500), dropping, dropping)
+    delays: list[float] = []
+    await collect(mock_client(script, delays), 3)
+    # after a read the next delay is the base again; a failure in between doubles it
+    assert delays == [1.0, 2.0, 1.0]
+
+
+async def test_retry_field_sets_the_delay_and_last_event_id_is_sent() -> None:
+    script = Script(sse(b"retry: 250\n\nid: 41\ndata: " + ACTIONS + b"\n\n"),
+                    sse(b"id: 42\ndata: " + ACTIONS + b"\n\n"))
+    delays: list[float] = []
+    events = await collect(mock_client(script, delays), 2)
+    assert ids(events) == [41, 42]
+    assert delays == [0.25]
+    assert "last-event-id" not in script.requests[0].headers
+    assert script.requests[1].headers["last-event-id"] == "41"
+    assert script.requests[0].headers["authorization"] == "Bearer tok"
+    assert script.requests[0].headers["accept"] == "text/event-stream"
+
+
+async def test_heartbeats_empty_frames_gaps_and_unknown_types() -> None:
+    body = (b": comment\n\nevent: heartbeat\ndata:\n\nid: 3\ndata:\n\n"
+            b'event: gap\ndata: {"type":"gap","requested_id":"3","oldest_id":"9","missed":5}\n\n'
+            b'id: 9\ndata: {"type":"mystery"}\n\nid: 10\ndata: ' + ACTIONS + b"\n\n")
+    client = mock_client(Script(sse(body)))
+    events = await collect(client, 4, keep=lambda e: True)
+    assert [type(e) for e in events] == [HeartbeatEvent, GapEvent, UnknownEvent, PayloadEvent]
+    s = client.stats
+    assert (s.heartbeats, s.empty, s.gaps, s.missed, s.unknown) == (1, 1, 1, 5, 1)
+    assert s.last_event_id == "10"
+
+
+async def test_comments_alone_keep_the_connection_alive() -> None:
+    # 0.5 s of comments every 0.05 s with a 0.2 s watchdog: no stall; then silence: a stall.
+    keepalive: list[bytes | float] = []
+    for _ in range(10):
+        keepalive += [b": ka\n\n", 0.05]
+    script = Script(sse(*keepalive, b"id: 1\ndata: " + ACTIONS + b"\n\n", 5.0),
+                    sse(b"id: 2\ndata: " + ACTIONS + b"\n\n"))
+    client = mock_client(script, [], idle_timeout=0.2)
+    events = await collect(client, 2)
+    assert ids(events) == [1, 2]
+    assert client.stats.stalls == 1
+
+
+async def test_a_silent_server_head_counts_as_a_stall() -> None:
+    async def hang(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(5)
+        raise AssertionError("unreachable")
+
+    script = Script(sse(b"id: 1\ndata: " + ACTIONS + b"\n\n"))
+    transport = httpx.MockTransport(hang)
+    calls = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return await transport.handle_async_request(request)  # type: ignore[no-any-return]
+        return script(request)
+
+    async def sleep(seconds: float) -> None:
+        return None
+
+    client = StreamClient(StreamConfig("http://c.test", "p", "tok", idle_timeout=0.2),
+                          transport=httpx.MockTransport(handler), sleep=sleep)
+    events = await collect(client, 1, timeout=5)
+    assert ids(events) == [1] and client.stats.stalls == 1
+
+
+async def test_403_is_an_auth_error() -> None:
+    with pytest.raises(AuthError, match="403"):
+        await collect(mock_client(Script(status(403))), 1)
