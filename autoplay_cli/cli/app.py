@@ -28,6 +28,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("tail", "autoplay_cli.cli.tail", "tail"),
     ("onboard", "autoplay_cli.cli.onboard", "onboard"),
     ("doctor", "autoplay_cli.cli.doctor", "doctor"),
+    ("simulate", "autoplay_cli.cli.simulate", "simulate"),
 )
 
 app = typer.Typer(

@@ -19,7 +19,6 @@ from autoplay_cli.session import (
     ConversationLinkStore,
     InvalidTransitionError,
     MemoryConversationLinkStore,
-    MemorySessionStore,
     SessionState,
     SessionStore,
     TourDefinition,
@@ -27,6 +26,7 @@ from autoplay_cli.session import (
     link_conversation,
 )
 from autoplay_cli.simulate.clock import VirtualClock
+from autoplay_cli.simulate.live_store import LiveSessionStore
 from autoplay_cli.simulate.report import (
     APPLIED,
     BLOCKED,
@@ -214,7 +214,8 @@ class Engine:
         n = len(payload.actions)
         offer: Offer | None = result.get("offer")
         if offer is None:
-            urls = " → ".join(a.canonical_url or "·" for a in payload.actions)
+            urls = " → ".join(a.canonical_url or "·" for a in payload.actions) \
+                if self.report.keep_steps else ""
             self._add(sid, "actions", NONE, result["before"], view, detail=urls, actions=n,
                       source=event.source)
         elif result["ok"]:
@@ -295,31 +296,42 @@ def _identity(payload: Any) -> dict[str, Any] | None:
 
 
 async def simulate_async(inputs: SimulationInput, config: TriggerConfig, *,
-                         store_url: str | None = None, pulse_s: float = DEFAULT_PULSE_S,
-                         keep_steps: bool = True, snapshots: bool = True) -> Report:
-    """Run *inputs* through a fresh memory store, or through Redis at *store_url*.
+                         store_url: str | None = None, store: Any = None,
+                         pulse_s: float = DEFAULT_PULSE_S, keep_steps: bool = True,
+                         snapshots: bool = True) -> Report:
+    """Run *inputs* in memory, through Redis at *store_url*, or through a given *store*.
 
-    With Redis, sessions live under ``autoplay:simulate:session_state:{id}`` (links
-    under ``autoplay:simulate:conversation_link:{id}``); the keys of the sessions
-    and conversations in the input are deleted first, so every run starts fresh.
+    In memory, sessions are live :class:`SessionState` objects (the run is their
+    only writer). With Redis, every step is a compare-and-set update of a snapshot
+    under ``autoplay:simulate:session_state:{id}`` (links under
+    ``autoplay:simulate:conversation_link:{id}``); the keys of the sessions and
+    conversations in the input are deleted first, so every run starts fresh.
+    A *store* built by the caller (e.g. a ``MemorySessionStore``) must have a
+    :class:`VirtualClock` as its ``clock``; it is moved to the input's start.
     """
-    clock = VirtualClock(inputs.start)
     timings: dict[str, Any] = {"interaction_timeout_s": config.interaction_timeout_s,
                                "cooldown_period_s": config.cooldown_period_s}
-    if store_url is None:
-        store: Any = MemorySessionStore(clock=clock, **timings)
-        links: Any = MemoryConversationLinkStore()
+    links: Any = MemoryConversationLinkStore()
+    if store is not None:
+        clock = getattr(store, "clock", None)
+        if not isinstance(clock, VirtualClock):
+            raise InputError("the store given to simulate needs a VirtualClock as its clock")
+        clock.advance_to(max(clock.now, inputs.start))
+    elif store_url is None:
+        clock = VirtualClock(inputs.start)
+        store = LiveSessionStore(clock=clock, **timings)
     else:
         from autoplay_cli.session import RedisConversationLinkStore, RedisSessionStore
 
+        clock = VirtualClock(inputs.start)
         store = RedisSessionStore(store_url, clock=clock, key_prefix=SIMULATION_KEY_PREFIX,
                                   **timings)
         links = RedisConversationLinkStore(key_prefix=SIMULATION_LINK_PREFIX,
                                            connection=store._conn)
         await store.ping()
-        for sid in {e.session_id for e in inputs.events if e.session_id}:
+        for sid in sorted({e.session_id for e in inputs.events if e.session_id}):
             await store.delete(sid)
-        for cid in {e.args["conversation"] for e in inputs.events if e.kind == "link"}:
+        for cid in sorted({e.args["conversation"] for e in inputs.events if e.kind == "link"}):
             await links.delete(cid)
     try:
         engine = Engine(config, store, clock, link_store=links, pulse_s=pulse_s,

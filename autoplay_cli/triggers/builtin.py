@@ -18,9 +18,7 @@ DWELL_ID = "user_page_dwell"
 def ping_pong_cycles(urls: Sequence[str]) -> int:
     """Count positions ``i`` with ``url[i] == url[i+2] != url[i+1]``, empty URLs dropped."""
     kept = [u for u in urls if u]
-    return sum(
-        1 for i in range(len(kept) - 2) if kept[i] == kept[i + 2] and kept[i] != kept[i + 1]
-    )
+    return sum(1 for a, b, c in zip(kept, kept[1:], kept[2:], strict=False) if a == c and a != b)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,17 +65,15 @@ class CanonicalUrlPingPong:
 
     def evaluate(self, actions: Sequence[ActionLike], now: float) -> Firing | None:
         kept = [a.canonical_url for a in actions if a.canonical_url]
-        cycles = 0
-        pair = ""
-        for i in range(len(kept) - 2):
-            if kept[i] == kept[i + 2] and kept[i] != kept[i + 1]:
-                cycles += 1
-                pair = f"{kept[i]} ↔ {kept[i + 1]}"
-        if cycles >= self.min_cycles:
-            plural = "s" if cycles != 1 else ""
-            return Firing(self.id, f"{cycles} ping-pong cycle{plural} (min {self.min_cycles}), "
-                                   f"last {pair}")
-        return None
+        cycles = ping_pong_cycles(kept)
+        if cycles < self.min_cycles:
+            return None
+        # min_cycles >= 1, so there is a last cycle to name.
+        i = max(i for i in range(len(kept) - 2)
+                if kept[i] == kept[i + 2] and kept[i] != kept[i + 1])
+        plural = "s" if cycles != 1 else ""
+        return Firing(self.id, f"{cycles} ping-pong cycle{plural} (min {self.min_cycles}), "
+                               f"last {kept[i]} ↔ {kept[i + 1]}")
 
 
 @dataclass(frozen=True, slots=True)
