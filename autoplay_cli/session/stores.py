@@ -80,6 +80,11 @@ class _CasStore:
         self.interaction_timeout_s = interaction_timeout_s
         self.cooldown_period_s = cooldown_period_s
         self.max_attempts = max_attempts
+        # Lost compare-and-set races so far (each one caused a retry): an observability hook.
+        self.conflicts = 0
+        # Per-key queue for this object's own tasks: they wait their turn instead of
+        # racing each other; compare-and-set still guards against other processes.
+        self._key_locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
         # Validate the defaults once, here, rather than on the first new session.
         SessionState(
             "validate",
@@ -167,10 +172,24 @@ class _CasStore:
 
         A missing session is created first (with *metadata*). On a concurrent
         write the read and ``fn`` are repeated, so *fn* must only mutate the
-        state it is given (it may be a coroutine function). Nothing is written
+        state it is given (it may be a coroutine function) and must not call
+        ``update`` for the same session on this store. Nothing is written
         when *fn* leaves the state unchanged. After ``max_attempts`` lost races,
         :class:`ConcurrentUpdateError`.
         """
+        lock, users = self._key_locks.setdefault(session_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                return await self._update(session_id, fn, metadata)
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                self._key_locks.pop(session_id, None)
+
+    async def _update(
+        self, session_id: str, fn: Mutation, metadata: Mapping[str, Any] | None
+    ) -> SessionState:
         for attempt in range(self.max_attempts):
             revision, raw = await self._read(session_id)
             if raw is None:
@@ -189,6 +208,7 @@ class _CasStore:
                 state._store_revision = new
                 return state
             # Lost the race: back off a little (full jitter) so contenders spread out.
+            self.conflicts += 1
             await asyncio.sleep(random.uniform(0, min(0.02, 0.0005 * 2 ** min(attempt, 10))))
         raise ConcurrentUpdateError(
             f"session {session_id!r}: gave up after {self.max_attempts} conflicting writes",

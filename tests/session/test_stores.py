@@ -167,7 +167,7 @@ async def test_update_retries_on_conflict(store: Store) -> None:
         state.metadata["mine"] = True
 
     s = await store.update("s1", racing)
-    assert calls == 2
+    assert calls == 2 and store.conflicts == 1
     assert s.metadata == {"other": True, "mine": True}
     assert (await store.get("s1")).metadata == s.metadata  # type: ignore[union-attr]
 
@@ -208,6 +208,9 @@ async def test_many_tasks_lose_no_updates(store: Store) -> None:
     await asyncio.gather(*(worker() for _ in range(20)))
     for sid in ("a", "b", "c"):
         assert (await store.get(sid)).metadata["n"] == 200  # type: ignore[union-attr]
+    # Tasks sharing one store object queue per key instead of racing each other.
+    assert store.conflicts == 0
+    assert not store._key_locks  # the per-key queues are released
 
 
 async def test_persisted_state_survives_a_restart(store: Store, clock: Any) -> None:
@@ -407,6 +410,7 @@ async def test_many_store_objects_lose_no_updates(
 
     await asyncio.gather(*(worker(stores[i % 4]) for i in range(16)))
     assert (await stores[0].get("hot")).metadata["n"] == 400  # type: ignore[union-attr]
+    assert sum(s.conflicts for s in stores) > 0  # the objects did race, and CAS caught it
 
 
 def test_several_os_processes_lose_no_updates(redis_url: str, prefix: str) -> None:
