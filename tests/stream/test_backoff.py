@@ -40,10 +40,15 @@ def test_bad_parameters_are_rejected() -> None:
         Backoff(base=-1)
 
 
-@given(seed=st.integers(0, 2**32), failures=st.integers(0, 60),
-       base=st.floats(0.01, 5), jitter=st.floats(0, 0.5))
-def test_jitter_stays_within_its_bounds(seed: int, failures: int, base: float,
-                                        jitter: float) -> None:
+@given(
+    seed=st.integers(0, 2**32),
+    failures=st.integers(0, 60),
+    base=st.floats(0.01, 5),
+    jitter=st.floats(0, 0.5),
+)
+def test_jitter_stays_within_its_bounds(
+    seed: int, failures: int, base: float, jitter: float
+) -> None:
     b = Backoff(base=base, cap=30.0, jitter=jitter, rng=random.Random(seed))
     b.failures = failures
     nominal = min(base * 2 ** min(failures, 32), max(30.0, base))

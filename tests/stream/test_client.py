@@ -29,9 +29,13 @@ def config_for(handle: Any, **changes: Any) -> StreamConfig:
     return StreamConfig(handle.url, handle.product_id, handle.token, **values)
 
 
-async def collect(client: StreamClient, n: int, *, timeout: float = 20.0,
-                  keep: Callable[[ParsedEvent], bool] = lambda e: isinstance(e, PayloadEvent),
-                  ) -> list[ParsedEvent]:
+async def collect(
+    client: StreamClient,
+    n: int,
+    *,
+    timeout: float = 20.0,
+    keep: Callable[[ParsedEvent], bool] = lambda e: isinstance(e, PayloadEvent),
+) -> list[ParsedEvent]:
     out: list[ParsedEvent] = []
     agen = client.events()
     try:
@@ -123,8 +127,9 @@ def closed_port() -> int:
 
 async def test_max_retries_against_a_closed_port() -> None:
     token = "uk_live_secret_token_abcdef"
-    client = StreamClient(StreamConfig(f"http://127.0.0.1:{closed_port()}", "acme", token,
-                                       max_retries=2, **FAST))
+    client = StreamClient(
+        StreamConfig(f"http://127.0.0.1:{closed_port()}", "acme", token, max_retries=2, **FAST)
+    )
     with pytest.raises(ServiceUnavailableError) as info:
         await collect(client, 1, timeout=10)
     text = info.value.one_line()
@@ -146,8 +151,7 @@ def test_blocking_iteration_and_first_event(make_emulator: Any) -> None:
 
 
 async def test_first_event_times_out_with_the_last_error() -> None:
-    client = StreamClient(StreamConfig(f"http://127.0.0.1:{closed_port()}", "acme", "tok",
-                                       **FAST))
+    client = StreamClient(StreamConfig(f"http://127.0.0.1:{closed_port()}", "acme", "tok", **FAST))
     with pytest.raises(ServiceUnavailableError, match="within 0.3 s.*cannot connect"):
         await client.afirst(0.3)
 
@@ -178,7 +182,8 @@ def sse(*chunks: bytes | float) -> Callable[[httpx.Request], httpx.Response]:
                 yield chunk
 
     return lambda request: httpx.Response(
-        200, headers={"content-type": "text/event-stream"}, content=body())
+        200, headers={"content-type": "text/event-stream"}, content=body()
+    )
 
 
 def status(code: int, ctype: str = "text/plain") -> Callable[[httpx.Request], httpx.Response]:
@@ -188,20 +193,26 @@ def status(code: int, ctype: str = "text/plain") -> Callable[[httpx.Request], ht
 ACTIONS = b'{"type":"actions","product_id":"p","session_id":"s1","actions":[]}'
 
 
-def mock_client(script: Script, delays: list[float] | None = None,
-                **changes: Any) -> StreamClient:
+def mock_client(script: Script, delays: list[float] | None = None, **changes: Any) -> StreamClient:
     async def sleep(seconds: float) -> None:
         if delays is not None:
             delays.append(seconds)
 
     values: dict[str, Any] = {"idle_timeout": 2.0, "jitter": 0.0, **changes}
-    return StreamClient(StreamConfig("http://connector.test", "p", "tok", **values),
-                        transport=httpx.MockTransport(script), sleep=sleep)
+    return StreamClient(
+        StreamConfig("http://connector.test", "p", "tok", **values),
+        transport=httpx.MockTransport(script),
+        sleep=sleep,
+    )
 
 
 async def test_5xx_and_non_sse_answers_are_retried_with_doubling_delays() -> None:
-    script = Script(status(503), status(502), status(200, "text/html"),
-                    sse(b"id: 1\ndata: " + ACTIONS + b"\n\n"))
+    script = Script(
+        status(503),
+        status(502),
+        status(200, "text/html"),
+        sse(b"id: 1\ndata: " + ACTIONS + b"\n\n"),
+    )
     delays: list[float] = []
     events = await collect(mock_client(script, delays), 1)
     assert ids(events) == [1]
@@ -218,8 +229,10 @@ async def test_backoff_resets_after_a_successful_read() -> None:
 
 
 async def test_retry_field_sets_the_delay_and_last_event_id_is_sent() -> None:
-    script = Script(sse(b"retry: 250\n\nid: 41\ndata: " + ACTIONS + b"\n\n"),
-                    sse(b"id: 42\ndata: " + ACTIONS + b"\n\n"))
+    script = Script(
+        sse(b"retry: 250\n\nid: 41\ndata: " + ACTIONS + b"\n\n"),
+        sse(b"id: 42\ndata: " + ACTIONS + b"\n\n"),
+    )
     delays: list[float] = []
     events = await collect(mock_client(script, delays), 2)
     assert ids(events) == [41, 42]
@@ -231,9 +244,11 @@ async def test_retry_field_sets_the_delay_and_last_event_id_is_sent() -> None:
 
 
 async def test_heartbeats_empty_frames_gaps_and_unknown_types() -> None:
-    body = (b": comment\n\nevent: heartbeat\ndata:\n\nid: 3\ndata:\n\n"
-            b'event: gap\ndata: {"type":"gap","requested_id":"3","oldest_id":"9","missed":5}\n\n'
-            b'id: 9\ndata: {"type":"mystery"}\n\nid: 10\ndata: ' + ACTIONS + b"\n\n")
+    body = (
+        b": comment\n\nevent: heartbeat\ndata:\n\nid: 3\ndata:\n\n"
+        b'event: gap\ndata: {"type":"gap","requested_id":"3","oldest_id":"9","missed":5}\n\n'
+        b'id: 9\ndata: {"type":"mystery"}\n\nid: 10\ndata: ' + ACTIONS + b"\n\n"
+    )
     client = mock_client(Script(sse(body)))
     events = await collect(client, 4, keep=lambda e: True)
     assert [type(e) for e in events] == [HeartbeatEvent, GapEvent, UnknownEvent, PayloadEvent]
@@ -247,8 +262,10 @@ async def test_comments_alone_keep_the_connection_alive() -> None:
     keepalive: list[bytes | float] = []
     for _ in range(10):
         keepalive += [b": ka\n\n", 0.05]
-    script = Script(sse(*keepalive, b"id: 1\ndata: " + ACTIONS + b"\n\n", 5.0),
-                    sse(b"id: 2\ndata: " + ACTIONS + b"\n\n"))
+    script = Script(
+        sse(*keepalive, b"id: 1\ndata: " + ACTIONS + b"\n\n", 5.0),
+        sse(b"id: 2\ndata: " + ACTIONS + b"\n\n"),
+    )
     client = mock_client(script, [], idle_timeout=0.2)
     events = await collect(client, 2)
     assert ids(events) == [1, 2]
@@ -274,8 +291,11 @@ async def test_a_silent_server_head_counts_as_a_stall() -> None:
     async def sleep(seconds: float) -> None:
         return None
 
-    client = StreamClient(StreamConfig("http://c.test", "p", "tok", idle_timeout=0.2),
-                          transport=httpx.MockTransport(handler), sleep=sleep)
+    client = StreamClient(
+        StreamConfig("http://c.test", "p", "tok", idle_timeout=0.2),
+        transport=httpx.MockTransport(handler),
+        sleep=sleep,
+    )
     events = await collect(client, 1, timeout=5)
     assert ids(events) == [1] and client.stats.stalls == 1
 

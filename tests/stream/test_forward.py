@@ -18,8 +18,15 @@ from autoplay_cli.stream.forward import Forwarder
 from autoplay_cli.wire import parse_payload
 
 SECRET = "whsec_test_forward_secret"
-PAYLOAD = parse_payload({"type": "actions", "product_id": "p", "session_id": "s1",
-                         "actions": [{"type": "click", "description": "é"}], "custom": 7})
+PAYLOAD = parse_payload(
+    {
+        "type": "actions",
+        "product_id": "p",
+        "session_id": "s1",
+        "actions": [{"type": "click", "description": "é"}],
+        "custom": 7,
+    }
+)
 
 
 @dataclass

@@ -22,16 +22,34 @@ from autoplay_cli.stream.tail import (
 from autoplay_cli.wire import parse_payload
 
 
-def actions(session: str | None, user: str | None = None, email: str | None = None,
-            urls: tuple[str, ...] = ("/dashboard",)) -> Any:
-    return parse_payload({"type": "actions", "product_id": "p", "session_id": session,
-                          "user_id": user, "email": email,
-                          "actions": [{"type": "click", "canonical_url": u} for u in urls]})
+def actions(
+    session: str | None,
+    user: str | None = None,
+    email: str | None = None,
+    urls: tuple[str, ...] = ("/dashboard",),
+) -> Any:
+    return parse_payload(
+        {
+            "type": "actions",
+            "product_id": "p",
+            "session_id": session,
+            "user_id": user,
+            "email": email,
+            "actions": [{"type": "click", "canonical_url": u} for u in urls],
+        }
+    )
 
 
 def summary(session: str) -> Any:
-    return parse_payload({"type": "summary", "product_id": "p", "session_id": session,
-                          "summary": "did things", "replaces": 3})
+    return parse_payload(
+        {
+            "type": "summary",
+            "product_id": "p",
+            "session_id": session,
+            "summary": "did things",
+            "replaces": 3,
+        }
+    )
 
 
 def test_session_type_and_url_filters() -> None:
@@ -53,8 +71,15 @@ def test_user_filter_follows_a_session_into_its_summaries() -> None:
     assert not f(actions("s2", user="u2"))
     assert f(summary("s1")) and not f(summary("s2"))
     g = PayloadFilter(email="a@x.example")
-    assert g(parse_payload({"type": "actions", "session_id": "s3", "actions": [
-        {"type": "click", "email": "a@x.example"}]}))
+    assert g(
+        parse_payload(
+            {
+                "type": "actions",
+                "session_id": "s3",
+                "actions": [{"type": "click", "email": "a@x.example"}],
+            }
+        )
+    )
 
 
 class Sink:
@@ -75,8 +100,10 @@ class Sink:
         pass
 
 
-async def endless(gap: float = 0.0, stop_after: int | None = None,
-                  ) -> AsyncIterator[RecordedEvent]:
+async def endless(
+    gap: float = 0.0,
+    stop_after: int | None = None,
+) -> AsyncIterator[RecordedEvent]:
     n = 0
     while stop_after is None or n < stop_after:
         n += 1
@@ -103,8 +130,9 @@ async def test_until_idle_stops_once_the_stream_goes_quiet() -> None:
 
 async def test_max_time_stops_a_busy_stream() -> None:
     sink = Sink()
-    result = await run(endless(gap=0.01), TailRequest(max_time=0.2, until_idle=5), sink,
-                       TailSummary())
+    result = await run(
+        endless(gap=0.01), TailRequest(max_time=0.2, until_idle=5), sink, TailSummary()
+    )
     assert result.stop_reason.startswith("--max-time") and sink.events
 
 
@@ -141,15 +169,27 @@ async def test_replay_keeps_the_original_pace_scaled_by_speed(tmp_path: Path) ->
 def test_summary_text_names_every_counter() -> None:
     from autoplay_cli.stream.client import StreamStats
 
-    s = TailSummary(stream=StreamStats(reconnects=2, gaps=1, missed=4, malformed=3, unknown=1),
-                    forwarding=True, forward_ok=5, forward_failed=1, stop_reason="x")
+    s = TailSummary(
+        stream=StreamStats(reconnects=2, gaps=1, missed=4, malformed=3, unknown=1),
+        forwarding=True,
+        forward_ok=5,
+        forward_failed=1,
+        stop_reason="x",
+    )
     s.shown.update({"actions": 5, "summary": 1})
     s.received.update({"actions": 9, "summary": 1})
     s.sessions.update({"a", "b"})
     text = s.describe()
-    for part in ("6 events shown (actions 5, summary 1)", "10 received", "2 sessions",
-                 "2 reconnects", "1 gap (4 events lost)", "3 malformed, 1 unknown",
-                 "forward failures 1", "stopped: x"):
+    for part in (
+        "6 events shown (actions 5, summary 1)",
+        "10 received",
+        "2 sessions",
+        "2 reconnects",
+        "1 gap (4 events lost)",
+        "3 malformed, 1 unknown",
+        "forward failures 1",
+        "stopped: x",
+    ):
         assert part in text, part
 
 

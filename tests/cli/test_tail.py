@@ -1,0 +1,323 @@
+"""``autoplay tail`` end to end: real HTTP on loopback against the emulator."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from autoplay_cli.cli.app import app
+from autoplay_cli.errors import EXIT_AUTH, EXIT_CONFIG, EXIT_NOT_FOUND, EXIT_UNAVAILABLE, EXIT_USAGE
+from autoplay_cli.recording import dumps_envelope, parse_envelope_line
+
+runner = CliRunner()
+N = 60
+
+
+def tail(
+    emu: Any,
+    *args: str,
+    token: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Any:
+    full_env = {"AUTOPLAY_TOKEN": token or emu.token, **(env or {})}
+    return runner.invoke(
+        app,
+        ["tail", "--connector-url", emu.url, "--product-id", emu.product_id, *args],
+        env=full_env,
+    )
+
+
+def lines(result: Any) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def emu() -> Iterator[Any]:
+    """One emulator for the module: N events, kept in its ring so every run replays from 0."""
+    from autoplay_cli.emulator.server import run_in_thread
+
+    with run_in_thread(None, rate=0, max_events=N, retry_ms=10) as handle:
+        yield handle
+
+
+@pytest.fixture(scope="module")
+def everything(emu: Any) -> list[dict[str, Any]]:
+    result = tail(emu, "--json", "--count", str(N), "--last-event-id", "0")
+    assert result.exit_code == 0, result.stderr
+    return lines(result)
+
+
+def test_json_is_one_envelope_per_line_and_round_trips(
+    emu: Any, everything: list[dict[str, Any]]
+) -> None:
+    result = tail(emu, "--json", "--count", str(N), "--last-event-id", "0")
+    assert [int(e["id"]) for e in everything] == list(range(1, N + 1))
+    for line in result.stdout.splitlines():
+        env = parse_envelope_line(line)
+        assert dumps_envelope(env.id, env.payload, env.received_at) == line
+        assert set(json.loads(line)) == {"id", "event", "received_at", "payload"}
+    assert f"{N} events shown" in result.stderr and "stopped: --count" in result.stderr
+
+
+def expected_ids(everything: list[dict[str, Any]], option: str, value: str) -> list[str]:
+    identified: set[str] = set()
+    out = []
+    for env in everything:
+        p = env["payload"]
+        if option == "--session":
+            keep = p["session_id"] == value
+        elif option == "--type":
+            keep = p["type"] == value
+        elif option in ("--user", "--email"):
+            field = "user_id" if option == "--user" else "email"
+            if p["type"] == "actions":
+                keep = value in {p[field], *(a[field] for a in p["actions"])}
+                if keep:
+                    identified.add(p["session_id"])
+            else:
+                keep = p["session_id"] in identified
+        else:  # --url
+            urls = [a["canonical_url"] for a in p.get("actions", [])]
+            keep = (
+                any(value in u for u in urls)
+                if "*" not in value
+                else any(__import__("fnmatch").fnmatchcase(u, value) for u in urls)
+            )
+        if keep:
+            out.append(env["id"])
+    return out
+
+
+@pytest.mark.parametrize(
+    "option", ["--session", "--user", "--email", "--type", "--url", "--url-glob"]
+)
+def test_each_filter(emu: Any, everything: list[dict[str, Any]], option: str) -> None:
+    identified = [e["payload"] for e in everything if e["payload"].get("user_id")]
+    value = {
+        "--session": identified[0]["session_id"],
+        "--user": identified[1]["user_id"],
+        "--email": identified[2]["email"],
+        "--type": "summary",
+        "--url": "/billing",
+        "--url-glob": "/projects/:id*",
+    }[option]
+    option = option.removesuffix("-glob")
+    want = expected_ids(everything, option, value)
+    assert want, f"the emulator's traffic has nothing for {option} {value}"
+    result = tail(emu, "--json", option, value, "--count", str(len(want)), "--last-event-id", "0")
+    assert result.exit_code == 0, result.stderr
+    assert [e["id"] for e in lines(result)] == want
+
+
+def test_text_form(emu: Any, everything: list[dict[str, Any]]) -> None:
+    result = tail(emu, "--text", "--type", "actions", "--count", "2", "--last-event-id", "0")
+    assert result.exit_code == 0
+    first = everything[0]["payload"]
+    assert result.stdout.startswith(
+        f"Session {first['session_id'] or 'unknown'} — {len(first['actions'])} actions\n[0] "
+    )
+
+
+@pytest.mark.parametrize("env", [{}, {"NO_COLOR": "1"}])
+def test_human_view_has_no_escape_codes_off_a_terminal(
+    emu: Any, env: dict[str, str], everything: list[dict[str, Any]]
+) -> None:
+    result = tail(emu, "--count", str(N), "--last-event-id", "0", env=env)
+    assert result.exit_code == 0
+    assert "\x1b[" not in result.stdout and "\x1b[" not in result.stderr
+    summaries = [e for e in everything if e["event"] == "summary"]
+    assert result.stdout.count("SUMMARY of") == len(summaries)
+    some = next(e["payload"] for e in everything if e["payload"].get("user_id"))
+    assert some["session_id"][:12] in result.stdout
+    assert some["actions"][0]["canonical_url"] in result.stdout
+
+
+def test_record_then_replay_gives_the_same_output(emu: Any, tmp_path: Path) -> None:
+    rec = tmp_path / "rec.ndjson"
+    live = tail(emu, "--json", "--count", "25", "--last-event-id", "0", "--record", str(rec))
+    assert live.exit_code == 0
+    replay = runner.invoke(app, ["tail", "--replay", str(rec), "--json"])
+    assert replay.exit_code == 0, replay.stderr
+    assert replay.stdout == live.stdout
+    assert "stopped: end of input" in replay.stderr
+    # saved --json output replays too, and filters apply the same way
+    saved = tmp_path / "saved.ndjson"
+    saved.write_text(live.stdout)
+    filtered = runner.invoke(app, ["tail", "--replay", str(saved), "--json", "--type", "summary"])
+    assert filtered.stdout == "".join(
+        line + "\n" for line in live.stdout.splitlines() if '"event":"summary"' in line
+    )
+
+
+def test_resume_across_drops_without_loss_or_duplicate(make_emulator: Any) -> None:
+    emu = make_emulator(rate=0, max_events=40, drop_every=9, retry_ms=10)
+    result = tail(emu, "--json", "--count", "40")
+    assert result.exit_code == 0, result.stderr
+    assert [int(e["id"]) for e in lines(result)] == list(range(1, 41))
+    assert "4 reconnects" in result.stderr
+
+
+def test_stall_detection(make_emulator: Any) -> None:
+    emu = make_emulator(rate=0, max_events=10, stall_after=4, retry_ms=10)
+    result = tail(emu, "--json", "--count", "10", "--idle-timeout", "0.3")
+    assert result.exit_code == 0, result.stderr
+    assert [int(e["id"]) for e in lines(result)] == list(range(1, 11))
+    assert "stalled connection" in result.stderr
+
+
+def test_malformed_frames_are_shown_with_verbose_and_counted(make_emulator: Any) -> None:
+    emu = make_emulator(rate=0, max_events=20, malformed_every=5, retry_ms=10)
+    result = tail(emu, "--json", "--until-idle", "0.5", "--verbose")
+    assert result.exit_code == 0, result.stderr
+    assert len(lines(result)) == 16
+    assert result.stderr.count("malformed frame") == 4
+    assert "4 malformed, 0 unknown frames" in result.stderr
+
+
+def test_wrong_token_exits_4_without_printing_it(emu: Any) -> None:
+    secret = "uk_live_this_is_wrong_123456"
+    result = tail(emu, "--json", token=secret)
+    assert result.exit_code == EXIT_AUTH
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ") and result.stderr.count("\n") == 1
+    assert secret not in result.stderr and "AUTOPLAY_TOKEN" in result.stderr
+
+
+def test_wrong_product_exits_5(emu: Any) -> None:
+    result = runner.invoke(
+        app,
+        ["tail", "--connector-url", emu.url, "--product-id", "nope"],
+        env={"AUTOPLAY_TOKEN": emu.token},
+    )
+    assert result.exit_code == EXIT_NOT_FOUND
+    assert "/stream/nope" in result.stderr and "--product-id" in result.stderr
+
+
+def test_max_retries_against_a_closed_port_exits_6() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = runner.invoke(
+        app,
+        [
+            "tail",
+            "--connector-url",
+            f"http://127.0.0.1:{port}",
+            "--product-id",
+            "p",
+            "--max-retries",
+            "1",
+        ],
+        env={"AUTOPLAY_TOKEN": "tok_secret_value_1"},
+    )
+    assert result.exit_code == EXIT_UNAVAILABLE
+    assert "after 1 retry" in result.stderr and "tok_secret_value_1" not in result.stderr
+
+
+def test_until_idle_exits_0(make_emulator: Any) -> None:
+    emu = make_emulator(rate=0, max_events=5, retry_ms=10)
+    result = tail(emu, "--json", "--until-idle", "0.5")
+    assert result.exit_code == 0
+    assert len(lines(result)) == 5 and "idle for --until-idle" in result.stderr
+
+
+def test_usage_and_config_errors(emu: Any) -> None:
+    both = tail(emu, "--json", "--text")
+    assert both.exit_code == EXIT_USAGE and "cannot be combined" in both.stderr
+    no_token = runner.invoke(app, ["tail", "--connector-url", emu.url, "--product-id", "p"])
+    assert no_token.exit_code == EXIT_CONFIG and "AUTOPLAY_TOKEN" in no_token.stderr
+
+
+def test_ctrl_c_prints_the_summary_and_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    import autoplay_cli.stream.tail as tail_module
+
+    def interrupted(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tail_module, "tail", interrupted)
+    result = runner.invoke(app, ["tail", "--replay", "whatever.ndjson"])
+    assert result.exit_code == 130
+    assert "stopped: interrupted" in result.stderr
+
+
+SECRET = "whsec_cli_forward_secret"
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[str, list[bool], list[bytes]]]:
+    """A loopback webhook receiver that checks the signature in constant time."""
+    valid: list[bool] = []
+    bodies: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            raw = self.rfile.read(int(self.headers["Content-Length"]))
+            expected = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+            ok = hmac.compare_digest(expected, self.headers.get("X-Connector-Signature", ""))
+            valid.append(ok)
+            bodies.append(raw)
+            self.send_response(204 if ok else 401)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", valid, bodies
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_forward_to_signs_each_payload(emu: Any, receiver: Any) -> None:
+    url, valid, bodies = receiver
+    result = tail(
+        emu,
+        "--json",
+        "--count",
+        "5",
+        "--last-event-id",
+        "0",
+        "--forward-to",
+        url,
+        "--forward-secret",
+        SECRET,
+    )
+    assert result.exit_code == 0, result.stderr
+    assert valid == [True] * 5
+    assert [json.loads(b) for b in bodies] == [e["payload"] for e in lines(result)]
+    assert result.stderr.count("forward: 204") == 5
+    assert "forwarded 5, forward failures 0" in result.stderr
+    assert SECRET not in result.stderr + result.stdout
+
+
+def test_forward_to_a_down_endpoint_goes_on(emu: Any) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    result = tail(
+        emu,
+        "--json",
+        "--count",
+        "3",
+        "--last-event-id",
+        "0",
+        "--forward-to",
+        f"http://127.0.0.1:{port}/hook",
+    )
+    assert result.exit_code == 0
+    assert len(lines(result)) == 3
+    assert result.stderr.count("forward: unreachable") == 3
+    assert "forward failures 3" in result.stderr
