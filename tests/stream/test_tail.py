@@ -199,5 +199,5 @@ async def test_a_bad_recording_is_an_input_error(tmp_path: Path, bad: str) -> No
 
     path = tmp_path / "bad.ndjson"
     path.write_text(bad + "\n")
-    with pytest.raises(InputError, match="bad.ndjson:1"):
+    with pytest.raises(InputError, match=r"bad\.ndjson:1"):
         _ = [e async for e in replay_events(path)]
