@@ -38,7 +38,8 @@ def _ask(value: str | None, label: str, flag: str, check: Callable[[str], str]) 
         except UsageError as exc:
             raise typer.BadParameter(exc.one_line()) from None
 
-    return str(typer.prompt(label, value_proc=proc))
+    # Prompts go to stderr: stdout carries only the result.
+    return str(typer.prompt(label, value_proc=proc, err=True))
 
 
 def onboard(

@@ -23,6 +23,7 @@ from autoplay_cli.errors import (
     mask,
     redact,
 )
+from autoplay_cli.onboarding._secrets import RedactedCause
 
 if TYPE_CHECKING:
     import httpx
@@ -137,7 +138,7 @@ def register_product(
         raise ServiceUnavailableError(
             f"cannot reach the connector at {connector_url}: no connection within {timeout:g} s",
             hint="check --connector-url and that the connector is running; nothing was sent",
-        ) from exc
+        ) from RedactedCause(exc, secrets)
     except httpx.TimeoutException as exc:
         # The request may have arrived: the product may now be registered.
         raise ServiceUnavailableError(
@@ -145,13 +146,13 @@ def register_product(
             f"product {request.product_id!r} may or may not be registered",
             hint="re-run the same command (a 409 then means it was registered: add "
             "--force-reregister), or raise --timeout",
-        ) from exc
+        ) from RedactedCause(exc, secrets)
     except httpx.TransportError as exc:
         reason = redact(str(exc) or type(exc).__name__, secrets)
         raise ServiceUnavailableError(
             f"cannot reach the connector at {connector_url}: {reason}",
             hint="check --connector-url and that the connector is running",
-        ) from exc
+        ) from RedactedCause(exc, secrets)
     log.debug("POST %s -> HTTP %d", url, response.status_code)
     if response.is_success:
         return _parse_success(response, request, secrets)

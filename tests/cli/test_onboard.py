@@ -1,0 +1,552 @@
+"""``autoplay onboard`` end to end against the emulator (connector + fake Unkey), and its edges."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from autoplay_cli.cli.app import app
+from autoplay_cli.errors import (
+    EXIT_AUTH,
+    EXIT_CONFIG,
+    EXIT_CONFLICT,
+    EXIT_NOT_FOUND,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
+
+runner = CliRunner()
+EMAIL = "ops@acme.io"
+
+
+def cli(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Any:
+    return runner.invoke(app, list(args), env=env, input=input)
+
+
+def autoplay(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "autoplay_cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
+    )
+
+
+def unkey_env(h: Any) -> dict[str, str]:
+    """Point onboard at the emulator (connector and fake Unkey), without a product or token."""
+    return {k: v for k, v in h.env().items() if k not in ("AUTOPLAY_PRODUCT_ID", "AUTOPLAY_TOKEN")}
+
+
+def keys_of(h: Any, product_id: str) -> list[Any]:
+    return [k for k in h.emulator.registry.keys.values() if k.external_id == product_id]
+
+
+def test_onboard_env_file_then_tail_and_doctor_with_it(emulator: Any, tmp_path: Path) -> None:
+    env_file = tmp_path / "acme.env"
+    proc = autoplay(
+        "onboard",
+        "--product-id",
+        "acme-e2e",
+        "--email",
+        EMAIL,
+        "--env-file",
+        str(env_file),
+        env=unkey_env(emulator),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Product acme-e2e registered" in proc.stdout
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    (key,) = keys_of(emulator, "acme-e2e")
+    assert key.key in proc.stdout and key.key in env_file.read_text()
+    assert "Error" not in proc.stderr
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AUTOPLAY_", "UNKEY_"))}
+    script = (
+        f'source "{env_file}" && "{sys.executable}" -m autoplay_cli tail --json '
+        "--count 3 --max-time 30"
+    )
+    tail = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=clean, timeout=60
+    )
+    assert tail.returncode == 0, tail.stderr
+    lines = [json.loads(line) for line in tail.stdout.splitlines()]
+    assert len(lines) == 3
+    assert all(e["payload"]["product_id"] == "acme-e2e" for e in lines)
+    script = f'source "{env_file}" && "{sys.executable}" -m autoplay_cli doctor --json'
+    doctor = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=clean, timeout=60
+    )
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert json.loads(doctor.stdout)["ok"] is True
+
+
+def test_key_created_in_unkey_when_the_connector_returns_none(make_emulator: Any) -> None:
+    h = make_emulator(create_keys=False)
+    result = cli(
+        "onboard",
+        "--product-id",
+        "acme-u",
+        "--email",
+        EMAIL,
+        "--json",
+        "--key-name",
+        "acme stream",
+        env=unkey_env(h),
+    )
+    assert result.exit_code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["key_source"] == "unkey" and data["stream_key"].startswith("uk_live_")
+    (key,) = keys_of(h, "acme-u")
+    assert (key.key, key.key_id, key.name) == (
+        data["stream_key"],
+        data["stream_key_id"],
+        "acme stream",
+    )
+
+
+def test_a_rerun_never_mints_a_second_key(make_emulator: Any) -> None:
+    h = make_emulator(create_keys=False)
+    env = unkey_env(h)
+    args = ("onboard", "--product-id", "acme-r", "--email", EMAIL)
+    assert cli(*args, env=env).exit_code == 0
+    again = cli(*args, env=env)
+    assert again.exit_code == EXIT_CONFLICT
+    assert again.stderr.startswith("Error: ") and "--force-reregister" in again.stderr
+    assert len(keys_of(h, "acme-r")) == 1
+    # Re-registering is explicit, and still mints nothing without --create-key.
+    forced = cli(*args, "--force-reregister", "--json", env=env)
+    assert forced.exit_code == 0, forced.stderr
+    data = json.loads(forced.stdout)
+    assert data["stream_key"] is None and data["reregistered"] is True
+    assert any("--create-key" in n for n in data["notes"])
+    assert len(keys_of(h, "acme-r")) == 1
+    minted = cli(*args, "--force-reregister", "--create-key", "--json", env=env)
+    assert minted.exit_code == 0, minted.stderr
+    assert len(keys_of(h, "acme-r")) == 2
+    assert json.loads(minted.stdout)["key_source"] == "unkey"
+
+
+def test_json_is_one_object_with_everything_to_hand_over(emulator: Any) -> None:
+    result = cli(
+        "onboard", "--product-id", "acme-j", "--email", EMAIL, "--json", env=unkey_env(emulator)
+    )
+    assert result.exit_code == 0, result.stderr
+    (line,) = result.stdout.splitlines()
+    data = json.loads(line)
+    product = emulator.emulator.registry.product("acme-j")
+    assert data["webhook_secret"] == product.webhook_secret
+    assert data["webhook_url"] == f"{emulator.url}/webhook/acme-j"
+    assert data["stream_url"] == f"{emulator.url}/stream/acme-j"
+    assert data["webhook_header"] == "X-PostHog-Secret"
+    assert data["key_source"] == "connector" and data["error"] is None
+    assert len(data["next_steps"]) >= 3
+
+
+def test_dry_run_sends_nothing_and_masks_secrets(emulator: Any) -> None:
+    secret = "given-webhook-secret-0123456789"
+    for extra in ((), ("--json",)):
+        result = cli(
+            "onboard",
+            "--product-id",
+            "acme-d",
+            "--email",
+            EMAIL,
+            "--dry-run",
+            "--webhook-secret",
+            secret,
+            "--admin-key",
+            "admin-key-0123456789",
+            *extra,
+            env=unkey_env(emulator),
+        )
+        assert result.exit_code == 0, result.stderr
+        assert secret not in result.stdout + result.stderr
+        assert "admin-key-0123456789" not in result.stdout + result.stderr
+        assert emulator.unkey_root_key not in result.stdout + result.stderr
+        assert f"{emulator.url}/products" in result.stdout
+    assert json.loads(result.stdout)["request"]["json"]["webhook_secret"] == "giv…6789"
+    assert emulator.emulator.registry.product("acme-d") is None
+
+
+def test_missing_values_without_a_terminal_are_usage_errors(emulator: Any) -> None:
+    result = cli("onboard", "--product-id", "acme", env=unkey_env(emulator))
+    assert result.exit_code == EXIT_USAGE
+    assert result.stderr.strip() == (
+        "Error: missing --email — pass --email (prompted only on a terminal)"
+    )
+    result = cli("onboard", "--product-id", "acme", "--email", EMAIL)
+    assert result.exit_code == EXIT_USAGE and "--connector-url" in result.stderr
+
+
+def test_prompts_on_a_terminal_validate_as_typed(
+    monkeypatch: pytest.MonkeyPatch, emulator: Any
+) -> None:
+    monkeypatch.setattr("autoplay_cli.cli.onboard.stdin_is_tty", lambda: True)
+    result = cli(
+        "onboard",
+        "--dry-run",
+        "--json",
+        env=unkey_env(emulator),
+        input="bad id!\nacme-tty\nnot-an-email\nops@acme.io\n",
+    )
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.count("Product id:") == 2 and result.stderr.count("Contact email:") == 2
+    assert "invalid product id" in result.stderr and "invalid contact email" in result.stderr
+    # CliRunner echoes the typed input on stdout, as a terminal would; the data is the last line.
+    body = json.loads(result.stdout.splitlines()[-1])["request"]["json"]
+    assert (body["product_id"], body["contact_email"]) == ("acme-tty", EMAIL)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--product-id", "a b"), "invalid product id"),
+        (("--email", "nope"), "invalid contact email"),
+        (("--integration-type", "fax"), "unknown integration type"),
+        (("--integration-type", "push"), "needs --forward-url"),
+        (("--forward-url", "https://x.io/in"), "do not apply"),
+        (("--connector-url", "ftp://x"), "invalid connector URL"),
+        (("--key-prefix", "bad-prefix"), "invalid key prefix"),
+        (("--timeout", "0"), "invalid timeout"),
+    ],
+)
+def test_invalid_values_exit_2_before_anything_is_sent(
+    emulator: Any, args: tuple[str, ...], needle: str
+) -> None:
+    base = {"--product-id": "acme-v", "--email": EMAIL}
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    flat = [x for kv in base.items() for x in kv]
+    result = cli("onboard", *flat, env=unkey_env(emulator))
+    assert result.exit_code == EXIT_USAGE, result.stderr
+    assert needle in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert emulator.emulator.registry.product("acme-v") is None
+
+
+def test_existing_env_file_is_refused_before_registering(emulator: Any, tmp_path: Path) -> None:
+    env_file = tmp_path / "taken.env"
+    env_file.write_text("precious\n")
+    result = cli(
+        "onboard",
+        "--product-id",
+        "acme-f",
+        "--email",
+        EMAIL,
+        "--env-file",
+        str(env_file),
+        env=unkey_env(emulator),
+    )
+    assert result.exit_code == EXIT_USAGE and "--force" in result.stderr
+    assert env_file.read_text() == "precious\n"
+    assert emulator.emulator.registry.product("acme-f") is None
+    result = cli(
+        "onboard",
+        "--product-id",
+        "acme-f",
+        "--email",
+        EMAIL,
+        "--env-file",
+        str(env_file),
+        "--force",
+        env=unkey_env(emulator),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "AUTOPLAY_TOKEN=" in env_file.read_text()
+
+
+def test_save_profile_then_doctor_uses_it(emulator: Any) -> None:
+    result = cli(
+        "onboard",
+        "--product-id",
+        "acme-p",
+        "--email",
+        EMAIL,
+        "--save-profile",
+        "acme",
+        env=unkey_env(emulator),
+    )
+    assert result.exit_code == 0, result.stderr
+    result = cli("doctor", "--profile", "acme", "--json", "--timeout", "20")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    checks = {c["id"]: c["status"] for c in json.loads(result.stdout)["checks"]}
+    assert checks["stream"] == "pass" and checks["unkey"] == "skip"
+
+
+def test_admin_key_is_required_when_the_connector_demands_it(make_emulator: Any) -> None:
+    h = make_emulator(admin_key="operator-key-0123456789")
+    args = ("onboard", "--product-id", "acme-a", "--email", EMAIL)
+    denied = cli(*args, env=unkey_env(h))
+    assert denied.exit_code == EXIT_AUTH and "--admin-key" in denied.stderr
+    allowed = cli(*args, env={**unkey_env(h), "AUTOPLAY_ADMIN_KEY": "operator-key-0123456789"})
+    assert allowed.exit_code == 0, allowed.stderr
+
+
+def test_unkey_failures_after_registration_still_show_the_credentials(make_emulator: Any) -> None:
+    h = make_emulator(create_keys=False)
+    env = {**unkey_env(h), "UNKEY_API_ID": "api_nope"}
+    result = cli("onboard", "--product-id", "acme-k", "--email", EMAIL, "--json", env=env)
+    assert result.exit_code == EXIT_NOT_FOUND
+    data = json.loads(result.stdout)
+    assert data["stream_key"] is None
+    assert data["webhook_secret"] == h.emulator.registry.product("acme-k").webhook_secret
+    assert result.stderr.startswith("Error: product 'acme-k' is registered, but Unkey")
+    env = {k: v for k, v in unkey_env(h).items() if not k.startswith("UNKEY_")}
+    result = cli("onboard", "--product-id", "acme-k2", "--email", EMAIL, env=env)
+    assert result.exit_code == EXIT_CONFIG
+    assert "--force-reregister --create-key" in result.stderr
+    assert "Product acme-k2 registered" in result.stdout
+
+
+def test_a_closed_port_is_exit_6(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    proc = autoplay("onboard", "--product-id", "acme", "--email", EMAIL, "--connector-url", url)
+    assert proc.returncode == EXIT_UNAVAILABLE and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "cannot reach the connector" in proc.stderr
+
+
+# --- the secret-leak scan -------------------------------------------------------------------
+# Every failure path is run plain, with --verbose and with --debug (tracebacks and debug logs),
+# in process and as a real process; no secret may appear on stdout, stderr or in a log record.
+# After a successful registration the webhook secret is *meant* to be shown once, on stdout.
+
+ADMIN = "leak-admin-key-0a1b2c3d4e5f"
+ROOT = "leak-unkey-root-9z8y7x6w5v"
+WEBHOOK = "leak-webhook-secret-1q2w3e4r5t"
+FORWARD = "leak-forward-secret-6y7u8i9o0p"
+BASE = "https://connector.leak.test"
+UNKEY = "https://unkey.leak.test"
+ALL = (ADMIN, ROOT, WEBHOOK, FORWARD)
+ECHO = {
+    "message": f"echo {ADMIN} {ROOT} {WEBHOOK} {FORWARD}",
+    "detail": [ADMIN, ROOT, WEBHOOK, FORWARD],
+}
+UNKEY_ECHO = {
+    "meta": {"requestId": "r"},
+    "error": {"title": "t", "detail": f"echo {ROOT}", "status": 0, "type": "x"},
+}
+
+
+@pytest.fixture(autouse=True)
+def fresh_log_handler() -> None:
+    """Drop the package's stderr log handler, bound to an earlier CliRunner's (closed) stderr."""
+    import logging
+
+    logger = logging.getLogger("autoplay_cli")
+    for handler in [h for h in logger.handlers if getattr(h, "_autoplay", False)]:
+        logger.removeHandler(handler)
+
+
+@pytest.fixture
+def log_lines() -> Any:
+    """Every record the package logs, formatted with any traceback."""
+    import logging
+
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(logging.Formatter("%(name)s %(message)s").format(record))
+
+    handler = Collect(level=logging.DEBUG)
+    logger = logging.getLogger("autoplay_cli")
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)
+
+
+def _respx_paths() -> dict[str, tuple[Any, bool]]:
+    """name -> (function setting up respx routes, registered: webhook secret may be on stdout)."""
+    import httpx
+
+    def connector(status: int, **kw: Any) -> Any:
+        return lambda r: r.post(f"{BASE}/products").respond(status, **kw)
+
+    def then_unkey(status: int, **kw: Any) -> Any:
+        def setup(r: Any) -> None:
+            r.post(f"{BASE}/products").respond(201, json={})
+            r.post(f"{UNKEY}/v2/keys.createKey").respond(status, **kw)
+
+        return setup
+
+    return {
+        "400": (connector(400, json=ECHO), False),
+        "409": (connector(409, json=ECHO), False),
+        "401": (connector(401, json=ECHO), False),
+        "500": (connector(500, text=json.dumps(ECHO)), False),
+        "201-not-json": (connector(201, text=f"<{WEBHOOK}>"), False),
+        "201-array": (connector(201, json=[WEBHOOK, ADMIN]), False),
+        "201-bad-key-type": (connector(201, json={"unkey_key": {"k": WEBHOOK}}), False),
+        "timeout": (
+            lambda r: r.post(f"{BASE}/products").mock(
+                side_effect=httpx.ReadTimeout(f"timeout {ADMIN}")
+            ),
+            False,
+        ),
+        "unkey-500": (then_unkey(500, json=UNKEY_ECHO), True),
+        "unkey-401": (then_unkey(401, json=UNKEY_ECHO), True),
+        "unkey-400": (then_unkey(400, json=UNKEY_ECHO), True),
+        "unkey-malformed": (then_unkey(200, json={"meta": {}, "data": {"key": ROOT}}), True),
+        "unkey-refused": (
+            lambda r: (
+                r.post(f"{BASE}/products").respond(201, json={}),
+                r.post(f"{UNKEY}/v2/keys.createKey").mock(
+                    side_effect=httpx.ConnectError(f"no {ROOT}")
+                ),
+            ),
+            True,
+        ),
+    }
+
+
+LEAK_ARGS = (
+    "onboard",
+    "--product-id",
+    "acme",
+    "--email",
+    EMAIL,
+    "--connector-url",
+    BASE,
+    "--integration-type",
+    "push",
+    "--forward-url",
+    "https://hooks.acme.io/in",
+    "--forward-secret",
+    FORWARD,
+    "--unkey-api-id",
+    "api_1",
+    "--unkey-server-url",
+    UNKEY,
+)
+LEAK_ENV = {"AUTOPLAY_ADMIN_KEY": ADMIN, "UNKEY_ROOT_KEY": ROOT, "AUTOPLAY_WEBHOOK_SECRET": WEBHOOK}
+
+
+def assert_no_leak(out: str, err: str, logs: list[str], *, registered: bool) -> None:
+    for secret in ALL:
+        assert secret not in err, (secret, err)
+        assert all(secret not in line for line in logs), (secret, logs)
+        if not (registered and secret in (WEBHOOK, FORWARD)):
+            assert secret not in out, (secret, out)
+
+
+@pytest.mark.parametrize("path", sorted(_respx_paths()))
+@pytest.mark.parametrize("mode", [(), ("--debug",), ("--verbose",)])
+def test_no_failure_path_leaks_a_secret_in_process(
+    path: str, mode: tuple[str, ...], log_lines: list[str]
+) -> None:
+    import respx
+
+    setup, registered = _respx_paths()[path]
+    args = (*LEAK_ARGS, "--verbose") if mode == ("--verbose",) else LEAK_ARGS
+    if mode == ("--debug",):
+        args = ("--debug", *args)
+    with respx.mock(assert_all_called=False) as router:
+        setup(router)
+        result = runner.invoke(app, list(args), env=LEAK_ENV)
+    assert result.exit_code not in (0, None), result.stdout
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: ")
+    if mode == ("--debug",):
+        assert "Traceback" in result.stderr
+    assert_no_leak(result.stdout, result.stderr, log_lines, registered=registered)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--email", "not-an-email"),
+        ("--webhook-secret", "leak webhook secret with spaces"),
+        ("--integration-type", "event_stream"),
+    ],
+)
+def test_validation_failures_never_echo_secrets(
+    args: tuple[str, ...], tmp_path: Path, log_lines: list[str]
+) -> None:
+    full = [*LEAK_ARGS]
+    for flag, value in zip(args[::2], args[1::2], strict=True):
+        if flag in full:
+            full[full.index(flag) + 1] = value
+        else:
+            full += [flag, value]
+    result = runner.invoke(app, ["--debug", *full], env=LEAK_ENV)
+    assert result.exit_code == EXIT_USAGE
+    assert "leak webhook secret with spaces" not in result.stdout + result.stderr
+    assert_no_leak(result.stdout, result.stderr, log_lines, registered=False)
+
+
+def test_no_failure_path_leaks_a_secret_as_a_real_process(
+    make_emulator: Any, tmp_path: Path
+) -> None:
+    guarded = make_emulator(admin_key=ADMIN, create_keys=False, unkey_root_key=ROOT)
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{s.getsockname()[1]}"
+    base = {
+        "AUTOPLAY_CONNECTOR_URL": guarded.url,
+        "UNKEY_SERVER_URL": guarded.unkey_url,
+        "UNKEY_API_ID": guarded.unkey_api_id,
+        "AUTOPLAY_WEBHOOK_SECRET": WEBHOOK,
+    }
+    taken = tmp_path / "taken.env"
+    taken.write_text("x\n")
+    common = (
+        "onboard",
+        "--email",
+        EMAIL,
+        "--integration-type",
+        "push",
+        "--forward-url",
+        "https://hooks.acme.io/in",
+        "--forward-secret",
+        FORWARD,
+    )
+    cases = [
+        # wrong admin key: 401 from the connector
+        ({**base, "AUTOPLAY_ADMIN_KEY": ADMIN[::-1], "UNKEY_ROOT_KEY": ROOT}, "p1", (), False),
+        # registered, then the fake Unkey rejects the root key
+        ({**base, "AUTOPLAY_ADMIN_KEY": ADMIN, "UNKEY_ROOT_KEY": ROOT[::-1]}, "p2", (), True),
+        # already registered: 409 (p2 exists now)
+        ({**base, "AUTOPLAY_ADMIN_KEY": ADMIN, "UNKEY_ROOT_KEY": ROOT}, "p2", (), False),
+        # nothing listening
+        (
+            {
+                **base,
+                "AUTOPLAY_CONNECTOR_URL": closed,
+                "AUTOPLAY_ADMIN_KEY": ADMIN,
+                "UNKEY_ROOT_KEY": ROOT,
+            },
+            "p3",
+            (),
+            False,
+        ),
+        # an env file that exists
+        (
+            {**base, "AUTOPLAY_ADMIN_KEY": ADMIN, "UNKEY_ROOT_KEY": ROOT},
+            "p4",
+            ("--env-file", str(taken)),
+            False,
+        ),
+    ]
+    for env, product, extra, registered in cases:
+        for debug in ((), ("--debug",)):
+            proc = autoplay(*debug, *common, "--product-id", product, "--verbose", *extra, env=env)
+            assert proc.returncode not in (0,), proc.stdout
+            assert proc.stderr.strip().splitlines()[-1].startswith("Error: "), proc.stderr
+            secrets = (ADMIN, ADMIN[::-1], ROOT, ROOT[::-1], WEBHOOK, FORWARD)
+            for secret in secrets:
+                assert secret not in proc.stderr, (product, debug, secret, proc.stderr)
+                if not (registered and secret in (WEBHOOK, FORWARD)):
+                    assert secret not in proc.stdout, (product, debug, secret)
