@@ -1,0 +1,161 @@
+"""``autoplay install-skills`` end to end, in process: plan output, files, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from autoplay_cli.cli.app import run
+from autoplay_cli.errors import EXIT_FAILURE, EXIT_INPUT, EXIT_USAGE
+from autoplay_cli.skillpack.catalog import CATALOG
+
+SKILLS_DIR = Path(__file__).resolve().parents[2] / "skills"
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "proj"
+    (root / ".git").mkdir(parents=True)
+    (root / "src").mkdir()
+    monkeypatch.chdir(root / "src")  # the project root is found from a subfolder
+    return root
+
+
+def files(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".git" not in p.parts
+    }
+
+
+def test_default_installs_everything_into_the_shared_folder(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["install-skills"]) == 0
+    out, err = capsys.readouterr()
+    assert out.count("install ") == 11
+    assert "Targets (default): .agents/skills" in err
+    installed = files(project / ".agents/skills")
+    for skill_md in SKILLS_DIR.glob("*/SKILL.md"):
+        rel = f"{skill_md.parent.name}/SKILL.md"
+        assert installed[rel] == skill_md.read_bytes()
+
+
+def test_selection_detection_and_json_plan(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "CLAUDE.md").write_text("x", encoding="utf-8")
+    (project / ".cursor").mkdir()
+    assert (
+        run(["install-skills", "--chatbot", "intercom", "--user-activity", "posthog", "--json"])
+        == 0
+    )
+    out, err = capsys.readouterr()
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert {(r["target"], r["skill"], r["action"]) for r in rows} == {
+        (t, s, "install")
+        for t in (".claude/skills", ".cursor/skills")
+        for s in ("autoplay-core", "chatbot-intercom", "activity-posthog")
+    }
+    assert "Targets (detected): .claude/skills (claude), .cursor/skills (cursor)" in err
+
+
+def test_dry_run_writes_nothing(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = files(project)
+    assert run(["install-skills", "--agent", "claude", "--agent", "gemini", "--dry-run"]) == 0
+    out, err = capsys.readouterr()
+    assert files(project) == before
+    assert "install        .claude/skills/autoplay-core" in out
+    assert "install        .agents/skills/autoplay-core" in out
+    assert "Dry run, nothing written: 22 install" in err
+
+
+def test_rerun_edit_kept_then_force(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["install-skills", "--chatbot", "ada", "--agent", "claude"]
+    assert run(args) == 0
+    capsys.readouterr()
+    assert run(args) == 0
+    out, err = capsys.readouterr()
+    assert out.split().count("unchanged") == 2 and "Done: 2 unchanged" in err
+    skill_md = project / ".claude/skills/chatbot-ada/SKILL.md"
+    skill_md.write_text("my version\n", encoding="utf-8")
+    assert run(args) == 0
+    out, err = capsys.readouterr()
+    assert "kept-modified  .claude/skills/chatbot-ada" in out and "[SKILL.md]" in out
+    assert "kept locally edited skill(s): chatbot-ada" in err
+    assert skill_md.read_text(encoding="utf-8") == "my version\n"
+    assert run([*args, "--force"]) == 0
+    out, _ = capsys.readouterr()
+    assert "update         .claude/skills/chatbot-ada" in out
+    backup = project / ".claude/.autoplay-skill-backups/chatbot-ada.1/SKILL.md"
+    assert backup.read_text(encoding="utf-8") == "my version\n"
+    assert skill_md.read_bytes() == (SKILLS_DIR / "chatbot-ada/SKILL.md").read_bytes()
+
+
+def test_list_shows_catalog_and_state(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(["install-skills", "--dest", "vendor/skills", "--chatbot", "dify"]) == 0
+    (project / "vendor/skills/chatbot-dify/SKILL.md").write_text("x", encoding="utf-8")
+    capsys.readouterr()
+    assert run(["install-skills", "--list", "--dest", "vendor/skills", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert rows[0] == {"kind": "bundle", "source": "source tree", "location": str(SKILLS_DIR)}
+    assert [r["name"] for r in rows if r["kind"] == "skill"] == [s.name for s in CATALOG]
+    assert {r["skill"]: r["state"] for r in rows if r["kind"] == "installed"} == {
+        "autoplay-core": "current",
+        "chatbot-dify": "modified",
+    }
+    assert run(["install-skills", "--list", "--dest", "vendor/skills"]) == 0
+    out = capsys.readouterr().out
+    assert "chatbot-tidio" in out and "vendor/skills/chatbot-dify" in out and "modified" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--chatbot", "zendesk"], "unknown --chatbot 'zendesk' — valid values: ada, botpress"),
+        (["--user-activity", "amplitude"], "valid values: fullstory, posthog"),
+        (["--agent", "windsurf"], "unknown --agent 'windsurf'"),
+        (["--agent", "claude", "--dest", "x"], "--dest and --agent cannot be combined"),
+        (["--validate", ".", "--chatbot", "ada"], "--validate cannot be combined"),
+    ],
+)
+def test_usage_errors(
+    project: Path, capsys: pytest.CaptureFixture[str], args: list[str], fragment: str
+) -> None:
+    assert run(["install-skills", *args]) == EXIT_USAGE
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("Error: ") and fragment in err and err.count("\n") == 1
+
+
+def test_validate_bundled_and_broken_skills(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["install-skills", "--validate", str(SKILLS_DIR)]) == 0
+    assert "11 skill folder(s) valid, 0 warning(s)" in capsys.readouterr().err
+    bad = tmp_path / "Bad_Skill"
+    bad.mkdir()
+    (bad / "SKILL.md").write_text("---\nname: Bad_Skill\nextra: 1\n---\n", encoding="utf-8")
+    assert run(["install-skills", "--validate", str(bad), "--json"]) == EXIT_FAILURE
+    out, err = capsys.readouterr()
+    problems = [json.loads(line) for line in out.splitlines()]
+    assert {p["severity"] for p in problems} == {"error"} and len(problems) == 3
+    assert "Error: 3 error(s) in 1 skill folder(s)" in err
+    assert run(["install-skills", "--validate", str(tmp_path / "missing")]) == EXIT_INPUT
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run(["install-skills", "--validate", str(empty)]) == EXIT_INPUT
+
+
+def test_a_broken_manifest_is_one_error_line(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = project / ".agents/skills"
+    folder.mkdir(parents=True)
+    (folder / ".autoplay-skills.json").write_text("{oops", encoding="utf-8")
+    assert run(["install-skills"]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and ".autoplay-skills.json:1: not valid JSON" in err

@@ -1,0 +1,228 @@
+"""Skill content speaks the toolkit's real language.
+
+Every fenced code block and inline code span of every bundled skill file is read:
+each ``autoplay …`` command line must name a real command and only its real options
+(checked against the Typer app itself), and each ``autoplay_cli`` import in a Python
+block must resolve to a real module attribute. Each platform skill cites https sources
+and says what it could not confirm.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from autoplay_cli.cli.app import app
+
+SKILLS_DIR = Path(__file__).resolve().parents[2] / "skills"
+FILES = sorted(SKILLS_DIR.rglob("*.md"))
+SHELL_LANGS = {"console", "bash", "sh", "shell", "text", ""}
+SEPARATORS = {"|", "||", "&&", ";"}
+
+
+def _blocks(path: Path) -> list[tuple[str, str, int]]:
+    """(language, content, line) of every fence and inline code span in *path*."""
+    from markdown_it import MarkdownIt
+
+    found: list[tuple[str, str, int]] = []
+    for tok in MarkdownIt("commonmark").parse(path.read_text(encoding="utf-8")):
+        line = tok.map[0] + 1 if tok.map else 0
+        if tok.type == "fence":
+            found.append((tok.info.strip().split(" ")[0].lower(), tok.content, line))
+        for child in tok.children or []:
+            if child.type == "code_inline":
+                found.append(("inline", child.content, line))
+    return found
+
+
+def _command_lines(lang: str, content: str) -> list[str]:
+    if lang not in SHELL_LANGS | {"inline"}:
+        return []
+    joined = content.replace("\\\n", " ")
+    lines = []
+    for raw in joined.splitlines():
+        text = raw.strip()
+        if text.startswith("$ "):
+            text = text[2:]
+        elif lang == "console":
+            continue  # output lines of a console transcript
+        lines.append(text.split(" #", 1)[0])
+    return lines
+
+
+def _invocations(line: str) -> list[list[str]]:
+    """Token lists that start with the word ``autoplay`` at a command position."""
+    try:
+        lexer = shlex.shlex(line, posix=True, punctuation_chars="|&;")
+        lexer.whitespace_split = True
+        tokens = list(lexer)
+    except ValueError:
+        return []
+    calls, current, at_start = [], None, True
+    for tok in tokens:
+        if tok in SEPARATORS:
+            at_start, current = True, None
+            continue
+        if at_start and tok == "autoplay":
+            current = []
+            calls.append(current)
+        elif current is not None:
+            current.append(tok)
+        at_start = False
+    return calls
+
+
+def _option_map(command: Any) -> dict[str, Any]:
+    names: dict[str, Any] = {}
+    for param in command.params:
+        for opt in [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]:
+            if opt.startswith("-"):
+                names[opt] = param
+    names["--help"] = names["-h"] = None
+    return names
+
+
+def check_invocation(root: Any, args: list[str]) -> list[str]:
+    """Problems with one ``autoplay`` invocation (empty when it is valid)."""
+    problems: list[str] = []
+    command, path = root, "autoplay"
+    options = _option_map(command)
+    i = 0
+    while i < len(args):
+        tok = args[i]
+        if tok == "--":
+            break
+        if tok.startswith("-") and tok != "-":
+            name = tok.split("=", 1)[0]
+            if name not in options:
+                problems.append(f"`{path}` has no option {name}")
+            else:
+                param = options[name]
+                takes_value = (
+                    param is not None
+                    and not getattr(param, "is_flag", False)
+                    and not getattr(param, "count", False)
+                )
+                if takes_value and "=" not in tok:
+                    i += 1
+            i += 1
+            continue
+        subcommands = getattr(command, "commands", None)
+        if subcommands is not None:
+            if tok not in subcommands:
+                problems.append(f"`{path}` has no command {tok!r}")
+                return problems
+            command, path = subcommands[tok], f"{path} {tok}"
+            options = _option_map(command)
+        i += 1
+    if getattr(command, "commands", None) is not None and command is not root:
+        problems.append(f"`{path}` needs a subcommand")
+    return problems
+
+
+def _imports(content: str) -> list[tuple[str, str | None, int]]:
+    tree = ast.parse(content)
+    found: list[tuple[str, str | None, int]] = []
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.split(".")[0] == "autoplay_cli"
+        ):
+            found.extend((node.module, alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.extend(
+                (alias.name, None, node.lineno)
+                for alias in node.names
+                if alias.name.split(".")[0] == "autoplay_cli"
+            )
+    return found
+
+
+@pytest.fixture(scope="module")
+def root_command() -> Any:
+    return typer.main.get_command(app)
+
+
+def test_the_checker_itself_catches_bad_references(root_command: Any) -> None:
+    assert check_invocation(root_command, ["config", "show", "--json"]) == []
+    assert check_invocation(root_command, ["install-skills", "--chatbot", "ada", "--dry-run"]) == []
+    assert check_invocation(root_command, ["no-such-command"]) == [
+        "`autoplay` has no command 'no-such-command'"
+    ]
+    assert check_invocation(root_command, ["install-skills", "--bogus"]) == [
+        "`autoplay install-skills` has no option --bogus"
+    ]
+    assert check_invocation(root_command, ["config"]) == ["`autoplay config` needs a subcommand"]
+    assert _invocations("autoplay tail --json | jq . && autoplay doctor") == [
+        ["tail", "--json"],
+        ["doctor"],
+    ]
+    assert _invocations("set -a; . ./.env.autoplay; set +a") == []
+
+
+def test_every_skill_file_is_read() -> None:
+    assert len([f for f in FILES if f.name == "SKILL.md"]) == 11
+    assert sum(len(_blocks(f)) for f in FILES) > 100
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(SKILLS_DIR)))
+def test_autoplay_commands_and_options_exist(path: Path, root_command: Any) -> None:
+    problems = []
+    for lang, content, line in _blocks(path):
+        for text in _command_lines(lang, content):
+            for args in _invocations(text):
+                problems += [
+                    f"line {line}: {text!r}: {p}" for p in check_invocation(root_command, args)
+                ]
+    assert problems == []
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(SKILLS_DIR)))
+def test_autoplay_cli_imports_resolve(path: Path) -> None:
+    problems = []
+    for lang, content, line in _blocks(path):
+        if lang != "python":
+            continue
+        for module, name, offset in _imports(content):
+            where = f"line {line + offset}"
+            try:
+                mod = importlib.import_module(module)
+            except ImportError as exc:
+                problems.append(f"{where}: cannot import {module}: {exc}")
+                continue
+            if name is not None and name != "*" and not hasattr(mod, name):
+                try:
+                    importlib.import_module(f"{module}.{name}")
+                except ImportError:
+                    problems.append(f"{where}: {module} has no {name}")
+    assert problems == []
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(SKILLS_DIR)))
+def test_python_blocks_parse(path: Path) -> None:
+    for lang, content, line in _blocks(path):
+        if lang == "python":
+            compile(content, f"{path}:{line}", "exec")
+
+
+PLATFORM_SKILLS = sorted(
+    p for p in SKILLS_DIR.glob("*/SKILL.md") if p.parent.name.startswith(("chatbot-", "activity-"))
+)
+
+
+@pytest.mark.parametrize("path", PLATFORM_SKILLS, ids=lambda p: p.parent.name)
+def test_platform_skills_cite_sources_and_name_what_is_unconfirmed(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    urls = re.findall(r"\]\((https?://[^)\s]+)\)", text)
+    assert len(urls) >= 2, "cite the platform documentation"
+    assert all(u.startswith("https://") for u in urls)
+    assert "## Not confirmed here" in text
+    assert "autoplay-core" in text
