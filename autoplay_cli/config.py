@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from autoplay_cli.errors import ConfigError, UsageError, mask
@@ -26,16 +25,28 @@ PROFILE_ENV = "AUTOPLAY_PROFILE"
 CONFIG_DIR_ENV = "AUTOPLAY_CONFIG_DIR"
 
 
-@dataclass(frozen=True)
 class Setting:
     """One configurable value: its key, where it can come from, and whether it is secret."""
 
-    key: str
-    flag: str
-    env: tuple[str, ...]
-    secret: bool = False
-    default: str | None = None
-    description: str = ""
+    # A plain class rather than a dataclass: this module is on the start-up path
+    # of every command, and building dataclasses costs milliseconds.
+    __slots__ = ("default", "description", "env", "flag", "key", "secret")
+
+    def __init__(
+        self,
+        key: str,
+        flag: str,
+        env: tuple[str, ...],
+        secret: bool = False,
+        default: str | None = None,
+        description: str = "",
+    ) -> None:
+        self.key = key
+        self.flag = flag
+        self.env = env
+        self.secret = secret
+        self.default = default
+        self.description = description
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -97,14 +108,31 @@ SETTINGS_BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 _PROFILE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-@dataclass(frozen=True)
 class Resolved:
     """A resolved value and a human description of where it came from."""
 
-    key: str
-    value: str | None
-    source: str
-    secret: bool
+    __slots__ = ("key", "secret", "source", "value")
+
+    def __init__(self, key: str, value: str | None, source: str, secret: bool) -> None:
+        self.key = key
+        self.value = value
+        self.source = source
+        self.secret = secret
+
+    def __repr__(self) -> str:
+        return f"Resolved({self.key!r}, {self.display()!r}, {self.source!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Resolved):
+            return NotImplemented
+        return (self.key, self.value, self.source, self.secret) == (
+            other.key,
+            other.value,
+            other.source,
+            other.secret,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
 
     def display(self) -> str:
         if self.value is None:
