@@ -219,9 +219,12 @@ class Report:
             f"sessions that went reactive: {o['sessions_went_reactive']}; time in state: "
             + ", ".join(f"{SHORT[k]} {clock_text(v)}" for k, v in o["time_in_state_s"].items()),
         ]
-        if o["skipped_anonymous_batches"] or o["summaries_ignored"]:
-            lines.append(f"skipped: {o['skipped_anonymous_batches']} anonymous batches, "
-                         f"{o['summaries_ignored']} summaries")
+        if o["skipped_anonymous_batches"]:
+            lines.append(f"skipped: {o['skipped_anonymous_batches']} anonymous batches "
+                         "(no session id)")
+        if o["summaries_ignored"]:
+            lines.append(f"ignored: {o['summaries_ignored']} summary payloads "
+                         "(triggers read actions only)")
         return lines
 
 

@@ -145,6 +145,7 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
     scenario = Scenario(path, [])
     start: float | None = None
     seen_event = False
+    scripted = False
     counters: dict[str, int] = {}
     previous: dict[str, tuple[float, int]] = {}
     for number, raw in enumerate(lines, start=1):
@@ -174,6 +175,7 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
             t = recorded.received_at
         else:
             base = DEFAULT_START if start is None else start
+            scripted = True
             t, events = _step(obj, base, where, Path(path).parent, counters)
         # Each session's own lines (and recording envelopes, in received order) must
         # move forward in time; different sessions may be written one after another.
@@ -187,7 +189,9 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
         previous[key] = (t, number)
         scenario.events.extend(events)
     if scenario.start is None:
-        scenario.start = min((e.time for e in scenario.events), default=DEFAULT_START)
+        # Scripted steps count from DEFAULT_START; a bare recording starts at its first event.
+        scenario.start = DEFAULT_START if scripted else min(
+            (e.time for e in scenario.events), default=DEFAULT_START)
     return scenario
 
 

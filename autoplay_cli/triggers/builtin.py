@@ -91,7 +91,7 @@ class UserPageDwell:
             and dwell.seconds >= self.dwell_threshold_seconds
             and dwell.actions <= self.user_page_dwell_max_actions
         ):
-            return Firing(self.id, f"{dwell.seconds:g} s on {dwell.url} with {dwell.actions} "
+            return Firing(self.id, f"{round(dwell.seconds, 1):g} s on {dwell.url} with {dwell.actions} "
                                    f"action{'s' if dwell.actions != 1 else ''} "
                                    f"(≥ {self.dwell_threshold_seconds:g} s, "
                                    f"≤ {self.user_page_dwell_max_actions})")

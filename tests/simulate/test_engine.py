@@ -1,0 +1,207 @@
+"""The engine: the FSM gate on offers, timeouts on the pulse, chat events, rejections, stores."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from autoplay_cli.emulator.traffic import generate_sessions
+from autoplay_cli.session import MemorySessionStore
+from autoplay_cli.simulate import VirtualClock, load_inputs, simulate, simulate_async
+from autoplay_cli.simulate.scenario import DEFAULT_START, SimEvent, SimulationInput
+from autoplay_cli.triggers import TriggerConfig, config_from_dict, load_trigger_config
+from tests.simulate.conftest import Run, bounce, rows
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "simulate"
+T, P, R = "thinking", "proactive_assistance", "reactive_assistance"
+
+
+def test_offer_block_timeout_cooldown_and_offer_again(run_lines: Run) -> None:
+    report = run_lines(bounce(0), bounce(5), bounce(30), bounce(80), bounce(90))
+    assert rows(report) == [
+        (0, "s", "actions", "offer", P),
+        (5, "s", "actions", "blocked", P),
+        (20, "s", "timeout", "timeout", T),   # 20 s after the offer, on the pulse
+        (30, "s", "actions", "blocked", T),
+        (80, "s", "actions", "offer", P),     # the 60 s cooldown ended at 80
+        (90, "s", "actions", "blocked", P),   # a blocked offer is not an interaction...
+        (100, "s", "timeout", "timeout", T),  # ...so the timeout still counts from 80
+    ]
+    blocked_by_state, _, by_cooldown = report.steps[1], report.steps[2], report.steps[3]
+    assert blocked_by_state.reason == "v2_state_proactive_assistance"
+    assert by_cooldown.reason == "v2_cooldown_active"
+    assert by_cooldown.cooldown_remaining_s == 50.0
+    offer = report.steps[0].offer
+    assert offer is not None and offer.body == "Need my expert help?"
+    assert report.steps[0].snapshot["last_trigger_id"] == "canonical_url_ping_pong"
+    summary = report.sessions["s"]
+    assert (summary.offers, dict(summary.blocked)) == (2, {
+        "v2_state_proactive_assistance": 2, "v2_cooldown_active": 1})
+    assert summary.time_in == {T: 60.0, P: 40.0, R: 0.0}
+
+
+def test_rejected_transitions_are_recorded_and_the_run_goes_on(run_lines: Run) -> None:
+    report = run_lines(
+        bounce(0),
+        {"at": 2, "session": "s", "event": "open_chat"},
+        {"at": 25, "session": "s", "event": "tour_start", "tour": "t"},
+        {"at": 26, "session": "s", "event": "open_chat"},
+    )
+    assert rows(report) == [
+        (0, "s", "actions", "offer", P),
+        (2, "s", "open_chat", "rejected", P),
+        (20, "s", "timeout", "timeout", T),
+        (25, "s", "tour_start", "rejected", T),
+        (26, "s", "open_chat", "applied", R),  # never blocked by cooldown, clears it
+        (46, "s", "timeout", "timeout", T),    # the run drains: open sessions time out
+    ]
+    assert "cannot go from proactive_assistance to reactive_assistance" in report.steps[1].reason
+    assert "visual guidance can only change" in report.steps[3].reason
+    assert report.steps[4].snapshot["cooldown_until"] is None
+    assert report.sessions["s"].rejected == 2 and report.sessions["s"].went_reactive
+
+
+def test_reactive_blocks_offers_and_interactions_keep_it_open(run_lines: Run) -> None:
+    report = run_lines(
+        {"at": 0, "session": "s", "event": "open_chat"},
+        {"at": 15, "session": "s", "event": "message", "text": "hi"},
+        {"at": 30, "session": "s", "event": "reaction", "emoji": "+1"},
+        bounce(40),
+        {"at": 45, "session": "s", "event": "tick"},
+    )
+    assert rows(report) == [
+        (0, "s", "open_chat", "applied", R),
+        (15, "s", "message", "applied", R),
+        (30, "s", "reaction", "applied", R),
+        (40, "s", "actions", "blocked", R),
+        (45, "s", "tick", "no-op", R),
+        (50, "s", "timeout", "timeout", T),
+    ]
+    assert report.steps[3].reason == "v2_state_reactive_assistance"
+
+
+def test_pulse_spacing_and_exact_deadlines(run_lines: Run) -> None:
+    lines = (bounce(0.5), {"at": 3.2, "session": "s", "event": "option_click", "chip": "x"})
+    exact = run_lines(*lines, pulse_s=0)
+    assert rows(exact)[-1] == (23.2, "s", "timeout", "timeout", T)
+    coarse = run_lines(*lines, pulse_s=5)
+    assert rows(coarse)[-1] == (25, "s", "timeout", "timeout", T)
+
+
+def test_trigger_timings_and_tour_overrides() -> None:
+    config = config_from_dict({
+        "interaction_timeout_s": 20,
+        "tours": [{"id": "t", "provider_flow_id": "flow_t", "interaction_timeout_s": 60,
+                   "cooldown_period_s": 5}],
+        "triggers": {"canonical_url_ping_pong": {"interaction_timeout_s": 10,
+                                                 "cooldown_period_s": 30}},
+    })
+    inputs = _inputs(
+        SimEvent(0, "a", "actions", "t:1", _batch("a", "/a", "/b", "/a")),
+        SimEvent(0, "b", "actions", "t:2", _batch("b", "/a", "/b", "/a")),
+        SimEvent(1, "b", "tour_start", "t:3", args={"tour": "flow_t"}),
+        SimEvent(50, "b", "tour_step", "t:4", args={"step": 1}),
+    )
+    report = simulate(inputs, config)
+    timeouts = [(s.session_id, s.time - DEFAULT_START, s.reason) for s in report.steps
+                if s.event == "timeout"]
+    assert timeouts == [
+        ("a", 10, "no interaction for 10 s; cooldown 30 s starts"),
+        ("b", 110, "no interaction for 60 s; cooldown 5 s starts"),
+    ]
+
+
+def test_conversation_linking_new_inferred_reply_and_kept(run_lines: Run) -> None:
+    report = run_lines(
+        {"at": 0, "session": "a", "event": "link", "conversation": "c1"},
+        {"at": 1, "session": "b", "event": "link", "conversation": "c1"},
+        {"at": 2, "session": "a", "event": "link", "conversation": "c2", "link": "reply"},
+        {"at": 3, "session": "a", "event": "link", "conversation": "c3", "link": "new"},
+    )
+    assert [s.detail for s in report.steps] == [
+        "c1 (new)", "c1 (reply_existing)", "c2 (reply_existing, kept c1)", "c3 (new)"]
+    assert report.steps[-1].snapshot["conversation_id"] == "c3"
+
+
+def test_anonymous_batches_and_summaries_are_counted_not_simulated() -> None:
+    inputs = load_inputs([EXAMPLES / "recording.ndjson"])
+    anon = _batch(None, "/a")
+    inputs.events.insert(0, SimEvent(inputs.start, None, "actions", "x:1", anon))
+    report = simulate(inputs, TriggerConfig())
+    assert report.steps[0].decision == "skipped"
+    overall = report.overall()
+    assert (overall["skipped_anonymous_batches"], overall["summaries_ignored"]) == (1, 2)
+
+
+def _batch(session: str | None, *urls: str) -> object:
+    from autoplay_cli.wire import ActionsPayload
+
+    return ActionsPayload(session_id=session, actions=[{"canonical_url": u} for u in urls])
+
+
+def _inputs(*events: SimEvent) -> SimulationInput:
+    for e in events:
+        e.time += DEFAULT_START
+    return SimulationInput(list(events), DEFAULT_START, ["test"])
+
+
+def _everything(report: object) -> list[object]:
+    return [s.to_json(report.start) for s in report.steps] + [report.summary_json()]  # type: ignore[attr-defined]
+
+
+def _example_inputs() -> list[tuple[SimulationInput, TriggerConfig]]:
+    demo = load_inputs([EXAMPLES / "demo.ndjson"])
+    combined = load_inputs([EXAMPLES / "combined.ndjson"])
+    generated = load_inputs([], generate_sessions(12, seed=3))
+    return [(demo, load_trigger_config(demo.config)),
+            (combined, load_trigger_config(combined.config)),
+            (generated, TriggerConfig())]
+
+
+def test_same_input_same_output() -> None:
+    for inputs, config in _example_inputs():
+        assert _everything(simulate(inputs, config)) == _everything(simulate(inputs, config))
+
+
+def test_live_memory_and_redis_stores_give_identical_results(redis_url: str) -> None:
+    for inputs, config in _example_inputs():
+        live = _everything(simulate(inputs, config))
+        clock = VirtualClock(inputs.start)
+        store = MemorySessionStore(clock=clock, interaction_timeout_s=config.interaction_timeout_s,
+                                   cooldown_period_s=config.cooldown_period_s)
+        memory = _everything(asyncio.run(simulate_async(inputs, config, store=store)))
+        redis = _everything(simulate(inputs, config, store_url=redis_url))
+        assert live == memory == redis
+        # a second Redis run starts fresh: stale keys from the first do not leak in
+        assert _everything(simulate(inputs, config, store_url=redis_url)) == redis
+
+
+KINDS = ["actions", "open_chat", "message", "option_click", "reaction", "tour_start",
+         "tour_step", "tour_end", "link", "tick"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.floats(0, 40), st.sampled_from(["a", "b"]), st.sampled_from(KINDS),
+                          st.sampled_from(["/a", "/b", ""])), max_size=25))
+def test_random_timelines_keep_the_fsm_rules(items: list[tuple[float, str, str, str]]) -> None:
+    events, t = [], 0.0
+    for gap, sid, kind, url in items:
+        t += gap
+        args = {"conversation": f"c_{sid}"} if kind == "link" else {}
+        payload = _batch(sid, url, "/b", url) if kind == "actions" else None
+        events.append(SimEvent(t, sid, kind, "h", payload, args))
+    report = simulate(_inputs(*events), TriggerConfig())
+    for step in report.steps:
+        assert {step.state_before, step.state} != {P, R}, step  # never directly
+        if step.decision == "timeout":
+            assert step.state == T and step.snapshot["cooldown_until"] is not None
+            assert not step.snapshot["visual_guidance_active"]
+        if step.decision == "offer":
+            assert step.state_before == T and step.state == P
+        if step.decision in ("blocked", "rejected", "no-op"):
+            assert step.state_before == step.state
+    # every session is back to thinking once the run has drained
+    assert all(s.state == T for s in report.sessions.values())
