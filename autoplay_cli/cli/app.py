@@ -31,17 +31,20 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("simulate", "autoplay_cli.cli.simulate", "simulate"),
 )
 
-app = typer.Typer(
-    name="autoplay",
-    help="Toolkit for the Autoplay real-time user-activity platform.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+APP_SETTINGS = {
+    "name": "autoplay",
+    "help": "Toolkit for the Autoplay real-time user-activity platform.",
+    "no_args_is_help": True,
+    "add_completion": False,
+    "pretty_exceptions_enable": False,
     # Plain help: Typer's rich help pulls in rich.markdown and friends, which
     # would more than double the start-up time of every `--help`.
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+    "rich_markup_mode": None,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+ROOT_FLAGS = frozenset({"--version", "--debug", "--no-color", "-h", "--help"})
+
+app = typer.Typer(**APP_SETTINGS)  # type: ignore[arg-type]
 
 
 def _version(value: bool) -> None:
@@ -76,10 +79,30 @@ def root(
     output.configure_logging()
 
 
-def _register(target: typer.Typer, commands: Sequence[tuple[str, str, str]]) -> None:
+def _placeholder() -> None:
+    """Stands in for a command that this invocation does not run."""
+
+
+def _short_help(obj: object) -> str:
+    doc = obj.info.help if isinstance(obj, typer.Typer) else getattr(obj, "__doc__", None)
+    lines = str(doc or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def _register(
+    target: typer.Typer, commands: Sequence[tuple[str, str, str]], *, only: str | None = "*"
+) -> None:
+    """Add *commands* to *target*; with *only*, every other command is a cheap stand-in.
+
+    Building a command's parameters (signatures, type hints) is the bulk of
+    Typer's start-up cost, so one invocation builds only the command it runs;
+    the others keep their name and help line for ``autoplay --help``.
+    """
     for name, module_name, attr in commands:
         obj = getattr(importlib.import_module(module_name), attr)
-        if isinstance(obj, typer.Typer):
+        if only != "*" and name != only:
+            target.command(name=name, help=_short_help(obj), add_help_option=False)(_placeholder)
+        elif isinstance(obj, typer.Typer):
             for info in obj.registered_commands:
                 if info.callback is not None and not getattr(info.callback, "__wrapped__", None):
                     info.callback = boundary(info.callback)
@@ -91,11 +114,27 @@ def _register(target: typer.Typer, commands: Sequence[tuple[str, str, str]]) -> 
 _register(app, COMMANDS)
 
 
+def _invoked_command(args: Sequence[str]) -> str | None:
+    """The subcommand named in *args*: the first word after the root's own flags."""
+    for arg in args:
+        if arg not in ROOT_FLAGS:
+            return None if arg.startswith("-") else arg
+    return None
+
+
+def app_for(args: Sequence[str]) -> typer.Typer:
+    """A root app in which only the command that *args* invoke is fully built."""
+    lean = typer.Typer(**APP_SETTINGS)  # type: ignore[arg-type]
+    lean.callback()(root)
+    _register(lean, COMMANDS, only=_invoked_command(args))
+    return lean
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI on *argv* and return the exit code (no ``sys.exit``)."""
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        result = app(args=args, prog_name="autoplay", standalone_mode=False)
+        result = app_for(args)(args=args, prog_name="autoplay", standalone_mode=False)
     except typer.Abort:
         output.print_error("aborted")
         return 1

@@ -1,0 +1,208 @@
+"""Events per second consumed by ``autoplay tail --json > /dev/null`` vs the reference client.
+
+A raw asyncio SSE source in this process writes pre-rendered ~1 KB ``actions``
+frames as fast as the reader takes them. Both clients run as subprocesses on the
+same stream: ``autoplay tail --json --count N`` (stdout to /dev/null), then
+``autoplay-sdk==0.7.9``'s ``ConnectorClient`` with a counting callback, installed
+only in this benchmark's own venv (``--sdk-venv``, created on first use; never a
+dependency of the project). The rate is N / (exit - connection accepted), so
+interpreter start-up is excluded for both. A third run samples the RSS of
+``autoplay tail`` over ``--memory-events`` events.
+
+    python benchmarks/bench_tail.py [--events 200000] [--memory-events 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+SDK = "autoplay-sdk==0.7.9"
+TOKEN = "uk_bench_token_0000000000"
+PRODUCT = "bench"
+
+
+def payloads(variants: int = 64) -> list[str]:
+    """Distinct ~1 KB actions batches (3 actions each), rendered once."""
+    out = []
+    for v in range(variants):
+        sid, uid = f"sess_{v:012x}", f"usr_{v:08x}"
+        actions = [
+            {"index": i, "type": ("pageview", "click", "click")[i],
+             "title": f"Projects board {i}", "description": f"User opened card {v}-{i} on board",
+             "timestamp_start": 1767225600.0 + v + i, "timestamp_end": 1767225600.5 + v + i,
+             "raw_url": f"https://app.example.com/projects/{4000 + v}/board",
+             "canonical_url": "/projects/:id/board", "session_id": sid, "user_id": uid,
+             "email": f"user{v}@example.com"}
+            for i in range(3)
+        ]
+        out.append(json.dumps({"type": "actions", "product_id": PRODUCT, "session_id": sid,
+                               "user_id": uid, "email": f"user{v}@example.com",
+                               "actions": actions, "count": 3,
+                               "forwarded_at": 1767225700.0 + v}, separators=(",", ":")))
+    return out
+
+
+class Source:
+    """A raw asyncio HTTP/1.1 server that streams ``events`` SSE frames per connection."""
+
+    def __init__(self, events: int) -> None:
+        self.events = events
+        self.data = payloads()
+        self.accepted_at: float | None = None
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        ready = threading.Event()
+        threading.Thread(target=self._run, args=(ready,), daemon=True).start()
+        ready.wait()
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(
+            asyncio.start_server(self._handle, "127.0.0.1", 0))
+        self.port = server.sockets[0].getsockname()[1]
+        ready.set()
+        self.loop.run_forever()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+            pass
+        self.accepted_at = time.perf_counter()
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+                     b"cache-control: no-store\r\nconnection: close\r\n\r\n: bench\n\n")
+        data, n, block = self.data, len(self.data), 256
+        try:
+            for start in range(1, self.events + 1, block):
+                stop = min(start + block, self.events + 1)
+                writer.write("".join(
+                    f"id: {i}\nevent: actions\ndata: {data[i % n]}\n\n" for i in range(start, stop)
+                ).encode())
+                await writer.drain()
+            await reader.read()  # hold the stream open until the client leaves
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            writer.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+REFERENCE = """
+import os, sys, threading
+from autoplay_sdk import ConnectorClient
+n = int(sys.argv[2]); seen = 0; done = threading.Event()
+def on_actions(payload):
+    global seen
+    seen += 1
+    if seen + client.dropped_count >= n:
+        done.set()
+client = ConnectorClient(url=sys.argv[1], token=sys.argv[3], max_retries=0)
+client.on_actions(on_actions).run_in_background()
+done.wait()
+print(seen, client.dropped_count, flush=True)
+os._exit(0)
+"""
+
+
+def ensure_sdk_venv(venv: Path) -> Path:
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"creating {venv} with {SDK} (benchmark only)", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", SDK], check=True)
+    return python
+
+
+def rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_tail(events: int, sample: bool = False) -> tuple[float, list[tuple[float, int]]]:
+    source = Source(events)
+    env = {**os.environ, "AUTOPLAY_TOKEN": TOKEN}
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autoplay_cli", "tail", "--json", "--count", str(events),
+         "--connector-url", source.url, "--product-id", PRODUCT],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    samples: list[tuple[float, int]] = []
+    while proc.poll() is None:
+        if sample:
+            samples.append((time.perf_counter() - start, rss_kib(proc.pid)))
+        time.sleep(0.25)
+    end = time.perf_counter()
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0 or f"{events} events shown" not in stderr:
+        raise SystemExit(f"autoplay tail failed ({proc.returncode}): {stderr}")
+    assert source.accepted_at is not None
+    return events / (end - source.accepted_at), samples
+
+
+def run_reference(python: Path, events: int) -> tuple[float, int]:
+    source = Source(events)
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+        fh.write(REFERENCE)
+    try:
+        out = subprocess.run([str(python), fh.name, f"{source.url}/stream/{PRODUCT}",
+                              str(events), TOKEN], capture_output=True, text=True, check=True)
+    finally:
+        os.unlink(fh.name)
+    end = time.perf_counter()
+    seen, dropped = (int(x) for x in out.stdout.split())
+    assert source.accepted_at is not None
+    return seen / (end - source.accepted_at), dropped
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--memory-events", type=int, default=1_000_000)
+    parser.add_argument("--sdk-venv", type=Path, default=Path("/tmp/bench-sdk-venv"))
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    python = ensure_sdk_venv(args.sdk_venv)
+
+    ours = [run_tail(args.events)[0] for _ in range(args.rounds)]
+    refs = [run_reference(python, args.events) for _ in range(args.rounds)]
+    best_ours, best_ref = max(ours), max(r for r, _ in refs)
+    dropped = max(d for _, d in refs)
+    print(f"{args.events} frames of ~{len(payloads()[0])} B, best of {args.rounds}\n")
+    print("| client | events/s | note |")
+    print("|---|---:|---|")
+    print(f"| `autoplay tail --json > /dev/null` | {best_ours:,.0f} | parsed, validated, "
+          "re-serialized envelopes |")
+    print(f"| `{SDK}` `ConnectorClient` | {best_ref:,.0f} | counting callback; "
+          f"{dropped} dropped by its queue |")
+    print(f"| ratio | {best_ours / best_ref:.2f}x | target >= 3x |")
+
+    if args.memory_events:
+        rate, samples = run_tail(args.memory_events, sample=True)
+        steady = [kib for t, kib in samples if t > 2.0] or [kib for _, kib in samples]
+        print(f"\nRSS of `autoplay tail --json` over {args.memory_events:,} events "
+              f"({rate:,.0f} events/s):")
+        print("| after | RSS MiB |")
+        print("|---|---:|")
+        step = max(1, len(samples) // 8)
+        for t, kib in samples[::step] + samples[-1:]:
+            print(f"| {t:5.1f} s | {kib / 1024:.1f} |")
+        print(f"| steady min..max | {min(steady) / 1024:.1f}..{max(steady) / 1024:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
