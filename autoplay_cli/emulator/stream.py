@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -73,6 +74,11 @@ class ProductStream:
         self._changed = asyncio.Event()
         self._producer: asyncio.Task[None] | None = None
         self.subscribers = 0
+        # Unthrottled (rate 0), production follows the slowest subscriber: each one's
+        # next id lives here, and reading wakes the producer.
+        self._cursors: dict[int, int] = {}
+        self._consumed = asyncio.Event()
+        self._tokens = itertools.count()
         self.finished = False
 
     # -- buffer -------------------------------------------------------------------
@@ -137,13 +143,39 @@ class ProductStream:
 
     # -- production ---------------------------------------------------------------
 
-    def subscribe(self) -> None:
+    def subscribe(self, token: int, next_id: int) -> None:
         self.subscribers += 1
+        self._cursors[token] = next_id
+        self._consumed.set()
         if self._producer is None and self.subscribers >= self.options.wait_for_subscribers:
             self.start()
 
-    def unsubscribe(self) -> None:
+    def unsubscribe(self, token: int) -> None:
         self.subscribers -= 1
+        self._cursors.pop(token, None)
+        self._consumed.set()
+
+    def _advance(self, token: int, next_id: int) -> None:
+        self._cursors[token] = next_id
+        self._consumed.set()
+
+    def _lead(self) -> int | None:
+        """How far production is ahead of the slowest subscriber (None: nobody listens)."""
+        if not self._cursors:
+            return None
+        return self.next_id - min(self._cursors.values())
+
+    async def _await_readers(self) -> int:
+        """Rate 0: wait until the slowest subscriber is close enough; return the budget."""
+        window = min(_CHUNK, self.options.ring_size)
+        while not self._should_stop():
+            self._consumed.clear()  # before looking, so a read in between is not missed
+            lead = self._lead()
+            if lead is not None and lead < window:
+                return window - lead
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._consumed.wait(), timeout=_POLL_S)
+        return 0
 
     def start(self) -> None:
         """Start producing (idempotent)."""
@@ -170,7 +202,7 @@ class ProductStream:
                         continue
                     budget = min(due, _CHUNK)
                 else:
-                    budget = _CHUNK
+                    budget = await self._await_readers()
                 if limit is not None:
                     budget = min(budget, limit - produced)
                 exhausted = False
@@ -223,7 +255,8 @@ class ProductStream:
         loop = asyncio.get_running_loop()
         latency = opts.latency_ms / 1000.0
         point = self.resume_point(last_event_id)
-        self.subscribe()
+        token = next(self._tokens)
+        self.subscribe(token, point.next_id)
         try:
             head = PREAMBLE_COMMENT + f"retry: {opts.retry_ms}\n\n".encode()
             if point.gap:
@@ -238,6 +271,7 @@ class ProductStream:
                     if limit is not None:
                         cap = min(cap, limit - sent)
                 frames, next_id, gap = self.read(next_id, cap, opts.max_write_bytes)
+                self._advance(token, next_id)
                 if frames or gap:
                     chunk = b"".join([gap, *frames] if gap else frames)
                     if latency:
@@ -270,4 +304,4 @@ class ProductStream:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(changed.wait(), timeout=max(wait, 0.001))
         finally:
-            self.unsubscribe()
+            self.unsubscribe(token)

@@ -1,0 +1,174 @@
+"""POST /products and the fake Unkey, over real HTTP; the fake checked with the real unkey.py SDK."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from unkey.py import Unkey, errors
+
+FAST = {"rate": 0, "heartbeat_s": 0.2, "keepalive_s": 0.1, "max_events": 3}
+
+
+def body(**changes: Any) -> dict[str, Any]:
+    return {
+        "product_id": "acme",
+        "contact_email": "ops@acme.example",
+        "webhook_secret": "whsec_" + "x" * 26,
+        "integration_type": "event_stream",
+        **changes,
+    }
+
+
+def test_register_then_stream_with_the_new_key(make_emulator: Any, sse: Any) -> None:
+    emu = make_emulator(**FAST)
+    r = httpx.post(f"{emu.url}/products", json=body())
+    assert r.status_code == 201
+    got = r.json()
+    assert got["product_id"] == "acme" and got["dual_write"] is False
+    assert got["webhook_secret"] == body()["webhook_secret"]
+    assert got["unkey_key"].startswith("uk_local_") and got["unkey_key_id"].startswith("key_")
+    assert got["stream_url"] == f"{emu.url}/stream/acme"
+    assert got["webhook_url"] == f"{emu.url}/webhook/acme"
+    read = sse(f"{emu.url}/stream/acme", got["unkey_key"], stop_after=3)
+    assert read.status == 200 and len(read.data_frames()) == 3
+    assert all('"product_id":"acme"' in f.text for f in read.data_frames())
+    # The emulator's default key does not open another product's stream.
+    assert sse(f"{emu.url}/stream/acme", emu.token).status == 403
+
+
+def test_duplicate_is_409_unless_reregistration_is_requested(make_emulator: Any, sse: Any) -> None:
+    emu = make_emulator(**FAST)
+    first = httpx.post(f"{emu.url}/products", json=body()).json()
+    r = httpx.post(f"{emu.url}/products", json=body())
+    assert r.status_code == 409
+    assert r.json()["error"] == "conflict" and "force_reregister" in r.json()["hint"]
+    again = httpx.post(f"{emu.url}/products", json=body(force_reregister=True))
+    assert again.status_code == 201 and again.json()["reregistered"] is True
+    assert again.json()["unkey_key"] != first["unkey_key"]
+    assert sse(f"{emu.url}/stream/acme", first["unkey_key"]).status == 401  # old key revoked
+    via_query = httpx.post(f"{emu.url}/products?force_reregister=true", json=body())
+    assert via_query.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"product_id": "has space"}, "product_id"),
+        ({"product_id": ""}, "product_id"),
+        ({"contact_email": "not-an-email"}, "contact_email"),
+        ({"webhook_secret": "short"}, "webhook_secret"),
+        ({"integration_type": "carrier_pigeon"}, "integration_type"),
+        ({"integration_type": "push"}, "forward_url"),
+        (
+            {"integration_type": "push", "forward_url": "ftp://x", "forward_secret": "s"},
+            "forward_url",
+        ),
+        ({"integration_config": [1]}, "integration_config"),
+        ({"force_reregister": "yes"}, "force_reregister"),
+    ],
+)
+def test_bad_fields_are_422_with_details(
+    make_emulator: Any, changes: dict[str, Any], field: str
+) -> None:
+    emu = make_emulator(**FAST)
+    r = httpx.post(f"{emu.url}/products", json=body(**changes))
+    assert r.status_code == 422
+    assert r.json()["error"] == "validation_error"
+    assert field in [d["field"] for d in r.json()["details"]]
+    assert r.json()["message"].startswith(r.json()["details"][0]["field"])
+
+
+def test_push_integration_with_its_fields_is_accepted(make_emulator: Any) -> None:
+    emu = make_emulator(**FAST)
+    r = httpx.post(
+        f"{emu.url}/products",
+        json=body(
+            integration_type="push", forward_url="https://bot.example/hook", forward_secret="s3"
+        ),
+    )
+    assert r.status_code == 201 and r.json()["integration_type"] == "push"
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]"])
+def test_non_object_body_is_400(make_emulator: Any, content: bytes) -> None:
+    emu = make_emulator(**FAST)
+    r = httpx.post(
+        f"{emu.url}/products", content=content, headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert r.json()["error"] in ("invalid_json", "validation_error")
+
+
+def test_admin_key_when_configured(make_emulator: Any) -> None:
+    emu = make_emulator(**FAST, admin_key="adm_" + "k" * 20)
+    assert httpx.post(f"{emu.url}/products", json=body()).status_code == 401
+    r = httpx.post(f"{emu.url}/products", json=body(), headers={"X-Admin-Key": "adm_" + "k" * 20})
+    assert r.status_code == 201
+
+
+def test_options_dual_write_and_no_server_side_key(make_emulator: Any) -> None:
+    emu = make_emulator(**FAST, create_keys=False, dual_write=True)
+    got = httpx.post(f"{emu.url}/products", json=body()).json()
+    assert "unkey_key" not in got and got["dual_write"] is True
+
+
+# --- the FAKE Unkey, driven by the real unkey.py SDK -------------------------------------
+
+
+def sdk(emu: Any, root_key: str | None = None) -> Unkey:
+    return Unkey(root_key=root_key or emu.unkey_root_key, server_url=emu.unkey_url)
+
+
+def test_sdk_creates_a_key_that_streams_the_registered_product(
+    make_emulator: Any, sse: Any
+) -> None:
+    emu = make_emulator(**FAST, create_keys=False)
+    assert httpx.post(f"{emu.url}/products", json=body()).status_code == 201
+    with sdk(emu) as client:
+        res = client.keys.create_key(
+            api_id=emu.unkey_api_id,
+            external_id="acme",
+            name="acme stream",
+            prefix="uk_live",
+            retries=None,
+        )
+        key, key_id = res.data.key, res.data.key_id
+        assert key.startswith("uk_live_") and key_id.startswith("key_")
+        assert res.meta.request_id.startswith("req_fake_")
+        verified = client.keys.verify_key(key=key)
+        assert verified.data.valid is True and verified.data.code == "VALID"
+        assert verified.data.key_id == key_id
+        assert verified.data.identity is not None
+        assert verified.data.identity.external_id == "acme"
+        missing = client.keys.verify_key(key="uk_live_nope")
+        assert missing.data.valid is False and missing.data.code == "NOT_FOUND"
+    read = sse(f"{emu.url}/stream/acme", key, stop_after=3)
+    assert read.status == 200 and len(read.data_frames()) == 3
+
+
+def test_sdk_sees_the_emulators_default_key_as_valid(make_emulator: Any) -> None:
+    emu = make_emulator(**FAST)
+    with sdk(emu) as client:
+        data = client.keys.verify_key(key=emu.token).data
+    assert data.valid and data.identity is not None and data.identity.external_id == "demo"
+
+
+def test_sdk_errors_for_wrong_root_key_bad_input_and_unknown_api(make_emulator: Any) -> None:
+    emu = make_emulator(**FAST)
+    with (
+        sdk(emu, root_key="unkey_wrong") as client,
+        pytest.raises(errors.UnauthorizedErrorResponse),
+    ):
+        client.keys.create_key(api_id=emu.unkey_api_id, external_id="acme")
+    with sdk(emu) as client:
+        with pytest.raises(errors.BadRequestErrorResponse) as bad:
+            client.keys.create_key(
+                api_id=emu.unkey_api_id, external_id="acme", prefix="has-dash-and-too-long"
+            )
+        assert bad.value.data.error.errors[0].location == "body.prefix"
+        with pytest.raises(errors.BadRequestErrorResponse):
+            client.keys.create_key(api_id=emu.unkey_api_id, external_id="no spaces")
+        with pytest.raises(errors.NotFoundErrorResponse):
+            client.keys.create_key(api_id="api_other", external_id="acme")
