@@ -6,6 +6,7 @@ line endings and the encoding declaration come back byte for byte.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -73,8 +74,8 @@ def _chain_nodes(node: cst.BaseExpression) -> list[cst.BaseExpression]:
     return list(reversed(chain))
 
 
-class _Bindings(cst.CSTVisitor):
-    """First pass: which local names come from the SDK, wherever the import sits."""
+class Bindings:
+    """Which local names come from the SDK, wherever the import sits in the module."""
 
     def __init__(self, table: ImportMap) -> None:
         self.table = table
@@ -83,70 +84,147 @@ class _Bindings(cst.CSTVisitor):
         self.renamed_locals: dict[str, str] = {}
         self.unnamed_modules: set[str] = set()
 
+    def note_import(self, path: str, asname: str | None) -> None:
+        if not self.table.in_sdk(path):
+            return
+        if self.table.module(path).verdict is Verdict.UNNAMED:
+            self.unnamed_modules.add(path)
+        if asname is not None:
+            self.sdk_names.add(asname)
+        else:
+            self.root_bound = True
+            self.sdk_names.add(self.table.root)
+
+    def note_import_from(self, module: str, name: str, asname: str | None) -> None:
+        if not self.table.in_sdk(module):
+            return
+        if asname is not None:
+            self.sdk_names.add(asname)
+            return
+        self.sdk_names.add(name)
+        new = self.table.renamed(name)
+        if new is not None and self.table.exact(f"{module}.{name}") is None:
+            self.renamed_locals[name] = new
+
+    @property
+    def interesting_names(self) -> set[str]:
+        """Names whose uses the rewriter may touch."""
+        return {self.table.root, *self.sdk_names, *self.renamed_locals}
+
+
+class _CstBindings(cst.CSTVisitor):
+    """Collect :class:`Bindings` from a libcst tree (when ``ast`` cannot read the file)."""
+
+    def __init__(self, bindings: Bindings) -> None:
+        self.bindings = bindings
+
     def visit_Import(self, node: cst.Import) -> bool:
         for alias in node.names:
             path = dotted_name(alias.name)
-            if path is None or not self.table.in_sdk(path):
-                continue
-            if self.table.module(path).verdict is Verdict.UNNAMED:
-                self.unnamed_modules.add(path)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.sdk_names.add(alias.asname.name.value)
-            else:
-                self.root_bound = True
-                self.sdk_names.add(self.table.root)
+            if path is not None:
+                asname = alias.asname.name if alias.asname is not None else None
+                self.bindings.note_import(
+                    path, asname.value if isinstance(asname, cst.Name) else None
+                )
         return False
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         module = dotted_name(node.module) if node.module is not None else None
-        if node.relative or module is None or not self.table.in_sdk(module):
-            return False
-        if isinstance(node.names, cst.ImportStar):
+        if node.relative or module is None or isinstance(node.names, cst.ImportStar):
             return False
         for alias in node.names:
-            name = alias.name.value if isinstance(alias.name, cst.Name) else None
-            if name is None:
-                continue
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                self.sdk_names.add(alias.asname.name.value)
-                continue
-            self.sdk_names.add(name)
-            new = self.table.renamed(name)
-            if new is not None and self.table.exact(f"{module}.{name}") is None:
-                self.renamed_locals[name] = new
+            if isinstance(alias.name, cst.Name):
+                asname = alias.asname.name if alias.asname is not None else None
+                self.bindings.note_import_from(
+                    module, alias.name.value, asname.value if isinstance(asname, cst.Name) else None
+                )
         return False
+
+
+def _ast_bindings(tree: ast.Module, bindings: Bindings) -> None:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                bindings.note_import(alias.name, alias.asname)
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            for alias in node.names:
+                if alias.name != "*":
+                    bindings.note_import_from(node.module, alias.name, alias.asname)
+
+
+def _ast_relevant(statements: Sequence[ast.stmt], bindings: Bindings) -> bool:
+    """Can the rewriter change anything in these statements? (Cheap: ``ast`` is C-backed.)"""
+    root, names = bindings.table.root, bindings.interesting_names
+    for statement in statements:
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Import) and any(
+                bindings.table.in_sdk(alias.name) for alias in node.names
+            ):
+                return True
+            if isinstance(node, ast.ImportFrom) and bindings.table.in_sdk(node.module or ""):
+                return True
+            if isinstance(node, ast.Name) and node.id in names:
+                return True
+            if (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and (root in node.value or node.value in bindings.renamed_locals)
+            ):
+                return True
+    return False
+
+
+def _skippable_statements(module: cst.Module, tree: ast.Module, bindings: Bindings) -> set[int]:
+    """ids of top-level statements the transformer need not enter.
+
+    libcst and ``ast`` agree on the top-level statements, except that one libcst line
+    holds each ``a; b`` group; when the two do not line up, nothing is skipped.
+    """
+    skip: set[int] = set()
+    position = 0
+    for statement in module.body:
+        width = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        group = tree.body[position : position + width]
+        if len(group) != width:
+            return set()
+        if not _ast_relevant(group, bindings):
+            skip.add(id(statement))
+        position += width
+    return skip if position == len(tree.body) else set()
 
 
 class ImportRewriter(cst.CSTTransformer):
     """Rewrite imports, attribute chains, name uses and string targets of one module."""
 
-    METADATA_DEPENDENCIES = (PositionProvider,)
-
-    def __init__(self, table: ImportMap, bindings: _Bindings) -> None:
+    def __init__(self, table: ImportMap, bindings: Bindings, skip: set[int] | None = None) -> None:
         super().__init__()
         self.table = table
         self.bindings = bindings
+        self._skip_statements = skip or set()
         self.imports = 0
         self.references = 0
-        self.reviews: list[Review] = []
+        self.pending_reviews: list[tuple[cst.CSTNode, str]] = []
         self._seen_chains: set[int] = set()
         self._prefix_replacements: dict[int, str] = {}
         self._renamed_attrs: dict[int, str] = {}
         self._skip_names: set[int] = set()
         self._all_depth = 0
 
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # Statements that cannot change are not entered: libcst's traversal costs more
+        # than its parse.
+        if id(node) in self._skip_statements:
+            return False
+        return super().on_visit(node)
+
     # -- reporting -------------------------------------------------------------------------
 
-    def _line(self, node: cst.CSTNode) -> int:
-        try:
-            return int(self.get_metadata(PositionProvider, node).start.line)
-        except KeyError:
-            return 0
-
     def _review(self, node: cst.CSTNode, path: str, parent: str) -> None:
-        self.reviews.append(
-            Review(
-                self._line(node),
+        # Lines are resolved after the pass, and only when there is something to report:
+        # position metadata costs a full extra pass over the tree.
+        self.pending_reviews.append(
+            (
+                node,
                 f"`{path}` is a submodule of legacy `{parent}` that the migration table does "
                 "not name; find its canonical path by hand",
             )
@@ -462,10 +540,24 @@ def rewrite_source(source: bytes, table: ImportMap = DEFAULT_MAP) -> RewriteResu
     (from its declaration) and its line endings.
     """
     module = cst.parse_module(source)
-    bindings = _Bindings(table)
-    module.visit(bindings)
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    rewriter = ImportRewriter(table, bindings)
-    new_module = wrapper.visit(rewriter)
+    bindings = Bindings(table)
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        # Syntax this interpreter does not know but libcst does: the slow, full way.
+        module.visit(_CstBindings(bindings))
+        skip: set[int] = set()
+    else:
+        _ast_bindings(tree, bindings)
+        skip = _skippable_statements(module, tree, bindings)
+    rewriter = ImportRewriter(table, bindings, skip)
+    new_module = module.visit(rewriter)
+    reviews: list[Review] = []
+    if rewriter.pending_reviews:
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        reviews = [
+            Review(positions[node].start.line if node in positions else 0, message)
+            for node, message in rewriter.pending_reviews
+        ]
     code = new_module.bytes if rewriter.imports or rewriter.references else source
-    return RewriteResult(code, rewriter.imports, rewriter.references, rewriter.reviews)
+    return RewriteResult(code, rewriter.imports, rewriter.references, reviews)

@@ -267,7 +267,8 @@ def _stub_package(root: Path) -> None:
 def _legacy_program() -> str:
     """Code that exercises every row of the table in every form, then prints what it saw."""
     blocks = [
-        "import importlib\nimport json\nfrom typing import TYPE_CHECKING\nfrom unittest import mock\n",
+        "import importlib\nimport json\n",
+        "from typing import TYPE_CHECKING\nfrom unittest import mock\n",
         "if TYPE_CHECKING:\n    from autoplay_sdk.models import Thing as _Typed  # noqa: F401\n",
         "try:\n    from autoplay_sdk.context_store import Thing as StoreThing\n"
         "except ImportError:  # pre-0.7.4 fallback\n    StoreThing = None\n",

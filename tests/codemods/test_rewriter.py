@@ -381,3 +381,50 @@ def test_a_file_without_legacy_references_comes_back_identical() -> None:
         rewrite(source)  # inconsistent indentation: a syntax error, raised, not "fixed"
     fine = b"\xef\xbb\xbf# BOM\nimport autoplay_sdk  \nx  =  ( 1 ,\n  2 )\n"
     assert rewrite(fine).code == fine
+
+
+# -- the fast path (statements ``ast`` proves irrelevant are not entered) ----------------------
+
+
+def test_newer_syntax_than_this_python_takes_the_full_path() -> None:
+    # ``type`` statements are Python 3.12: ``ast`` here rejects them, libcst does not.
+    result = rewrite("type Alias = int\nimport autoplay_sdk.models\n")
+    assert result.code == b"type Alias = int\nimport autoplay_sdk.core.models\n"
+    assert rewrite(result.code).changes == 0
+
+
+def test_semicolon_groups_and_nested_scopes_are_still_found() -> None:
+    check_transformed(
+        """\
+        import os; x = (1,
+            2); import autoplay_sdk
+        y = 1; z = 2
+
+
+        class A:
+            other = os.path
+
+            def f(self):
+                return autoplay_sdk.models.X
+
+
+        def g():
+            from autoplay_sdk import ConversationEvent
+        """,
+        """\
+        import os; x = (1,
+            2); import autoplay_sdk
+        y = 1; z = 2
+
+
+        class A:
+            other = os.path
+
+            def f(self):
+                return autoplay_sdk.core.models.X
+
+
+        def g():
+            from autoplay_sdk import ConversationEventType
+        """,
+    )
