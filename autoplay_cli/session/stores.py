@@ -16,7 +16,11 @@ from typing import Any, Protocol, runtime_checkable
 
 from autoplay_cli.errors import ConflictError, InputError, SnapshotError
 from autoplay_cli.session._redis import RedisConnection
-from autoplay_cli.session.linking import DEFAULT_LINK_TTL_S, RedisConversationLinkStore
+from autoplay_cli.session.linking import (
+    DEFAULT_LINK_TTL_S,
+    LINK_KEY_PREFIX,
+    RedisConversationLinkStore,
+)
 from autoplay_cli.session.state import (
     DEFAULT_COOLDOWN_PERIOD_S,
     DEFAULT_INTERACTION_TIMEOUT_S,
@@ -335,9 +339,11 @@ class RedisSessionStore(_CasStore):
     def _where(self, session_id: str) -> str:
         return f"redis key {self.key(session_id)}"
 
-    def link_store(self, ttl_s: int = DEFAULT_LINK_TTL_S) -> RedisConversationLinkStore:
+    def link_store(
+        self, ttl_s: int = DEFAULT_LINK_TTL_S, *, key_prefix: str = LINK_KEY_PREFIX
+    ) -> RedisConversationLinkStore:
         """A conversation-link store on the same Redis connection."""
-        return RedisConversationLinkStore(ttl_s=ttl_s, connection=self._conn)
+        return RedisConversationLinkStore(ttl_s=ttl_s, key_prefix=key_prefix, connection=self._conn)
 
     async def _read(self, session_id: str) -> tuple[int, str | None]:
         key = self.key(session_id)

@@ -16,6 +16,7 @@ from autoplay_cli.errors import InputError, SnapshotError, StoreUnavailableError
 from autoplay_cli.session import (
     AgentState,
     ConcurrentUpdateError,
+    ConversationLink,
     MemorySessionStore,
     RedisConversationLinkStore,
     RedisSessionStore,
@@ -274,12 +275,17 @@ async def test_redis_workers_share_state_across_clocks(
 
 
 async def test_redis_link_store_shares_the_connection(
-    redis_store_factory: Callable[..., RedisSessionStore],
+    redis_store_factory: Callable[..., RedisSessionStore], prefix: str
 ) -> None:
     store = redis_store_factory()
     links = store.link_store()
     assert isinstance(links, RedisConversationLinkStore)
     assert links.key("c") == "autoplay:conversation_link:c"
+    other = store.link_store(600, key_prefix=prefix + "link:")
+    assert other.key("c") == prefix + "link:c" and other.ttl_s == 600
+    await other.save(ConversationLink("s", "c"))  # the shared connection works
+    assert await other.get("c") == ConversationLink("s", "c")
+    await other.delete("c")
 
 
 @pytest.mark.parametrize(
