@@ -68,10 +68,18 @@ class Engine:
     very large runs); ``snapshots=False`` leaves the per-step state snapshot out.
     """
 
-    def __init__(self, config: TriggerConfig, store: SessionStore, clock: VirtualClock, *,
-                 link_store: ConversationLinkStore | None = None,
-                 pulse_s: float = DEFAULT_PULSE_S, start: float | None = None,
-                 keep_steps: bool = True, snapshots: bool = True) -> None:
+    def __init__(
+        self,
+        config: TriggerConfig,
+        store: SessionStore,
+        clock: VirtualClock,
+        *,
+        link_store: ConversationLinkStore | None = None,
+        pulse_s: float = DEFAULT_PULSE_S,
+        start: float | None = None,
+        keep_steps: bool = True,
+        snapshots: bool = True,
+    ) -> None:
         if not math.isfinite(pulse_s) or pulse_s < 0:
             raise InputError(f"pulse must be a number of seconds ≥ 0, got {pulse_s!r}")
         self.config = config
@@ -137,26 +145,60 @@ class Engine:
         before = state.current_state.value
         timeout, cooldown = state.effective_timeouts(self.tours)
         if state.tick(self.tours):
-            result["timeout"] = (before, f"no interaction for {timeout:g} s; cooldown "
-                                         f"{cooldown:g} s starts", self._view(state))
+            result["timeout"] = (
+                before,
+                f"no interaction for {timeout:g} s; cooldown {cooldown:g} s starts",
+                self._view(state),
+            )
         result["before"] = state.current_state.value
 
     def _view(self, state: SessionState) -> tuple[str, float, dict[str, Any] | None]:
-        return (state.current_state.value, state.cooldown_remaining_s,
-                state.to_dict() if self.snapshots else None)
+        return (
+            state.current_state.value,
+            state.cooldown_remaining_s,
+            state.to_dict() if self.snapshots else None,
+        )
 
     def _record_timeout(self, sid: str, result: dict[str, Any], source: str) -> None:
         if "timeout" in result:
             before, reason, view = result["timeout"]
             self._add(sid, "timeout", TIMEOUT, before, view, reason=reason, source=source)
 
-    def _add(self, sid: str, event: str, decision: str, before: str | None,
-             view: tuple[str, float, dict[str, Any] | None], *, trigger: str | None = None,
-             reason: str | None = None, detail: str = "", offer: Offer | None = None,
-             actions: int = 0, source: str = "") -> None:
+    def _add(
+        self,
+        sid: str,
+        event: str,
+        decision: str,
+        before: str | None,
+        view: tuple[str, float, dict[str, Any] | None],
+        *,
+        trigger: str | None = None,
+        reason: str | None = None,
+        detail: str = "",
+        offer: Offer | None = None,
+        actions: int = 0,
+        source: str = "",
+    ) -> None:
         state, cooldown, snapshot = view
-        self.report.add(Step(0, self.clock.now, sid, event, decision, before, state, trigger,
-                             reason, detail, offer, actions, source, cooldown, snapshot))
+        self.report.add(
+            Step(
+                0,
+                self.clock.now,
+                sid,
+                event,
+                decision,
+                before,
+                state,
+                trigger,
+                reason,
+                detail,
+                offer,
+                actions,
+                source,
+                cooldown,
+                snapshot,
+            )
+        )
 
     # -- one event ---------------------------------------------------------------------------
 
@@ -168,10 +210,20 @@ class Engine:
             return
         if sid is None:
             self.report.skipped_anonymous += 1
-            self.report.add(Step(0, event.time, None, event.kind, SKIPPED, None, None,
-                                 reason="anonymous batch (no session id)",
-                                 actions=len(event.payload.actions) if event.payload else 0,
-                                 source=event.source))
+            self.report.add(
+                Step(
+                    0,
+                    event.time,
+                    None,
+                    event.kind,
+                    SKIPPED,
+                    None,
+                    None,
+                    reason="anonymous batch (no session id)",
+                    actions=len(event.payload.actions) if event.payload else 0,
+                    source=event.source,
+                )
+            )
             return
         if event.kind == "actions":
             await self._actions(sid, event)
@@ -214,17 +266,46 @@ class Engine:
         n = len(payload.actions)
         offer: Offer | None = result.get("offer")
         if offer is None:
-            urls = " → ".join(a.canonical_url or "·" for a in payload.actions) \
-                if self.report.keep_steps else ""
-            self._add(sid, "actions", NONE, result["before"], view, detail=urls, actions=n,
-                      source=event.source)
+            urls = (
+                " → ".join(a.canonical_url or "·" for a in payload.actions)
+                if self.report.keep_steps
+                else ""
+            )
+            self._add(
+                sid,
+                "actions",
+                NONE,
+                result["before"],
+                view,
+                detail=urls,
+                actions=n,
+                source=event.source,
+            )
         elif result["ok"]:
-            self._add(sid, "actions", OFFER, result["before"], view, trigger=offer.trigger_id,
-                      offer=offer, actions=n, source=event.source)
+            self._add(
+                sid,
+                "actions",
+                OFFER,
+                result["before"],
+                view,
+                trigger=offer.trigger_id,
+                offer=offer,
+                actions=n,
+                source=event.source,
+            )
         else:
-            self._add(sid, "actions", BLOCKED, result["before"], view, trigger=offer.trigger_id,
-                      reason=result["reason"], detail=offer.detail, actions=n,
-                      source=event.source)
+            self._add(
+                sid,
+                "actions",
+                BLOCKED,
+                result["before"],
+                view,
+                trigger=offer.trigger_id,
+                reason=result["reason"],
+                detail=offer.detail,
+                actions=n,
+                source=event.source,
+            )
         self._track(state, now)
 
     async def _chat(self, sid: str, event: SimEvent) -> None:
@@ -243,8 +324,16 @@ class Engine:
         self._record_timeout(sid, result, event.source)
         decision, detail = result["decision"], result["detail"]
         reason = detail if decision in (REJECTED, NOOP) else None
-        self._add(sid, event.kind, decision, result["before"], self._view(state), reason=reason,
-                  detail="" if reason else detail, source=event.source)
+        self._add(
+            sid,
+            event.kind,
+            decision,
+            result["before"],
+            self._view(state),
+            reason=reason,
+            detail="" if reason else detail,
+            source=event.source,
+        )
         self._track(state, now)
 
     async def _chat_effect(self, state: SessionState, event: SimEvent) -> tuple[str, str]:
@@ -264,14 +353,16 @@ class Engine:
             cid = args["conversation"]
             link = await link_conversation(state, self.links, cid, args.get("link"))
             kept = state.conversation_id != cid
-            return APPLIED, (f"{cid} ({link.event.value}"
-                             + (f", kept {state.conversation_id})" if kept else ")"))
+            return APPLIED, (
+                f"{cid} ({link.event.value}" + (f", kept {state.conversation_id})" if kept else ")")
+            )
         if kind == "tour_start":
             tour = args.get("tour")
             state.set_visual_guidance(True, tour)
             known = tour is None or self.tours.resolve(tour) is not None
             return APPLIED, f"tour {tour or '(unnamed)'} started" + (
-                "" if known else " (not in the tour registry)")
+                "" if known else " (not in the tour registry)"
+            )
         if kind == "tour_end":
             if not state.visual_guidance_active:
                 return NOOP, "no tour is running"
@@ -295,10 +386,16 @@ def _identity(payload: Any) -> dict[str, Any] | None:
     return meta or None
 
 
-async def simulate_async(inputs: SimulationInput, config: TriggerConfig, *,
-                         store_url: str | None = None, store: Any = None,
-                         pulse_s: float = DEFAULT_PULSE_S, keep_steps: bool = True,
-                         snapshots: bool = True) -> Report:
+async def simulate_async(
+    inputs: SimulationInput,
+    config: TriggerConfig,
+    *,
+    store_url: str | None = None,
+    store: Any = None,
+    pulse_s: float = DEFAULT_PULSE_S,
+    keep_steps: bool = True,
+    snapshots: bool = True,
+) -> Report:
     """Run *inputs* in memory, through Redis at *store_url*, or through a given *store*.
 
     In memory, sessions are live :class:`SessionState` objects (the run is their
@@ -309,8 +406,10 @@ async def simulate_async(inputs: SimulationInput, config: TriggerConfig, *,
     A *store* built by the caller (e.g. a ``MemorySessionStore``) must have a
     :class:`VirtualClock` as its ``clock``; it is moved to the input's start.
     """
-    timings: dict[str, Any] = {"interaction_timeout_s": config.interaction_timeout_s,
-                               "cooldown_period_s": config.cooldown_period_s}
+    timings: dict[str, Any] = {
+        "interaction_timeout_s": config.interaction_timeout_s,
+        "cooldown_period_s": config.cooldown_period_s,
+    }
     links: Any = MemoryConversationLinkStore()
     if store is not None:
         clock = getattr(store, "clock", None)
@@ -324,27 +423,51 @@ async def simulate_async(inputs: SimulationInput, config: TriggerConfig, *,
         from autoplay_cli.session import RedisConversationLinkStore, RedisSessionStore
 
         clock = VirtualClock(inputs.start)
-        store = RedisSessionStore(store_url, clock=clock, key_prefix=SIMULATION_KEY_PREFIX,
-                                  **timings)
-        links = RedisConversationLinkStore(key_prefix=SIMULATION_LINK_PREFIX,
-                                           connection=store._conn)
+        store = RedisSessionStore(
+            store_url, clock=clock, key_prefix=SIMULATION_KEY_PREFIX, **timings
+        )
+        links = RedisConversationLinkStore(
+            key_prefix=SIMULATION_LINK_PREFIX, connection=store._conn
+        )
         await store.ping()
         for sid in sorted({e.session_id for e in inputs.events if e.session_id}):
             await store.delete(sid)
         for cid in sorted({e.args["conversation"] for e in inputs.events if e.kind == "link"}):
             await links.delete(cid)
     try:
-        engine = Engine(config, store, clock, link_store=links, pulse_s=pulse_s,
-                        start=inputs.start, keep_steps=keep_steps, snapshots=snapshots)
+        engine = Engine(
+            config,
+            store,
+            clock,
+            link_store=links,
+            pulse_s=pulse_s,
+            start=inputs.start,
+            keep_steps=keep_steps,
+            snapshots=snapshots,
+        )
         engine.report.names = list(inputs.names)
         return await engine.run(inputs.events)
     finally:
         await store.aclose()
 
 
-def simulate(inputs: SimulationInput, config: TriggerConfig, *, store_url: str | None = None,
-             pulse_s: float = DEFAULT_PULSE_S, keep_steps: bool = True,
-             snapshots: bool = True) -> Report:
+def simulate(
+    inputs: SimulationInput,
+    config: TriggerConfig,
+    *,
+    store_url: str | None = None,
+    pulse_s: float = DEFAULT_PULSE_S,
+    keep_steps: bool = True,
+    snapshots: bool = True,
+) -> Report:
     """Synchronous :func:`simulate_async` (runs its own event loop)."""
-    return asyncio.run(simulate_async(inputs, config, store_url=store_url, pulse_s=pulse_s,
-                                      keep_steps=keep_steps, snapshots=snapshots))
+    return asyncio.run(
+        simulate_async(
+            inputs,
+            config,
+            store_url=store_url,
+            pulse_s=pulse_s,
+            keep_steps=keep_steps,
+            snapshots=snapshots,
+        )
+    )

@@ -18,22 +18,28 @@ from autoplay_cli.session import SessionState
 class LiveSessionStore:
     """Sessions kept as the :class:`SessionState` objects themselves."""
 
-    def __init__(self, *, clock: Callable[[], float], interaction_timeout_s: float,
-                 cooldown_period_s: float) -> None:
+    def __init__(
+        self, *, clock: Callable[[], float], interaction_timeout_s: float, cooldown_period_s: float
+    ) -> None:
         self.clock = clock
         self.interaction_timeout_s = interaction_timeout_s
         self.cooldown_period_s = cooldown_period_s
         self._states: dict[str, SessionState] = {}
 
     def _new(self, session_id: str, metadata: Mapping[str, Any] | None) -> SessionState:
-        state = SessionState(session_id, metadata, clock=self.clock,
-                             interaction_timeout_s=self.interaction_timeout_s,
-                             cooldown_period_s=self.cooldown_period_s)
+        state = SessionState(
+            session_id,
+            metadata,
+            clock=self.clock,
+            interaction_timeout_s=self.interaction_timeout_s,
+            cooldown_period_s=self.cooldown_period_s,
+        )
         self._states[session_id] = state
         return state
 
-    async def get_or_create(self, session_id: str,
-                            metadata: Mapping[str, Any] | None = None) -> SessionState:
+    async def get_or_create(
+        self, session_id: str, metadata: Mapping[str, Any] | None = None
+    ) -> SessionState:
         return self._states.get(session_id) or self._new(session_id, metadata)
 
     async def get(self, session_id: str) -> SessionState | None:
@@ -45,8 +51,13 @@ class LiveSessionStore:
     async def delete(self, session_id: str) -> None:
         self._states.pop(session_id, None)
 
-    async def update(self, session_id: str, fn: Callable[[SessionState], Any], *,
-                     metadata: Mapping[str, Any] | None = None) -> SessionState:
+    async def update(
+        self,
+        session_id: str,
+        fn: Callable[[SessionState], Any],
+        *,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> SessionState:
         state = self._states.get(session_id) or self._new(session_id, metadata)
         result = fn(state)
         if inspect.isawaitable(result):

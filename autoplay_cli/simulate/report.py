@@ -14,18 +14,21 @@ from typing import Any
 from autoplay_cli.triggers.base import Offer
 
 STATES = ("thinking", "proactive_assistance", "reactive_assistance")
-SHORT = {"thinking": "thinking", "proactive_assistance": "proactive",
-         "reactive_assistance": "reactive"}
+SHORT = {
+    "thinking": "thinking",
+    "proactive_assistance": "proactive",
+    "reactive_assistance": "reactive",
+}
 
 # Decisions a step can record.
-OFFER = "offer"          # a trigger fired and the session went proactive
-BLOCKED = "blocked"      # a trigger fired but the FSM gate said no
-NONE = "-"               # an action batch on which no trigger fired
-APPLIED = "applied"      # a chat event was applied to the state machine
-NOOP = "no-op"           # a chat event or tick that changed nothing
-REJECTED = "rejected"    # the state machine refused the transition
-TIMEOUT = "timeout"      # an interaction timeout returned the session to thinking
-SKIPPED = "skipped"      # input the engine cannot attribute (anonymous batch, summary)
+OFFER = "offer"  # a trigger fired and the session went proactive
+BLOCKED = "blocked"  # a trigger fired but the FSM gate said no
+NONE = "-"  # an action batch on which no trigger fired
+APPLIED = "applied"  # a chat event was applied to the state machine
+NOOP = "no-op"  # a chat event or tick that changed nothing
+REJECTED = "rejected"  # the state machine refused the transition
+TIMEOUT = "timeout"  # an interaction timeout returned the session to thinking
+SKIPPED = "skipped"  # input the engine cannot attribute (anonymous batch, summary)
 
 
 @dataclass(slots=True)
@@ -127,8 +130,9 @@ class Report:
             return
         summary = self.sessions.get(sid)
         if summary is None:
-            summary = self.sessions[sid] = SessionSummary(sid, step.time, step.time,
-                                                          state_since=step.time)
+            summary = self.sessions[sid] = SessionSummary(
+                sid, step.time, step.time, state_since=step.time
+            )
         summary.time_in[summary.state] += step.time - summary.state_since
         summary.state, summary.state_since, summary.last_at = step.state, step.time, step.time
         summary.actions += step.actions
@@ -170,8 +174,11 @@ class Report:
 
     def transitions(self) -> Counter[tuple[str, str]]:
         """How often each (state before, state after) change happened."""
-        return Counter((s.state_before, s.state) for s in self.steps
-                       if s.state_before and s.state and s.state_before != s.state)
+        return Counter(
+            (s.state_before, s.state)
+            for s in self.steps
+            if s.state_before and s.state and s.state_before != s.state
+        )
 
     def summary_json(self) -> dict[str, Any]:
         return {
@@ -194,8 +201,17 @@ class Report:
             state = SHORT.get(s.state or "", s.state or "")
             if s.cooldown_remaining_s > 0 and s.state == "thinking":
                 state += f" (cooldown {clock_text(s.cooldown_remaining_s)})"
-            rows.append((f"+{clock_text(s.time - self.start)}", s.session_id or "?", event,
-                         s.trigger or "", s.decision, state, step_details(s)))
+            rows.append(
+                (
+                    f"+{clock_text(s.time - self.start)}",
+                    s.session_id or "?",
+                    event,
+                    s.trigger or "",
+                    s.decision,
+                    state,
+                    step_details(s),
+                )
+            )
         return rows
 
     def summary_rows(self) -> list[tuple[str, ...]]:
@@ -203,9 +219,18 @@ class Report:
         rows: list[tuple[str, ...]] = []
         for s in self.sessions.values():
             blocked = ", ".join(f"{_reason_short(k)} ×{v}" for k, v in sorted(s.blocked.items()))
-            rows.append((s.session_id, str(s.actions), str(s.offers), blocked or "-",
-                         str(s.rejected), "yes" if s.went_reactive else "no",
-                         *(clock_text(s.time_in[k]) for k in STATES), SHORT[s.state]))
+            rows.append(
+                (
+                    s.session_id,
+                    str(s.actions),
+                    str(s.offers),
+                    blocked or "-",
+                    str(s.rejected),
+                    "yes" if s.went_reactive else "no",
+                    *(clock_text(s.time_in[k]) for k in STATES),
+                    SHORT[s.state],
+                )
+            )
         return rows
 
     def overall_lines(self) -> list[str]:
@@ -220,22 +245,35 @@ class Report:
             + ", ".join(f"{SHORT[k]} {clock_text(v)}" for k, v in o["time_in_state_s"].items()),
         ]
         if o["skipped_anonymous_batches"]:
-            lines.append(f"skipped: {o['skipped_anonymous_batches']} anonymous batches "
-                         "(no session id)")
+            lines.append(
+                f"skipped: {o['skipped_anonymous_batches']} anonymous batches (no session id)"
+            )
         if o["summaries_ignored"]:
-            lines.append(f"ignored: {o['summaries_ignored']} summary payloads "
-                         "(triggers read actions only)")
+            lines.append(
+                f"ignored: {o['summaries_ignored']} summary payloads (triggers read actions only)"
+            )
         return lines
 
 
 TIMELINE_HEADER = ("time", "session", "event", "trigger", "decision", "state after", "details")
-SUMMARY_HEADER = ("session", "actions", "offers", "blocked", "rejected", "reactive",
-                  "thinking", "proactive", "reactive", "final")
+SUMMARY_HEADER = (
+    "session",
+    "actions",
+    "offers",
+    "blocked",
+    "rejected",
+    "reactive",
+    "thinking",
+    "proactive",
+    "reactive",
+    "final",
+)
 
 
 def _reason_short(reason: str) -> str:
     return {"v2_cooldown_active": "cooldown"}.get(
-        reason, reason.removeprefix("v2_state_").replace("_assistance", ""))
+        reason, reason.removeprefix("v2_state_").replace("_assistance", "")
+    )
 
 
 def step_details(s: Step) -> str:
@@ -244,8 +282,9 @@ def step_details(s: Step) -> str:
     if s.offer is not None:
         chips = " ".join(
             f"[{c.label}{' → tour ' + c.user_tour_id if c.user_tour_id else ''}]"
-            for c in s.offer.chips)
-        parts.append(f"{s.offer.detail} → \"{s.offer.body}\"" + (f" {chips}" if chips else ""))
+            for c in s.offer.chips
+        )
+        parts.append(f'{s.offer.detail} → "{s.offer.body}"' + (f" {chips}" if chips else ""))
     elif s.decision == BLOCKED:
         why = s.reason or ""
         if s.cooldown_remaining_s > 0 and s.reason == "v2_cooldown_active":

@@ -52,11 +52,14 @@ def resolve_config(options: RunOptions, named_by_scenario: str | None) -> Trigge
     """``--config`` beats the scenario header's ``config``; then the command-line overrides."""
     path = options.config or (Path(named_by_scenario) if named_by_scenario else None)
     config = load_trigger_config(path) if path else TriggerConfig()
-    for name, value in (("--interaction-timeout", options.interaction_timeout_s),
-                        ("--cooldown", options.cooldown_period_s)):
+    for name, value in (
+        ("--interaction-timeout", options.interaction_timeout_s),
+        ("--cooldown", options.cooldown_period_s),
+    ):
         if value is not None and (value < 0 or (value == 0 and name != "--cooldown")):
-            raise UsageError(f"{name} must be {'≥' if name == '--cooldown' else '>'} 0 "
-                             f"seconds, got {value:g}")
+            raise UsageError(
+                f"{name} must be {'≥' if name == '--cooldown' else '>'} 0 seconds, got {value:g}"
+            )
     toggles = dict(parse_toggle(t) for t in options.toggles)
     return config.with_overrides(
         interaction_timeout_s=options.interaction_timeout_s,
@@ -72,14 +75,16 @@ def run(options: RunOptions) -> Report:
     if options.demo:
         files.insert(0, demo_files()[0])
     if not files and options.generate is None:
-        raise UsageError("nothing to simulate: give scenario or recording FILEs, --demo, "
-                         "or --generate N",
-                         hint="try `autoplay simulate --demo` or "
-                              "`autoplay simulate examples/simulate/demo.ndjson`")
+        raise UsageError(
+            "nothing to simulate: give scenario or recording FILEs, --demo, or --generate N",
+            hint="try `autoplay simulate --demo` or "
+            "`autoplay simulate examples/simulate/demo.ndjson`",
+        )
     if options.store is not None and not options.store.startswith(STORE_SCHEMES):
-        raise UsageError(f"--store {options.store!r}: expected a redis:// URL",
-                         hint="e.g. --store redis://127.0.0.1:6379/15; leave it out to "
-                              "simulate in memory")
+        raise UsageError(
+            f"--store {options.store!r}: expected a redis:// URL",
+            hint="e.g. --store redis://127.0.0.1:6379/15; leave it out to simulate in memory",
+        )
     generated = []
     if options.generate is not None:
         if options.generate < 1:
@@ -92,7 +97,13 @@ def run(options: RunOptions) -> Report:
         inputs.names.append(f"generated: {options.generate} sessions, seed {options.seed}")
     config = resolve_config(options, inputs.config)
     if not inputs.events:
-        raise InputError("the input holds no events",
-                         hint="a scenario needs at least one actions or chat event")
-    return simulate(inputs, config, store_url=options.store, pulse_s=options.pulse_s,
-                    keep_steps=options.keep_steps)
+        raise InputError(
+            "the input holds no events", hint="a scenario needs at least one actions or chat event"
+        )
+    return simulate(
+        inputs,
+        config,
+        store_url=options.store,
+        pulse_s=options.pulse_s,
+        keep_steps=options.keep_steps,
+    )

@@ -97,8 +97,10 @@ def parse_clock(value: Any, *, where: str) -> float:
             raise InputError(f"{where}: bad clock time {value!r} (minutes and seconds < 60)")
         seconds = hours * 3600 + minutes * 60 + secs
     else:
-        raise InputError(f"{where}: 'at' must be seconds or \"M:SS\", got {value!r}",
-                         hint='e.g. "at": 75 or "at": "1:15"')
+        raise InputError(
+            f"{where}: 'at' must be seconds or \"M:SS\", got {value!r}",
+            hint='e.g. "at": 75 or "at": "1:15"',
+        )
     if not math.isfinite(seconds) or seconds < 0:
         raise InputError(f"{where}: 'at' must be ≥ 0, got {value!r}")
     return seconds
@@ -115,8 +117,10 @@ def parse_start(value: Any, *, where: str) -> float:
             parsed = None
         if parsed is not None and parsed.tzinfo is not None:
             return parsed.timestamp()
-    raise InputError(f"{where}: 'start' must be unix seconds or an ISO date-time with a "
-                     f"timezone, got {value!r}", hint='e.g. "start": "2026-01-01T09:00:00Z"')
+    raise InputError(
+        f"{where}: 'start' must be unix seconds or an ISO date-time with a timezone, got {value!r}",
+        hint='e.g. "start": "2026-01-01T09:00:00Z"',
+    )
 
 
 def _fmt(seconds: float) -> str:
@@ -131,8 +135,9 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     except FileNotFoundError:
         raise InputError(f"{p} does not exist", hint="check the path") from None
     except UnicodeDecodeError:
-        raise InputError(f"{p} is not UTF-8 text",
-                         hint="a scenario is NDJSON: one JSON object per line") from None
+        raise InputError(
+            f"{p} is not UTF-8 text", hint="a scenario is NDJSON: one JSON object per line"
+        ) from None
     except OSError as exc:
         raise InputError(f"cannot read {p}: {exc.strerror}") from exc
     return parse_scenario(text.splitlines(), str(p))
@@ -156,14 +161,18 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not JSON ({exc.msg} at column {exc.colno})",
-                             hint="one JSON object per line; comments start with #") from None
+            raise InputError(
+                f"{where}: not JSON ({exc.msg} at column {exc.colno})",
+                hint="one JSON object per line; comments start with #",
+            ) from None
         if not isinstance(obj, dict):
             raise InputError(f"{where}: expected a JSON object, got a {type(obj).__name__}")
         if "scenario" in obj:
             if seen_event or scenario.name:
-                raise InputError(f"{where}: the scenario header must be the first line",
-                                 hint="move it to the top of the file")
+                raise InputError(
+                    f"{where}: the scenario header must be the first line",
+                    hint="move it to the top of the file",
+                )
             _header(obj, scenario, where)
             start = scenario.start
             continue
@@ -185,21 +194,28 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
             who = "recording envelopes" if "payload" in obj else f"session {key!r}"
             raise InputError(
                 f"{where}: time goes backwards for {who} ({_fmt(last[0] - t)} before the "
-                f"event at line {last[1]})", hint="order each session's lines by time")
+                f"event at line {last[1]})",
+                hint="order each session's lines by time",
+            )
         previous[key] = (t, number)
         scenario.events.extend(events)
     if scenario.start is None:
         # Scripted steps count from DEFAULT_START; a bare recording starts at its first event.
-        scenario.start = DEFAULT_START if scripted else min(
-            (e.time for e in scenario.events), default=DEFAULT_START)
+        scenario.start = (
+            DEFAULT_START
+            if scripted
+            else min((e.time for e in scenario.events), default=DEFAULT_START)
+        )
     return scenario
 
 
 def _header(obj: Mapping[str, Any], scenario: Scenario, where: str) -> None:
     extra = sorted(set(obj) - _HEADER_KEYS)
     if extra:
-        raise InputError(f"{where}: unknown header key {extra[0]!r}",
-                         hint=f"header keys: {', '.join(sorted(_HEADER_KEYS))}")
+        raise InputError(
+            f"{where}: unknown header key {extra[0]!r}",
+            hint=f"header keys: {', '.join(sorted(_HEADER_KEYS))}",
+        )
     name = obj["scenario"]
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"{where}: 'scenario' must be a non-empty name")
@@ -226,15 +242,19 @@ def _from_envelope(recorded: Any, where: str) -> SimEvent:
     return SimEvent(recorded.received_at, payload.session_id, "summary", where)
 
 
-def _step(obj: Mapping[str, Any], base: float, where: str, folder: Path,
-          counters: dict[str, int]) -> tuple[float, list[SimEvent]]:
+def _step(
+    obj: Mapping[str, Any], base: float, where: str, folder: Path, counters: dict[str, int]
+) -> tuple[float, list[SimEvent]]:
     kind = obj.get("event")
     if not isinstance(kind, str):
-        raise InputError(f"{where}: missing 'event'",
-                         hint=f"one of: {', '.join(EVENT_KINDS)} (or a recording envelope)")
+        raise InputError(
+            f"{where}: missing 'event'",
+            hint=f"one of: {', '.join(EVENT_KINDS)} (or a recording envelope)",
+        )
     if kind not in EVENT_KINDS:
-        raise InputError(f"{where}: unknown event kind {kind!r}",
-                         hint=f"known kinds: {', '.join(EVENT_KINDS)}")
+        raise InputError(
+            f"{where}: unknown event kind {kind!r}", hint=f"known kinds: {', '.join(EVENT_KINDS)}"
+        )
     if "at" not in obj:
         raise InputError(f"{where}: missing 'at' (seconds from the scenario start)")
     t = base + parse_clock(obj["at"], where=where)
@@ -243,8 +263,10 @@ def _step(obj: Mapping[str, Any], base: float, where: str, folder: Path,
     allowed = _COMMON_KEYS | (ACTIONS_KEYS if kind == "actions" else CHAT_EVENTS[kind])
     extra = sorted(set(obj) - allowed)
     if extra:
-        raise InputError(f"{where}: unknown key {extra[0]!r} for a {kind} event",
-                         hint=f"allowed: {', '.join(sorted(allowed))}")
+        raise InputError(
+            f"{where}: unknown key {extra[0]!r} for a {kind} event",
+            hint=f"allowed: {', '.join(sorted(allowed))}",
+        )
     session = obj.get("session")
     if not isinstance(session, str) or not session.strip():
         raise InputError(f"{where}: 'session' must be a non-empty session id")
@@ -263,15 +285,22 @@ def _step(obj: Mapping[str, Any], base: float, where: str, folder: Path,
             raise InputError(f"{where}: a link event needs 'conversation' (the conversation id)")
         if "link" in args:
             if args["link"] not in _LINK_EVENTS:
-                raise InputError(f"{where}: 'link' must be \"new\" or \"reply\", "
-                                 f"got {args['link']!r}",
-                                 hint="leave it out to infer it from known conversations")
+                raise InputError(
+                    f'{where}: \'link\' must be "new" or "reply", got {args["link"]!r}',
+                    hint="leave it out to infer it from known conversations",
+                )
             args["link"] = _LINK_EVENTS[args["link"]]
     return t, [SimEvent(t, session, kind, where, args=args, note=note)]
 
 
-def _actions(obj: Mapping[str, Any], session: str, t: float, base: float, where: str,
-             counters: dict[str, int]) -> ActionsPayload:
+def _actions(
+    obj: Mapping[str, Any],
+    session: str,
+    t: float,
+    base: float,
+    where: str,
+    counters: dict[str, int],
+) -> ActionsPayload:
     from autoplay_cli.wire import parse_payload
 
     actions = obj.get("actions")
@@ -292,8 +321,10 @@ def _actions(obj: Mapping[str, Any], session: str, t: float, base: float, where:
             a.setdefault("canonical_url", url)
         start = base + parse_clock(a.pop("at"), where=here) if "at" in a else t
         if start > t:
-            raise InputError(f"{here}: the action starts after its batch is forwarded",
-                             hint="an action's 'at' must not be later than the batch's 'at'")
+            raise InputError(
+                f"{here}: the action starts after its batch is forwarded",
+                hint="an action's 'at' must not be later than the batch's 'at'",
+            )
         duration = a.pop("duration", 0.0)
         if isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
             raise InputError(f"{here}: 'duration' must be seconds ≥ 0")
@@ -304,9 +335,13 @@ def _actions(obj: Mapping[str, Any], session: str, t: float, base: float, where:
         index += 1
         built.append(a)
     counters[session] = index
-    data = {"type": "actions", "session_id": session, "actions": built, "forwarded_at": t,
-            **{k: obj[k] for k in ("user_id", "email", "conversation_id", "product_id")
-               if k in obj}}
+    data = {
+        "type": "actions",
+        "session_id": session,
+        "actions": built,
+        "forwarded_at": t,
+        **{k: obj[k] for k in ("user_id", "email", "conversation_id", "product_id") if k in obj},
+    }
     try:
         payload = parse_payload(data)
     except InputError as exc:
@@ -320,8 +355,10 @@ def _include(obj: Mapping[str, Any], t: float, where: str, folder: Path) -> list
 
     extra = sorted(set(obj) - {"at", "event", "recording", "note"})
     if extra:
-        raise InputError(f"{where}: unknown key {extra[0]!r} for an include",
-                         hint="an include takes 'at' and 'recording'")
+        raise InputError(
+            f"{where}: unknown key {extra[0]!r} for an include",
+            hint="an include takes 'at' and 'recording'",
+        )
     rel = obj.get("recording")
     if not isinstance(rel, str) or not rel.strip():
         raise InputError(f"{where}: an include needs 'recording' (a path to a recording)")
@@ -335,9 +372,12 @@ def _include(obj: Mapping[str, Any], t: float, where: str, folder: Path) -> list
     for r in recorded:
         here = f"{path}:{r.line}"
         if r.received_at < previous.received_at:
-            raise InputError(f"{here}: time goes backwards "
-                             f"({_fmt(r.received_at - previous.received_at)} before line "
-                             f"{previous.line})", hint="a recording must be in received order")
+            raise InputError(
+                f"{here}: time goes backwards "
+                f"({_fmt(r.received_at - previous.received_at)} before line "
+                f"{previous.line})",
+                hint="a recording must be in received order",
+            )
         previous = r
         event = _from_envelope(r, here)
         event.time += shift
@@ -345,15 +385,23 @@ def _include(obj: Mapping[str, Any], t: float, where: str, folder: Path) -> list
     return events
 
 
-def load_inputs(paths: Sequence[str | os.PathLike[str]],
-                generated: Sequence[Any] = ()) -> SimulationInput:
+def load_inputs(
+    paths: Sequence[str | os.PathLike[str]], generated: Sequence[Any] = ()
+) -> SimulationInput:
     """Load every file and the generated sessions into one ordered timeline."""
     scenarios = [load_scenario(p) for p in paths]
     events: list[SimEvent] = [e for s in scenarios for e in s.events]
     for session in generated:
         for batch in session.batches:
-            events.append(SimEvent(batch.forwarded_at, session.session_id, "actions",
-                                   f"generated:{session.persona}", batch))
+            events.append(
+                SimEvent(
+                    batch.forwarded_at,
+                    session.session_id,
+                    "actions",
+                    f"generated:{session.persona}",
+                    batch,
+                )
+            )
     # sort is stable: equal times keep file order, then line order.
     events.sort(key=lambda e: e.time)
     starts = [s.start for s in scenarios if s.start is not None]
@@ -361,8 +409,10 @@ def load_inputs(paths: Sequence[str | os.PathLike[str]],
         starts.append(events[0].time)
     configs = list(dict.fromkeys(s.config for s in scenarios if s.config))
     if len(configs) > 1:
-        raise InputError(f"the scenarios name different trigger configs ({', '.join(configs)})",
-                         hint="pass one with --config")
+        raise InputError(
+            f"the scenarios name different trigger configs ({', '.join(configs)})",
+            hint="pass one with --config",
+        )
     return SimulationInput(
         events,
         min(starts) if starts else DEFAULT_START,

@@ -69,11 +69,15 @@ class CanonicalUrlPingPong:
         if cycles < self.min_cycles:
             return None
         # min_cycles >= 1, so there is a last cycle to name.
-        i = max(i for i in range(len(kept) - 2)
-                if kept[i] == kept[i + 2] and kept[i] != kept[i + 1])
+        i = max(
+            i for i in range(len(kept) - 2) if kept[i] == kept[i + 2] and kept[i] != kept[i + 1]
+        )
         plural = "s" if cycles != 1 else ""
-        return Firing(self.id, f"{cycles} ping-pong cycle{plural} (min {self.min_cycles}), "
-                               f"last {kept[i]} ↔ {kept[i + 1]}")
+        return Firing(
+            self.id,
+            f"{cycles} ping-pong cycle{plural} (min {self.min_cycles}), "
+            f"last {kept[i]} ↔ {kept[i + 1]}",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +95,12 @@ class UserPageDwell:
             and dwell.seconds >= self.dwell_threshold_seconds
             and dwell.actions <= self.user_page_dwell_max_actions
         ):
-            return Firing(self.id, f"{round(dwell.seconds, 1):g} s on {dwell.url} with {dwell.actions} "
-                                   f"action{'s' if dwell.actions != 1 else ''} "
-                                   f"(≥ {self.dwell_threshold_seconds:g} s, "
-                                   f"≤ {self.user_page_dwell_max_actions})")
+            plural = "s" if dwell.actions != 1 else ""
+            return Firing(
+                self.id,
+                f"{round(dwell.seconds, 1):g} s on {dwell.url} with "
+                f"{dwell.actions} action{plural} "
+                f"(≥ {self.dwell_threshold_seconds:g} s, "
+                f"≤ {self.user_page_dwell_max_actions})",
+            )
         return None

@@ -32,10 +32,20 @@ DEFAULT_COOLDOWN_PERIOD_S = 60.0
 DEFAULT_WINDOW_ACTIONS = 20
 OPERATORS = ("AND", "OR")
 # Keys every trigger entry accepts besides its parameters.
-_ENTRY_KEYS = frozenset({"enabled", "name", "interaction_timeout_s", "cooldown_period_s",
-                         "body", "chips", "criteria"})
-_TOP_KEYS = frozenset({"interaction_timeout_s", "cooldown_period_s", "window_actions", "body",
-                       "tour_body", "triggers", "tours"})
+_ENTRY_KEYS = frozenset(
+    {"enabled", "name", "interaction_timeout_s", "cooldown_period_s", "body", "chips", "criteria"}
+)
+_TOP_KEYS = frozenset(
+    {
+        "interaction_timeout_s",
+        "cooldown_period_s",
+        "window_actions",
+        "body",
+        "tour_body",
+        "triggers",
+        "tours",
+    }
+)
 _TIMING_KEYS = ("interaction_timeout_s", "cooldown_period_s")
 
 
@@ -117,8 +127,7 @@ class _CriteriaTrigger:
         details = self._eval(self.root, actions, now)
         return None if details is None else Firing(self.id, "; ".join(details))
 
-    def _eval(self, node: Criterion, actions: Sequence[ActionLike],
-              now: float) -> list[str] | None:
+    def _eval(self, node: Criterion, actions: Sequence[ActionLike], now: float) -> list[str] | None:
         if not node.is_group:
             firing = self.leaves[node.id].evaluate(actions, now)
             return None if firing is None else [f"{node.name or node.id}: {firing.detail}"]
@@ -157,8 +166,10 @@ class TriggerConfig:
     def all_entries(self) -> list[TriggerEntry]:
         """Configured entries in file order, then unconfigured built-ins (enabled)."""
         seen = {e.id for e in self.triggers}
-        return [*self.triggers,
-                *(TriggerEntry(spec.id) for spec in self.registry if spec.id not in seen)]
+        return [
+            *self.triggers,
+            *(TriggerEntry(spec.id) for spec in self.registry if spec.id not in seen),
+        ]
 
     def with_overrides(
         self,
@@ -175,8 +186,10 @@ class TriggerConfig:
         """
         entries = {e.id: e for e in self.all_entries()}
         changes: dict[str, Any] = {}
-        for key, value in (("interaction_timeout_s", interaction_timeout_s),
-                           ("cooldown_period_s", cooldown_period_s)):
+        for key, value in (
+            ("interaction_timeout_s", interaction_timeout_s),
+            ("cooldown_period_s", cooldown_period_s),
+        ):
             if value is not None:
                 changes[key] = value
                 reset: dict[str, Any] = {key: None}
@@ -192,26 +205,30 @@ class TriggerConfig:
                 continue
             spec = self.registry.get(trigger_id)
             if spec is None:
-                raise UsageError(f"{where}: {trigger_id} is a criteria trigger; only "
-                                 f"{' and '.join(_TIMING_KEYS)} can be set on it",
-                                 hint="set the parameters of its leaves' built-ins instead")
+                raise UsageError(
+                    f"{where}: {trigger_id} is a criteria trigger; only "
+                    f"{' and '.join(_TIMING_KEYS)} can be set on it",
+                    hint="set the parameters of its leaves' built-ins instead",
+                )
             pspec = spec.param(param)
             if pspec is None:
                 known = ", ".join([p.name for p in spec.params] + list(_TIMING_KEYS))
-                raise UsageError(f"{where}: {trigger_id} has no parameter {param!r}",
-                                 hint=f"known parameters: {known}")
+                raise UsageError(
+                    f"{where}: {trigger_id} has no parameter {param!r}",
+                    hint=f"known parameters: {known}",
+                )
             try:
                 value = pspec.coerce(raw, where=where)
             except InputError as exc:
                 raise UsageError(exc.message, hint=exc.hint) from None
-            entries[trigger_id] = dataclasses.replace(
-                entry, params={**entry.params, param: value})
+            entries[trigger_id] = dataclasses.replace(entry, params={**entry.params, param: value})
         return dataclasses.replace(self, triggers=tuple(entries.values()), **changes)
 
     def _known(self, entries: Mapping[str, TriggerEntry], trigger_id: str) -> TriggerEntry:
         if trigger_id not in entries:
-            raise UsageError(f"unknown trigger {trigger_id!r}",
-                             hint=f"known triggers: {', '.join(entries)}")
+            raise UsageError(
+                f"unknown trigger {trigger_id!r}", hint=f"known triggers: {', '.join(entries)}"
+            )
         return entries[trigger_id]
 
     def active(self) -> list[ConfiguredTrigger]:
@@ -237,16 +254,20 @@ class TriggerConfig:
                     leaves[leaf.id] = spec.build({**base, **leaf.params})
                 evaluator = _CriteriaTrigger(entry.id, entry.criteria, leaves)
             has_tour = any(c.user_tour_exists for c in entry.chips)
-            out.append(ConfiguredTrigger(
-                entry.id,
-                evaluator,
-                entry.body or (self.tour_body if has_tour else self.body),
-                entry.chips,
-                entry.interaction_timeout_s if entry.interaction_timeout_s is not None
-                else self.interaction_timeout_s,
-                entry.cooldown_period_s if entry.cooldown_period_s is not None
-                else self.cooldown_period_s,
-            ))
+            out.append(
+                ConfiguredTrigger(
+                    entry.id,
+                    evaluator,
+                    entry.body or (self.tour_body if has_tour else self.body),
+                    entry.chips,
+                    entry.interaction_timeout_s
+                    if entry.interaction_timeout_s is not None
+                    else self.interaction_timeout_s,
+                    entry.cooldown_period_s
+                    if entry.cooldown_period_s is not None
+                    else self.cooldown_period_s,
+                )
+            )
         return out
 
     def describe(self) -> dict[str, Any]:
@@ -257,9 +278,13 @@ class TriggerConfig:
             "cooldown_period_s": self.cooldown_period_s,
             "window_actions": self.window_actions,
             "triggers": [
-                {"id": t.id, "body": t.body, "chips": [c.to_dict() for c in t.chips],
-                 "interaction_timeout_s": t.interaction_timeout_s,
-                 "cooldown_period_s": t.cooldown_period_s}
+                {
+                    "id": t.id,
+                    "body": t.body,
+                    "chips": [c.to_dict() for c in t.chips],
+                    "interaction_timeout_s": t.interaction_timeout_s,
+                    "cooldown_period_s": t.cooldown_period_s,
+                }
                 for t in self.active()
             ],
             "tours": [dataclasses.asdict(t) for t in self.tours],
@@ -288,8 +313,10 @@ def parse_toggle(text: str) -> tuple[str, bool]:
     trigger_id, sep, state = text.partition("=")
     state = state.strip().lower()
     if not sep or not trigger_id.strip() or state not in ("on", "off"):
-        raise UsageError(f"--trigger {text!r}: expected ID=on or ID=off",
-                         hint="e.g. --trigger user_page_dwell=off")
+        raise UsageError(
+            f"--trigger {text!r}: expected ID=on or ID=off",
+            hint="e.g. --trigger user_page_dwell=off",
+        )
     return trigger_id.strip(), state == "on"
 
 
@@ -298,16 +325,17 @@ def parse_set(text: str) -> tuple[str, str, str]:
     target, sep, value = text.partition("=")
     trigger_id, dot, param = target.strip().rpartition(".")
     if not sep or not dot or not trigger_id or not param or not value.strip():
-        raise UsageError(f"--set {text!r}: expected TRIGGER.PARAM=VALUE",
-                         hint="e.g. --set user_page_dwell.dwell_threshold_seconds=30")
+        raise UsageError(
+            f"--set {text!r}: expected TRIGGER.PARAM=VALUE",
+            hint="e.g. --set user_page_dwell.dwell_threshold_seconds=30",
+        )
     return trigger_id, param, value.strip()
 
 
 # --- loading -------------------------------------------------------------------------------
 
 
-def load_trigger_config(path: str | Path,
-                        registry: TriggerRegistry | None = None) -> TriggerConfig:
+def load_trigger_config(path: str | Path, registry: TriggerRegistry | None = None) -> TriggerConfig:
     """Read a TOML (``.toml``) or JSON (anything else) trigger configuration file."""
     p = Path(path)
     try:
@@ -323,14 +351,15 @@ def load_trigger_config(path: str | Path,
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"{p}:{_toml_location(str(exc))}",
-                             hint="fix the TOML syntax") from exc
+            raise InputError(f"{p}:{_toml_location(str(exc))}", hint="fix the TOML syntax") from exc
     else:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{p}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})",
-                             hint="fix the JSON syntax, or use a .toml file") from exc
+            raise InputError(
+                f"{p}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})",
+                hint="fix the JSON syntax, or use a .toml file",
+            ) from exc
     return config_from_dict(data, source=str(p), registry=registry)
 
 
@@ -371,12 +400,16 @@ class _Reader:
             raise self.fail(where, f"expected a number of seconds ≥ 0, got {_kind(value)}")
         return float(value)
 
-    def unknown(self, data: Mapping[str, Any], allowed: set[str] | frozenset[str],
-                where: str) -> None:
+    def unknown(
+        self, data: Mapping[str, Any], allowed: set[str] | frozenset[str], where: str
+    ) -> None:
         extra = sorted(set(data) - set(allowed))
         if extra:
-            raise self.fail(f"{where}{extra[0]}" if where else extra[0], "unknown key",
-                            hint=f"allowed here: {', '.join(sorted(allowed))}")
+            raise self.fail(
+                f"{where}{extra[0]}" if where else extra[0],
+                "unknown key",
+                hint=f"allowed here: {', '.join(sorted(allowed))}",
+            )
 
 
 def _kind(value: Any) -> str:
@@ -391,8 +424,9 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
-def config_from_dict(data: Any, *, source: str = "<config>",
-                     registry: TriggerRegistry | None = None) -> TriggerConfig:
+def config_from_dict(
+    data: Any, *, source: str = "<config>", registry: TriggerRegistry | None = None
+) -> TriggerConfig:
     """Validate a decoded configuration document and build a :class:`TriggerConfig`."""
     registry = registry or default_registry()
     r = _Reader(source)
@@ -411,8 +445,9 @@ def config_from_dict(data: Any, *, source: str = "<config>",
         if key in top:
             kwargs[key] = r.string(top[key], key)
 
-    tours = tuple(_tour(r, t, f"tours[{i}]")
-                  for i, t in enumerate(_list(r, top.get("tours", []), "tours")))
+    tours = tuple(
+        _tour(r, t, f"tours[{i}]") for i, t in enumerate(_list(r, top.get("tours", []), "tours"))
+    )
     tour_ids = [t.id for t in tours]
     for i, tid in enumerate(tour_ids):
         if tid in tour_ids[:i]:
@@ -422,8 +457,9 @@ def config_from_dict(data: Any, *, source: str = "<config>",
     triggers = r.table(top.get("triggers", {}), "triggers")
     for trigger_id, body in triggers.items():
         entries.append(_entry(r, registry, trigger_id, body, set(tour_ids)))
-    return TriggerConfig(triggers=tuple(entries), tours=tours, source=source,
-                         registry=registry, **kwargs)
+    return TriggerConfig(
+        triggers=tuple(entries), tours=tours, source=source, registry=registry, **kwargs
+    )
 
 
 def _list(r: _Reader, value: Any, where: str) -> list[Any]:
@@ -434,8 +470,11 @@ def _list(r: _Reader, value: Any, where: str) -> list[Any]:
 
 def _tour(r: _Reader, value: Any, where: str) -> TourSpec:
     t = r.table(value, where)
-    r.unknown(t, {"id", "provider_flow_id", "name", "interaction_timeout_s",
-                  "cooldown_period_s"}, f"{where}.")
+    r.unknown(
+        t,
+        {"id", "provider_flow_id", "name", "interaction_timeout_s", "cooldown_period_s"},
+        f"{where}.",
+    )
     if "id" not in t:
         raise r.fail(where, "missing 'id'")
     tid = r.string(t["id"], f"{where}.id")
@@ -447,41 +486,58 @@ def _tour(r: _Reader, value: Any, where: str) -> TourSpec:
     )
 
 
-def _entry(r: _Reader, registry: TriggerRegistry, trigger_id: str, value: Any,
-           tour_ids: set[str]) -> TriggerEntry:
+def _entry(
+    r: _Reader, registry: TriggerRegistry, trigger_id: str, value: Any, tour_ids: set[str]
+) -> TriggerEntry:
     where = f"triggers.{trigger_id}"
     t = r.table(value, where)
     spec = registry.get(trigger_id)
     param_names = {p.name for p in spec.params} if spec else set()
     r.unknown(t, _ENTRY_KEYS | param_names, f"{where}.")
     if spec is None and "criteria" not in t:
-        raise r.fail(where, f"{trigger_id!r} is not a built-in trigger and has no 'criteria'",
-                     hint=f"built-in triggers: {', '.join(registry.ids())}; a custom trigger "
-                          "needs a criteria tree over them")
+        raise r.fail(
+            where,
+            f"{trigger_id!r} is not a built-in trigger and has no 'criteria'",
+            hint=f"built-in triggers: {', '.join(registry.ids())}; a custom trigger "
+            "needs a criteria tree over them",
+        )
     if spec is not None and "criteria" in t:
-        raise r.fail(f"{where}.criteria", "a built-in trigger cannot have criteria",
-                     hint="give the custom trigger its own id")
+        raise r.fail(
+            f"{where}.criteria",
+            "a built-in trigger cannot have criteria",
+            hint="give the custom trigger its own id",
+        )
     params: dict[str, Any] = {}
     if spec is not None:
         for p in spec.params:
             if p.name in t:
                 params[p.name] = p.coerce(t[p.name], where=f"{r.source}: {where}.{p.name}")
-    chips = tuple(_chip(r, c, f"{where}.chips[{i}]", tour_ids)
-                  for i, c in enumerate(_list(r, t.get("chips", []), f"{where}.chips")))
+    chips = tuple(
+        _chip(r, c, f"{where}.chips[{i}]", tour_ids)
+        for i, c in enumerate(_list(r, t.get("chips", []), f"{where}.chips"))
+    )
     return TriggerEntry(
         trigger_id,
         name=r.string(t.get("name", ""), f"{where}.name", empty=True),
         enabled=r.boolean(t.get("enabled", True), f"{where}.enabled"),
         params=params,
-        interaction_timeout_s=(r.seconds(t["interaction_timeout_s"],
-                                         f"{where}.interaction_timeout_s")
-                               if "interaction_timeout_s" in t else None),
-        cooldown_period_s=(r.seconds(t["cooldown_period_s"], f"{where}.cooldown_period_s")
-                           if "cooldown_period_s" in t else None),
+        interaction_timeout_s=(
+            r.seconds(t["interaction_timeout_s"], f"{where}.interaction_timeout_s")
+            if "interaction_timeout_s" in t
+            else None
+        ),
+        cooldown_period_s=(
+            r.seconds(t["cooldown_period_s"], f"{where}.cooldown_period_s")
+            if "cooldown_period_s" in t
+            else None
+        ),
         body=r.string(t["body"], f"{where}.body") if "body" in t else None,
         chips=chips,
-        criteria=(_criterion(r, registry, t["criteria"], f"{where}.criteria", set())
-                  if "criteria" in t else None),
+        criteria=(
+            _criterion(r, registry, t["criteria"], f"{where}.criteria", set())
+            if "criteria" in t
+            else None
+        ),
     )
 
 
@@ -495,18 +551,22 @@ def _chip(r: _Reader, value: Any, where: str, tour_ids: set[str]) -> Chip:
     if tour_id is not None:
         tour_id = r.string(tour_id, f"{where}.user_tour_id")
         if tour_id not in tour_ids:
-            raise r.fail(f"{where}.user_tour_id", f"unknown tour {tour_id!r}",
-                         hint="declare it under [[tours]]")
-    exists = r.boolean(c.get("user_tour_exists", tour_id is not None),
-                       f"{where}.user_tour_exists")
+            raise r.fail(
+                f"{where}.user_tour_id",
+                f"unknown tour {tour_id!r}",
+                hint="declare it under [[tours]]",
+            )
+    exists = r.boolean(c.get("user_tour_exists", tour_id is not None), f"{where}.user_tour_exists")
     if exists and tour_id is None:
         raise r.fail(where, "user_tour_exists is true but no user_tour_id is given")
-    return Chip(r.string(c["id"], f"{where}.id"), r.string(c["label"], f"{where}.label"),
-                exists, tour_id)
+    return Chip(
+        r.string(c["id"], f"{where}.id"), r.string(c["label"], f"{where}.label"), exists, tour_id
+    )
 
 
-def _criterion(r: _Reader, registry: TriggerRegistry, value: Any, where: str,
-               seen: set[str]) -> Criterion:
+def _criterion(
+    r: _Reader, registry: TriggerRegistry, value: Any, where: str, seen: set[str]
+) -> Criterion:
     c = r.table(value, where)
     if "id" not in c:
         raise r.fail(where, "missing 'id'")
@@ -523,24 +583,35 @@ def _criterion(r: _Reader, registry: TriggerRegistry, value: Any, where: str,
         conditions = _list(r, c.get("conditions"), f"{where}.conditions")
         if not conditions:
             raise r.fail(f"{where}.conditions", "a group needs at least one condition")
-        children = tuple(_criterion(r, registry, child, f"{where}.conditions[{i}]", seen)
-                         for i, child in enumerate(conditions))
+        children = tuple(
+            _criterion(r, registry, child, f"{where}.conditions[{i}]", seen)
+            for i, child in enumerate(conditions)
+        )
         return Criterion(cid, name, operator=op.upper(), conditions=children)
     r.unknown(c, {"id", "name", "type", "params"}, f"{where}.")
     if "type" not in c:
-        raise r.fail(where, "a leaf needs a 'type' (a built-in trigger id); a group needs "
-                            "'operator' and 'conditions'")
+        raise r.fail(
+            where,
+            "a leaf needs a 'type' (a built-in trigger id); a group needs "
+            "'operator' and 'conditions'",
+        )
     ctype = r.string(c["type"], f"{where}.type")
     spec = registry.get(ctype)
     if spec is None:
-        raise r.fail(f"{where}.type", f"unknown trigger type {ctype!r}",
-                     hint=f"built-in triggers: {', '.join(registry.ids())}")
+        raise r.fail(
+            f"{where}.type",
+            f"unknown trigger type {ctype!r}",
+            hint=f"built-in triggers: {', '.join(registry.ids())}",
+        )
     raw = r.table(c.get("params", {}), f"{where}.params")
     params: dict[str, Any] = {}
     for key, val in raw.items():
         pspec = spec.param(key)
         if pspec is None:
-            raise r.fail(f"{where}.params.{key}", f"{ctype} has no such parameter",
-                         hint=f"parameters: {', '.join(p.name for p in spec.params)}")
+            raise r.fail(
+                f"{where}.params.{key}",
+                f"{ctype} has no such parameter",
+                hint=f"parameters: {', '.join(p.name for p in spec.params)}",
+            )
         params[key] = pspec.coerce(val, where=f"{r.source}: {where}.params.{key}")
     return Criterion(cid, name, type=ctype, params=params)

@@ -36,8 +36,10 @@ class ParamSpec:
             try:
                 value = self.type(value)
             except ValueError:
-                raise InputError(f"{where}: {value!r} is not a valid {self.type.__name__}",
-                                 hint=f"{self.name}: {self.description}") from None
+                raise InputError(
+                    f"{where}: {value!r} is not a valid {self.type.__name__}",
+                    hint=f"{self.name}: {self.description}",
+                ) from None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InputError(f"{where}: expected a {self.type.__name__}, got {value!r}")
         if self.type is int and not float(value).is_integer():
@@ -70,20 +72,23 @@ BUILTIN_TRIGGERS: tuple[TriggerSpec, ...] = (
     TriggerSpec(
         PING_PONG_ID,
         "the user goes back and forth between two pages (A → B → A) in the recent actions",
-        (
-            ParamSpec("min_cycles", int, 1, 1,
-                      "how many A → B → A positions are needed to fire"),
-        ),
+        (ParamSpec("min_cycles", int, 1, 1, "how many A → B → A positions are needed to fire"),),
         CanonicalUrlPingPong,
     ),
     TriggerSpec(
         DWELL_ID,
         "the user stays on one page for a long time while doing little there",
         (
-            ParamSpec("dwell_threshold_seconds", float, 60.0, 0.0,
-                      "minimum duration of the trailing run on one page"),
-            ParamSpec("user_page_dwell_max_actions", int, 5, 1,
-                      "maximum number of actions in that run"),
+            ParamSpec(
+                "dwell_threshold_seconds",
+                float,
+                60.0,
+                0.0,
+                "minimum duration of the trailing run on one page",
+            ),
+            ParamSpec(
+                "user_page_dwell_max_actions", int, 5, 1, "maximum number of actions in that run"
+            ),
         ),
         UserPageDwell,
     ),

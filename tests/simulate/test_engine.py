@@ -24,10 +24,10 @@ def test_offer_block_timeout_cooldown_and_offer_again(run_lines: Run) -> None:
     assert rows(report) == [
         (0, "s", "actions", "offer", P),
         (5, "s", "actions", "blocked", P),
-        (20, "s", "timeout", "timeout", T),   # 20 s after the offer, on the pulse
+        (20, "s", "timeout", "timeout", T),  # 20 s after the offer, on the pulse
         (30, "s", "actions", "blocked", T),
-        (80, "s", "actions", "offer", P),     # the 60 s cooldown ended at 80
-        (90, "s", "actions", "blocked", P),   # a blocked offer is not an interaction...
+        (80, "s", "actions", "offer", P),  # the 60 s cooldown ended at 80
+        (90, "s", "actions", "blocked", P),  # a blocked offer is not an interaction...
         (100, "s", "timeout", "timeout", T),  # ...so the timeout still counts from 80
     ]
     blocked_by_state, _, by_cooldown = report.steps[1], report.steps[2], report.steps[3]
@@ -38,8 +38,10 @@ def test_offer_block_timeout_cooldown_and_offer_again(run_lines: Run) -> None:
     assert offer is not None and offer.body == "Need my expert help?"
     assert report.steps[0].snapshot["last_trigger_id"] == "canonical_url_ping_pong"
     summary = report.sessions["s"]
-    assert (summary.offers, dict(summary.blocked)) == (2, {
-        "v2_state_proactive_assistance": 2, "v2_cooldown_active": 1})
+    assert (summary.offers, dict(summary.blocked)) == (
+        2,
+        {"v2_state_proactive_assistance": 2, "v2_cooldown_active": 1},
+    )
     assert summary.time_in == {T: 60.0, P: 40.0, R: 0.0}
 
 
@@ -56,7 +58,7 @@ def test_rejected_transitions_are_recorded_and_the_run_goes_on(run_lines: Run) -
         (20, "s", "timeout", "timeout", T),
         (25, "s", "tour_start", "rejected", T),
         (26, "s", "open_chat", "applied", R),  # never blocked by cooldown, clears it
-        (46, "s", "timeout", "timeout", T),    # the run drains: open sessions time out
+        (46, "s", "timeout", "timeout", T),  # the run drains: open sessions time out
     ]
     assert "cannot go from proactive_assistance to reactive_assistance" in report.steps[1].reason
     assert "visual guidance can only change" in report.steps[3].reason
@@ -92,13 +94,22 @@ def test_pulse_spacing_and_exact_deadlines(run_lines: Run) -> None:
 
 
 def test_trigger_timings_and_tour_overrides() -> None:
-    config = config_from_dict({
-        "interaction_timeout_s": 20,
-        "tours": [{"id": "t", "provider_flow_id": "flow_t", "interaction_timeout_s": 60,
-                   "cooldown_period_s": 5}],
-        "triggers": {"canonical_url_ping_pong": {"interaction_timeout_s": 10,
-                                                 "cooldown_period_s": 30}},
-    })
+    config = config_from_dict(
+        {
+            "interaction_timeout_s": 20,
+            "tours": [
+                {
+                    "id": "t",
+                    "provider_flow_id": "flow_t",
+                    "interaction_timeout_s": 60,
+                    "cooldown_period_s": 5,
+                }
+            ],
+            "triggers": {
+                "canonical_url_ping_pong": {"interaction_timeout_s": 10, "cooldown_period_s": 30}
+            },
+        }
+    )
     inputs = _inputs(
         SimEvent(0, "a", "actions", "t:1", _batch("a", "/a", "/b", "/a")),
         SimEvent(0, "b", "actions", "t:2", _batch("b", "/a", "/b", "/a")),
@@ -106,8 +117,11 @@ def test_trigger_timings_and_tour_overrides() -> None:
         SimEvent(50, "b", "tour_step", "t:4", args={"step": 1}),
     )
     report = simulate(inputs, config)
-    timeouts = [(s.session_id, s.time - DEFAULT_START, s.reason) for s in report.steps
-                if s.event == "timeout"]
+    timeouts = [
+        (s.session_id, s.time - DEFAULT_START, s.reason)
+        for s in report.steps
+        if s.event == "timeout"
+    ]
     assert timeouts == [
         ("a", 10, "no interaction for 10 s; cooldown 30 s starts"),
         ("b", 110, "no interaction for 60 s; cooldown 5 s starts"),
@@ -122,7 +136,11 @@ def test_conversation_linking_new_inferred_reply_and_kept(run_lines: Run) -> Non
         {"at": 3, "session": "a", "event": "link", "conversation": "c3", "link": "new"},
     )
     assert [s.detail for s in report.steps] == [
-        "c1 (new)", "c1 (reply_existing)", "c2 (reply_existing, kept c1)", "c3 (new)"]
+        "c1 (new)",
+        "c1 (reply_existing)",
+        "c2 (reply_existing, kept c1)",
+        "c3 (new)",
+    ]
     assert report.steps[-1].snapshot["conversation_id"] == "c3"
 
 
@@ -156,9 +174,11 @@ def _example_inputs() -> list[tuple[SimulationInput, TriggerConfig]]:
     demo = load_inputs([EXAMPLES / "demo.ndjson"])
     combined = load_inputs([EXAMPLES / "combined.ndjson"])
     generated = load_inputs([], generate_sessions(12, seed=3))
-    return [(demo, load_trigger_config(demo.config)),
-            (combined, load_trigger_config(combined.config)),
-            (generated, TriggerConfig())]
+    return [
+        (demo, load_trigger_config(demo.config)),
+        (combined, load_trigger_config(combined.config)),
+        (generated, TriggerConfig()),
+    ]
 
 
 def test_same_input_same_output() -> None:
@@ -170,8 +190,11 @@ def test_live_memory_and_redis_stores_give_identical_results(redis_url: str) -> 
     for inputs, config in _example_inputs():
         live = _everything(simulate(inputs, config))
         clock = VirtualClock(inputs.start)
-        store = MemorySessionStore(clock=clock, interaction_timeout_s=config.interaction_timeout_s,
-                                   cooldown_period_s=config.cooldown_period_s)
+        store = MemorySessionStore(
+            clock=clock,
+            interaction_timeout_s=config.interaction_timeout_s,
+            cooldown_period_s=config.cooldown_period_s,
+        )
         memory = _everything(asyncio.run(simulate_async(inputs, config, store=store)))
         redis = _everything(simulate(inputs, config, store_url=redis_url))
         assert live == memory == redis
@@ -179,13 +202,32 @@ def test_live_memory_and_redis_stores_give_identical_results(redis_url: str) -> 
         assert _everything(simulate(inputs, config, store_url=redis_url)) == redis
 
 
-KINDS = ["actions", "open_chat", "message", "option_click", "reaction", "tour_start",
-         "tour_step", "tour_end", "link", "tick"]
+KINDS = [
+    "actions",
+    "open_chat",
+    "message",
+    "option_click",
+    "reaction",
+    "tour_start",
+    "tour_step",
+    "tour_end",
+    "link",
+    "tick",
+]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.floats(0, 40), st.sampled_from(["a", "b"]), st.sampled_from(KINDS),
-                          st.sampled_from(["/a", "/b", ""])), max_size=25))
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0, 40),
+            st.sampled_from(["a", "b"]),
+            st.sampled_from(KINDS),
+            st.sampled_from(["/a", "/b", ""]),
+        ),
+        max_size=25,
+    )
+)
 def test_random_timelines_keep_the_fsm_rules(items: list[tuple[float, str, str, str]]) -> None:
     events, t = [], 0.0
     for gap, sid, kind, url in items:

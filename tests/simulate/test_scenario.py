@@ -16,8 +16,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "simulate"
 
 def write(tmp_path: Path, *lines: str | dict[str, object], name: str = "s.ndjson") -> Path:
     path = tmp_path / name
-    path.write_text("\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "\n".join(x if isinstance(x, str) else json.dumps(x) for x in lines) + "\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -39,9 +41,16 @@ def test_steps_actions_and_header(tmp_path: Path) -> None:
         {"scenario": "t", "start": 1000, "config": "cfg.toml"},
         "# a comment, then a blank line",
         "",
-        {"at": "0:10", "session": "s1", "event": "actions", "email": "a@b.example",
-         "actions": [{"type": "PageView", "url": "/a", "at": 5},
-                     {"type": "click", "url": "/a", "duration": 2}]},
+        {
+            "at": "0:10",
+            "session": "s1",
+            "event": "actions",
+            "email": "a@b.example",
+            "actions": [
+                {"type": "PageView", "url": "/a", "at": 5},
+                {"type": "click", "url": "/a", "duration": 2},
+            ],
+        },
         {"at": 12, "session": "s1", "event": "link", "conversation": "c1", "link": "reply"},
         {"at": 13, "session": "s1", "event": "actions", "actions": [{"url": "/b"}]},
     )
@@ -62,69 +71,108 @@ def test_a_recording_is_a_scenario_and_can_be_included(tmp_path: Path) -> None:
     recording = load_scenario(EXAMPLES / "recording.ndjson")
     assert recording.start == recording.events[0].time
     assert {e.kind for e in recording.events} == {"actions", "summary"}
-    path = write(tmp_path, {"scenario": "inc", "start": 0},
-                 {"at": 100, "event": "include",
-                  "recording": str(EXAMPLES / "recording.ndjson")})
+    path = write(
+        tmp_path,
+        {"scenario": "inc", "start": 0},
+        {"at": 100, "event": "include", "recording": str(EXAMPLES / "recording.ndjson")},
+    )
     included = load_scenario(path).events
     assert included[0].time == 100.0
     shift = 100.0 - recording.events[0].time
-    assert [e.time - shift for e in included] == pytest.approx(
-        [e.time for e in recording.events])
+    assert [e.time - shift for e in included] == pytest.approx([e.time for e in recording.events])
     assert included[0].source.endswith("recording.ndjson:1")
 
 
 def test_inputs_merge_by_time_and_keep_file_order_on_ties(tmp_path: Path) -> None:
-    one = write(tmp_path, {"at": 5, "session": "a", "event": "open_chat"},
-                {"at": 9, "session": "a", "event": "tick"}, name="one.ndjson")
-    two = write(tmp_path, {"at": 5, "session": "b", "event": "open_chat"},
-                {"at": 7, "session": "b", "event": "tick"}, name="two.ndjson")
+    one = write(
+        tmp_path,
+        {"at": 5, "session": "a", "event": "open_chat"},
+        {"at": 9, "session": "a", "event": "tick"},
+        name="one.ndjson",
+    )
+    two = write(
+        tmp_path,
+        {"at": 5, "session": "b", "event": "open_chat"},
+        {"at": 7, "session": "b", "event": "tick"},
+        name="two.ndjson",
+    )
     merged = load_inputs([one, two])
     assert [(e.session_id, e.time - DEFAULT_START) for e in merged.events] == [
-        ("a", 5), ("b", 5), ("b", 7), ("a", 9)]
+        ("a", 5),
+        ("b", 5),
+        ("b", 7),
+        ("a", 9),
+    ]
     assert merged.start == DEFAULT_START
 
 
 def test_sessions_may_be_written_one_after_another(tmp_path: Path) -> None:
-    path = write(tmp_path, {"at": 30, "session": "a", "event": "open_chat"},
-                 {"at": 10, "session": "b", "event": "open_chat"})
+    path = write(
+        tmp_path,
+        {"at": 30, "session": "a", "event": "open_chat"},
+        {"at": 10, "session": "b", "event": "open_chat"},
+    )
     assert [e.session_id for e in load_inputs([path]).events] == ["b", "a"]
 
 
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
-        (['{"at": 1, "session": "a", "event": "open_chat"}', "{not json"],
-         r"s\.ndjson:2: not JSON \(Expecting property name"),
+        (
+            ['{"at": 1, "session": "a", "event": "open_chat"}', "{not json"],
+            r"s\.ndjson:2: not JSON \(Expecting property name",
+        ),
         (["[1, 2]"], r"s\.ndjson:1: expected a JSON object, got a list"),
-        ([{"at": 1, "session": "a", "event": "dance"}],
-         r"s\.ndjson:1: unknown event kind 'dance'"),
+        ([{"at": 1, "session": "a", "event": "dance"}], r"s\.ndjson:1: unknown event kind 'dance'"),
         ([{"at": 1, "session": "a"}], r"s\.ndjson:1: missing 'event'"),
         ([{"session": "a", "event": "tick"}], r"s\.ndjson:1: missing 'at'"),
         ([{"at": 1, "event": "tick"}], r"s\.ndjson:1: 'session' must be a non-empty"),
-        ([{"at": 1, "session": "a", "event": "tick", "chip": "x"}],
-         r"s\.ndjson:1: unknown key 'chip' for a tick event"),
-        ([{"at": 9, "session": "a", "event": "tick"}, {"at": 3, "session": "a", "event": "tick"}],
-         r"s\.ndjson:2: time goes backwards for session 'a' \(6 s before the event at line 1\)"),
-        ([{"at": 1, "session": "a", "event": "tick"}, {"scenario": "late"}],
-         r"s\.ndjson:2: the scenario header must be the first line"),
+        (
+            [{"at": 1, "session": "a", "event": "tick", "chip": "x"}],
+            r"s\.ndjson:1: unknown key 'chip' for a tick event",
+        ),
+        (
+            [
+                {"at": 9, "session": "a", "event": "tick"},
+                {"at": 3, "session": "a", "event": "tick"},
+            ],
+            r"s\.ndjson:2: time goes backwards for session 'a' \(6 s before the event at line 1\)",
+        ),
+        (
+            [{"at": 1, "session": "a", "event": "tick"}, {"scenario": "late"}],
+            r"s\.ndjson:2: the scenario header must be the first line",
+        ),
         ([{"at": 1, "session": "a", "event": "link"}], r"s\.ndjson:1: a link event needs"),
-        ([{"at": 1, "session": "a", "event": "link", "conversation": "c", "link": "old"}],
-         r"'link' must be \"new\" or \"reply\""),
-        ([{"at": 1, "session": "a", "event": "actions", "actions": []}],
-         r"s\.ndjson:1: 'actions' must be a non-empty list"),
-        ([{"at": 1, "session": "a", "event": "actions", "actions": [{"url": "/x", "at": 5}]}],
-         r"s\.ndjson:1: actions\[0\]: the action starts after its batch"),
-        ([{"at": 1, "session": "a", "event": "actions", "actions": [{"index": "first"}]}],
-         r"s\.ndjson:1: invalid actions payload: actions\.0\.index"),
-        ([{"at": 1, "event": "include", "recording": "missing.ndjson"}],
-         r"missing\.ndjson does not exist"),
-        (['{"id": "1", "received_at": "now", "payload": {"type": "actions"}}'],
-         r"s\.ndjson:1: 'received_at' must be a number"),
+        (
+            [{"at": 1, "session": "a", "event": "link", "conversation": "c", "link": "old"}],
+            r"'link' must be \"new\" or \"reply\"",
+        ),
+        (
+            [{"at": 1, "session": "a", "event": "actions", "actions": []}],
+            r"s\.ndjson:1: 'actions' must be a non-empty list",
+        ),
+        (
+            [{"at": 1, "session": "a", "event": "actions", "actions": [{"url": "/x", "at": 5}]}],
+            r"s\.ndjson:1: actions\[0\]: the action starts after its batch",
+        ),
+        (
+            [{"at": 1, "session": "a", "event": "actions", "actions": [{"index": "first"}]}],
+            r"s\.ndjson:1: invalid actions payload: actions\.0\.index",
+        ),
+        (
+            [{"at": 1, "event": "include", "recording": "missing.ndjson"}],
+            r"missing\.ndjson does not exist",
+        ),
+        (
+            ['{"id": "1", "received_at": "now", "payload": {"type": "actions"}}'],
+            r"s\.ndjson:1: 'received_at' must be a number",
+        ),
         ([{"scenario": "x", "colour": "red"}], r"s\.ndjson:1: unknown header key 'colour'"),
     ],
 )
-def test_bad_input_is_reported_with_file_and_line(tmp_path: Path, lines: list[object],
-                                                  message: str) -> None:
+def test_bad_input_is_reported_with_file_and_line(
+    tmp_path: Path, lines: list[object], message: str
+) -> None:
     with pytest.raises(InputError, match=message):
         load_scenario(write(tmp_path, *lines))  # type: ignore[arg-type]
 
@@ -132,8 +180,7 @@ def test_bad_input_is_reported_with_file_and_line(tmp_path: Path, lines: list[ob
 def test_a_recording_going_backwards_is_an_error(tmp_path: Path) -> None:
     rec_lines = (EXAMPLES / "recording.ndjson").read_text(encoding="utf-8").splitlines()
     rec = tmp_path / "rec.ndjson"
-    rec.write_text("\n".join([rec_lines[1], rec_lines[0], *rec_lines[2:]]) + "\n",
-                   encoding="utf-8")
+    rec.write_text("\n".join([rec_lines[1], rec_lines[0], *rec_lines[2:]]) + "\n", encoding="utf-8")
     with pytest.raises(InputError, match=r"rec\.ndjson:2: time goes backwards for recording"):
         load_scenario(rec)
     path = write(tmp_path, {"at": 0, "event": "include", "recording": "rec.ndjson"})

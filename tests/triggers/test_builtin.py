@@ -50,8 +50,9 @@ def test_ping_pong_counting_rule(seq: list[str], expected: int) -> None:
 @given(st.lists(st.sampled_from(["", "/a", "/b", "/c"]), max_size=30))
 def test_ping_pong_matches_the_definition(seq: list[str]) -> None:
     kept = [u for u in seq if u]
-    naive = sum(1 for i in range(len(kept) - 2)
-                if kept[i] == kept[i + 2] and kept[i] != kept[i + 1])
+    naive = sum(
+        1 for i in range(len(kept) - 2) if kept[i] == kept[i + 2] and kept[i] != kept[i + 1]
+    )
     assert ping_pong_cycles(seq) == naive
     fired = CanonicalUrlPingPong(min_cycles=2).evaluate(urls(*seq), 0.0)
     assert (fired is not None) == (naive >= 2)
@@ -88,8 +89,13 @@ def test_dwell_with_one_action_uses_its_own_duration() -> None:
 
 
 def test_dwell_counts_only_the_trailing_run() -> None:
-    actions = [A("/home", 0.0), A("/form", 10.0), A("/home", 20.0), A("/form", 30.0),
-               A("/form", 100.0)]
+    actions = [
+        A("/home", 0.0),
+        A("/form", 10.0),
+        A("/home", 20.0),
+        A("/form", 30.0),
+        A("/form", 100.0),
+    ]
     dwell = trailing_dwell(actions)
     assert dwell is not None and (dwell.url, dwell.seconds, dwell.actions) == ("/form", 70.0, 2)
 

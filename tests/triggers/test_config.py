@@ -53,11 +53,16 @@ def test_example_toml_loads_with_tours_and_chips() -> None:
 
 
 def test_a_tour_chip_without_a_body_gets_the_tour_offer_body() -> None:
-    config = config_from_dict({
-        "tours": [{"id": "t1", "provider_flow_id": "flow_1"}],
-        "triggers": {"user_page_dwell": {"chips": [{"id": "go", "label": "Show me",
-                                                    "user_tour_id": "t1"}]}},
-    })
+    config = config_from_dict(
+        {
+            "tours": [{"id": "t1", "provider_flow_id": "flow_1"}],
+            "triggers": {
+                "user_page_dwell": {
+                    "chips": [{"id": "go", "label": "Show me", "user_tour_id": "t1"}]
+                }
+            },
+        }
+    )
     dwell = next(t for t in config.active() if t.id == "user_page_dwell")
     assert dwell.body == DEFAULT_TOUR_OFFER_BODY
 
@@ -89,32 +94,59 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
         ("c.toml", "cooldown_period_s = 10\n[triggers\n", r"c\.toml:2:\d+: "),
         ("c.json", '{"triggers": {\n  "x": 1,\n}', r"c\.json:3:1: not valid JSON"),
         ("c.toml", "colldown = 3\n", r"c\.toml: colldown: unknown key"),
-        ("c.toml", "[triggers.user_page_dwell]\ndwell_threshold_seconds = -1\n",
-         r"triggers\.user_page_dwell\.dwell_threshold_seconds: must be ≥ 0"),
-        ("c.toml", "[triggers.user_page_dwell]\nmin_cycles = 2\n",
-         r"triggers\.user_page_dwell\.min_cycles: unknown key"),
-        ("c.toml", "[triggers.mystery]\nbody = 'hi'\n",
-         r"'mystery' is not a built-in trigger and has no 'criteria'"),
-        ("c.toml", "[triggers.user_page_dwell]\nchips = [{id='a', label='b', "
-                   "user_tour_id='nope'}]\n",
-         r"triggers\.user_page_dwell\.chips\[0\]\.user_tour_id: unknown tour 'nope'"),
-        ("c.toml", "[triggers.t]\ncriteria = {id='r', operator='XOR', conditions=[]}\n",
-         r"triggers\.t\.criteria\.operator: expected AND or OR"),
-        ("c.toml", "[triggers.t]\ncriteria = {id='r', operator='AND', conditions=[]}\n",
-         r"criteria\.conditions: a group needs at least one condition"),
-        ("c.toml", "[triggers.t]\ncriteria = {id='r', operator='OR', conditions=["
-                   "{id='a', type='user_page_dwel'}]}\n",
-         r"criteria\.conditions\[0\]\.type: unknown trigger type 'user_page_dwel'"),
-        ("c.toml", "[triggers.t]\ncriteria = {id='r', operator='OR', conditions=["
-                   "{id='a', type='user_page_dwell'}, {id='a', type='user_page_dwell'}]}\n",
-         r"conditions\[1\]\.id: duplicate criteria id 'a'"),
-        ("c.toml", "interaction_timeout_s = 'soon'\n",
-         r"interaction_timeout_s: expected a number of seconds"),
+        (
+            "c.toml",
+            "[triggers.user_page_dwell]\ndwell_threshold_seconds = -1\n",
+            r"triggers\.user_page_dwell\.dwell_threshold_seconds: must be ≥ 0",
+        ),
+        (
+            "c.toml",
+            "[triggers.user_page_dwell]\nmin_cycles = 2\n",
+            r"triggers\.user_page_dwell\.min_cycles: unknown key",
+        ),
+        (
+            "c.toml",
+            "[triggers.mystery]\nbody = 'hi'\n",
+            r"'mystery' is not a built-in trigger and has no 'criteria'",
+        ),
+        (
+            "c.toml",
+            "[triggers.user_page_dwell]\nchips = [{id='a', label='b', user_tour_id='nope'}]\n",
+            r"triggers\.user_page_dwell\.chips\[0\]\.user_tour_id: unknown tour 'nope'",
+        ),
+        (
+            "c.toml",
+            "[triggers.t]\ncriteria = {id='r', operator='XOR', conditions=[]}\n",
+            r"triggers\.t\.criteria\.operator: expected AND or OR",
+        ),
+        (
+            "c.toml",
+            "[triggers.t]\ncriteria = {id='r', operator='AND', conditions=[]}\n",
+            r"criteria\.conditions: a group needs at least one condition",
+        ),
+        (
+            "c.toml",
+            "[triggers.t]\ncriteria = {id='r', operator='OR', conditions=["
+            "{id='a', type='user_page_dwel'}]}\n",
+            r"criteria\.conditions\[0\]\.type: unknown trigger type 'user_page_dwel'",
+        ),
+        (
+            "c.toml",
+            "[triggers.t]\ncriteria = {id='r', operator='OR', conditions=["
+            "{id='a', type='user_page_dwell'}, {id='a', type='user_page_dwell'}]}\n",
+            r"conditions\[1\]\.id: duplicate criteria id 'a'",
+        ),
+        (
+            "c.toml",
+            "interaction_timeout_s = 'soon'\n",
+            r"interaction_timeout_s: expected a number of seconds",
+        ),
         ("c.toml", "[[tours]]\nprovider_flow_id = 'f'\n", r"tours\[0\]: missing 'id'"),
     ],
 )
-def test_bad_config_names_the_file_and_the_place(tmp_path: Path, name: str, text: str,
-                                                  message: str) -> None:
+def test_bad_config_names_the_file_and_the_place(
+    tmp_path: Path, name: str, text: str, message: str
+) -> None:
     with pytest.raises(InputError, match=message):
         load_trigger_config(write(tmp_path, name, text))
 
@@ -126,10 +158,13 @@ def test_missing_config_file(tmp_path: Path) -> None:
 
 def test_overrides_toggle_set_and_timings() -> None:
     config = load_trigger_config(EXAMPLES / "triggers.toml").with_overrides(
-        interaction_timeout_s=5, cooldown_period_s=0,
+        interaction_timeout_s=5,
+        cooldown_period_s=0,
         toggles={"canonical_url_ping_pong": False},
-        sets=[("user_page_dwell", "dwell_threshold_seconds", "200"),
-              ("user_page_dwell", "cooldown_period_s", "7")],
+        sets=[
+            ("user_page_dwell", "dwell_threshold_seconds", "200"),
+            ("user_page_dwell", "cooldown_period_s", "7"),
+        ],
     )
     (dwell,) = config.active()
     assert dwell.id == "user_page_dwell"
@@ -164,17 +199,22 @@ def test_set_on_a_criteria_trigger_allows_only_timings() -> None:
 def test_parse_toggle_and_set() -> None:
     assert parse_toggle("user_page_dwell=OFF") == ("user_page_dwell", False)
     assert parse_set("user_page_dwell.dwell_threshold_seconds=30") == (
-        "user_page_dwell", "dwell_threshold_seconds", "30")
+        "user_page_dwell",
+        "dwell_threshold_seconds",
+        "30",
+    )
     for bad in ("user_page_dwell", "=on", "x=maybe"):
         with pytest.raises(UsageError, match="ID=on or ID=off"):
             parse_toggle(bad)
     for bad in ("x=1", "x.y=", ".y=1"):
-        with pytest.raises(UsageError, match="TRIGGER.PARAM=VALUE"):
+        with pytest.raises(UsageError, match=r"TRIGGER\.PARAM=VALUE"):
             parse_set(bad)
 
 
 def test_describe_is_json_ready() -> None:
     described = load_trigger_config(EXAMPLES / "triggers.toml").describe()
     assert json.loads(json.dumps(described)) == described
-    assert [t["id"] for t in described["triggers"]] == ["canonical_url_ping_pong",
-                                                        "user_page_dwell"]
+    assert [t["id"] for t in described["triggers"]] == [
+        "canonical_url_ping_pong",
+        "user_page_dwell",
+    ]

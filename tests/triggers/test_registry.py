@@ -38,8 +38,12 @@ def test_param_coercion() -> None:
     spec = ParamSpec("n", int, 1, 1, "count")
     assert spec.coerce("3", where="x") == 3
     assert spec.coerce(2.0, where="x") == 2
-    for bad, message in (("x", "not a valid int"), (0, "must be ≥ 1"), (2.5, "whole number"),
-                         (True, "expected a int")):
+    for bad, message in (
+        ("x", "not a valid int"),
+        (0, "must be ≥ 1"),
+        (2.5, "whole number"),
+        (True, "expected a int"),
+    ):
         with pytest.raises(InputError, match=message):
             spec.coerce(bad, where="x")
 
