@@ -13,59 +13,121 @@ from autoplay_cli.cli import output
 def simulate(
     files: Annotated[
         list[Path] | None,
-        typer.Argument(help="Scenario files or recordings (`tail --record`), merged by time.",
-                       show_default=False),
+        typer.Argument(
+            help="Scenario files or recordings (`tail --record`), merged by time.",
+            show_default=False,
+        ),
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", "-c", metavar="FILE",
-                     help="Trigger config (TOML or JSON); beats the scenario's own.",
-                     show_default=False),
+        typer.Option(
+            "--config",
+            "-c",
+            metavar="FILE",
+            help="Trigger config (TOML or JSON); beats the scenario's own.",
+            show_default=False,
+        ),
     ] = None,
-    json_: Annotated[bool, typer.Option(
-        "--json", help="One JSON object per step (with the state snapshot), then a summary.")
+    json_: Annotated[
+        bool,
+        typer.Option(
+            "--json", help="One JSON object per step (with the state snapshot), then a summary."
+        ),
     ] = False,
-    diagram: Annotated[bool, typer.Option(
-        "--diagram", help="Print the state machine as Mermaid (with counts when given input).")
+    diagram: Annotated[
+        bool,
+        typer.Option(
+            "--diagram", help="Print the state machine as Mermaid (with counts when given input)."
+        ),
     ] = False,
-    summary_only: Annotated[bool, typer.Option(
-        "--summary-only", help="Print only the summary, not the timeline.")] = False,
-    interaction_timeout: Annotated[float | None, typer.Option(
-        "--interaction-timeout", metavar="SECONDS",
-        help="Override every interaction timeout (tours' own still win).",
-        show_default=False)] = None,
-    cooldown: Annotated[float | None, typer.Option(
-        "--cooldown", metavar="SECONDS", help="Override every cooldown period.",
-        show_default=False)] = None,
-    trigger: Annotated[list[str] | None, typer.Option(
-        "--trigger", metavar="ID=on|off", help="Turn a trigger on or off (repeatable).",
-        show_default=False)] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", metavar="TRIGGER.PARAM=VALUE", help="Set a trigger parameter (repeatable).",
-        show_default=False)] = None,
-    store: Annotated[str | None, typer.Option(
-        "--store", metavar="URL",
-        help="Run through Redis (redis://…) instead of memory; same result.",
-        show_default=False)] = None,
-    generate: Annotated[int | None, typer.Option(
-        "--generate", metavar="N", help="Also simulate N synthetic sessions (emulator personas).",
-        show_default=False)] = None,
+    summary_only: Annotated[
+        bool, typer.Option("--summary-only", help="Print only the summary, not the timeline.")
+    ] = False,
+    interaction_timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--interaction-timeout",
+            metavar="SECONDS",
+            help="Override every interaction timeout (tours' own still win).",
+            show_default=False,
+        ),
+    ] = None,
+    cooldown: Annotated[
+        float | None,
+        typer.Option(
+            "--cooldown",
+            metavar="SECONDS",
+            help="Override every cooldown period.",
+            show_default=False,
+        ),
+    ] = None,
+    trigger: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trigger",
+            metavar="ID=on|off",
+            help="Turn a trigger on or off (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="TRIGGER.PARAM=VALUE",
+            help="Set a trigger parameter (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            "--store",
+            metavar="URL",
+            help="Run through Redis (redis://…) instead of memory; same result.",
+            show_default=False,
+        ),
+    ] = None,
+    generate: Annotated[
+        int | None,
+        typer.Option(
+            "--generate",
+            metavar="N",
+            help="Also simulate N synthetic sessions (emulator personas).",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for --generate.")] = 0,
-    pulse: Annotated[float, typer.Option(
-        "--pulse", metavar="SECONDS",
-        help="Tick waiting sessions every SECONDS of virtual time (0: at each deadline).")
+    pulse: Annotated[
+        float,
+        typer.Option(
+            "--pulse",
+            metavar="SECONDS",
+            help="Tick waiting sessions every SECONDS of virtual time (0: at each deadline).",
+        ),
     ] = 1.0,
-    demo: Annotated[bool, typer.Option(
-        "--demo", help="Run the bundled demo scenario (examples/simulate/demo.ndjson).")
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo", help="Run the bundled demo scenario (examples/simulate/demo.ndjson)."
+        ),
     ] = False,
 ) -> None:
     """Replay recorded or scripted sessions through the triggers and the session FSM."""
     from autoplay_cli.simulate.runner import RunOptions, run
 
     options = RunOptions(
-        files=list(files or []), config=config, interaction_timeout_s=interaction_timeout,
-        cooldown_period_s=cooldown, toggles=list(trigger or []), sets=list(set_ or []),
-        store=store, generate=generate, seed=seed, pulse_s=pulse, demo=demo,
+        files=list(files or []),
+        config=config,
+        interaction_timeout_s=interaction_timeout,
+        cooldown_period_s=cooldown,
+        toggles=list(trigger or []),
+        sets=list(set_ or []),
+        store=store,
+        generate=generate,
+        seed=seed,
+        pulse_s=pulse,
+        demo=demo,
         keep_steps=not summary_only or diagram,
     )
     from autoplay_cli.cli import simulate_render as render

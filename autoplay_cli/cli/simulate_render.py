@@ -22,8 +22,9 @@ DECISION_STYLES = {
 STATE_STYLES = {"proactive": "green", "reactive": "magenta", "thinking": ""}
 
 
-def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]],
-                 styles: dict[int, dict[str, str]]) -> None:
+def _print_table(
+    header: tuple[str, ...], rows: list[tuple[str, ...]], styles: dict[int, dict[str, str]]
+) -> None:
     """Columns as in ``report.format_table``; colour only when the terminal allows it."""
     from autoplay_cli.simulate.report import format_table
 
@@ -51,8 +52,7 @@ def human(report: Report, *, summary_only: bool = False) -> None:
     from autoplay_cli.simulate.report import SUMMARY_HEADER, TIMELINE_HEADER
 
     if not summary_only:
-        _print_table(TIMELINE_HEADER, report.timeline_rows(),
-                     {4: DECISION_STYLES, 5: STATE_STYLES})
+        _print_table(TIMELINE_HEADER, report.timeline_rows(), {4: DECISION_STYLES, 5: STATE_STYLES})
         output.emit_text("")
     output.emit_text("Summary")
     _print_table(SUMMARY_HEADER, report.summary_rows(), {})

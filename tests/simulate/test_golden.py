@@ -21,14 +21,18 @@ UPDATE = os.environ.get("AUTOPLAY_UPDATE_GOLDEN") == "1"
 CASES = {
     "demo": ["examples/simulate/demo.ndjson"],
     "combined": ["examples/simulate/combined.ndjson"],
-    "recording-criteria": ["examples/simulate/recording.ndjson",
-                           "--config", "examples/simulate/criteria.json"],
+    "recording-criteria": [
+        "examples/simulate/recording.ndjson",
+        "--config",
+        "examples/simulate/criteria.json",
+    ],
 }
 
 
 def test_every_example_scenario_has_a_golden_case() -> None:
-    scenarios = {f"examples/simulate/{p.name}" for p in (ROOT / "examples" / "simulate").glob(
-        "*.ndjson")}
+    scenarios = {
+        f"examples/simulate/{p.name}" for p in (ROOT / "examples" / "simulate").glob("*.ndjson")
+    }
     covered = {arg for args in CASES.values() for arg in args if arg.endswith(".ndjson")}
     assert scenarios == covered
 
@@ -45,4 +49,5 @@ def test_golden_output(name: str, fmt: str, monkeypatch: pytest.MonkeyPatch) -> 
         golden.write_text(result.stdout, encoding="utf-8")
     assert result.stdout == golden.read_text(encoding="utf-8"), (
         f"{golden.name} differs; if the change is intended, regenerate with "
-        "AUTOPLAY_UPDATE_GOLDEN=1 and review the diff")
+        "AUTOPLAY_UPDATE_GOLDEN=1 and review the diff"
+    )

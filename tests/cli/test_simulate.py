@@ -1,0 +1,189 @@
+"""``autoplay simulate``: every option, the output formats, Redis, and error exits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from autoplay_cli.cli.app import app
+from autoplay_cli.errors import EXIT_INPUT, EXIT_UNAVAILABLE, EXIT_USAGE
+from autoplay_cli.simulate.runner import demo_files
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "simulate"
+DEMO = str(EXAMPLES / "demo.ndjson")
+runner = CliRunner()
+
+
+def sim(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--no-color", "simulate", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def steps(stdout: str) -> list[dict[str, object]]:
+    objects = [json.loads(line) for line in stdout.splitlines()]
+    assert objects[-1]["type"] == "summary"
+    return objects[:-1]
+
+
+def test_human_timeline_and_summary_on_stdout() -> None:
+    code, out, err = sim(DEMO)
+    assert code == 0
+    assert out.startswith("time   session  event")
+    assert "canonical_url_ping_pong  offer     proactive" in out
+    assert "blocked: v2_cooldown_active (0:46 left)" in out
+    assert "\nSummary\n" in out and "offers made: 3; offers blocked: 2" in out
+    assert "\x1b[" not in out
+    assert "Simulated demo" in err
+
+
+def test_json_steps_carry_the_full_snapshot_and_end_with_the_summary() -> None:
+    code, out, _ = sim(DEMO, "--json")
+    assert code == 0
+    records = steps(out)
+    assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+    offer = next(r for r in records if r["decision"] == "offer")
+    assert offer["offer"]["body"] == "Need my expert help?"
+    assert offer["snapshot"]["current_state"] == "proactive_assistance"
+    assert offer["at"] == "2026-01-01T09:00:08Z"
+    summary = json.loads(out.splitlines()[-1])
+    assert summary["overall"]["sessions_went_reactive"] == 1
+    assert {s["session"] for s in summary["sessions"]} == {"maria", "kenji", "amara"}
+
+
+def test_summary_only() -> None:
+    code, out, _ = sim(DEMO, "--summary-only")
+    assert code == 0 and out.startswith("Summary\n")
+    code, out, _ = sim(DEMO, "--summary-only", "--json")
+    assert code == 0 and [json.loads(x)["type"] for x in out.splitlines()] == ["summary"]
+
+
+def test_diagram_static_and_with_counts() -> None:
+    code, out, _ = sim("--diagram")
+    assert code == 0 and out.startswith("stateDiagram-v2\n    [*] --> thinking\n")
+    assert "×" not in out
+    code, out, _ = sim(DEMO, "--diagram")
+    assert "thinking --> proactive_assistance: trigger fires, no cooldown ×3" in out
+    assert "thinking --> reactive_assistance: user opens chat (clears cooldown) ×1" in out
+    code, out, _ = sim("--diagram", "--json")
+    assert json.loads(out)["format"] == "mermaid"
+
+
+def test_overrides_change_the_decisions() -> None:
+    def decisions(*extra: str) -> list[tuple[object, ...]]:
+        code, out, err = sim(DEMO, "--json", *extra)
+        assert code == 0, err
+        return [(r["session"], r["event"], r["decision"], r["trigger"]) for r in steps(out)]
+
+    base = decisions()
+    assert ("maria", "actions", "blocked", "canonical_url_ping_pong") in base
+    no_cooldown = decisions("--cooldown", "0")
+    assert ("maria", "actions", "blocked", "canonical_url_ping_pong") not in no_cooldown
+    off = decisions("--trigger", "canonical_url_ping_pong=off")
+    assert all(t != "canonical_url_ping_pong" for *_, t in off)
+    strict = decisions("--set", "user_page_dwell.dwell_threshold_seconds=300")
+    assert all(t != "user_page_dwell" for *_, t in strict)
+    code, out, _ = sim(DEMO, "--json", "--interaction-timeout", "5")
+    timeouts = [r for r in steps(out) if r["event"] == "timeout"]
+    assert timeouts[0]["reason"] == "no interaction for 5 s; cooldown 60 s starts"
+
+
+def test_config_flag_beats_the_scenario_config() -> None:
+    code, out, _ = sim(DEMO, "--json", "--config", str(EXAMPLES / "criteria.json"))
+    assert code == 0
+    assert {r["trigger"] for r in steps(out)} <= {None, "lost_user"}
+
+
+def test_generate_sessions_is_deterministic() -> None:
+    first = sim("--generate", "5", "--seed", "4", "--json")
+    again = sim("--generate", "5", "--seed", "4", "--json")
+    other = sim("--generate", "5", "--seed", "5", "--json")
+    assert first[0] == 0 and first[1] == again[1] and first[1] != other[1]
+    summary = json.loads(first[1].splitlines()[-1])
+    assert summary["overall"]["sessions"] == 5
+    assert summary["inputs"] == ["generated: 5 sessions, seed 4"]
+
+
+def test_redis_store_gives_the_same_output(redis_url: str) -> None:
+    memory = sim(DEMO, "--json")
+    redis = sim(DEMO, "--json", "--store", redis_url)
+    assert redis[0] == 0 and redis[1] == memory[1]
+
+
+def test_unreachable_redis_is_one_error_line() -> None:
+    from tests.conftest import free_port
+
+    code, out, err = sim(DEMO, "--store", f"redis://127.0.0.1:{free_port()}/0")
+    assert code == EXIT_UNAVAILABLE and out == ""
+    assert err.startswith("Error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_bundled_demo_is_the_example(tmp_path: Path) -> None:
+    scenario, config = demo_files()
+    assert scenario.read_bytes() == (EXAMPLES / "demo.ndjson").read_bytes()
+    assert config.read_bytes() == (EXAMPLES / "triggers.toml").read_bytes()
+    demo = sim("--demo", "--json")
+    assert demo[0] == 0
+    strip = [{k: v for k, v in r.items() if k != "source"} for r in steps(demo[1])]
+    example = [{k: v for k, v in r.items() if k != "source"} for r in steps(sim(DEMO, "--json")[1])]
+    assert strip == example
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        ([], EXIT_USAGE, "nothing to simulate"),
+        ([DEMO, "--store", "mongodb://x"], EXIT_USAGE, "expected a redis:// URL"),
+        ([DEMO, "--trigger", "user_page_dwell"], EXIT_USAGE, "expected ID=on or ID=off"),
+        ([DEMO, "--trigger", "nope=on"], EXIT_USAGE, "unknown trigger 'nope'"),
+        ([DEMO, "--set", "user_page_dwell.speed=3"], EXIT_USAGE, "has no parameter 'speed'"),
+        ([DEMO, "--interaction-timeout", "0"], EXIT_USAGE, "--interaction-timeout must be > 0"),
+        ([DEMO, "--pulse", "-1"], EXIT_INPUT, "pulse must be a number of seconds"),
+        (["--generate", "0"], EXIT_USAGE, "--generate must be ≥ 1"),
+        (["missing.ndjson"], EXIT_INPUT, "missing.ndjson does not exist"),
+        ([DEMO, "--config", "missing.toml"], EXIT_INPUT, "missing.toml does not exist"),
+    ],
+)
+def test_errors_are_one_line_with_the_documented_exit_code(
+    args: list[str], code: int, message: str
+) -> None:
+    exit_code, out, err = sim(*args)
+    assert exit_code == code and out == ""
+    assert err.startswith("Error: ") and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_bad_scenario_line_exits_8_with_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.ndjson"
+    path.write_text(
+        '{"at": 0, "session": "a", "event": "open_chat"}\n'
+        '{"at": 1, "session": "a", "event": "wave"}\n',
+        encoding="utf-8",
+    )
+    code, out, err = sim(str(path))
+    assert code == EXIT_INPUT and out == ""
+    assert f"{path}:2: unknown event kind 'wave'" in err
+
+
+def test_help_documents_the_options() -> None:
+    result = runner.invoke(app, ["simulate", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    for option in (
+        "--config",
+        "--json",
+        "--diagram",
+        "--interaction-timeout",
+        "--cooldown",
+        "--trigger",
+        "--set",
+        "--store",
+        "--generate",
+        "--seed",
+        "--pulse",
+        "--demo",
+        "--summary-only",
+    ):
+        assert option in result.stdout

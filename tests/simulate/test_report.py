@@ -1,0 +1,59 @@
+"""The report model: time formatting, table layout, summaries, transition counts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from autoplay_cli.simulate.report import Report, Step, clock_text, format_table
+
+T, P = "thinking", "proactive_assistance"
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0, "0:00"), (5, "0:05"), (65.25, "1:05.2"), (59.96, "1:00"), (3725, "1:02:05")],
+)
+def test_clock_text(seconds: float, text: str) -> None:
+    assert clock_text(seconds) == text
+
+
+def test_format_table_pads_all_but_the_last_column() -> None:
+    lines = format_table(("a", "bb", "c"), [("xxx", "y", "long text"), ("", "", "")])
+    assert lines == ["a    bb  c", "xxx  y   long text", ""]
+
+
+def test_summary_folds_steps_per_session() -> None:
+    report = Report(start=100.0)
+    report.add(Step(0, 100.0, "s", "actions", "offer", T, P, "t", actions=3))
+    report.add(
+        Step(
+            0,
+            105.0,
+            "s",
+            "actions",
+            "blocked",
+            P,
+            P,
+            "t",
+            reason="v2_state_proactive_assistance",
+            actions=1,
+        )
+    )
+    report.add(Step(0, 120.0, "s", "timeout", "timeout", P, T))
+    report.end = 120.0
+    assert [s.seq for s in report.steps] == [1, 2, 3]
+    overall = report.overall()
+    assert (overall["offers"], overall["action_events"], overall["batches"]) == (1, 4, 2)
+    assert overall["blocked"] == {"v2_state_proactive_assistance": 1}
+    assert overall["time_in_state_s"] == {T: 0.0, P: 20.0, "reactive_assistance": 0.0}
+    assert report.transitions() == {(T, P): 1, (P, T): 1}
+    assert json.loads(json.dumps(report.summary_json()))["sessions"][0]["final_state"] == T
+
+
+def test_without_kept_steps_the_summary_still_counts() -> None:
+    report = Report(start=0.0, keep_steps=False)
+    report.add(Step(0, 1.0, "s", "actions", "offer", T, P, "t", actions=2))
+    assert report.steps == [] and report.step_count == 1
+    assert report.sessions["s"].offers == 1
