@@ -87,6 +87,7 @@ def test_overrides_change_the_decisions() -> None:
     strict = decisions("--set", "user_page_dwell.dwell_threshold_seconds=300")
     assert all(t != "user_page_dwell" for *_, t in strict)
     code, out, _ = sim(DEMO, "--json", "--interaction-timeout", "5")
+    assert code == 0
     timeouts = [r for r in steps(out) if r["event"] == "timeout"]
     assert timeouts[0]["reason"] == "no interaction for 5 s; cooldown 60 s starts"
 
