@@ -85,7 +85,13 @@ class Installs(RuleBasedStateMachine):
             return
         here.mkdir(parents=True)
         (here / "SKILL.md").write_bytes(content + b"#foreign")
-        self.foreign[skill] = content + b"#foreign"
+        man = manifest.load(self.folder)
+        if man is not None and skill in man.skills:
+            # The manifest still claims this path (we installed it, the user deleted it):
+            # the new folder counts as a local edit of our skill, kept the same way.
+            self.edited[skill] = content + b"#foreign"
+        else:
+            self.foreign[skill] = content + b"#foreign"
 
     @invariant()
     def nothing_lost_and_managed_skills_match_their_bundle(self) -> None:
