@@ -11,7 +11,7 @@ from autoplay_cli.cli import output
 from autoplay_cli.errors import AutoplayError
 
 if TYPE_CHECKING:
-    from autoplay_cli.onboarding.doctor import Check
+    from autoplay_cli.onboarding.checks import Check
 
 _MARKS = {"pass": ("✓", "green"), "fail": ("✗", "red"), "skip": ("-", "dim")}
 
@@ -60,7 +60,7 @@ def doctor(
     ] = False,
 ) -> None:
     """Check the configuration, connector, stream key, Unkey and Redis; exit 0 only if all pass."""
-    from autoplay_cli.onboarding import doctor as checks
+    from autoplay_cli.onboarding import checks
 
     if not timeout > 0:
         raise typer.BadParameter("must be a positive number of seconds", param_hint="--timeout")

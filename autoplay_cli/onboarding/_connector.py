@@ -122,7 +122,7 @@ def register_product(
 
     url = products_url(connector_url)
     secrets = [*request.secrets(), admin_key]
-    log.debug(
+    log.info(
         "POST %s for product %s (integration %s, force_reregister=%s)",
         url,
         request.product_id,
@@ -153,7 +153,7 @@ def register_product(
             f"cannot reach the connector at {connector_url}: {reason}",
             hint="check --connector-url and that the connector is running",
         ) from RedactedCause(exc, secrets)
-    log.debug("POST %s -> HTTP %d", url, response.status_code)
+    log.info("POST %s -> HTTP %d", url, response.status_code)
     if response.is_success:
         return _parse_success(response, request, secrets)
     raise _error_for(response, request, connector_url, secrets)
@@ -205,7 +205,7 @@ def _parse_success(
         webhook_secret=optional_str("webhook_secret"),
         dual_write=dual_write,
     )
-    log.debug(
+    log.info(
         "registration of %s: stream key %s by the connector, dual_write=%s",
         request.product_id,
         "created" if registration.stream_key else "not created",

@@ -414,6 +414,7 @@ def _hand_over(plan: OnboardPlan, result: OnboardResult) -> None:
                 o.env_file, _envfile.render_env_file(values, header=header), force=o.force
             )
             result.env_file = str(o.env_file)
+            log.info("wrote the credentials to %s (mode 0600)", o.env_file)
         if o.save_profile is not None:
             _envfile.save_profile(
                 {
@@ -424,6 +425,7 @@ def _hand_over(plan: OnboardPlan, result: OnboardResult) -> None:
                 profile=o.save_profile,
             )
             result.profile = o.save_profile
+            log.info("saved connector_url, product_id and token in profile %r", o.save_profile)
     except AutoplayError as exc:
         if result.error is None:
             result.error = exc

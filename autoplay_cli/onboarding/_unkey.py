@@ -73,7 +73,7 @@ def create_stream_key(
     timeout: float = 15.0,
 ) -> CreatedKey:
     """Create exactly one key for *product_id* (its externalId); never retried."""
-    log.debug(
+    log.info(
         "creating a stream key in Unkey API %s for externalId %s (prefix %s)",
         api_id,
         product_id,
@@ -97,7 +97,7 @@ def create_stream_key(
             product_id=product_id,
         ) from RedactedCause(exc, [root_key])
     created = CreatedKey(key=res.data.key, key_id=res.data.key_id)
-    log.debug("Unkey created key id %s for %s", created.key_id, product_id)
+    log.info("Unkey created key id %s for %s", created.key_id, product_id)
     return created
 
 

@@ -541,8 +541,10 @@ def test_no_failure_path_leaks_a_secret_as_a_real_process(
         ),
     ]
     for env, product, extra, registered in cases:
-        for debug in ((), ("--debug",)):
+        # --debug --verbose prints a superset of the plain run (which the in-process test covers).
+        for debug in (("--debug",),):
             proc = autoplay(*debug, *common, "--product-id", product, "--verbose", *extra, env=env)
+            assert "Traceback" in proc.stderr
             assert proc.returncode not in (0,), proc.stdout
             assert proc.stderr.strip().splitlines()[-1].startswith("Error: "), proc.stderr
             secrets = (ADMIN, ADMIN[::-1], ROOT, ROOT[::-1], WEBHOOK, FORWARD)
@@ -550,3 +552,13 @@ def test_no_failure_path_leaks_a_secret_as_a_real_process(
                 assert secret not in proc.stderr, (product, debug, secret, proc.stderr)
                 if not (registered and secret in (WEBHOOK, FORWARD)):
                     assert secret not in proc.stdout, (product, debug, secret)
+
+
+def test_spinner_only_on_a_terminal_and_never_on_stdout(
+    monkeypatch: pytest.MonkeyPatch, emulator: Any
+) -> None:
+    monkeypatch.setattr("autoplay_cli.cli.output.stderr_is_tty", lambda: True)
+    result = cli("onboard", "--product-id", "acme-s", "--email", EMAIL, env=unkey_env(emulator))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.startswith("╭─ Product acme-s registered")
+    assert "Registering acme-s" not in result.stdout

@@ -154,7 +154,7 @@ def test_409_points_at_force_reregister() -> None:
     respx.post(f"{BASE}/products").respond(409, json={"error": {"message": "exists"}})
     with pytest.raises(ConflictError) as info:
         register()
-    assert "already registered" in info.value.message and "(exists)" in info.value.message
+    assert "already registered" in info.value.message and "says: exists" in info.value.message
     assert "--force-reregister" in (info.value.hint or "")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from autoplay_cli import config
-from autoplay_cli.onboarding.doctor import (
+from autoplay_cli.onboarding.checks import (
     FAIL,
     PASS,
     SKIP,
