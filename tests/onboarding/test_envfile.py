@@ -1,0 +1,75 @@
+"""The env file and profile hand-over: quoting, refusal to overwrite, mode 0600."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autoplay_cli import config
+from autoplay_cli.errors import UsageError
+from autoplay_cli.onboarding import _envfile
+
+
+def test_render_quotes_values_and_comments_missing_ones() -> None:
+    text = _envfile.render_env_file({"A": "plain", "B": "it's $x", "C": None}, header="one\n\ntwo")
+    assert text.splitlines() == [
+        "# one",
+        "#",
+        "# two",
+        "export A=plain",
+        "export B='it'\"'\"'s $x'",
+        "# C is not set: see the onboarding output",
+    ]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=40
+    )
+)
+def test_any_value_survives_a_shell_round_trip(value: str) -> None:
+    text = _envfile.render_env_file({"AUTOPLAY_TOKEN": value}, header="h")
+    out = subprocess.run(
+        ["bash", "-c", text + 'printf %s "$AUTOPLAY_TOKEN"'],
+        env={},
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert out.decode("utf-8", "surrogateescape") == value
+
+
+def test_targets_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="is a directory"):
+        _envfile.check_env_file_target(tmp_path, force=True)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(UsageError, match="is not a directory"):
+        _envfile.check_env_file_target(blocker / "a.env", force=False)
+    with pytest.raises(UsageError, match="refusing to overwrite"):
+        _envfile.check_env_file_target(blocker, force=False)
+    _envfile.check_env_file_target(blocker, force=True)
+    _envfile.check_env_file_target(tmp_path / "new" / "a.env", force=False)
+
+
+def test_write_is_private_and_needs_force_to_replace(tmp_path: Path) -> None:
+    target = tmp_path / "a.env"
+    _envfile.write_env_file(target, "export A=1\n", force=False)
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    with pytest.raises(UsageError):
+        _envfile.write_env_file(target, "export A=2\n", force=False)
+    _envfile.write_env_file(target, "export A=2\n", force=True)
+    assert target.read_text() == "export A=2\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.env"]  # no temp file left behind
+
+
+def test_save_profile_skips_missing_values() -> None:
+    path = _envfile.save_profile({"product_id": "acme", "token": None}, profile="p1")
+    assert path == config.config_path()
+    assert config.load_profiles(path) == {"p1": {"product_id": "acme"}}
