@@ -22,8 +22,9 @@ from pathlib import Path
 from autoplay_cli.codemods.discover import discover
 from autoplay_cli.codemods.mapping import DEFAULT_MAP
 
-#: Below this many candidates a process pool costs more than it saves.
-PARALLEL_THRESHOLD = 12
+#: Below this much source to parse, starting worker processes costs more than it saves
+#: (libcst parses roughly half a megabyte a second per core).
+PARALLEL_MIN_BYTES = 256 * 1024
 
 
 class Mode(Enum):
@@ -178,8 +179,10 @@ def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None
         raise
 
 
-def _prefilter(files: Sequence[Path], findings: list[FileOutcome]) -> list[str]:
+def _prefilter(files: Sequence[Path], findings: list[FileOutcome]) -> tuple[list[str], int]:
+    """The files that may need work, and their total size in bytes."""
     candidates = []
+    size = 0
     for file in files:
         try:
             with open(file, "rb") as handle:
@@ -194,7 +197,8 @@ def _prefilter(files: Sequence[Path], findings: list[FileOutcome]) -> list[str]:
             continue
         if DEFAULT_MAP.may_need_work(data):
             candidates.append(str(file))
-    return candidates
+            size += len(data)
+    return candidates, size
 
 
 def migrate(
@@ -214,15 +218,15 @@ def migrate(
     files = list(discover(paths, exclude=exclude, respect_gitignore=respect_gitignore))
     report.scanned = len(files)
     unreadable: list[FileOutcome] = []
-    candidates = _prefilter(files, unreadable)
+    candidates, size = _prefilter(files, unreadable)
     report.candidates = len(candidates)
     want_diff = mode is Mode.DIFF
     outcomes: list[FileOutcome] = []
     workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers > 1 and len(candidates) >= PARALLEL_THRESHOLD:
+    if workers > 1 and len(candidates) > 1 and size >= PARALLEL_MIN_BYTES:
         import libcst  # noqa: F401  (loaded once here, inherited by forked workers)
 
-        workers = min(workers, len(candidates) // 4 or 1)
+        workers = min(workers, len(candidates))
         with ProcessPoolExecutor(max_workers=workers) as pool:
             chunk = max(1, len(candidates) // (workers * 4))
             for done, outcome in enumerate(

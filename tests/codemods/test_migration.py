@@ -116,7 +116,9 @@ def test_a_file_edited_during_the_run_is_not_overwritten(tmp_path: Path) -> None
 def test_many_candidates_go_through_worker_processes_with_the_same_result(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    files: dict[str, str | bytes] = {f"m{i:02d}.py": LEGACY for i in range(30)}
+    # Enough source that worker processes pay for themselves.
+    padding = "# padding\n" * (migrate_module.PARALLEL_MIN_BYTES // 300)
+    files: dict[str, str | bytes] = {f"m{i:02d}.py": LEGACY + padding for i in range(30)}
     files["bad.py"] = BROKEN
     tree(tmp_path / "serial", files)
     tree(tmp_path / "parallel", files)
@@ -136,5 +138,6 @@ def test_many_candidates_go_through_worker_processes_with_the_same_result(
     assert used == [2]
     assert snapshot(tmp_path / "serial") == snapshot(tmp_path / "parallel")
     assert len(serial.changed) == len(parallel.changed) == 30
+    assert migrate([tmp_path / "parallel"], jobs=2).changed == []
     assert len(parallel.failures) == 1
     assert progress[-1] == (31, 31) and len(progress) == 31
