@@ -91,8 +91,6 @@ def tail(
     """Follow the live activity stream; filter, record, replay or forward it."""
     if json_ and text:
         raise UsageError("--json and --text cannot be combined", hint="pick one output form")
-    if forward_secret and not forward_to:
-        raise UsageError("--forward-secret needs --forward-to", hint="add --forward-to URL")
     from autoplay_cli.cli.output import configure_logging
     from autoplay_cli.cli.tail_render import make_sink
     from autoplay_cli.stream.client import StreamConfig

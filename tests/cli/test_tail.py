@@ -167,6 +167,16 @@ def test_resume_across_drops_without_loss_or_duplicate(make_emulator: Any) -> No
     assert "4 reconnects" in result.stderr
 
 
+def test_a_gap_is_reported_on_stderr_and_in_the_summary(make_emulator: Any) -> None:
+    emu = make_emulator(rate=0, max_events=30, ring_size=5, retry_ms=10)
+    assert tail(emu, "--json", "--count", "30").exit_code == 0
+    result = tail(emu, "--json", "--count", "5", "--last-event-id", "2")
+    assert result.exit_code == 0, result.stderr
+    assert [int(e["id"]) for e in lines(result)] == [26, 27, 28, 29, 30]
+    assert "could not resume after id 2: 23 events lost" in result.stderr
+    assert "1 gap (23 events lost)" in result.stderr
+
+
 def test_stall_detection(make_emulator: Any) -> None:
     emu = make_emulator(rate=0, max_events=10, stall_after=4, retry_ms=10)
     result = tail(emu, "--json", "--count", "10", "--idle-timeout", "0.3")

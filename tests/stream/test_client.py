@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autoplay_cli.errors import AuthError, NotFoundError, ServiceUnavailableError
 from autoplay_cli.stream import Notice, StreamClient, StreamConfig
@@ -96,6 +98,21 @@ async def test_malformed_frames_are_counted_not_fatal(make_emulator: Any) -> Non
     assert [int(e.id) for e in malformed if e.id] == [4, 8, 12, 16, 20, 24, 28]
     assert client.stats.malformed == 7
     assert sum(client.stats.payloads.values()) == 23
+
+
+async def test_a_resume_point_older_than_the_buffer_is_reported_as_a_gap(
+    make_emulator: Any,
+) -> None:
+    emu = make_emulator(rate=0, max_events=30, ring_size=5, retry_ms=10)
+    await collect(StreamClient(config_for(emu)), 30)  # all produced
+    notices: list[Notice] = []
+    late = StreamClient(config_for(emu, last_event_id="2"), on_notice=notices.append)
+    events = await collect(late, 6, keep=lambda e: isinstance(e, PayloadEvent | GapEvent))
+    gap = events[0]
+    assert isinstance(gap, GapEvent) and gap.requested_id == "2"
+    assert ids(events[1:]) == [26, 27, 28, 29, 30]
+    assert late.stats.gaps == 1 and late.stats.missed == 23
+    assert any(n.kind == "gap" and "23 events lost" in n.message for n in notices)
 
 
 async def test_a_wrong_token_is_final_and_never_echoed(make_emulator: Any) -> None:
@@ -303,3 +320,29 @@ async def test_a_silent_server_head_counts_as_a_stall() -> None:
 async def test_403_is_an_auth_error() -> None:
     with pytest.raises(AuthError, match="403"):
         await collect(mock_client(Script(status(403))), 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cuts=st.lists(st.integers(1, 400), max_size=12), crlf=st.booleans())
+def test_any_chunking_of_the_bytes_gives_the_same_events(cuts: list[int], crlf: bool) -> None:
+    frames = b"".join(
+        b"id: %d\nevent: actions\ndata: %s\n\n" % (i, ACTIONS)
+        if i % 3
+        else b": keep-alive\n\nevent: heartbeat\ndata:\n\n"
+        for i in range(1, 10)
+    )
+    if crlf:
+        frames = frames.replace(b"\n", b"\r\n")
+    chunks: list[bytes | float] = []
+    start = 0
+    for cut in sorted(set(cuts)):
+        chunks.append(frames[start:cut])
+        start = cut
+    chunks.append(frames[start:])
+    client = mock_client(Script(sse(*[c for c in chunks if c])))
+    events = asyncio.run(collect(client, 9, keep=lambda e: True))
+    assert [type(e).__name__ for e in events] == [
+        "HeartbeatEvent" if i % 3 == 0 else "PayloadEvent" for i in range(1, 10)
+    ]
+    assert ids([e for e in events if isinstance(e, PayloadEvent)]) == [1, 2, 4, 5, 7, 8]
+    assert client.stats.bytes_received == len(frames)
