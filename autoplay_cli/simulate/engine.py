@@ -143,6 +143,9 @@ class Engine:
     def _tick_in(self, state: SessionState, result: dict[str, Any]) -> None:
         """Tick *state* inside a store mutation, keeping what a timeout step needs."""
         before = state.current_state.value
+        if before == "thinking":  # tick() is a no-op in THINKING; skip the tour lookup
+            result["before"] = before
+            return
         timeout, cooldown = state.effective_timeouts(self.tours)
         if state.tick(self.tours):
             result["timeout"] = (

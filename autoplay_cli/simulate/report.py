@@ -105,9 +105,13 @@ class SessionSummary:
         }
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class Report:
-    """Everything a run produced, in timeline order."""
+    """Everything a run produced, in timeline order.
+
+    ``repr`` stays short on purpose: asyncio formats the finished task's result
+    when it restores the SIGINT handler, and a full repr of a large run is costly.
+    """
 
     start: float
     steps: list[Step] = field(default_factory=list)
@@ -119,6 +123,9 @@ class Report:
     names: list[str] = field(default_factory=list)
     keep_steps: bool = True
     step_count: int = 0
+
+    def __repr__(self) -> str:
+        return f"Report(steps={self.step_count}, sessions={len(self.sessions)})"
 
     def add(self, step: Step) -> None:
         """Record *step* and fold it into its session's summary."""
