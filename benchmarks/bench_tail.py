@@ -169,6 +169,41 @@ def run_reference(python: Path, events: int) -> tuple[float, int]:
     return seen / (end - source.accepted_at), dropped
 
 
+def breakdown(events: int = 20_000) -> list[tuple[str, float]]:
+    """In-process cost per event of each stage of ``tail --json``, in microseconds."""
+    import httpx
+    from httpx_sse import EventSource
+
+    from autoplay_cli.recording import dumps_envelope
+    from autoplay_cli.wire import PayloadEvent, parse_event
+
+    data = payloads()
+    blob = "".join(f"id: {i}\nevent: actions\ndata: {data[i % len(data)]}\n\n"
+                   for i in range(events)).encode()
+
+    async def body():  # type: ignore[no-untyped-def]
+        for i in range(0, len(blob), 65536):
+            yield blob[i:i + 65536]
+
+    async def decode() -> list[tuple[str, str, str]]:
+        response = httpx.Response(200, headers={"content-type": "text/event-stream"},
+                                  content=body())
+        return [(s.event, s.data, s.id) async for s in EventSource(response).aiter_sse()]
+
+    t0 = time.perf_counter()
+    frames = asyncio.run(decode())
+    t1 = time.perf_counter()
+    parsed = [parse_event(*f) for f in frames]
+    t2 = time.perf_counter()
+    for p in parsed:
+        assert isinstance(p, PayloadEvent)
+        dumps_envelope(p.id, p.payload, 1767225600.5)
+    t3 = time.perf_counter()
+    per = 1e6 / events
+    return [("httpx-sse decoding", (t1 - t0) * per), ("wire.parse_event", (t2 - t1) * per),
+            ("recording.dumps_envelope", (t3 - t2) * per)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
@@ -190,6 +225,12 @@ def main() -> None:
     print(f"| `{SDK}` `ConnectorClient` | {best_ref:,.0f} | counting callback; "
           f"{dropped} dropped by its queue |")
     print(f"| ratio | {best_ours / best_ref:.2f}x | target >= 3x |")
+
+    print("\nWhere `tail --json` spends its time, in-process, per event:")
+    print("| stage | µs/event |")
+    print("|---|---:|")
+    for stage, micros in breakdown():
+        print(f"| {stage} | {micros:.1f} |")
 
     if args.memory_events:
         rate, samples = run_tail(args.memory_events, sample=True)
