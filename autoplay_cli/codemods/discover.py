@@ -153,6 +153,8 @@ def discover(
                 file = here / name
                 if file in seen or _excluded(file, start, exclude):
                     continue
+                if not file.is_file():  # a FIFO or a dangling link would block or fail
+                    continue
                 if respect_gitignore and ignores.ignored(file, scope, is_dir=False):
                     continue
                 seen.add(file)

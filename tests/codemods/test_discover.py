@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -103,3 +104,10 @@ def test_each_file_is_yielded_once(tmp_path: Path) -> None:
 def test_a_missing_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         list(discover([tmp_path / "nope"]))
+
+
+def test_fifos_and_dangling_links_are_not_taken(tmp_path: Path) -> None:
+    make(tmp_path, "a.py")
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "dangling.py").symlink_to(tmp_path / "missing.py")
+    assert found(tmp_path) == ["a.py"]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import textwrap
 
 import libcst as cst
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autoplay_cli.codemods import import_map
+from autoplay_cli.codemods.mapping import ImportMap, Verdict
 from autoplay_cli.codemods.rewriter import RewriteResult, rewrite_source
 
 ROWS = import_map.MODULE_MOVES
@@ -428,3 +432,53 @@ def test_semicolon_groups_and_nested_scopes_are_still_found() -> None:
             from autoplay_sdk import ConversationEventType
         """,
     )
+
+
+# -- properties over random mixtures of rows and forms ---------------------------------------
+
+_FORMS = (
+    "import {old}\n",
+    "import {old} as alias_{n}\n",
+    "from {parent} import {last}  # why\n",
+    "from {parent} import (\n    {last},  # a comment\n    ActionsPayload,\n)\n",
+    "from {old} import Thing as T{n}, other\n",
+    "def f_{n}():\n    import {old}\n    return {old}.Thing\n",
+    "if TYPE_CHECKING:\n    from {old} import Thing\n",
+    "@mock.patch('{old}.Thing')\ndef test_{n}(m):\n    importlib.import_module(\"{old}\")\n",
+    "from autoplay_sdk import ConversationEvent\nE{n} = ConversationEvent.NEW\n",
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(st.sampled_from(ROWS), st.sampled_from(_FORMS)), min_size=1, max_size=8
+    ),
+    newline=st.sampled_from(["\n", "\r\n"]),
+)
+def test_any_mixture_migrates_completely_and_stably(
+    picks: list[tuple[tuple[str, str], str]], newline: str
+) -> None:
+    parts = []
+    for n, ((old, _), form) in enumerate(picks):
+        parent, _, last = old.rpartition(".")
+        parts.append(form.format(old=old, parent=parent, last=last, n=n))
+    source = "\n".join(parts).replace("\n", newline).encode()
+    result = rewrite(source)
+    assert rewrite(result.code).code == result.code
+    tree = ast.parse(result.code)
+    table = ImportMap()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            assert all(table.module(a.name).verdict is Verdict.UNCHANGED for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.module is not None
+            assert table.module(node.module).verdict is Verdict.UNCHANGED
+            for alias in node.names:
+                assert table.exact(f"{node.module}.{alias.name}") is None
+                assert alias.name != "ConversationEvent"
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            assert table.longest_prefix(node.value) is None
+    # Line endings never mix: every newline keeps the file's style.
+    if newline == "\r\n":
+        assert result.code.count(b"\n") == result.code.count(b"\r\n")
