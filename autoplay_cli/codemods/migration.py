@@ -93,8 +93,18 @@ class MigrationReport:
         return sum(o.references for o in self.changed)
 
 
-def _decode_for_diff(data: bytes, encoding: str) -> list[str]:
-    return data.decode(encoding, errors="replace").splitlines(keepends=True)
+def unified_diff(path: str, before: bytes, after: bytes, encoding: str) -> str:
+    """A patch that ``git apply`` and ``patch -p1`` accept, in the file's own encoding."""
+    lines = difflib.unified_diff(
+        before.decode(encoding, errors="replace").splitlines(keepends=True),
+        after.decode(encoding, errors="replace").splitlines(keepends=True),
+        fromfile=f"a/{path.lstrip('/')}",
+        tofile=f"b/{path.lstrip('/')}",
+    )
+    # A last line without a newline gets the marker diff tools expect.
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
 
 
 def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
@@ -128,15 +138,7 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
         outcome.new_source = result.code
         outcome.imports, outcome.references = result.imports, result.references
         if want_diff:
-            encoding = cst.parse_module(result.code).encoding
-            outcome.diff = "".join(
-                difflib.unified_diff(
-                    _decode_for_diff(source, encoding),
-                    _decode_for_diff(result.code, encoding),
-                    fromfile=f"a/{path}",
-                    tofile=f"b/{path}",
-                )
-            )
+            outcome.diff = unified_diff(path, source, result.code, result.encoding)
     return outcome
 
 

@@ -32,6 +32,7 @@ class Review:
 @dataclass
 class RewriteResult:
     code: bytes
+    encoding: str = "utf-8"  # the module's own, from its declaration or BOM
     imports: int = 0
     references: int = 0
     reviews: list[Review] = field(default_factory=list)
@@ -560,4 +561,4 @@ def rewrite_source(source: bytes, table: ImportMap = DEFAULT_MAP) -> RewriteResu
             for node, message in rewriter.pending_reviews
         ]
     code = new_module.bytes if rewriter.imports or rewriter.references else source
-    return RewriteResult(code, rewriter.imports, rewriter.references, reviews)
+    return RewriteResult(code, module.encoding, rewriter.imports, rewriter.references, reviews)

@@ -89,8 +89,8 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path: Path) -> None:
     assert code == 0
     path = tmp_path / "a.py"
     assert out.splitlines() == [
-        f"--- a/{path}",
-        f"+++ b/{path}",
+        f"--- a/{str(path).lstrip('/')}",
+        f"+++ b/{str(path).lstrip('/')}",
         "@@ -1,2 +1,2 @@",
         "-import autoplay_sdk.models",
         "-from autoplay_sdk import chatbot  # keep me",
@@ -103,7 +103,8 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(tmp_path: Path) -> None:
 
 
 def test_diff_applies_cleanly_with_git_apply(tmp_path: Path) -> None:
-    write(tmp_path, {"a.py": LEGACY + "\n\ndef f():\n    from autoplay_sdk.metrics import X\n"})
+    # No newline at the end of the file: the patch must say so to apply.
+    write(tmp_path, {"a.py": LEGACY + "\n\ndef f():\n    from autoplay_sdk.metrics import X"})
     proc = subprocess.run(
         [sys.executable, "-m", "autoplay_cli", "migrate-imports", "--diff", "a.py"],
         cwd=tmp_path,
@@ -116,6 +117,7 @@ def test_diff_applies_cleanly_with_git_apply(tmp_path: Path) -> None:
     subprocess.run(["git", "apply", "patch.diff"], cwd=tmp_path, check=True, timeout=60)
     assert "autoplay_sdk.core.metrics" in (tmp_path / "a.py").read_text()
     assert "autoplay_sdk.core.models" in (tmp_path / "a.py").read_text()
+    assert not (tmp_path / "a.py").read_text().endswith("\n")
 
 
 def test_a_syntax_error_is_reported_and_isolated_with_exit_9(tmp_path: Path) -> None:
