@@ -48,9 +48,22 @@ def redis_server(url: str | None) -> Iterator[str]:
         port = s.getsockname()[1]
     with tempfile.TemporaryDirectory() as workdir:
         proc = subprocess.Popen(
-            [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", workdir],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                binary,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             for _ in range(200):
                 try:
@@ -64,8 +77,9 @@ def redis_server(url: str | None) -> Iterator[str]:
             proc.wait(timeout=10)
 
 
-def timed(label: str, events: int, fn: Callable[[], Report],
-          repeat: int) -> tuple[str, float, float, Report]:
+def timed(
+    label: str, events: int, fn: Callable[[], Report], repeat: int
+) -> tuple[str, float, float, Report]:
     """Best of *repeat* runs: (label, wall seconds, CPU seconds, report)."""
     best: tuple[float, float] | None = None
     report = None
@@ -102,30 +116,49 @@ def main() -> None:
     events = sum(len(b.actions) for s in sessions for b in s.batches)
     batches = sum(len(s.batches) for s in sessions)
     config = TriggerConfig()
-    print(f"{args.sessions} sessions (seed {args.seed}): {events} action events in {batches} "
-          f"batches; generated and loaded in {generation:.1f} s (not timed below)\n")
+    print(
+        f"{args.sessions} sessions (seed {args.seed}): {events} action events in {batches} "
+        f"batches; generated and loaded in {generation:.1f} s (not timed below)\n"
+    )
 
     runs = [
-        timed("memory, summary only (--summary-only)", events,
-              lambda: simulate(inputs, config, keep_steps=False, snapshots=False), args.repeat),
-        timed("memory, timeline + snapshots (--json)", events,
-              lambda: simulate(inputs, config), args.repeat),
-        timed("MemorySessionStore (JSON snapshots)", events,
-              lambda: snapshot_store_run(inputs, config), args.repeat),
+        timed(
+            "memory, summary only (--summary-only)",
+            events,
+            lambda: simulate(inputs, config, keep_steps=False, snapshots=False),
+            args.repeat,
+        ),
+        timed(
+            "memory, timeline + snapshots (--json)",
+            events,
+            lambda: simulate(inputs, config),
+            args.repeat,
+        ),
+        timed(
+            "MemorySessionStore (JSON snapshots)",
+            events,
+            lambda: snapshot_store_run(inputs, config),
+            args.repeat,
+        ),
     ]
     if not args.skip_redis:
         with redis_server(args.redis_url) as url:
-            runs.append(timed("Redis store (--store redis://)", events,
-                              lambda: simulate(inputs, config, store_url=url), 1))
+            runs.append(
+                timed(
+                    "Redis store (--store redis://)",
+                    events,
+                    lambda: simulate(inputs, config, store_url=url),
+                    1,
+                )
+            )
     reference = runs[1][3]
-    print(f"{'mode':<40} {'wall s':>7} {'CPU s':>7} {'events/s (wall)':>16} "
-          f"{'events/s (CPU)':>15}")
+    print(f"{'mode':<40} {'wall s':>7} {'CPU s':>7} {'events/s (wall)':>16} {'events/s (CPU)':>15}")
     for label, wall, cpu, report in runs:
-        print(f"{label:<40} {wall:>7.2f} {cpu:>7.2f} {events / wall:>16,.0f} "
-              f"{events / cpu:>15,.0f}")
+        print(
+            f"{label:<40} {wall:>7.2f} {cpu:>7.2f} {events / wall:>16,.0f} {events / cpu:>15,.0f}"
+        )
         if report.keep_steps and report is not reference:
-            same = [s.to_json(0) for s in report.steps] == [
-                s.to_json(0) for s in reference.steps]
+            same = [s.to_json(0) for s in report.steps] == [s.to_json(0) for s in reference.steps]
             print(f"{'':<40} identical to the in-memory timeline: {same}")
 
 

@@ -247,3 +247,13 @@ def test_random_timelines_keep_the_fsm_rules(items: list[tuple[float, str, str, 
             assert step.state_before == step.state
     # every session is back to thinking once the run has drained
     assert all(s.state == T for s in report.sessions.values())
+
+
+def test_fractional_pulses_terminate_and_land_on_or_after_the_deadline(run_lines: Run) -> None:
+    for pulse in (0.1, 0.3, 0.7, 1e-3):
+        report = run_lines(
+            bounce(0.35), {"at": 1.15, "session": "s", "event": "reaction"}, pulse_s=pulse
+        )
+        timeout = report.steps[-1]
+        assert timeout.decision == "timeout"
+        assert 21.15 - 1e-6 <= timeout.time - report.start < 21.15 + pulse + 1e-6
