@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import platform
 import random
 import shutil
@@ -70,10 +71,10 @@ def plant(tree: Path, count: int, seed: int = 7) -> list[Path]:
     return planted
 
 
-def cli(*args: str) -> tuple[float, int]:
+def cli(*args: str, command: str = "migrate-imports") -> tuple[float, int]:
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "autoplay_cli", "migrate-imports", *args],
+        [sys.executable, "-m", "autoplay_cli", *([command] if command else []), *args],
         capture_output=True,
         text=True,
     )
@@ -141,6 +142,7 @@ def main() -> None:
             assert code in (0, 9), f"rewrite exited {code}"
             rewrites.append(seconds)
         second, _ = cli("--check", str(tree))
+        startup = statistics.median(cli("--version", command="")[0] for _ in range(args.repeat))
 
         parse_seconds, naive_seconds, naive_count = naive(files, args.naive_sample)
         scale = len(files) / naive_count
@@ -149,11 +151,13 @@ def main() -> None:
     print(f"tree: {len(files)} Python files ({args.planted} planted), {candidates} candidates")
     print(
         f"machine: {platform.machine()}, {platform.python_implementation()} "
-        f"{platform.python_version()}, {__import__('os').cpu_count()} CPUs"
+        f"{platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at the end"
     )
     print()
     print("| run | wall time |")
     print("|---|---|")
+    print(f"| `autoplay --version` (interpreter and CLI start-up) | {startup:.2f} s |")
     print(f"| byte scan of every file (in process) | {scan:.3f} s |")
     print(f"| `migrate-imports --check` (CLI, median of {args.repeat}) | {check_s:.2f} s |")
     print(f"| `migrate-imports` full rewrite (CLI, median of {args.repeat}) | {rewrite_s:.2f} s |")
