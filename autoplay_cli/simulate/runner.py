@@ -106,4 +106,5 @@ def run(options: RunOptions) -> Report:
         store_url=options.store,
         pulse_s=options.pulse_s,
         keep_steps=options.keep_steps,
+        snapshots=options.keep_steps,
     )
