@@ -15,8 +15,8 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 
 from autoplay_cli.codemods.mapping import DEFAULT_MAP, ImportMap, Verdict, is_dotted
 
-# Calls whose string argument is a dotted target: (dotted callee suffix, keyword name, kind).
-# "attr" targets are ``module.attribute`` paths (mock.patch); "module" targets name a module.
+# Calls whose first (or named) string argument is a dotted target. Patch targets are
+# ``module.attribute`` paths; the others name a module.
 _PATCH_SUFFIXES = ("patch", "patch.dict", "patch.multiple")
 _MODULE_CALLS = ("import_module", "importlib.import_module", "__import__")
 
@@ -43,14 +43,18 @@ class RewriteResult:
 
 
 def dotted_name(node: cst.BaseExpression | None) -> str | None:
-    """``a.b.c`` for a chain of plain names and attributes (no parentheses), else None."""
+    """``a.b.c`` for a chain of plain names and attributes, else None.
+
+    Parentheses around the whole chain are fine; inside it they make it "not a name".
+    """
     parts: list[str] = []
+    outermost = node
     while isinstance(node, cst.Attribute):
-        if node.lpar:
+        if node.lpar and node is not outermost:
             return None
         parts.append(node.attr.value)
         node = node.value
-    if not isinstance(node, cst.Name) or node.lpar:
+    if not isinstance(node, cst.Name) or (node.lpar and node is not outermost):
         return None
     parts.append(node.value)
     return ".".join(reversed(parts))

@@ -482,3 +482,12 @@ def test_any_mixture_migrates_completely_and_stably(
     # Line endings never mix: every newline keeps the file's style.
     if newline == "\r\n":
         assert result.code.count(b"\n") == result.code.count(b"\r\n")
+
+
+def test_parenthesised_chains_are_rewritten_and_keep_their_parentheses() -> None:
+    check_transformed(
+        "import autoplay_sdk.models\nx = (autoplay_sdk.models.X)\n"
+        "y = (\n    autoplay_sdk.models\n)\n",
+        "import autoplay_sdk.core.models\nx = (autoplay_sdk.core.models.X)\n"
+        "y = (\n    autoplay_sdk.core.models\n)\n",
+    )
