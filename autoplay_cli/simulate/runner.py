@@ -85,6 +85,8 @@ def run(options: RunOptions) -> Report:
             f"--store {options.store!r}: expected a redis:// URL",
             hint="e.g. --store redis://127.0.0.1:6379/15; leave it out to simulate in memory",
         )
+    if not options.pulse_s >= 0 or options.pulse_s == float("inf"):
+        raise UsageError(f"--pulse must be a number of seconds ≥ 0, got {options.pulse_s:g}")
     generated = []
     if options.generate is not None:
         if options.generate < 1:

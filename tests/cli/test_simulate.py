@@ -142,7 +142,7 @@ def test_bundled_demo_is_the_example(tmp_path: Path) -> None:
         ([DEMO, "--trigger", "nope=on"], EXIT_USAGE, "unknown trigger 'nope'"),
         ([DEMO, "--set", "user_page_dwell.speed=3"], EXIT_USAGE, "has no parameter 'speed'"),
         ([DEMO, "--interaction-timeout", "0"], EXIT_USAGE, "--interaction-timeout must be > 0"),
-        ([DEMO, "--pulse", "-1"], EXIT_INPUT, "pulse must be a number of seconds"),
+        ([DEMO, "--pulse", "-1"], EXIT_USAGE, "--pulse must be a number of seconds"),
         (["--generate", "0"], EXIT_USAGE, "--generate must be ≥ 1"),
         (["missing.ndjson"], EXIT_INPUT, "missing.ndjson does not exist"),
         ([DEMO, "--config", "missing.toml"], EXIT_INPUT, "missing.toml does not exist"),
