@@ -29,6 +29,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("onboard", "autoplay_cli.cli.onboard", "onboard"),
     ("doctor", "autoplay_cli.cli.doctor", "doctor"),
     ("simulate", "autoplay_cli.cli.simulate", "simulate"),
+    ("emulate", "autoplay_cli.cli.emulate", "emulate"),
 )
 
 APP_SETTINGS = {

@@ -1,4 +1,4 @@
-"""POST /products and the fake Unkey, over real HTTP; the fake checked with the real unkey.py SDK."""
+"""POST /products and the fake Unkey over real HTTP; the fake is driven by the real unkey.py SDK."""
 
 from __future__ import annotations
 

@@ -1,0 +1,152 @@
+"""``autoplay emulate``: serve a local fake Autoplay connector (and fake Unkey) until Ctrl-C."""
+
+from __future__ import annotations
+
+import shlex
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from autoplay_cli.cli import output
+
+if TYPE_CHECKING:
+    from autoplay_cli.emulator.server import EmulatorHandle
+
+
+def _ready(handle: EmulatorHandle, *, json_: bool, env: bool) -> None:
+    """Say where to connect: once, on stdout, before serving."""
+    opts = handle.emulator.options
+    if json_:
+        output.emit_json(
+            {
+                "url": handle.url,
+                "stream_url": handle.stream_url,
+                "product_id": handle.product_id,
+                "token": handle.token,
+                "unkey_url": handle.unkey_url,
+                "unkey_root_key": handle.unkey_root_key,
+                "unkey_api_id": handle.unkey_api_id,
+                "ring_size": opts.ring_size,
+                "fake": True,
+            }
+        )
+    elif env:
+        output.emit_text("\n".join(f"export {k}={shlex.quote(v)}" for k, v in handle.env().items()))
+    else:
+        output.emit_text(
+            f"Autoplay emulator (a local FAKE connector) on {handle.url}\n"
+            f"  stream URL      {handle.stream_url}\n"
+            f"  product id      {handle.product_id}\n"
+            f"  stream key      {handle.token}\n"
+            f"  fake Unkey      {handle.unkey_url}  (api id {handle.unkey_api_id}, "
+            f"root key {handle.unkey_root_key})\n"
+            f"  traffic         scenario {opts.scenario or 'mixed'}, seed {opts.seed}, "
+            f"{opts.rate:g} events/s; ring buffer {opts.ring_size} events"
+        )
+    output.info("Serving; press Ctrl-C to stop.")
+
+
+def emulate(
+    host: Annotated[
+        str, typer.Option(help="Interface to bind (loopback by default).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 0,
+    product_id: Annotated[
+        str, typer.Option("--product-id", help="Product served from the start.")
+    ] = "demo",
+    token: Annotated[
+        str | None,
+        typer.Option(help="Stream key for that product (default: a fresh random uk_local_… key)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic traffic.")] = 0,
+    rate: Annotated[
+        float, typer.Option(help="Events per second; 0 = as fast as the slowest subscriber reads.")
+    ] = 5.0,
+    sessions: Annotated[
+        int | None,
+        typer.Option(help="Serve this many sessions, then heartbeats only (default: endless)."),
+    ] = None,
+    max_events: Annotated[
+        int | None, typer.Option("--max-events", help="Stop producing after this many events.")
+    ] = None,
+    scenario: Annotated[
+        str | None,
+        typer.Option(
+            help="mixed (default), hesitant, stuck, confident, anonymous, or a .toml/.json file.",
+        ),
+    ] = None,
+    drop_every: Annotated[
+        int | None, typer.Option("--drop-every", help="Fault: end each response after N events.")
+    ] = None,
+    stall_after: Annotated[
+        int | None,
+        typer.Option(
+            "--stall-after",
+            help="Fault: after N events, send nothing more but keep the connection.",
+        ),
+    ] = None,
+    malformed_every: Annotated[
+        int | None,
+        typer.Option("--malformed-every", help="Fault: every N-th event's data is not JSON."),
+    ] = None,
+    latency_ms: Annotated[
+        float, typer.Option("--latency-ms", help="Fault: delay every response and every write.")
+    ] = 0.0,
+    heartbeat: Annotated[
+        float, typer.Option(help="Seconds between `event: heartbeat` frames.")
+    ] = 15.0,
+    ring_size: Annotated[
+        int, typer.Option("--ring-size", help="Events kept per product for Last-Event-ID resume.")
+    ] = 10_000,
+    admin_key: Annotated[
+        str | None,
+        typer.Option(
+            "--admin-key", help="Require this X-Admin-Key on POST /products (default: open)."
+        ),
+    ] = None,
+    server_keys: Annotated[
+        bool,
+        typer.Option(
+            "--server-keys/--no-server-keys",
+            help="POST /products creates the stream key (newer connectors) or not (older).",
+        ),
+    ] = True,
+    json_: Annotated[
+        bool, typer.Option("--json", help="Print where to connect as one JSON object.")
+    ] = False,
+    env: Annotated[
+        bool, typer.Option("--env", help="Print `export AUTOPLAY_*=…` (and UNKEY_*) lines instead.")
+    ] = False,
+) -> None:
+    """Serve a local fake connector: SSE stream, POST /products and a fake Unkey."""
+    from autoplay_cli.emulator.server import EmulatorOptions, serve
+    from autoplay_cli.errors import UsageError
+
+    if json_ and env:
+        raise UsageError("--json and --env cannot be combined", hint="pick one output form")
+    options = EmulatorOptions(
+        host=host,
+        port=port,
+        product_id=product_id,
+        seed=seed,
+        rate=rate,
+        sessions=sessions,
+        max_events=max_events,
+        scenario=scenario,
+        drop_every=drop_every,
+        stall_after=stall_after,
+        malformed_every=malformed_every,
+        latency_ms=latency_ms,
+        heartbeat_s=heartbeat,
+        keepalive_s=min(5.0, heartbeat),
+        ring_size=ring_size,
+        admin_key=admin_key,
+        create_keys=server_keys,
+    )
+    if token is not None:
+        options = options.with_(token=token)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        output.warn(
+            f"binding to {host}: the fake connector and its keys are reachable from other machines"
+        )
+    serve(options.validated(), lambda handle: _ready(handle, json_=json_, env=env))

@@ -1,0 +1,162 @@
+"""``autoplay emulate`` as users run it: a real process, real HTTP, Ctrl-C to stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from autoplay_cli.cli.app import app
+from autoplay_cli.wire import PayloadEvent, parse_event
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@contextmanager
+def emulate(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """Start ``autoplay emulate ARGS``; yield the process and its first stdout line."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autoplay_cli", "emulate", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc, proc.stdout.readline()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=10)
+
+
+def stream_events(url: str, token: str, count: int) -> list[tuple[str, str, str]]:
+    events: list[tuple[str, str, str]] = []
+    fields: dict[str, str] = {}
+    headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+    with httpx.stream("GET", url, headers=headers, timeout=10) as r:
+        assert r.status_code == 200
+        for line in r.iter_lines():
+            if line:
+                name, _, value = line.partition(": ")
+                fields[name] = value
+                continue
+            if "id" in fields:
+                events.append((fields["id"], fields.get("event", ""), fields.get("data", "")))
+                if len(events) == count:
+                    break
+            fields = {}
+    return events
+
+
+def test_json_then_stream_then_ctrl_c_exits_130_quietly() -> None:
+    with emulate(
+        "--json",
+        "--rate",
+        "0",
+        "--max-events",
+        "5",
+        "--seed",
+        "3",
+        "--product-id",
+        "acme",
+        "--token",
+        "uk_test_key_123",
+    ) as (proc, first):
+        info = json.loads(first)
+        assert info["product_id"] == "acme" and info["token"] == "uk_test_key_123"
+        assert info["fake"] is True and info["stream_url"] == f"{info['url']}/stream/acme"
+        assert info["url"].startswith("http://127.0.0.1:")
+        events = stream_events(info["stream_url"], info["token"], 5)
+        assert [e[0] for e in events] == ["1", "2", "3", "4", "5"]
+        assert all(isinstance(parse_event(e[1], e[2], e[0]), PayloadEvent) for e in events)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+
+
+def test_env_form_prints_export_lines_usable_by_a_shell() -> None:
+    with emulate("--env", "--token", "uk key with space") as (proc, first):
+        assert proc.stdout is not None
+        lines = [first] + [proc.stdout.readline() for _ in range(5)]
+    exports = dict(line.strip().removeprefix("export ").split("=", 1) for line in lines)
+    assert exports["AUTOPLAY_TOKEN"] == "'uk key with space'"
+    assert exports["AUTOPLAY_PRODUCT_ID"] == "demo"
+    assert exports["AUTOPLAY_CONNECTOR_URL"].startswith("http://127.0.0.1:")
+    assert exports["UNKEY_SERVER_URL"] == exports["AUTOPLAY_CONNECTOR_URL"]
+    assert {"UNKEY_ROOT_KEY", "UNKEY_API_ID"} <= exports.keys()
+
+
+def test_human_form_names_url_product_and_key() -> None:
+    with emulate(
+        "--token", "uk_visible_key", "--scenario", str(EXAMPLES / "scenario-checkout.toml")
+    ) as (proc, first):
+        assert proc.stdout is not None
+        text = first + "".join(proc.stdout.readline() for _ in range(5))
+    assert "FAKE connector" in text and "uk_visible_key" in text and "/stream/demo" in text
+    assert "scenario-checkout.toml" in text
+
+
+@pytest.mark.parametrize("name", ["scenario-checkout.toml", "scenario-stuck.json"])
+def test_example_scenarios_stream_their_sessions(name: str) -> None:
+    with emulate("--json", "--rate", "0", "--scenario", str(EXAMPLES / name)) as (_, first):
+        info = json.loads(first)
+        events = stream_events(info["stream_url"], info["token"], 2)
+    first_session = {
+        "scenario-checkout.toml": None,  # the anonymous visitor comes first
+        "scenario-stuck.json": "sess_team_invite_stuck",
+    }[name]
+    assert json.loads(events[0][2])["session_id"] == first_session
+
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--json", "--env"], 2, "--json and --env cannot be combined"),
+        (["--rate", "-1"], 2, "--rate must be ≥ 0"),
+        (["--drop-every", "0"], 2, "--drop-every must be a positive number"),
+        (["--product-id", "has space"], 2, "--product-id must be"),
+        (["--scenario", "nope"], 8, "scenario 'nope' is neither a built-in name nor a file"),
+    ],
+)
+def test_bad_options_are_one_error_line(args: list[str], code: int, message: str) -> None:
+    result = runner.invoke(app, ["emulate", *args])
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert result.stderr.count("Error:") == 1 and "Traceback" not in result.stderr
+
+
+def test_bad_scenario_file_names_the_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[sessions]]\n[[sessions.batches]]\nactions = [{ type = "click" }]\n')
+    result = runner.invoke(app, ["emulate", "--scenario", str(bad)])
+    assert result.exit_code == 8
+    assert "sessions[0].batches[0].actions[0] needs 'type' and 'raw_url'" in result.stderr
+    bad.write_text("sessions = [")
+    result = runner.invoke(app, ["emulate", "--scenario", str(bad)])
+    assert result.exit_code == 8 and "is not valid TOML" in result.stderr
+
+
+def test_port_in_use_is_a_usage_error() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = runner.invoke(app, ["emulate", "--port", str(port)])
+    assert result.exit_code == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
