@@ -115,9 +115,12 @@ def test_redis_store_gives_the_same_output(redis_url: str) -> None:
 
 
 def test_unreachable_redis_is_one_error_line() -> None:
-    from tests.conftest import free_port
+    import socket
 
-    code, out, err = sim(DEMO, "--store", f"redis://127.0.0.1:{free_port()}/0")
+    with socket.socket() as s:  # a port nobody listens on once the socket is closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code, out, err = sim(DEMO, "--store", f"redis://127.0.0.1:{port}/0")
     assert code == EXIT_UNAVAILABLE and out == ""
     assert err.startswith("Error: ") and len(err.strip().splitlines()) == 1
 

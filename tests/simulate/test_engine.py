@@ -13,7 +13,8 @@ from autoplay_cli.session import MemorySessionStore
 from autoplay_cli.simulate import VirtualClock, load_inputs, simulate, simulate_async
 from autoplay_cli.simulate.scenario import DEFAULT_START, SimEvent, SimulationInput
 from autoplay_cli.triggers import TriggerConfig, config_from_dict, load_trigger_config
-from tests.simulate.conftest import Run, bounce, rows
+
+from .conftest import Run, bounce, rows
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "simulate"
 T, P, R = "thinking", "proactive_assistance", "reactive_assistance"
