@@ -130,6 +130,8 @@ def _fmt(seconds: float) -> str:
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     """Parse one scenario (or plain recording) file; errors name ``file:line``."""
     p = Path(path)
+    if p.suffix.lower() in (".toml", ".json") and p.is_file():
+        return load_emulator_scenario(p)
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -141,6 +143,26 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     except OSError as exc:
         raise InputError(f"cannot read {p}: {exc.strerror}") from exc
     return parse_scenario(text.splitlines(), str(p))
+
+
+def load_emulator_scenario(path: Path) -> Scenario:
+    """An ``autoplay emulate --scenario`` file (TOML/JSON): its activity, from DEFAULT_START."""
+    from autoplay_cli.emulator.scenario import build, read_file
+    from autoplay_cli.wire import parse_payload
+
+    doc = read_file(path)
+    scenario = Scenario(str(path), [], name=path.stem, start=DEFAULT_START)
+    for item in build(doc, path=path, product_id="demo", seed=0, start=DEFAULT_START):
+        payload = parse_payload(item)
+        if payload.type == "actions":
+            scenario.events.append(
+                SimEvent(payload.forwarded_at, payload.session_id, "actions", str(path), payload)
+            )
+        else:
+            scenario.events.append(
+                SimEvent(payload.forwarded_at, payload.session_id, "summary", str(path))
+            )
+    return scenario
 
 
 def parse_scenario(lines: Iterable[str], path: str) -> Scenario:

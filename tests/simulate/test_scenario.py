@@ -202,3 +202,13 @@ def test_different_configs_named_by_two_scenarios(tmp_path: Path) -> None:
     two = write(tmp_path, {"scenario": "2", "config": "b.toml"}, name="2.ndjson")
     with pytest.raises(InputError, match="different trigger configs"):
         load_inputs([one, two])
+
+
+def test_an_emulator_scenario_file_is_read_as_activity() -> None:
+    scenario = load_scenario(EXAMPLES.parent / "scenario-checkout.toml")
+    assert scenario.start == DEFAULT_START
+    hesitant = [e for e in scenario.events if e.session_id == "sess_checkout_hesitant"]
+    assert hesitant and all(e.kind in ("actions", "summary") for e in hesitant)
+    urls = [a.canonical_url for e in hesitant if e.payload for a in e.payload.actions]
+    assert urls[:3] == ["/billing/plans", "/billing/checkout", "/billing/plans"]
+    assert [e.time for e in scenario.events] == sorted(e.time for e in scenario.events)
