@@ -14,7 +14,8 @@ def simulate(
     files: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Scenario files or recordings (`tail --record`), merged by time.",
+            help="Scenarios (.ndjson), recordings (`tail --record`) or `emulate` scenarios "
+            "(.toml/.json), merged by time.",
             show_default=False,
         ),
     ] = None,

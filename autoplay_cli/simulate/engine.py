@@ -271,7 +271,7 @@ class Engine:
                 result["offer"], result["ok"], result["reason"] = offer, ok, reason
                 break
 
-        state = await self.store.update(sid, fn, metadata=_identity(payload))
+        state = await self.store.update(sid, fn)
         self._record_timeout(sid, result, event.source)
         view = self._view(state)
         n = len(payload.actions)
@@ -390,11 +390,6 @@ class Engine:
         recorder()
         label = args.get("chip") or args.get("text") or args.get("emoji") or args.get("step")
         return APPLIED, f"interaction recorded{f' ({label})' if label is not None else ''}"
-
-
-def _identity(payload: Any) -> dict[str, Any] | None:
-    meta = {k: getattr(payload, k) for k in ("user_id", "email") if getattr(payload, k)}
-    return meta or None
 
 
 async def simulate_async(
