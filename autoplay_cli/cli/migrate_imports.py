@@ -23,11 +23,15 @@ def migrate_imports(
         list[Path] | None,
         typer.Argument(
             help="Files or directories to migrate (default: the current directory).",
+            metavar="PATHS",
             show_default=False,
         ),
     ] = None,
     check: Annotated[
-        bool, typer.Option("--check", help="Write nothing; exit 1 if anything would change.")
+        bool,
+        typer.Option(
+            "--check", help="Write nothing; exit 1 if anything would change or needs review."
+        ),
     ] = False,
     diff: Annotated[
         bool, typer.Option("--diff", help="Print a unified diff on stdout; write nothing.")
@@ -50,6 +54,7 @@ def migrate_imports(
             "--jobs",
             "-j",
             min=1,
+            metavar="N",
             help="Worker processes for parsing (default: one per CPU).",
             show_default=False,
         ),
@@ -58,7 +63,7 @@ def migrate_imports(
         bool, typer.Option("--json", help="One JSON object per line on stdout.")
     ] = False,
 ) -> None:
-    """Rewrite legacy autoplay_sdk imports (SDK < 0.7.4) to their canonical paths."""
+    """Rewrite legacy autoplay_sdk import paths to the canonical ones of SDK 0.7.4+."""
     from autoplay_cli.codemods.migration import Mode, migrate
 
     if diff and json_:
@@ -166,45 +171,5 @@ def _to_stderr(line: str) -> None:
 
 
 def _emit_json(report: MigrationReport) -> None:
-    for outcome in report.outcomes:
-        if outcome.changed:
-            output.emit_json(
-                {
-                    "event": "rewrite",
-                    "path": outcome.path,
-                    "imports": outcome.imports,
-                    "references": outcome.references,
-                    "written": report.mode.value == "write",
-                }
-            )
-        for finding in outcome.reviews:
-            output.emit_json(
-                {
-                    "event": "review",
-                    "path": finding.path,
-                    "line": finding.line,
-                    "message": finding.message.removeprefix("manual review: "),
-                }
-            )
-        if outcome.error is not None:
-            output.emit_json(
-                {
-                    "event": "error",
-                    "path": outcome.error.path,
-                    "line": outcome.error.line,
-                    "message": outcome.error.message.removeprefix("error: "),
-                }
-            )
-    output.emit_json(
-        {
-            "event": "summary",
-            "mode": report.mode.value,
-            "scanned": report.scanned,
-            "parsed": report.candidates,
-            "files_changed": len(report.changed),
-            "imports": report.imports,
-            "references": report.references,
-            "reviews": len(report.reviews),
-            "failures": len(report.failures),
-        }
-    )
+    for event in report.events():
+        output.emit_json(event)

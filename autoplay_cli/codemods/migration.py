@@ -13,7 +13,7 @@ import difflib
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
@@ -38,15 +38,14 @@ class Finding:
     """One item of the report that points at a line: a manual review, or a failure."""
 
     path: str
-    line: int
+    line: int  # 0 when the whole file is concerned
+    kind: str  # "review" or "error"
     message: str
 
     def __str__(self) -> str:
-        return (
-            f"{self.path}:{self.line}: {self.message}"
-            if self.line
-            else (f"{self.path}: {self.message}")
-        )
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        label = "manual review" if self.kind == "review" else self.kind
+        return f"{where}: {label}: {self.message}"
 
 
 @dataclass
@@ -92,6 +91,37 @@ class MigrationReport:
     def references(self) -> int:
         return sum(o.references for o in self.changed)
 
+    def events(self) -> Iterator[dict[str, object]]:
+        """The report as JSON-ready objects: rewrites, reviews and errors, then a summary."""
+        for outcome in self.outcomes:
+            if outcome.changed:
+                yield {
+                    "event": "rewrite",
+                    "path": outcome.path,
+                    "imports": outcome.imports,
+                    "references": outcome.references,
+                    "written": self.mode is Mode.WRITE,
+                }
+            findings = [*outcome.reviews, *([outcome.error] if outcome.error else [])]
+            for finding in findings:
+                yield {
+                    "event": finding.kind,
+                    "path": finding.path,
+                    "line": finding.line,
+                    "message": finding.message,
+                }
+        yield {
+            "event": "summary",
+            "mode": self.mode.value,
+            "scanned": self.scanned,
+            "parsed": self.candidates,
+            "files_changed": len(self.changed),
+            "imports": self.imports,
+            "references": self.references,
+            "reviews": len(self.reviews),
+            "failures": len(self.failures),
+        }
+
 
 def unified_diff(path: str, before: bytes, after: bytes, encoding: str) -> str:
     """A patch that ``git apply`` and ``patch -p1`` accept, in the file's own encoding."""
@@ -119,7 +149,7 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
         with open(path, "rb") as handle:
             source = handle.read()
     except OSError as exc:
-        outcome.error = Finding(path, 0, f"error: cannot read: {exc.strerror or exc}")
+        outcome.error = Finding(path, 0, "error", f"cannot read: {exc.strerror or exc}")
         return outcome
     outcome.signature = (st.st_mtime_ns, st.st_size)
     try:
@@ -128,12 +158,12 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
         outcome.error = _syntax_error(path, source, exc)
         return outcome
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
-        outcome.error = Finding(path, 0, f"error: cannot decode: {exc}")
+        outcome.error = Finding(path, 0, "error", f"cannot decode: {exc}")
         return outcome
     except RecursionError:
-        outcome.error = Finding(path, 0, "error: too deeply nested for the parser")
+        outcome.error = Finding(path, 0, "error", "too deeply nested for the parser")
         return outcome
-    outcome.reviews = [Finding(path, r.line, f"manual review: {r.message}") for r in result.reviews]
+    outcome.reviews = [Finding(path, r.line, "review", r.message) for r in result.reviews]
     if result.code != source:
         outcome.new_source = result.code
         outcome.imports, outcome.references = result.imports, result.references
@@ -148,12 +178,12 @@ def _syntax_error(path: str, source: bytes, exc: Exception) -> Finding:
     try:
         compile(source, path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
     except SyntaxError as syntax:
-        return Finding(path, syntax.lineno or 0, f"error: does not parse: {syntax.msg}")
+        return Finding(path, syntax.lineno or 0, "error", f"does not parse: {syntax.msg}")
     except (ValueError, UnicodeDecodeError) as other:
-        return Finding(path, 0, f"error: does not parse: {other}")
+        return Finding(path, 0, "error", f"does not parse: {other}")
     line = int(getattr(exc, "raw_line", 0) or 0)
     reason = str(getattr(exc, "message", "") or exc).strip().splitlines()[0]
-    return Finding(path, line, f"error: libcst cannot parse it: {reason}")
+    return Finding(path, line, "error", f"libcst cannot parse it: {reason}")
 
 
 def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None:
@@ -193,7 +223,7 @@ def _prefilter(files: Sequence[Path], findings: list[FileOutcome]) -> tuple[list
             findings.append(
                 FileOutcome(
                     str(file),
-                    error=Finding(str(file), 0, f"error: cannot read: {exc.strerror or exc}"),
+                    error=Finding(str(file), 0, "error", f"cannot read: {exc.strerror or exc}"),
                 )
             )
             continue
@@ -250,7 +280,7 @@ def migrate(
             try:
                 write_atomically(outcome.path, outcome.new_source, outcome.signature)
             except OSError as exc:
-                outcome.error = Finding(outcome.path, 0, f"error: cannot write: {exc}")
+                outcome.error = Finding(outcome.path, 0, "error", f"cannot write: {exc}")
                 outcome.new_source = None
     report.outcomes = sorted(
         (o for o in [*unreadable, *outcomes] if o.changed or o.reviews or o.error is not None),
