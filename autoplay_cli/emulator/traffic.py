@@ -281,6 +281,7 @@ def _session_dicts(
     )
     conversation_from = len(cuts) // 2
     batches: list[dict[str, Any]] = []
+    forwarded = 0.0
     for n, chunk in enumerate(cuts):
         known = n >= anonymous_batches
         conv = conversation if conversation and n >= conversation_from else None
@@ -290,6 +291,11 @@ def _session_dicts(
             "email": email if known else None,
         }
         stamped = [{**a, **ident, **({"conversation_id": conv} if conv else {})} for a in chunk]
+        # The connector forwards a session's batches in order, whatever the batching lag.
+        forwarded = max(
+            round(chunk[-1]["timestamp_end"] + rng.uniform(0.2, 1.5), 3),
+            round(forwarded + 0.001, 3),
+        )
         batches.append(
             {
                 "type": "actions",
@@ -297,7 +303,7 @@ def _session_dicts(
                 **ident,
                 "actions": stamped,
                 "count": len(stamped),
-                "forwarded_at": round(chunk[-1]["timestamp_end"] + rng.uniform(0.2, 1.5), 3),
+                "forwarded_at": forwarded,
                 "conversation_id": conv,
             }
         )
