@@ -64,6 +64,8 @@ class ImportMap:
         self.renames = dict(renames)
         # Longest first, so a nested row beats its parent row.
         self._by_length = sorted(self.moves, key=lambda old: old.count("."), reverse=True)
+        # A dotted path under the root inside free text, e.g. "Optional[autoplay_sdk.x.Y]".
+        self.path_pattern = re.compile(rf"(?<![\w.]){re.escape(root)}(?:\.[A-Za-z_]\w*)+")
         words = {old.split(".")[1] for old in self.moves} | set(self.renames)
         alternation = b"|".join(re.escape(w.encode()) for w in sorted(words))
         # A file can only need work if it names the root and one legacy word.

@@ -7,6 +7,7 @@ line endings and the encoding declaration come back byte for byte.
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -173,7 +174,7 @@ def _ast_relevant(statements: Sequence[ast.stmt], bindings: Bindings) -> bool:
             if (
                 isinstance(node, ast.Constant)
                 and isinstance(node.value, str)
-                and (root in node.value or node.value in bindings.renamed_locals)
+                and (root in node.value or any(n in node.value for n in bindings.renamed_locals))
             ):
                 return True
     return False
@@ -214,6 +215,7 @@ class ImportRewriter(cst.CSTTransformer):
         self._renamed_attrs: dict[int, str] = {}
         self._skip_names: set[int] = set()
         self._all_depth = 0
+        self._annotation_depth = 0
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         # Statements that cannot change are not entered: libcst's traversal costs more
@@ -457,20 +459,46 @@ class ImportRewriter(cst.CSTTransformer):
             self._all_depth -= 1
         return updated_node
 
+    def visit_Annotation(self, node: cst.Annotation) -> bool:
+        self._annotation_depth += 1
+        return True
+
+    def leave_Annotation(
+        self, original_node: cst.Annotation, updated_node: cst.Annotation
+    ) -> cst.Annotation:
+        self._annotation_depth -= 1
+        return updated_node
+
     def leave_SimpleString(
         self, original_node: cst.SimpleString, updated_node: cst.SimpleString
     ) -> cst.SimpleString:
-        # A re-exported name in ``__all__`` follows the renamed binding.
-        if not self._all_depth:
+        if not (self._all_depth or self._annotation_depth):
             return updated_node
         parts = _split_string(updated_node.value)
-        if parts is None or parts[1] not in self.bindings.renamed_locals:
+        if parts is None:
             return updated_node
         prefix, body, quote = parts
+        if self._all_depth:
+            # A re-exported name in ``__all__`` follows the renamed binding.
+            new_body = self.bindings.renamed_locals.get(body, body)
+        else:
+            new_body = self._rewrite_annotation(body)
+        if new_body == body:
+            return updated_node
         self.references += 1
-        return updated_node.with_changes(
-            value=f"{prefix}{quote}{self.bindings.renamed_locals[body]}{quote}"
-        )
+        return updated_node.with_changes(value=f"{prefix}{quote}{new_body}{quote}")
+
+    def _rewrite_annotation(self, text: str) -> str:
+        """A string annotation (forward reference) names types by dotted path or local name."""
+
+        def moved(match: re.Match[str]) -> str:
+            hit = self.table.longest_prefix(match.group(0))
+            return hit.rewritten if hit is not None else match.group(0)
+
+        text = self.table.path_pattern.sub(moved, text)
+        for old, new in self.bindings.renamed_locals.items():
+            text = re.sub(rf"(?<![\w.]){re.escape(old)}\b", new, text)
+        return text
 
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
         callee = dotted_name(updated_node.func)

@@ -491,3 +491,34 @@ def test_parenthesised_chains_are_rewritten_and_keep_their_parentheses() -> None
         "import autoplay_sdk.core.models\nx = (autoplay_sdk.core.models.X)\n"
         "y = (\n    autoplay_sdk.core.models\n)\n",
     )
+
+
+def test_string_annotations_follow_the_move_and_the_rename() -> None:
+    check_transformed(
+        """\
+        from typing import TYPE_CHECKING, Optional
+
+        if TYPE_CHECKING:
+            import autoplay_sdk.models
+            from autoplay_sdk import ConversationEvent
+
+
+        def f(p: "autoplay_sdk.models.ActionsPayload") -> "Optional[ConversationEvent]":
+            x: 'list[autoplay_sdk.agent_states.proactive_idle_expiry.Rule]' = []
+            y: "my_autoplay_sdk.models.X | MyConversationEvent" = None
+            return "autoplay_sdk.models.ActionsPayload"  # not an annotation
+        """,
+        """\
+        from typing import TYPE_CHECKING, Optional
+
+        if TYPE_CHECKING:
+            import autoplay_sdk.core.models
+            from autoplay_sdk import ConversationEventType
+
+
+        def f(p: "autoplay_sdk.core.models.ActionsPayload") -> "Optional[ConversationEventType]":
+            x: 'list[autoplay_sdk.proactive.state.idle_expiry.Rule]' = []
+            y: "my_autoplay_sdk.models.X | MyConversationEvent" = None
+            return "autoplay_sdk.models.ActionsPayload"  # not an annotation
+        """,
+    )
