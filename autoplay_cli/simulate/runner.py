@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -56,7 +57,10 @@ def resolve_config(options: RunOptions, named_by_scenario: str | None) -> Trigge
         ("--interaction-timeout", options.interaction_timeout_s),
         ("--cooldown", options.cooldown_period_s),
     ):
-        if value is not None and (value < 0 or (value == 0 and name != "--cooldown")):
+        bad = value is not None and (
+            not math.isfinite(value) or value < 0 or (value == 0 and name != "--cooldown")
+        )
+        if value is not None and bad:
             raise UsageError(
                 f"{name} must be {'≥' if name == '--cooldown' else '>'} 0 seconds, got {value:g}"
             )
@@ -85,7 +89,7 @@ def run(options: RunOptions) -> Report:
             f"--store {options.store!r}: expected a redis:// URL",
             hint="e.g. --store redis://127.0.0.1:6379/15; leave it out to simulate in memory",
         )
-    if not options.pulse_s >= 0 or options.pulse_s == float("inf"):
+    if not math.isfinite(options.pulse_s) or options.pulse_s < 0:
         raise UsageError(f"--pulse must be a number of seconds ≥ 0, got {options.pulse_s:g}")
     generated = []
     if options.generate is not None:

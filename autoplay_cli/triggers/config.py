@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -303,8 +304,11 @@ def _number(raw: str, *, where: str) -> float:
         value = float(raw)
     except ValueError:
         raise UsageError(f"{where}: {raw!r} is not a number of seconds") from None
-    if value < 0:
-        raise UsageError(f"{where}: must be ≥ 0, got {raw}")
+    positive = where.endswith("interaction_timeout_s")
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise UsageError(
+            f"{where}: must be a finite number {'>' if positive else '≥'} 0, got {raw}"
+        )
     return value
 
 
@@ -396,8 +400,12 @@ class _Reader:
         return value
 
     def seconds(self, value: Any, where: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise self.fail(where, f"expected a number of seconds ≥ 0, got {_kind(value)}")
+        """Seconds ≥ 0, finite; an interaction timeout must be > 0 (the FSM needs one)."""
+        positive = where.endswith("interaction_timeout_s")
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not math.isfinite(value) or value < 0 or (positive and value == 0):
+            bound = "> 0" if positive else "≥ 0"
+            raise self.fail(where, f"expected a number of seconds {bound}, got {_kind(value)}")
         return float(value)
 
     def unknown(

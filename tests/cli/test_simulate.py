@@ -145,6 +145,8 @@ def test_bundled_demo_is_the_example(tmp_path: Path) -> None:
         ([DEMO, "--trigger", "nope=on"], EXIT_USAGE, "unknown trigger 'nope'"),
         ([DEMO, "--set", "user_page_dwell.speed=3"], EXIT_USAGE, "has no parameter 'speed'"),
         ([DEMO, "--interaction-timeout", "0"], EXIT_USAGE, "--interaction-timeout must be > 0"),
+        ([DEMO, "--cooldown", "inf"], EXIT_USAGE, "--cooldown must be ≥ 0 seconds, got inf"),
+        ([DEMO, "--set", "user_page_dwell.interaction_timeout_s=0"], EXIT_USAGE, "finite"),
         ([DEMO, "--pulse", "-1"], EXIT_USAGE, "--pulse must be a number of seconds"),
         (["--generate", "0"], EXIT_USAGE, "--generate must be ≥ 1"),
         (["missing.ndjson"], EXIT_INPUT, "missing.ndjson does not exist"),

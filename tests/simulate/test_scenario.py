@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autoplay_cli.errors import InputError
-from autoplay_cli.simulate import load_inputs, load_scenario
+from autoplay_cli.simulate import load_inputs, load_scenario, parse_scenario
 from autoplay_cli.simulate.scenario import DEFAULT_START, parse_clock, parse_start
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "simulate"
@@ -212,3 +214,48 @@ def test_an_emulator_scenario_file_is_read_as_activity() -> None:
     urls = [a.canonical_url for e in hesitant if e.payload for a in e.payload.actions]
     assert urls[:3] == ["/billing/plans", "/billing/checkout", "/billing/plans"]
     assert [e.time for e in scenario.events] == sorted(e.time for e in scenario.events)
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.floats(allow_nan=False)
+    | st.sampled_from(["", "0:05", "a", "open_chat", "actions", "link", "include"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "at",
+                    "session",
+                    "event",
+                    "actions",
+                    "url",
+                    "chip",
+                    "conversation",
+                    "link",
+                    "scenario",
+                    "start",
+                    "payload",
+                    "received_at",
+                    "recording",
+                    "type",
+                    "duration",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_json.map(json.dumps) | st.text(max_size=20), max_size=6))
+def test_any_line_either_parses_or_is_an_input_error(lines: list[str]) -> None:
+    try:
+        parse_scenario(lines, "fuzz.ndjson")
+    except InputError as exc:
+        assert exc.message.startswith("fuzz.ndjson:") or "does not exist" in exc.message

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autoplay_cli.errors import InputError, UsageError
 from autoplay_cli.triggers import (
@@ -142,6 +144,12 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
             r"interaction_timeout_s: expected a number of seconds",
         ),
         ("c.toml", "[[tours]]\nprovider_flow_id = 'f'\n", r"tours\[0\]: missing 'id'"),
+        (
+            "c.toml",
+            "[triggers.user_page_dwell]\ninteraction_timeout_s = 0\n",
+            r"user_page_dwell\.interaction_timeout_s: expected a number of seconds > 0",
+        ),
+        ("c.json", '{"cooldown_period_s": 1e999}', r"cooldown_period_s: expected a number"),
     ],
 )
 def test_bad_config_names_the_file_and_the_place(
@@ -180,7 +188,7 @@ def test_overrides_toggle_set_and_timings() -> None:
         ({"toggles": {"nope": True}}, "unknown trigger 'nope'"),
         ({"sets": [("user_page_dwell", "min_cycles", "2")]}, "has no parameter 'min_cycles'"),
         ({"sets": [("user_page_dwell", "dwell_threshold_seconds", "soon")]}, "not a valid"),
-        ({"sets": [("user_page_dwell", "cooldown_period_s", "-1")]}, "must be ≥ 0"),
+        ({"sets": [("user_page_dwell", "cooldown_period_s", "-1")]}, "finite number ≥ 0"),
     ],
 )
 def test_bad_overrides_are_usage_errors(kwargs: dict[str, object], message: str) -> None:
@@ -218,3 +226,67 @@ def test_describe_is_json_ready() -> None:
         "canonical_url_ping_pong",
         "user_page_dwell",
     ]
+
+
+_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 300)
+    | st.floats(allow_nan=False)
+    | st.sampled_from(["", "x", "AND", "or", "user_page_dwell", "canonical_url_ping_pong", "t1"])
+)
+_value = st.recursive(
+    _leaf,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "name",
+                    "type",
+                    "operator",
+                    "conditions",
+                    "params",
+                    "label",
+                    "chips",
+                    "user_tour_id",
+                    "user_tour_exists",
+                    "enabled",
+                    "min_cycles",
+                    "dwell_threshold_seconds",
+                    "body",
+                    "criteria",
+                    "provider_flow_id",
+                    "interaction_timeout_s",
+                    "cooldown_period_s",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=15,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(
+        st.sampled_from(["triggers", "tours", "window_actions", "body", "cooldown_period_s"]),
+        st.dictionaries(
+            st.sampled_from(["user_page_dwell", "canonical_url_ping_pong", "custom"]),
+            _value,
+            max_size=3,
+        )
+        | _value,
+        max_size=4,
+    )
+)
+def test_any_document_either_loads_or_is_an_input_error(doc: dict[str, object]) -> None:
+    try:
+        config = config_from_dict(doc, source="fuzz.toml")
+    except InputError as exc:
+        assert exc.message.startswith("fuzz.toml: ")
+        return
+    config.active()  # a config that loads can be built
