@@ -142,3 +142,23 @@ def test_many_candidates_go_through_worker_processes_with_the_same_result(
     assert migrate([tmp_path / "parallel"], jobs=2).changed == []
     assert len(parallel.failures) == 1
     assert progress[-1] == (31, 31) and len(progress) == 31
+
+
+def test_a_failed_write_is_reported_and_the_rest_proceed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree(tmp_path, {"a.py": LEGACY, "b.py": LEGACY})
+    real_write = migrate_module.write_atomically
+
+    def flaky_write(path: str, data: bytes, signature: tuple[int, int]) -> None:
+        if path.endswith("a.py"):
+            raise OSError(28, "No space left on device")
+        real_write(path, data, signature)
+
+    monkeypatch.setattr(migrate_module, "write_atomically", flaky_write)
+    report = migrate([tmp_path])
+    assert (tmp_path / "a.py").read_text() == LEGACY
+    assert (tmp_path / "b.py").read_text() == MIGRATED
+    [failure] = report.failures
+    assert failure.kind == "error" and "No space left on device" in failure.message
+    assert [Path(o.path).name for o in report.changed] == ["b.py"]
