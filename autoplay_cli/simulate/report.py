@@ -269,11 +269,11 @@ SUMMARY_HEADER = (
     "offers",
     "blocked",
     "rejected",
-    "reactive",
-    "thinking",
-    "proactive",
-    "reactive",
-    "final",
+    "went reactive",
+    "in thinking",
+    "in proactive",
+    "in reactive",
+    "final state",
 )
 
 
