@@ -129,7 +129,13 @@ def build_app(emulator: Emulator) -> Starlette:
         return StreamingResponse(
             body,
             media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **FAKE_HEADER},
+            headers={
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+                # --drop-every closes the TCP connection too, not just the response.
+                **({"Connection": "close"} if opts.drop_every else {}),
+                **FAKE_HEADER,
+            },
         )
 
     async def products(request: Request) -> Response:

@@ -24,6 +24,7 @@ class Frame:
 @dataclass
 class Read:
     status: int
+    headers: dict[str, str] = field(default_factory=dict)
     frames: list[Frame] = field(default_factory=list)
     comments: list[str] = field(default_factory=list)
     closed: bool = False  # the server ended the response
@@ -54,7 +55,7 @@ def read_sse(
         httpx.Client(timeout=timeout) as client,
         client.stream("GET", url, headers=headers) as response,
     ):
-        result = Read(response.status_code)
+        result = Read(response.status_code, dict(response.headers))
         if response.status_code != 200:
             response.read()
             return result

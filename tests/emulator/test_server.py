@@ -107,6 +107,7 @@ def test_resume_after_drops_has_no_duplicate_and_no_gap(make_emulator: Any, sse:
         connections += 1
         assert read.closed or len(seen) + len(read.data_frames()) == 60
         assert len(read.data_frames()) <= 7
+        assert read.headers["connection"] == "close"  # the TCP connection goes too
         assert not [f for f in read.frames if f.event == "gap"]
         seen += read.data_frames()
         last = seen[-1].id

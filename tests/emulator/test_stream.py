@@ -7,6 +7,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from autoplay_cli.emulator.options import EmulatorOptions
 from autoplay_cli.emulator.stream import ProductStream, gap_frame, render_frame
 
@@ -91,3 +94,24 @@ def test_resume_points() -> None:
     assert far.next_id == 21 and far.gap is not None and b'"missed":17' in far.gap
     assert stream.resume_point("31").next_id == 31
     assert stream.resume_point("x").next_id == 31
+
+
+@given(ring=st.integers(1, 40), produced=st.integers(0, 200), requested=st.integers(0, 220))
+def test_resume_never_duplicates_and_counts_every_lost_event(
+    ring: int, produced: int, requested: int
+) -> None:
+    stream = make(ring_size=ring)
+    for n in range(1, produced + 1):
+        stream._publish(render_frame(n, "actions", "{}"))
+    point = stream.resume_point(str(requested))
+    frames, next_id, gap = stream.read(point.next_id, 10_000, 1 << 30)
+    ids = [int(f.split(b"\n", 1)[0].removeprefix(b"id: ")) for f in frames]
+    assert gap is None  # a fresh resume point is always inside the buffer
+    assert next_id == produced + 1
+    if requested >= produced:  # live (or from the future): nothing old
+        assert ids == [] and point.gap is None
+        return
+    missed = json.loads(point.gap.split(b"data: ", 1)[1])["missed"] if point.gap else 0
+    # Every event after `requested` is either delivered once, in order, or counted as missed.
+    assert ids == list(range(requested + 1 + missed, produced + 1))
+    assert len(ids) == min(ring, produced - requested)
