@@ -17,19 +17,7 @@ def _ready(handle: EmulatorHandle, *, json_: bool, env: bool) -> None:
     """Say where to connect: once, on stdout, before serving."""
     opts = handle.emulator.options
     if json_:
-        output.emit_json(
-            {
-                "url": handle.url,
-                "stream_url": handle.stream_url,
-                "product_id": handle.product_id,
-                "token": handle.token,
-                "unkey_url": handle.unkey_url,
-                "unkey_root_key": handle.unkey_root_key,
-                "unkey_api_id": handle.unkey_api_id,
-                "ring_size": opts.ring_size,
-                "fake": True,
-            }
-        )
+        output.emit_json(handle.describe())
     elif env:
         output.emit_text("\n".join(f"export {k}={shlex.quote(v)}" for k, v in handle.env().items()))
     else:

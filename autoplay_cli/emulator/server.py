@@ -51,6 +51,20 @@ class EmulatorHandle:
             "UNKEY_API_ID": self.unkey_api_id,
         }
 
+    def describe(self) -> dict[str, object]:
+        """Where to connect, as one JSON-ready object (what ``emulate --json`` prints)."""
+        return {
+            "url": self.url,
+            "stream_url": self.stream_url,
+            "product_id": self.product_id,
+            "token": self.token,
+            "unkey_url": self.unkey_url,
+            "unkey_root_key": self.unkey_root_key,
+            "unkey_api_id": self.unkey_api_id,
+            "ring_size": self.emulator.options.ring_size,
+            "fake": True,
+        }
+
 
 class _Server(uvicorn.Server):
     """uvicorn's server, telling open SSE streams to end when it is asked to exit."""
