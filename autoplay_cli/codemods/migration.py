@@ -141,7 +141,7 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
     """Rewrite one file in memory (never writes). Top-level so worker processes can run it."""
     import libcst as cst
 
-    from autoplay_cli.codemods.rewriter import rewrite_source
+    from autoplay_cli.codemods.rewriter import RoundTripError, rewrite_source
 
     outcome = FileOutcome(path)
     try:
@@ -156,6 +156,9 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
         result = rewrite_source(source)
     except cst.ParserSyntaxError as exc:
         outcome.error = _syntax_error(path, source, exc)
+        return outcome
+    except RoundTripError as exc:
+        outcome.error = Finding(path, 0, "error", f"left unchanged: {exc}")
         return outcome
     except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
         outcome.error = Finding(path, 0, "error", f"cannot decode: {exc}")

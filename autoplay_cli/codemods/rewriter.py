@@ -7,6 +7,7 @@ line endings and the encoding declaration come back byte for byte.
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -592,5 +593,35 @@ def rewrite_source(source: bytes, table: ImportMap = DEFAULT_MAP) -> RewriteResu
             Review(positions[node].start.line if node in positions else 0, message)
             for node, message in rewriter.pending_reviews
         ]
-    code = new_module.bytes if rewriter.imports or rewriter.references else source
+    code = source
+    if rewriter.imports or rewriter.references:
+        code = new_module.bytes
+        roundtrip = module.bytes
+        if roundtrip != source:
+            code = apply_onto_original(source, roundtrip, code)
     return RewriteResult(code, module.encoding, rewriter.imports, rewriter.references, reviews)
+
+
+class RoundTripError(Exception):
+    """libcst does not give this file back byte for byte, in a way the rewrite cannot undo."""
+
+
+def apply_onto_original(source: bytes, roundtrip: bytes, rewritten: bytes) -> bytes:
+    """Carry the rewrite's line changes over to the original bytes.
+
+    libcst reprints a few constructs in its own way (``except E :`` loses its space), so
+    its unchanged output is not always the input. Lines the rewrite did not touch are
+    taken from the original; that needs the reprint to keep every line where it was.
+    """
+    original = source.splitlines(keepends=True)
+    reprinted = roundtrip.splitlines(keepends=True)
+    if len(original) != len(reprinted):
+        raise RoundTripError(
+            f"libcst reprints this file with {len(reprinted)} lines instead of {len(original)}"
+        )
+    changed = rewritten.splitlines(keepends=True)
+    out: list[bytes] = []
+    matcher = difflib.SequenceMatcher(None, reprinted, changed, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        out.extend(original[i1:i2] if tag == "equal" else changed[j1:j2])
+    return b"".join(out)

@@ -162,3 +162,24 @@ def test_a_failed_write_is_reported_and_the_rest_proceed(
     [failure] = report.failures
     assert failure.kind == "error" and "No space left on device" in failure.message
     assert [Path(o.path).name for o in report.changed] == ["b.py"]
+
+
+def test_a_file_libcst_cannot_reproduce_is_left_unchanged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autoplay_cli.codemods import rewriter
+
+    def refuse(source: bytes, roundtrip: bytes, rewritten: bytes) -> bytes:
+        raise rewriter.RoundTripError("libcst reprints this file with 3 lines instead of 4")
+
+    monkeypatch.setattr(rewriter, "apply_onto_original", refuse)
+    source = LEGACY + "try:\n    pass\nexcept OSError :\n    pass\n"
+    tree(tmp_path, {"a.py": source, "b.py": LEGACY})
+    report = migrate([tmp_path], jobs=1)
+    assert (tmp_path / "a.py").read_text() == source
+    assert (tmp_path / "b.py").read_text() == MIGRATED  # reprints exactly: not affected
+    [failure] = report.failures
+    assert str(failure) == (
+        f"{tmp_path / 'a.py'}: error: left unchanged: libcst reprints this file with 3 lines "
+        "instead of 4"
+    )

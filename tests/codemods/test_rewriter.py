@@ -12,7 +12,12 @@ from hypothesis import strategies as st
 
 from autoplay_cli.codemods import import_map
 from autoplay_cli.codemods.mapping import ImportMap, Verdict
-from autoplay_cli.codemods.rewriter import RewriteResult, rewrite_source
+from autoplay_cli.codemods.rewriter import (
+    RewriteResult,
+    RoundTripError,
+    apply_onto_original,
+    rewrite_source,
+)
 
 ROWS = import_map.MODULE_MOVES
 IDS = [old for old, _ in ROWS]
@@ -522,3 +527,39 @@ def test_string_annotations_follow_the_move_and_the_rename() -> None:
             return "autoplay_sdk.models.ActionsPayload"  # not an annotation
         """,
     )
+
+
+# -- libcst's own reprinting never leaks into untouched lines --------------------------------
+
+
+def test_constructs_libcst_reprints_are_kept_as_written() -> None:
+    # libcst prints ``except OSError :`` as ``except OSError:``; the rewrite must not.
+    check_transformed(
+        """\
+        import autoplay_sdk.models
+        try:
+            pass
+        except OSError :
+            autoplay_sdk.models.X()
+        except (KeyError, ValueError) :  # both
+            pass
+        """,
+        """\
+        import autoplay_sdk.core.models
+        try:
+            pass
+        except OSError :
+            autoplay_sdk.core.models.X()
+        except (KeyError, ValueError) :  # both
+            pass
+        """,
+    )
+
+
+def test_line_changes_are_carried_onto_the_original_bytes() -> None:
+    source = b"a = 1\nb  =  2\nc = 3\n"
+    reprinted = b"a = 1\nb = 2\nc = 3\n"
+    rewritten = b"a = 10\nb = 2\nnew = 0\nc = 3\n"
+    assert apply_onto_original(source, reprinted, rewritten) == b"a = 10\nb  =  2\nnew = 0\nc = 3\n"
+    with pytest.raises(RoundTripError, match="2 lines instead of 3"):
+        apply_onto_original(source, b"a = 1\nb = 2; c = 3\n", rewritten)
