@@ -6,7 +6,10 @@
 
 from __future__ import annotations
 
+import gc
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -106,11 +109,28 @@ def run(options: RunOptions) -> Report:
         raise InputError(
             "the input holds no events", hint="a scenario needs at least one actions or chat event"
         )
-    return simulate(
-        inputs,
-        config,
-        store_url=options.store,
-        pulse_s=options.pulse_s,
-        keep_steps=options.keep_steps,
-        snapshots=options.keep_steps,
-    )
+    with frozen_heap():
+        return simulate(
+            inputs,
+            config,
+            store_url=options.store,
+            pulse_s=options.pulse_s,
+            keep_steps=options.keep_steps,
+            snapshots=options.keep_steps,
+        )
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the garbage collector off the objects that exist now (the loaded inputs).
+
+    They stay alive for the whole run, yet every full collection would walk them
+    again: with 100k actions that costs about a third of the run. Only for the
+    command's own process: ``gc.freeze`` is process-wide, so a library caller
+    that froze its own heap (say, before forking workers) should not use this.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
