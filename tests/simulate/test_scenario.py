@@ -259,3 +259,12 @@ def test_any_line_either_parses_or_is_an_input_error(lines: list[str]) -> None:
         parse_scenario(lines, "fuzz.ndjson")
     except InputError as exc:
         assert exc.message.startswith("fuzz.ndjson:") or "does not exist" in exc.message
+
+
+def test_every_event_kind_is_documented() -> None:
+    from autoplay_cli.simulate import EVENT_KINDS
+
+    readme = (EXAMPLES.parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("<!-- section: simulate -->", 1)[1].split("<!-- /section", 1)[0]
+    for kind in EVENT_KINDS:
+        assert f"`{kind}`" in section or f'"event": "{kind}"' in section, kind
