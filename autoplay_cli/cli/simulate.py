@@ -54,13 +54,7 @@ def simulate(
         ),
     ] = None,
     cooldown: Annotated[
-        float | None,
-        typer.Option(
-            "--cooldown",
-            metavar="SECONDS",
-            help="Override every cooldown period.",
-            show_default=False,
-        ),
+        float | None, typer.Option("--cooldown", metavar="SECONDS", help="Override every cooldown.")
     ] = None,
     trigger: Annotated[
         list[str] | None,
@@ -107,12 +101,16 @@ def simulate(
             help="Tick waiting sessions every SECONDS of virtual time (0: at each deadline).",
         ),
     ] = 1.0,
-    demo: Annotated[
-        bool,
+    session: Annotated[
+        list[str] | None,
         typer.Option(
-            "--demo", help="Run the bundled demo scenario (examples/simulate/demo.ndjson)."
+            "--session",
+            metavar="ID",
+            help="Show only this session (repeatable); all are still simulated.",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Run the bundled demo scenario.")] = False,
 ) -> None:
     """Replay recorded or scripted sessions through the triggers and the session FSM."""
     from autoplay_cli.simulate.runner import RunOptions, run
@@ -130,6 +128,7 @@ def simulate(
         pulse_s=pulse,
         demo=demo,
         keep_steps=not summary_only or diagram,
+        sessions=list(session or []),
     )
     from autoplay_cli.cli import simulate_render as render
     from autoplay_cli.simulate.diagram import mermaid

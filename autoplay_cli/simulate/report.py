@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from autoplay_cli.errors import UsageError
 from autoplay_cli.triggers.base import Offer
 
 STATES = ("thinking", "proactive_assistance", "reactive_assistance")
@@ -153,6 +154,28 @@ class Report:
             summary.rejected += 1
         if step.state == "reactive_assistance":
             summary.went_reactive = True
+
+    def only(self, session_ids: list[str]) -> Report:
+        """The same run seen through some sessions only (steps keep their ``seq``)."""
+        unknown = [sid for sid in session_ids if sid not in self.sessions]
+        if unknown:
+            known = ", ".join(list(self.sessions)[:5]) + (", …" if len(self.sessions) > 5 else "")
+            raise UsageError(
+                f"--session {unknown[0]!r}: no such session in the input",
+                hint=f"sessions: {known}" if known else None,
+            )
+        wanted = set(session_ids)
+        view = Report(
+            self.start,
+            [s for s in self.steps if s.session_id in wanted],
+            {k: v for k, v in self.sessions.items() if k in wanted},
+            self.end,
+            config=self.config,
+            names=self.names,
+            keep_steps=self.keep_steps,
+        )
+        view.step_count = len(view.steps)
+        return view
 
     # -- aggregates ----------------------------------------------------------------------
 

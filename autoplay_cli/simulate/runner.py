@@ -44,6 +44,7 @@ class RunOptions:
     pulse_s: float = DEFAULT_PULSE_S
     demo: bool = False
     keep_steps: bool = True
+    sessions: list[str] = field(default_factory=list)
 
 
 def demo_files() -> tuple[Path, Path]:
@@ -110,7 +111,7 @@ def run(options: RunOptions) -> Report:
             "the input holds no events", hint="a scenario needs at least one actions or chat event"
         )
     with frozen_heap():
-        return simulate(
+        report = simulate(
             inputs,
             config,
             store_url=options.store,
@@ -118,6 +119,9 @@ def run(options: RunOptions) -> Report:
             keep_steps=options.keep_steps,
             snapshots=options.keep_steps,
         )
+    # Sessions are simulated together (they may share conversations); --session only
+    # narrows what is shown.
+    return report.only(options.sessions) if options.sessions else report
 
 
 @contextmanager

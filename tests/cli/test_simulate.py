@@ -206,3 +206,16 @@ def test_colour_output_has_the_same_text(monkeypatch: pytest.MonkeyPatch) -> Non
     coloured = runner.invoke(app, ["simulate", DEMO]).stdout
     assert "\x1b[" in coloured
     assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
+
+
+def test_session_filter_shows_only_those_sessions() -> None:
+    code, out, _ = sim(DEMO, "--json", "--session", "kenji")
+    assert code == 0
+    records = steps(out)
+    assert {r["session"] for r in records} == {"kenji"}
+    full = {r["seq"]: r for r in steps(sim(DEMO, "--json")[1])}
+    assert all(full[r["seq"]] == r for r in records)  # the same steps, not a separate run
+    summary = json.loads(out.splitlines()[-1])
+    assert [s["session"] for s in summary["sessions"]] == ["kenji"]
+    code, _, err = sim(DEMO, "--session", "nobody")
+    assert code == EXIT_USAGE and "no such session" in err and "maria" in err
