@@ -12,15 +12,24 @@ import contextlib
 import difflib
 import os
 import stat
+import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Any, TypeVar
 
 from autoplay_cli.codemods.discover import discover
 from autoplay_cli.codemods.mapping import DEFAULT_MAP
+
+#: For modules nested deeper than the default recursion limit allows.
+DEEP_STACK_BYTES = 512 * 1024 * 1024
+DEEP_RECURSION_LIMIT = 100_000
+
+T = TypeVar("T")
 
 #: Below this much source to parse, starting worker processes costs more than it saves
 #: (libcst parses roughly half a megabyte a second per core).
@@ -153,7 +162,12 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
         return outcome
     outcome.signature = (st.st_mtime_ns, st.st_size)
     try:
-        result = rewrite_source(source)
+        try:
+            result = rewrite_source(source)
+        except RecursionError:
+            # Deeply nested code (say, a thousand implicitly concatenated strings) outgrows
+            # the default limit; libcst's visitors recurse once per level.
+            result = with_deep_stack(rewrite_source, source)
     except cst.ParserSyntaxError as exc:
         outcome.error = _syntax_error(path, source, exc)
         return outcome
@@ -164,7 +178,7 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
         outcome.error = Finding(path, 0, "error", f"cannot decode: {exc}")
         return outcome
     except RecursionError:
-        outcome.error = Finding(path, 0, "error", "too deeply nested for the parser")
+        outcome.error = Finding(path, 0, "error", "nested too deeply to rewrite")
         return outcome
     outcome.reviews = [Finding(path, r.line, "review", r.message) for r in result.reviews]
     if result.code != source:
@@ -173,6 +187,35 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
         if want_diff:
             outcome.diff = unified_diff(path, source, result.code, result.encoding)
     return outcome
+
+
+def with_deep_stack(func: Callable[[bytes], T], arg: bytes) -> T:
+    """Run *func* in a thread with a large stack and a high recursion limit.
+
+    The limit is raised only while that thread runs; the stack is what keeps the deep
+    recursion from overflowing the C stack (address space, committed only as used).
+    """
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = func(arg)
+        except BaseException as exc:  # handed back to the caller's thread
+            box["error"] = exc
+
+    old_stack = threading.stack_size(DEEP_STACK_BYTES)
+    old_limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old_limit, DEEP_RECURSION_LIMIT))
+    try:
+        worker = threading.Thread(target=run, name="migrate-imports-deep")
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(old_stack)
+        sys.setrecursionlimit(old_limit)
+    if "error" in box:
+        raise box["error"]
+    return box["value"]  # type: ignore[no-any-return]
 
 
 def _syntax_error(path: str, source: bytes, exc: Exception) -> Finding:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -183,3 +184,13 @@ def test_a_file_libcst_cannot_reproduce_is_left_unchanged(
         f"{tmp_path / 'a.py'}: error: left unchanged: libcst reprints this file with 3 lines "
         "instead of 4"
     )
+
+
+def test_deeply_nested_code_is_still_rewritten(tmp_path: Path) -> None:
+    # A thousand-odd implicitly concatenated strings: libcst recurses once per part.
+    parts = "".join(f'    "part {i}"\n' for i in range(3000))
+    tree(tmp_path, {"deep.py": f"{LEGACY}TEXT = (\n{parts})\n"})
+    report = migrate([tmp_path])
+    assert report.failures == []
+    assert (tmp_path / "deep.py").read_text() == f"{MIGRATED}TEXT = (\n{parts})\n"
+    assert sys.getrecursionlimit() < 100_000  # restored
