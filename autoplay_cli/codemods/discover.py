@@ -104,14 +104,11 @@ class _GitIgnores:
         return bool(verdict)
 
 
-def _excluded(path: Path, root: Path, globs: Sequence[str]) -> bool:
+def _excluded(shown: Path, relative: str, globs: Sequence[str]) -> bool:
+    """Does a glob match the name, the path below the argument, or the path as given?"""
     if not globs:
         return False
-    try:
-        relative = path.relative_to(root).as_posix()
-    except ValueError:
-        relative = path.as_posix()
-    candidates = {relative, path.name, path.as_posix()}
+    candidates = {shown.name, relative, shown.as_posix()}
     return any(fnmatch.fnmatch(c, g.rstrip("/")) for g in globs for c in candidates)
 
 
@@ -128,7 +125,7 @@ def discover(
             )
         start = Path(os.path.abspath(given))
         if start.is_file():
-            if not _excluded(start, start.parent, exclude) and start not in seen:
+            if not _excluded(given, given.name, exclude) and start not in seen:
                 seen.add(start)
                 yield given
             continue
@@ -141,7 +138,8 @@ def discover(
                 sub = here / name
                 if name in SKIPPED_DIRS or name.endswith(".egg-info") or _is_environment(sub):
                     continue
-                if _excluded(sub, start, exclude):
+                relative = sub.relative_to(start).as_posix()
+                if _excluded(given / relative, relative, exclude):
                     continue
                 if respect_gitignore and ignores.ignored(sub, scope, is_dir=True):
                     continue
@@ -151,14 +149,15 @@ def discover(
                 if not name.endswith(SOURCE_SUFFIXES):
                     continue
                 file = here / name
-                if file in seen or _excluded(file, start, exclude):
+                relative = file.relative_to(start).as_posix()
+                if file in seen or _excluded(given / relative, relative, exclude):
                     continue
                 if not file.is_file():  # a FIFO or a dangling link would block or fail
                     continue
                 if respect_gitignore and ignores.ignored(file, scope, is_dir=False):
                     continue
                 seen.add(file)
-                yield Path(given) / file.relative_to(start)
+                yield given / relative
 
 
 def _parents_within(directory: Path, start: Path) -> list[Path]:

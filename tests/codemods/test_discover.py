@@ -111,3 +111,19 @@ def test_fifos_and_dangling_links_are_not_taken(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "pipe.py")
     (tmp_path / "dangling.py").symlink_to(tmp_path / "missing.py")
     assert found(tmp_path) == ["a.py"]
+
+
+def test_exclude_does_not_look_above_the_argument(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The directory the user runs in may itself be called "tests-something".
+    root = tmp_path / "tests-project"
+    make(root, "a.py", "tests/b.py", "src/legacy/c.py", "src/d.py")
+    monkeypatch.chdir(root)
+    assert [p.as_posix() for p in discover([Path(".")], exclude=["*tests*"])] == [
+        "a.py",
+        "src/d.py",
+        "src/legacy/c.py",
+    ]
+    # ...while a glob may name the path as it was given.
+    assert [p.as_posix() for p in discover([Path("src")], exclude=["src/legacy"])] == ["src/d.py"]
