@@ -284,6 +284,9 @@ class ProductStream:
                     if opts.drop_every is not None and sent >= opts.drop_every:
                         return  # ends the response: the client must reconnect
                     if opts.stall_after is not None and sent >= opts.stall_after:
+                        # A stalled connection no longer holds back unthrottled production.
+                        self._cursors.pop(token, None)
+                        self._consumed.set()
                         while not self._should_stop():  # hold the connection, send nothing
                             await asyncio.sleep(_POLL_S)
                         return

@@ -228,3 +228,20 @@ def test_two_emulators_get_different_free_ports(make_emulator: Any) -> None:
     a, b = make_emulator(), make_emulator()
     assert a.url != b.url and a.url.startswith("http://127.0.0.1:")
     assert httpx.get(f"{a.url}/healthz").json()["fake"] is True
+
+
+def test_a_stalled_connection_does_not_hold_back_others(make_emulator: Any, sse: Any) -> None:
+    emu = make_emulator(**FAST, max_events=2000, stall_after=3, ring_size=8)
+    stalled = threading.Thread(
+        target=sse, args=(emu.stream_url, emu.token), kwargs={"read_timeout": 20}
+    )
+    stalled.start()
+    while not emu.emulator.streams or emu.emulator.streams[emu.product_id].next_id < 4:
+        time.sleep(0.01)  # the stalled subscriber got its 3 events
+    # A later subscriber resumes from id 3 again and again; it is never starved of events.
+    last = "3"
+    for _ in range(5):
+        read = sse(emu.stream_url, emu.token, last_event_id=last, stop_after=3)
+        assert [int(f.id) for f in read.data_frames()] == [int(last) + n for n in (1, 2, 3)]
+        last = read.data_frames()[-1].id
+    assert stalled.is_alive()  # still stalled, still open
