@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import socket
@@ -23,6 +24,39 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AUTOPLAY_CONFIG_DIR", str(cfg))
     return cfg
+
+
+@pytest.fixture(scope="session")
+def pristine_cli_state() -> tuple[object, ...]:
+    """Process-wide state as it was before any CLI ran in this test process."""
+    from autoplay_cli.cli import output
+
+    logger = logging.getLogger("autoplay_cli")
+    return (
+        logger.level,
+        tuple(logger.handlers),
+        logger.propagate,
+        output.OPTIONS.debug,
+        output.OPTIONS.no_color,
+    )
+
+
+@pytest.fixture(autouse=True)
+def restore_global_cli_state(pristine_cli_state: tuple[Any, ...]) -> Iterator[None]:
+    """After each test, undo what a CLI run changes process-wide (logging, root options).
+
+    Restoring to the session's pristine state, not to the state at set-up, also
+    undoes CLI runs made by module-scoped fixtures.
+    """
+    from autoplay_cli.cli import output
+
+    yield
+    level, handlers, propagate, debug, no_color = pristine_cli_state
+    logger = logging.getLogger("autoplay_cli")
+    logger.setLevel(level)
+    logger.handlers[:] = list(handlers)
+    logger.propagate = propagate
+    output.OPTIONS.debug, output.OPTIONS.no_color = debug, no_color
 
 
 def free_port() -> int:
@@ -96,6 +130,7 @@ def make_emulator() -> Iterator[Any]:
     from autoplay_cli.emulator.server import EmulatorOptions, run_in_thread
 
     with ExitStack() as stack:
+
         def start(options: EmulatorOptions | None = None, **overrides: Any) -> Any:
             return stack.enter_context(run_in_thread(options, **overrides))
 
