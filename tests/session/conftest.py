@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
@@ -84,3 +85,24 @@ async def redis_store_factory(
     yield make
     for s in made:
         await s.aclose()
+
+
+@pytest.fixture
+def session_logs(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    """caplog, listening on ``autoplay_cli.session`` itself at DEBUG.
+
+    Attached to the logger directly, because a CLI test may have set the package
+    logger to not propagate (or to ERROR) for the rest of the process.
+    """
+    logger = logging.getLogger("autoplay_cli.session")
+    saved = (logger.level, logger.propagate)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False  # the handler below sees each record once
+    logger.addHandler(caplog.handler)
+    caplog.handler.setLevel(logging.DEBUG)
+    try:
+        yield caplog
+    finally:
+        logger.removeHandler(caplog.handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]

@@ -182,7 +182,7 @@ async def test_zero_debounce_posts_at_once(writer: Writer, clock: Any) -> None:
 
 
 async def test_failed_prelink_flush_is_kept_and_retried(
-    clock: Any, caplog: pytest.LogCaptureFixture
+    clock: Any, session_logs: pytest.LogCaptureFixture
 ) -> None:
     writer = Writer(failures=2)
     m = DeliveryManager(writer, clock=clock, post_link_debounce_s=0)
@@ -190,7 +190,7 @@ async def test_failed_prelink_flush_is_kept_and_retried(
     await m.on_actions(batch("s1", "/b"))
     await m.on_chatbot_event("s1", "conv-1")
     assert writer.notes == [] and m.pending("s1") == 2
-    assert "kept for the next flush" in caplog.text
+    assert "kept for the next flush" in session_logs.text
     # Still failing: the new batch joins the kept ones.
     assert await m.on_actions(batch("s1", "/c")) == "buffered"
     assert m.pending("s1") == 3

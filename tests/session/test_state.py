@@ -377,9 +377,9 @@ def test_link_for_another_session_is_refused(s: SessionState) -> None:
 
 
 def test_transitions_logged_at_info_with_the_session_id(
-    s: SessionState, clock: Any, caplog: pytest.LogCaptureFixture
+    s: SessionState, clock: Any, session_logs: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="autoplay_cli.session")
+    caplog = session_logs
     proactive(s)
     clock.advance(20)
     s.tick()
