@@ -112,7 +112,8 @@ class DeliveryManager:
         self.post_link_debounce_s = float(post_link_debounce_s)
         self._pending: dict[str, list[_Buffered]] = {}
         self._conversations: dict[str, str] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        # Per-session flush lock and how many flushes hold or wait for it (dropped at 0).
+        self._locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
         self._timers: dict[str, asyncio.Task[None]] = {}
         self._last_sweep = self._now()
 
@@ -195,9 +196,15 @@ class DeliveryManager:
         sids = [session_id] if session_id is not None else list(self._pending)
         posted = 0
         for sid in sids:
-            lock = self._locks.setdefault(sid, asyncio.Lock())
-            async with lock:
-                posted += await self._flush_one(sid)
+            lock, users = self._locks.setdefault(sid, (asyncio.Lock(), [0]))
+            users[0] += 1
+            try:
+                async with lock:
+                    posted += await self._flush_one(sid)
+            finally:
+                users[0] -= 1
+                if not users[0]:
+                    self._locks.pop(sid, None)
         return posted
 
     async def _flush_one(self, sid: str) -> int:
@@ -231,7 +238,9 @@ class DeliveryManager:
         if remaining:
             self._pending[sid] = remaining
         else:
+            # Nothing left to post: forget the session (the store remembers its link).
             self._pending.pop(sid, None)
+            self._conversations.pop(sid, None)
         return 1
 
     # -- chat side -----------------------------------------------------------

@@ -162,6 +162,8 @@ async def test_post_link_batches_are_coalesced(manager: DeliveryManager, writer:
     assert len(writer.notes) == 1
     body = writer.notes[0][2]
     assert "Session s1 — 3 actions" in body and "[2] click: on /c — /c" in body
+    # Nothing per-session is kept once everything went out.
+    assert not manager._pending and not manager._locks and not manager._conversations
 
 
 async def test_debounce_timer_fires_on_its_own(writer: Writer, clock: Any) -> None:
