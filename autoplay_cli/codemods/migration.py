@@ -279,6 +279,13 @@ def _prefilter(files: Sequence[Path], findings: list[FileOutcome]) -> tuple[list
     return candidates, size
 
 
+def _usable_cpus() -> int:
+    # The CPUs this process may run on (a container's limit), not the host's count.
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
 def migrate(
     paths: Sequence[Path],
     *,
@@ -300,7 +307,7 @@ def migrate(
     report.candidates = len(candidates)
     want_diff = mode is Mode.DIFF
     outcomes: list[FileOutcome] = []
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
+    workers = jobs if jobs is not None else _usable_cpus()
     if workers > 1 and len(candidates) > 1 and size >= PARALLEL_MIN_BYTES:
         import libcst  # noqa: F401  (loaded once here, inherited by forked workers)
 
