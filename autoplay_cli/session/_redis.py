@@ -6,6 +6,7 @@ stays light; every redis exception is translated once into the toolkit's error t
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator
 from typing import Any
@@ -41,14 +42,22 @@ class RedisConnection:
         self._client = client
         self._owns_client = client is None
         self._socket_timeout_s = socket_timeout_s
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def where(self) -> str:
         return safe_url(self.url)
 
     def client(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._client is not None and self._owns_client and self._loop is not loop:
+            # redis.asyncio connections belong to the loop that opened them; a store
+            # reused under a new loop (e.g. a second asyncio.run) needs a new client.
+            self._client = None
         if self._client is None:
             import redis.asyncio as aioredis
+
+            self._loop = loop
 
             with self.errors("connect"):
                 self._client = aioredis.Redis.from_url(

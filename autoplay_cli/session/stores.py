@@ -363,8 +363,9 @@ class RedisSessionStore(_CasStore):
     async def _cas(self, session_id: str, expected: int | None, snapshot: str) -> int | None:
         key = self.key(session_id)
         with self._conn.errors("write session", key):
-            if self._script is None:
-                self._script = self._conn.client().register_script(_CAS_SCRIPT)
+            client = self._conn.client()
+            if self._script is None or self._script.registered_client is not client:
+                self._script = client.register_script(_CAS_SCRIPT)
             new = await self._script(
                 keys=[key], args=["*" if expected is None else str(expected), snapshot, self.ttl_s]
             )

@@ -457,3 +457,12 @@ def test_several_os_processes_lose_no_updates(redis_url: str, prefix: str) -> No
                 assert s.current_state is AgentState.REACTIVE
 
     asyncio.run(check())
+
+
+def test_redis_store_can_be_reused_under_a_new_event_loop(redis_url: str, prefix: str) -> None:
+    store = RedisSessionStore(redis_url, key_prefix=prefix + "session:")
+    asyncio.run(store.get_or_create("s1"))
+    # A second asyncio.run: the first loop (and its connections) is gone.
+    s = asyncio.run(store.update("s1", lambda st: st.transition_to_reactive()))
+    assert s.current_state is AgentState.REACTIVE
+    asyncio.run(store.aclose())
