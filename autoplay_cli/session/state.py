@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from autoplay_cli.errors import AutoplayError, InputError, SnapshotError
+from autoplay_cli.session.linking import ConversationEventType
 
 if TYPE_CHECKING:
     from autoplay_cli.session.linking import ConversationLink
@@ -48,7 +49,12 @@ class InvalidTransitionError(AutoplayError, RuntimeError):
     """
 
     def __init__(
-        self, message: str, *, current: AgentState, target: str, hint: str | None = None
+        self,
+        message: str,
+        *,
+        current: AgentState | None = None,
+        target: str | None = None,
+        hint: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.current = current
@@ -322,8 +328,6 @@ class SessionState:
 
         NEW always overwrites; REPLY_EXISTING only links a session not yet linked.
         """
-        from autoplay_cli.session.linking import ConversationEventType
-
         if link.session_id and link.session_id != self.session_id:
             raise InputError(
                 f"link for session {link.session_id!r} applied to session {self.session_id!r}",
