@@ -142,8 +142,9 @@ class DeliveryManager:
             log.debug("payload without session_id ignored (anonymous session)")
             return "ignored"
         identity = {
-            "user_id": getattr(payload, "user_id", None),
-            "email": getattr(payload, "email", None),
+            key: value
+            for key in ("user_id", "email")
+            if (value := getattr(payload, key, None)) is not None
         }
         state = await self.store.get_or_create(sid, identity)
         now = self._now()

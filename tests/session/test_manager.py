@@ -84,6 +84,13 @@ async def test_defaults(writer: Writer) -> None:
             DeliveryManager(writer, **kw)  # type: ignore[arg-type]
 
 
+async def test_identity_goes_to_metadata(manager: DeliveryManager) -> None:
+    await manager.on_actions(batch("s1", "/a"))
+    assert (await manager.store.get("s1")).metadata == {}  # type: ignore[union-attr]
+    await manager.on_actions(batch("s1", "/b", user_id="u1"))
+    assert (await manager.store.get("s1")).metadata == {"user_id": "u1"}  # type: ignore[union-attr]
+
+
 async def test_anonymous_payload_is_ignored(manager: DeliveryManager, writer: Writer) -> None:
     assert await manager.on_actions(batch(None, "/a")) == "ignored"
     assert writer.attempts == 0
