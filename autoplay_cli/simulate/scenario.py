@@ -12,6 +12,7 @@ import json
 import math
 import os
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -128,7 +129,17 @@ def _fmt(seconds: float) -> str:
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
-    """Parse one scenario (or plain recording) file; errors name ``file:line``."""
+    """Parse one scenario (or plain recording) file; errors name ``file:line``.
+
+    ``-`` reads standard input (``<stdin>:line`` in messages; includes are
+    relative to the current directory).
+    """
+    if str(path) == "-":
+        try:
+            text = sys.stdin.read()
+        except UnicodeDecodeError:
+            raise InputError("standard input is not UTF-8 text") from None
+        return parse_scenario(text.splitlines(), "<stdin>")
     p = Path(path)
     if p.suffix.lower() in (".toml", ".json") and p.is_file():
         return load_emulator_scenario(p)

@@ -219,3 +219,15 @@ def test_session_filter_shows_only_those_sessions() -> None:
     assert [s["session"] for s in summary["sessions"]] == ["kenji"]
     code, _, err = sim(DEMO, "--session", "nobody")
     assert code == EXIT_USAGE and "no such session" in err and "maria" in err
+
+
+def test_reads_a_recording_from_stdin() -> None:
+    recording = (EXAMPLES / "recording.ndjson").read_text(encoding="utf-8")
+    result = runner.invoke(app, ["--no-color", "simulate", "-", "--json"], input=recording)
+    assert result.exit_code == 0
+    from_file = sim(str(EXAMPLES / "recording.ndjson"), "--json")[1]
+    strip = [{k: v for k, v in r.items() if k != "source"} for r in steps(result.stdout)]
+    assert strip == [{k: v for k, v in r.items() if k != "source"} for r in steps(from_file)]
+    assert steps(result.stdout)[0]["source"] == "<stdin>:1"
+    bad = runner.invoke(app, ["simulate", "-"], input='{"at": 1}\n')
+    assert bad.exit_code == EXIT_INPUT and "<stdin>:1: missing 'event'" in bad.stderr
