@@ -180,8 +180,12 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
     """Parse scenario *lines* read from *path* (used for messages and relative paths)."""
     from autoplay_cli.recording import parse_envelope_line
 
+    lines = list(lines)
     scenario = Scenario(path, [])
     start: float | None = None
+    # Without a header, steps count from the first pasted envelope (so chat events
+    # written next to a recording's lines share its clock), else from DEFAULT_START.
+    default_base = _first_envelope_time(lines)
     seen_event = False
     scripted = False
     counters: dict[str, int] = {}
@@ -216,7 +220,7 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
             events = [_from_envelope(recorded, where)]
             t = recorded.received_at
         else:
-            base = DEFAULT_START if start is None else start
+            base = default_base if start is None else start
             scripted = True
             t, events = _step(obj, base, where, Path(path).parent, counters)
         # Each session's own lines (and recording envelopes, in received order) must
@@ -233,13 +237,28 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
         previous[key] = (t, number)
         scenario.events.extend(events)
     if scenario.start is None:
-        # Scripted steps count from DEFAULT_START; a bare recording starts at its first event.
+        # Scripted steps count from their base; a bare recording starts at its first event.
         scenario.start = (
-            DEFAULT_START
+            default_base
             if scripted
             else min((e.time for e in scenario.events), default=DEFAULT_START)
         )
     return scenario
+
+
+def _first_envelope_time(lines: Sequence[str]) -> float:
+    for line in lines:
+        if '"payload"' not in line:
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # reported with its line number by the main pass
+        received = obj.get("received_at") if isinstance(obj, dict) else None
+        numeric = isinstance(received, int | float) and not isinstance(received, bool)
+        if numeric and math.isfinite(received):
+            return float(received)
+    return DEFAULT_START
 
 
 def _header(obj: Mapping[str, Any], scenario: Scenario, where: str) -> None:

@@ -268,3 +268,12 @@ def test_every_event_kind_is_documented() -> None:
     section = readme.split("<!-- section: simulate -->", 1)[1].split("<!-- /section", 1)[0]
     for kind in EVENT_KINDS:
         assert f"`{kind}`" in section or f'"event": "{kind}"' in section, kind
+
+
+def test_steps_next_to_pasted_envelopes_share_the_recordings_clock(tmp_path: Path) -> None:
+    envelope = (EXAMPLES / "recording.ndjson").read_text(encoding="utf-8").splitlines()[0]
+    first = json.loads(envelope)["received_at"]
+    path = write(tmp_path, envelope, {"at": 5, "session": "x", "event": "open_chat"})
+    scenario = load_scenario(path)
+    assert [e.time for e in scenario.events] == [first, first + 5]
+    assert scenario.start == first
