@@ -255,8 +255,11 @@ def _first_envelope_time(lines: Sequence[str]) -> float:
         except json.JSONDecodeError:
             continue  # reported with its line number by the main pass
         received = obj.get("received_at") if isinstance(obj, dict) else None
-        numeric = isinstance(received, int | float) and not isinstance(received, bool)
-        if numeric and math.isfinite(received):
+        if (
+            isinstance(received, int | float)
+            and not isinstance(received, bool)
+            and math.isfinite(received)
+        ):
             return float(received)
     return DEFAULT_START
 
