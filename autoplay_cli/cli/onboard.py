@@ -59,7 +59,6 @@ def onboard(
         str | None,
         typer.Option(
             "--forward-secret",
-            envvar="AUTOPLAY_FORWARD_SECRET",
             help="push: signing secret (generated if omitted).",
         ),
     ] = None,
@@ -67,7 +66,6 @@ def onboard(
         str | None,
         typer.Option(
             "--webhook-secret",
-            envvar="AUTOPLAY_WEBHOOK_SECRET",
             help="Ingest webhook secret (generated if omitted).",
         ),
     ] = None,

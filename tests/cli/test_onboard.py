@@ -425,12 +425,14 @@ LEAK_ARGS = (
     "https://hooks.acme.io/in",
     "--forward-secret",
     FORWARD,
+    "--webhook-secret",
+    WEBHOOK,
     "--unkey-api-id",
     "api_1",
     "--unkey-server-url",
     UNKEY,
 )
-LEAK_ENV = {"AUTOPLAY_ADMIN_KEY": ADMIN, "UNKEY_ROOT_KEY": ROOT, "AUTOPLAY_WEBHOOK_SECRET": WEBHOOK}
+LEAK_ENV = {"AUTOPLAY_ADMIN_KEY": ADMIN, "UNKEY_ROOT_KEY": ROOT}
 
 
 def assert_no_leak(out: str, err: str, logs: list[str], *, registered: bool) -> None:
@@ -498,7 +500,6 @@ def test_no_failure_path_leaks_a_secret_as_a_real_process(
         "AUTOPLAY_CONNECTOR_URL": guarded.url,
         "UNKEY_SERVER_URL": guarded.unkey_url,
         "UNKEY_API_ID": guarded.unkey_api_id,
-        "AUTOPLAY_WEBHOOK_SECRET": WEBHOOK,
     }
     taken = tmp_path / "taken.env"
     taken.write_text("x\n")
@@ -512,6 +513,8 @@ def test_no_failure_path_leaks_a_secret_as_a_real_process(
         "https://hooks.acme.io/in",
         "--forward-secret",
         FORWARD,
+        "--webhook-secret",
+        WEBHOOK,
     )
     cases = [
         # wrong admin key: 401 from the connector
@@ -562,3 +565,11 @@ def test_spinner_only_on_a_terminal_and_never_on_stdout(
     assert result.exit_code == 0, result.stderr
     assert result.stdout.startswith("╭─ Product acme-s registered")
     assert "Registering acme-s" not in result.stdout
+
+
+def test_a_sourced_env_file_never_lends_its_webhook_secret(emulator: Any) -> None:
+    other = "other-products-secret-0123456789"
+    env = {**unkey_env(emulator), "AUTOPLAY_WEBHOOK_SECRET": other}
+    result = cli("onboard", "--product-id", "acme-n", "--email", EMAIL, "--json", env=env)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["webhook_secret"] != other
