@@ -7,7 +7,9 @@ SDK's default (retry 5xx and connection errors for ~10 s) could mint two keys.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,15 +53,27 @@ def _no_retries() -> Any:
     return utils.RetryConfig("none", utils.BackoffStrategy(0, 0, 1.0, 0), False)
 
 
-def _client(root_key: str, server_url: str | None, timeout: float) -> Any:
+@contextlib.contextmanager
+def _client(root_key: str, server_url: str | None, timeout: float) -> Iterator[Any]:
+    """An SDK client over HTTP clients we own and close.
+
+    Left to itself the SDK creates an async client too and closes it from a
+    ``weakref.finalize`` hook that runs an event loop during garbage collection,
+    which can re-enter the import machinery at any later point; owning both
+    clients keeps that hook inert.
+    """
+    import httpx
     from unkey.py import Unkey
 
-    return Unkey(
-        root_key=root_key,
-        server_url=server_url or DEFAULT_SERVER_URL,
-        retry_config=_no_retries(),
-        timeout_ms=max(1, int(timeout * 1000)),
-    )
+    with httpx.Client(follow_redirects=True) as sync_client:
+        yield Unkey(
+            root_key=root_key,
+            server_url=server_url or DEFAULT_SERVER_URL,
+            client=sync_client,
+            async_client=httpx.AsyncClient(),  # never used: these calls are synchronous
+            retry_config=_no_retries(),
+            timeout_ms=max(1, int(timeout * 1000)),
+        )
 
 
 def create_stream_key(
