@@ -25,12 +25,14 @@ def stdin_is_tty() -> bool:
         return False
 
 
-def _ask(value: str | None, label: str, flag: str, check: Callable[[str], str]) -> str:
+def _ask(
+    value: str | None, label: str, flag: str, check: Callable[[str], str], also: str = ""
+) -> str:
     """The given value, else a validated prompt on a TTY, else a usage error."""
     if value:
         return value
     if not stdin_is_tty():
-        raise UsageError(f"missing {flag}", hint=f"pass {flag} (prompted only on a terminal)")
+        raise UsageError(f"missing {flag}", hint=f"pass {flag}{also} (prompted only on a terminal)")
 
     def proc(text: str) -> str:
         try:
@@ -156,6 +158,7 @@ def onboard(
             "Connector URL",
             "--connector-url",
             lambda v: _validate.url(v, what="connector URL"),
+            also=", set AUTOPLAY_CONNECTOR_URL or a profile's connector_url",
         ),
         product_id=_ask(product_id, "Product id", "--product-id", _validate.product_id),
         contact_email=_ask(email, "Contact email", "--email", _validate.email),
