@@ -243,3 +243,40 @@ def test_describe_masks_every_secret() -> None:
         assert secret not in text
     assert plan.describe()["request"]["url"] == f"{BASE}/products"
     assert "Would write the env file /tmp/x.env." in plan.describe_lines()
+
+
+@pytest.mark.parametrize("connector_key", [True, False])
+@pytest.mark.parametrize("force", [True, False])
+@pytest.mark.parametrize("create", [True, False])
+@pytest.mark.parametrize("creds", [True, False])
+def test_the_key_policy_over_every_combination(
+    mocked: Any, connector_key: bool, force: bool, create: bool, creds: bool
+) -> None:
+    """Unkey is asked at most once, and only when the connector gave no key and the run
+    is a first registration or --create-key was passed."""
+    mocked.post(f"{BASE}/products").respond(
+        201, json={"unkey_key": CONNECTOR_KEY} if connector_key else {}
+    )
+    unkey = mocked.post(f"{UNKEY}/v2/keys.createKey").respond(200, json=UNKEY_OK)
+    kw: dict[str, Any] = {"force_reregister": force, "create_key": create}
+    if not creds:
+        kw.update(unkey_root_key=None, unkey_api_id=None)
+    if create and not creds:
+        with pytest.raises(ConfigError):
+            prepare(options(**kw))
+        return
+    result = onboard(prepare(options(**kw)))
+    wants_unkey = not connector_key and (not force or create)
+    assert unkey.call_count == (1 if wants_unkey and creds else 0)
+    if connector_key:
+        assert (result.key_source, result.stream_key, result.error) == (
+            "connector",
+            CONNECTOR_KEY,
+            None,
+        )
+    elif wants_unkey and creds:
+        assert (result.key_source, result.stream_key, result.error) == ("unkey", UNKEY_KEY, None)
+    elif wants_unkey:
+        assert isinstance(result.error, ConfigError) and result.stream_key is None
+    else:
+        assert result.stream_key is None and result.error is None
