@@ -7,6 +7,8 @@ import json
 import httpx
 import pytest
 import respx
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autoplay_cli.errors import (
     EXIT_FAILURE,
@@ -197,3 +199,32 @@ def test_a_closed_port_is_unreachable(closed_url: str) -> None:
 def test_derived_urls() -> None:
     assert stream_url("https://c.io/", "acme") == "https://c.io/stream/acme"
     assert webhook_url("https://c.io", "acme") == "https://c.io/webhook/acme"
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.just(WEBHOOK_SECRET),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["unkey_key", "unkey_key_id", "webhook_secret", "dual_write", "x"]),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(status=st.sampled_from([200, 201, 400, 409, 422, 500, 503]), body=_json)
+def test_any_answer_is_a_registration_or_one_clean_error(status: int, body: object) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, json=body))
+    try:
+        reg = register_product(BASE, REQ, admin_key=ADMIN_KEY, transport=transport)
+    except AutoplayError as exc:
+        assert WEBHOOK_SECRET not in exc.one_line() and ADMIN_KEY not in exc.one_line()
+        assert "\n" not in exc.one_line()
+    else:
+        assert status < 300 and (isinstance(body, dict) or body is None)  # None: empty body
+        assert reg.stream_key is None or isinstance(reg.stream_key, str)
+        assert reg.dual_write in (None, True, False)
