@@ -112,6 +112,19 @@ def test_key_created_in_unkey_when_the_connector_returns_none(make_emulator: Any
         data["stream_key_id"],
         "acme stream",
     )
+    # The Unkey-made key opens the product's stream, and Unkey vouches for it.
+    doctor = cli(
+        "doctor",
+        "--json",
+        "--product-id",
+        "acme-u",
+        "--token",
+        data["stream_key"],
+        env=unkey_env(h),
+    )
+    assert doctor.exit_code == 0, doctor.stdout + doctor.stderr
+    checks = {c["id"]: c["status"] for c in json.loads(doctor.stdout)["checks"]}
+    assert checks["stream"] == "pass" and checks["unkey"] == "pass"
 
 
 def test_a_rerun_never_mints_a_second_key(make_emulator: Any) -> None:
