@@ -116,9 +116,11 @@ def configure_logging(verbose: bool = False) -> None:
     logger = logging.getLogger("autoplay_cli")
     level = logging.DEBUG if OPTIONS.debug else logging.INFO if verbose else logging.ERROR
     logger.setLevel(level)
-    if not any(getattr(h, "_autoplay", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        handler._autoplay = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
+    # One handler of ours, always bound to the current stderr (tests swap it).
+    for old in [h for h in logger.handlers if getattr(h, "_autoplay", False)]:
+        logger.removeHandler(old)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler._autoplay = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
     logger.propagate = False
