@@ -68,7 +68,8 @@ def dumps_envelope(event_id: str | None, payload: Payload, received_at: float) -
     )
     return (
         f'{{"id":{rid},"event":"{payload.type}","received_at":{at},"payload":'
-        f"{payload.model_dump_json()}}}"
+        # model_dump_json() minus its keyword handling: the same bytes, one call less.
+        f"{payload.__pydantic_serializer__.to_json(payload).decode()}}}"
     )
 
 

@@ -182,6 +182,7 @@ async def run(
     hard_stop = started + request.max_time if request.max_time else None
     last_shown = started
     wanted = request.filter
+    filtering = wanted.active
     recorder = RecordingWriter(request.record) if request.record else None
 
     def deadline() -> float | None:
@@ -197,7 +198,7 @@ async def run(
                 summary.received[payload.type] += 1
                 if recorder is not None:
                     recorder.write(event.id, payload, event.received_at)
-                if not wanted(payload):
+                if filtering and not wanted(payload):
                     continue
                 shown += 1
                 summary.shown[payload.type] += 1
