@@ -331,3 +331,43 @@ def test_forward_to_a_down_endpoint_goes_on(emu: Any) -> None:
     assert len(lines(result)) == 3
     assert result.stderr.count("forward: unreachable") == 3
     assert "forward failures 3" in result.stderr
+
+
+def test_a_missing_replay_file_exits_8(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["tail", "--replay", str(tmp_path / "nope.ndjson")])
+    assert result.exit_code == 8
+    assert "nope.ndjson does not exist" in result.stderr
+
+
+def test_colour_on_a_terminal_is_stable_per_session(
+    emu: Any, everything: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autoplay_cli.cli import output
+    from autoplay_cli.cli.tail_render import SESSION_COLOURS, session_colour
+
+    monkeypatch.setattr(output, "color_enabled", lambda stream: True)
+    monkeypatch.setattr(output, "_consoles", {})
+    result = tail(
+        emu,
+        "--count",
+        "12",
+        "--last-event-id",
+        "0",
+        env={"TERM": "xterm-256color", "COLUMNS": "200"},
+    )
+    assert result.exit_code == 0
+    assert "\x1b[" in result.stdout
+    styled: dict[str, set[str]] = {}
+    for line in result.stdout.splitlines():
+        sid = next(
+            (
+                e["payload"]["session_id"]
+                for e in everything
+                if e["payload"]["session_id"] and e["payload"]["session_id"][:12] in line
+            ),
+            None,
+        )
+        if sid:
+            styled.setdefault(sid, set()).add(line.split(sid[:12])[0].rsplit("\x1b[0m", 1)[-1])
+    assert styled and all(len(codes) == 1 for codes in styled.values())
+    assert session_colour("abc") == session_colour("abc") in SESSION_COLOURS
