@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,9 +46,11 @@ def stream_events(url: str, token: str, count: int) -> list[tuple[str, str, str]
     events: list[tuple[str, str, str]] = []
     fields: dict[str, str] = {}
     headers = {"Authorization": f"Bearer {token}", "Accept": "text/event-stream"}
+    give_up = time.monotonic() + 30  # keep-alives arrive forever: fail rather than hang
     with httpx.stream("GET", url, headers=headers, timeout=10) as r:
         assert r.status_code == 200
         for line in r.iter_lines():
+            assert time.monotonic() < give_up, f"only {len(events)} of {count} events"
             if line:
                 name, _, value = line.partition(": ")
                 fields[name] = value

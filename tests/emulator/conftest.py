@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -42,9 +43,11 @@ def read_sse(
     stop_on: str | None = None,
     last_event_id: str | None = None,
     read_timeout: float = 5.0,
+    deadline: float = 30.0,
 ) -> Read:
     """Read SSE frames until *stop_after* frames with an id, an *stop_on* event, a close,
-    or *read_timeout* seconds without a byte."""
+    or *read_timeout* seconds without a byte; never longer than *deadline* seconds, so a
+    heartbeat-only stream fails a test instead of hanging it."""
     headers = {"Accept": "text/event-stream"}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
@@ -60,8 +63,12 @@ def read_sse(
             response.read()
             return result
         current = Frame()
+        give_up = time.monotonic() + deadline
         try:
             for line in response.iter_lines():
+                if time.monotonic() > give_up:
+                    result.timed_out = True
+                    return result
                 if line == "":
                     if current.data or current.event or current.id or current.retry:
                         result.frames.append(current)
