@@ -236,8 +236,10 @@ def test_a_stalled_connection_does_not_hold_back_others(make_emulator: Any, sse:
         target=sse, args=(emu.stream_url, emu.token), kwargs={"read_timeout": 20}
     )
     stalled.start()
+    give_up = time.monotonic() + 10
     while not emu.emulator.streams or emu.emulator.streams[emu.product_id].next_id < 4:
-        time.sleep(0.01)  # the stalled subscriber got its 3 events
+        assert time.monotonic() < give_up, "the first subscriber never got its events"
+        time.sleep(0.01)
     # A later subscriber resumes from id 3 again and again; it is never starved of events.
     last = "3"
     for _ in range(5):
