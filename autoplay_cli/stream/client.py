@@ -158,33 +158,6 @@ class _WatchedStream(httpx.AsyncByteStream):
         await self._inner.aclose()
 
 
-class _WatchdogTransport(httpx.AsyncBaseTransport):
-    """Delegates to a real transport and puts every response body under the watchdog."""
-
-    def __init__(
-        self,
-        inner: httpx.AsyncBaseTransport,
-        idle: float,
-        stats: StreamStats,
-        before_read: Callable[[], None] | None,
-    ) -> None:
-        self._inner = inner
-        self._idle = idle
-        self._stats = stats
-        self._before_read = before_read
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _WatchedStream(
-            response.stream, self._idle, self._stats, self._before_read
-        )
-        return response
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
 class StreamClient:
     """An endless async iterator over one product's stream (see :meth:`events`).
 
@@ -219,12 +192,14 @@ class StreamClient:
     async def events(self) -> AsyncGenerator[ParsedEvent, None]:
         """Every dispatched frame, parsed: payloads, heartbeats, gaps, unknown, malformed."""
         cfg = self.config
-        transport = _WatchdogTransport(
-            self._transport or httpx.AsyncHTTPTransport(),
-            cfg.idle_timeout,
-            self.stats,
-            self._before_read,
-        )
+
+        async def watch(response: httpx.Response) -> None:
+            # Runs before the body is read: put the body under the idle watchdog.
+            assert isinstance(response.stream, httpx.AsyncByteStream)
+            response.stream = _WatchedStream(
+                response.stream, cfg.idle_timeout, self.stats, self._before_read
+            )
+
         # No read timeout: a quiet stream is legitimate; the watchdog judges silence.
         timeout = httpx.Timeout(
             connect=cfg.connect_timeout,
@@ -234,7 +209,10 @@ class StreamClient:
         )
         failures = 0
         async with httpx.AsyncClient(
-            transport=transport, timeout=timeout, follow_redirects=True
+            transport=self._transport,
+            timeout=timeout,
+            follow_redirects=True,
+            event_hooks={"response": [watch]},
         ) as client:
             while True:
                 seen = self.stats.events
