@@ -11,16 +11,12 @@ import argparse
 import asyncio
 import multiprocessing
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from autoplay_cli.local_redis import local_redis_server
 from autoplay_cli.session import MemorySessionStore, RedisSessionStore, SessionState
 
 
@@ -145,44 +141,12 @@ def redis_processes_case(
 
 @contextmanager
 def redis_server(url: str | None) -> Iterator[str]:
+    """The given Redis URL, or a throwaway local redis-server for the run."""
     if url:
         yield url
         return
-    binary = shutil.which("redis-server")
-    if binary is None:
-        sys.exit("redis-server is not installed; pass --redis-url")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with tempfile.TemporaryDirectory() as workdir:
-        proc = subprocess.Popen(
-            [
-                binary,
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                workdir,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            for _ in range(200):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            yield f"redis://127.0.0.1:{port}/0"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
+    with local_redis_server() as server:
+        yield server.url
 
 
 def main() -> None:

@@ -360,41 +360,11 @@ async def test_redis_outage_is_typed_and_never_a_fresh_state(
 
 async def test_redis_outage_midway(redis_url: str, prefix: str, tmp_path: Path) -> None:
     """A store that worked keeps raising typed errors once its server goes away."""
-    import shutil
-    import socket
+    from autoplay_cli.local_redis import local_redis_server
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    store = RedisSessionStore(f"redis://127.0.0.1:{port}/0", socket_timeout_s=2)
-    try:
-        for _ in range(200):
-            try:
-                await store.ping()
-                break
-            except StoreUnavailableError:
-                await asyncio.sleep(0.05)
+    with local_redis_server(tmp_path) as server:
+        store = RedisSessionStore(server.url, socket_timeout_s=2)
         await store.get_or_create("s1")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
     with pytest.raises(StoreUnavailableError):
         await store.get_or_create("s1")
     with pytest.raises(StoreUnavailableError):
