@@ -3,7 +3,8 @@
 Parsing is tolerant: missing or null fields fall back to empty/zero defaults,
 unknown fields are kept and re-emitted, and :func:`parse_event` never raises:
 it classifies each frame as a payload, a heartbeat, a gap notice, an unknown
-type or a malformed frame.
+type or a malformed frame. Well-formed frames take one pydantic-core call (JSON
+parsing and validation in Rust); only the others take the tolerant Python path.
 """
 
 from __future__ import annotations
@@ -12,9 +13,19 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+
+if TYPE_CHECKING:
+    from typing import Self
 
 from autoplay_cli.errors import InputError
 
@@ -26,21 +37,42 @@ PAYLOAD_TYPES = ("actions", "summary")
 
 
 class _WireModel(BaseModel):
-    """Base: unknown fields allowed and preserved; nulls become the field default."""
+    """Base: unknown fields allowed and preserved; nulls become the field default.
+
+    The null handling lives in :meth:`model_validate` (and ``model_validate_json``),
+    not in a ``mode="before"`` validator: such a validator would force every JSON
+    frame through Python dicts, and keeps :func:`parse_event`'s one-call Rust path
+    from existing. The schema itself rejects a null where a default is due; the
+    tolerant paths strip those nulls first.
+    """
 
     model_config = ConfigDict(extra="allow", validate_assignment=False)
     _null_to_default: ClassVar[frozenset[str]] = frozenset()
 
-    @model_validator(mode="before")
     @classmethod
-    def _nulls_to_defaults(cls, data: Any) -> Any:
-        # `None in values()` runs in C and is false for most frames: the precise
-        # per-field check only runs when some value is null (hot path of `tail`).
-        if isinstance(data, dict) and None in data.values() and any(
-            data.get(k) is None for k in cls._null_to_default if k in data
-        ):
-            data = {k: v for k, v in data.items() if not (v is None and k in cls._null_to_default)}
+    def _strip_nulls(cls, data: Any) -> Any:
+        # `None in values()` runs in C and is false for most dicts.
+        if isinstance(data, dict) and None in data.values():
+            drop = cls._null_to_default
+            data = {k: v for k, v in data.items() if not (v is None and k in drop)}
         return data
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        """Validate a dict (unknown fields kept, nulls of defaulted fields dropped)."""
+        return super().model_validate(cls._strip_nulls(obj), *args, **kwargs)
+
+    @classmethod
+    def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Self:
+        """Validate JSON text; a frame the strict schema refuses gets the tolerant path."""
+        try:
+            return super().model_validate_json(json_data, *args, **kwargs)
+        except ValidationError as exc:
+            try:
+                obj = json.loads(json_data)
+            except ValueError:
+                raise exc from None
+            return cls.model_validate(obj, *args, **kwargs)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready dict, unknown fields included."""
@@ -51,7 +83,7 @@ class SlimAction(_WireModel):
     """One UI action of a session."""
 
     index: int = 0
-    type: str = ""
+    type: Annotated[str, StringConstraints(to_lower=True)] = ""
     title: str = ""
     description: str = ""
     timestamp_start: float = 0.0
@@ -76,11 +108,6 @@ class SlimAction(_WireModel):
         }
     )
 
-    @field_validator("type", mode="after")
-    @classmethod
-    def _lowercase_type(cls, value: str) -> str:
-        return value.lower()
-
 
 class ActionsPayload(_WireModel):
     """A batch of UI actions for one session."""
@@ -97,9 +124,23 @@ class ActionsPayload(_WireModel):
 
     _null_to_default = frozenset({"type", "product_id", "actions", "count", "forwarded_at"})
 
+    @classmethod
+    def _strip_nulls(cls, data: Any) -> Any:
+        data = super()._strip_nulls(data)
+        if isinstance(data, dict):
+            actions = data.get("actions")
+            if isinstance(actions, list) and any(
+                isinstance(a, dict) and None in a.values() for a in actions
+            ):
+                data = {**data, "actions": [SlimAction._strip_nulls(a) for a in actions]}
+        return data
+
     @model_validator(mode="after")
-    def _reconcile_count(self) -> ActionsPayload:
+    def _reconcile_count(self, info: ValidationInfo) -> ActionsPayload:
         if self.count != len(self.actions):
+            if info.context is _FAST:
+                # parse_event's one-call path: let the tolerant path warn and correct.
+                raise ValueError("count does not match the number of actions")
             if "count" in self.model_fields_set:
                 log.warning(
                     "actions payload for session %s says count=%d but carries %d actions; using %d",
@@ -174,6 +215,22 @@ class SummaryPayload(_WireModel):
 
 
 Payload = ActionsPayload | SummaryPayload
+
+_FAST: dict[str, bool] = {"fast": True}  # validation context of parse_event's one-call path
+_fast_validate_json: Any = None
+
+
+def _payload_validator() -> Any:
+    """``validate_json`` of the discriminated payload union, built on first use."""
+    global _fast_validate_json
+    if _fast_validate_json is None:
+        from pydantic import Field, TypeAdapter
+
+        adapter: TypeAdapter[Payload] = TypeAdapter(
+            Annotated[ActionsPayload | SummaryPayload, Field(discriminator="type")]
+        )
+        _fast_validate_json = adapter.validate_json
+    return _fast_validate_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +324,21 @@ def parse_event(
     name = event_name or "message"
     if name == HEARTBEAT_EVENT:
         return HeartbeatEvent(id=event_id)
+    if data and name != GAP_EVENT:
+        # The common case in one Rust call: JSON parsing, validation, the payload
+        # models built. Anything it refuses (nulls to default, a miscounted batch,
+        # gaps, unknown types, bad JSON) is classified by the tolerant path.
+        try:
+            payload = (_fast_validate_json or _payload_validator())(data, context=_FAST)
+        except ValidationError:
+            pass
+        else:
+            return PayloadEvent(payload, event_id, name)
+    return _classify(name, data, event_id)
+
+
+def _classify(name: str, data: str | bytes | None, event_id: str | None) -> ParsedEvent:
+    """The tolerant path of :func:`parse_event` (json.loads, classification, null stripping)."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8")
@@ -301,7 +373,8 @@ def parse_event(
         if isinstance(count, int) and count != len(obj["actions"]):
             warnings.append(f"count={count} but {len(obj['actions'])} actions; count corrected")
     try:
-        payload = (ActionsPayload if kind == "actions" else SummaryPayload).model_validate(obj)
+        model = ActionsPayload if kind == "actions" else SummaryPayload
+        payload = model.model_validate(obj)
     except ValidationError as exc:
         return MalformedEvent(
             f"invalid {kind} payload: {_validation_reason(exc)}", data, event_id, name

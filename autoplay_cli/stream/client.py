@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import httpx
-from httpx_sse import EventSource
 
 from autoplay_cli.errors import (
     AuthError,
@@ -25,6 +24,7 @@ from autoplay_cli.errors import (
     redact,
 )
 from autoplay_cli.stream.backoff import Backoff
+from autoplay_cli.stream.sse import SSEDecoder
 from autoplay_cli.wire import (
     HEARTBEAT_EVENT,
     GapEvent,
@@ -122,7 +122,7 @@ class _Transient(Exception):
 class _WatchedStream(httpx.AsyncByteStream):
     """Wraps a response body: counts raw bytes and raises StreamStalled when none arrive.
 
-    It sits under httpx-sse, so comment lines and heartbeats, which the SSE
+    It sits under the SSE decoder, so comment lines and heartbeats, which the
     decoder swallows or we skip, still prove the connection is alive.
     """
 
@@ -316,33 +316,47 @@ class StreamClient:
                 f"connected to {cfg.url}"
                 + (f", resuming after id {stats.last_event_id}" if stats.last_event_id else ""),
             )
-            async for sse in EventSource(response).aiter_sse():
-                if sse.retry is not None:
-                    self.backoff.set_server_retry(sse.retry)
-                if sse.id:
-                    stats.last_event_id = sse.id
-                name = sse.event or "message"
-                if name == HEARTBEAT_EVENT:
+            decoder = SSEDecoder()
+            retry = None
+            # All events completed by one network read are handled in one tight loop.
+            async for chunk in response.aiter_bytes():
+                frames = decoder.feed(chunk)
+                if decoder.retry != retry:
+                    retry = decoder.retry
+                    assert retry is not None
+                    self.backoff.set_server_retry(retry)
+                for name, data, sse_id in frames:
+                    event_id = sse_id or None
+                    if event_id:
+                        stats.last_event_id = event_id
+                    if name == HEARTBEAT_EVENT:
+                        stats.events += 1
+                        stats.heartbeats += 1
+                        yield HeartbeatEvent(event_id)
+                        continue
+                    if not data:
+                        stats.empty += 1  # nothing to parse: counted, not passed on
+                        continue
+                    event = parse_event(name or "message", data, event_id)
                     stats.events += 1
-                    stats.heartbeats += 1
-                    yield HeartbeatEvent(sse.id or None)
-                    continue
-                if not sse.data:
-                    stats.empty += 1  # WHATWG: an empty data buffer is not dispatched
-                    continue
-                event = parse_event(name, sse.data, sse.id or None)
-                stats.events += 1
-                if isinstance(event, PayloadEvent):
-                    stats.payloads[event.payload.type] += 1
-                elif isinstance(event, GapEvent):
-                    self._count_gap(event)
-                elif isinstance(event, MalformedEvent):
-                    stats.malformed += 1
-                    self._notice("malformed", f"malformed frame (id {event.id}): {event.reason}")
-                elif isinstance(event, UnknownEvent):
-                    stats.unknown += 1
-                    self._notice("unknown", f"unknown event type {event.type!r} (id {event.id})")
-                yield event
+                    if type(event) is PayloadEvent:
+                        stats.payloads[event.payload.type] += 1
+                    elif isinstance(event, GapEvent):
+                        self._count_gap(event)
+                    elif isinstance(event, MalformedEvent):
+                        stats.malformed += 1
+                        self._notice(
+                            "malformed", f"malformed frame (id {event.id}): {event.reason}"
+                        )
+                    elif isinstance(event, UnknownEvent):
+                        stats.unknown += 1
+                        self._notice(
+                            "unknown", f"unknown event type {event.type!r} (id {event.id})"
+                        )
+                    yield event
+                if decoder.last_event_id:
+                    # An id on a frame that dispatched nothing is a resume point too.
+                    stats.last_event_id = decoder.last_event_id
         finally:
             await response.aclose()
 

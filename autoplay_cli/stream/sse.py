@@ -1,0 +1,125 @@
+"""A chunk-level Server-Sent Events decoder following the WHATWG event-stream rules.
+
+Network chunks in, complete events out: a chunk is decoded and split into lines
+in C (``str.replace``/``str.split``), and an incomplete trailing frame waits for more bytes.
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import NamedTuple
+
+
+class SSEEvent(NamedTuple):
+    """One dispatched event: its type (``""`` when the frame had no ``event:``), data, last id."""
+
+    event: str
+    data: str
+    id: str
+
+
+class SSEDecoder:
+    """Incremental decoder of one ``text/event-stream`` body (one connection).
+
+    Follows https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation:
+    UTF-8 with replacement and one leading BOM dropped; ``\\r\\n``, ``\\r`` and ``\\n`` end
+    lines (a ``\\r\\n`` split across chunks is one line end); ``:`` lines are comments; a
+    field without a colon has an empty value; one space after the colon is dropped;
+    ``data`` lines are joined with ``\\n``; an ``id`` containing NUL is ignored; ``retry``
+    is honoured only when it is all ASCII digits; the last event id persists across
+    events; a frame whose data buffer is empty is not dispatched; the event type is
+    reset after every frame.
+    """
+
+    __slots__ = (
+        "_cr",
+        "_data",
+        "_event",
+        "_id",
+        "_pending",
+        "_start",
+        "_text",
+        "last_event_id",
+        "retry",
+    )
+
+    def __init__(self) -> None:
+        self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending: list[str] = []  # the incomplete last line, in pieces
+        self._cr = False  # the previous chunk ended with \r: a leading \n completes it
+        self._start = True  # nothing decoded yet: a BOM may still come
+        self._event = ""
+        self._data: list[str] = []
+        self._id = ""  # the last-event-id buffer
+        #: The id that applies to the next reconnection (WHATWG "last event ID string").
+        self.last_event_id = ""
+        #: The reconnection time the server asked for, in ms (``None`` until it does).
+        self.retry: int | None = None
+
+    def feed(self, chunk: bytes) -> list[SSEEvent]:
+        """Every event completed by *chunk*, in order."""
+        return self.feed_text(self._text.decode(chunk))
+
+    def feed_text(self, text: str) -> list[SSEEvent]:
+        """Like :meth:`feed`, for text that is already decoded."""
+        if not text:
+            return []
+        if self._start:
+            self._start = False
+            if text[0] == "\ufeff":
+                text = text[1:]
+        if self._cr:
+            self._cr = False
+            if text[:1] == "\n":
+                text = text[1:]
+        if "\r" in text:
+            # Normalise the rare CR line ends so one split on \n finds every line.
+            self._cr = text[-1] == "\r"
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if "\n" not in text:
+            if text:
+                self._pending.append(text)
+            return []
+        if self._pending:
+            self._pending.append(text)
+            text = "".join(self._pending)
+            self._pending.clear()
+        lines = text.split("\n")
+        last = lines.pop()
+        if last:
+            self._pending.append(last)
+        return self._lines(lines)
+
+    def _lines(self, lines: list[str]) -> list[SSEEvent]:
+        out: list[SSEEvent] = []
+        data = self._data
+        event = self._event
+        for line in lines:
+            if not line:
+                # Dispatch: the id buffer becomes the last event id even when nothing
+                # is dispatched; an empty data buffer dispatches nothing.
+                self.last_event_id = self._id
+                if data:
+                    out.append(SSEEvent(event, "\n".join(data), self._id))
+                    data = []
+                event = ""
+                continue
+            name, colon, value = line.partition(":")
+            if colon:
+                if not name:
+                    continue  # a comment
+                if value[:1] == " ":
+                    value = value[1:]
+            if name == "data":
+                data.append(value)
+            elif name == "event":
+                event = value
+            elif name == "id":
+                if "\0" not in value:
+                    self._id = value
+            elif name == "retry" and value.isascii() and value.isdigit():
+                self.retry = int(value)
+            # any other field is ignored
+        self._data = data
+        self._event = event
+        return out
