@@ -6,22 +6,14 @@ from typing import Annotated
 
 import typer
 
-from autoplay_cli.cli import output
+from autoplay_cli.cli import options, output
 
 app = typer.Typer(
     help="Show and edit settings (flag > env > profile file > default).",
     no_args_is_help=True,
 )
 
-ProfileOption = Annotated[
-    str | None,
-    typer.Option(
-        "--profile",
-        "-p",
-        envvar="AUTOPLAY_PROFILE",
-        help="Profile in the config file (default: 'default').",
-    ),
-]
+ProfileOption = options.Profile
 
 
 @app.command("show")

@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autoplay_cli import config
-from autoplay_cli.cli import output
+from autoplay_cli.cli import options, output
 from autoplay_cli.errors import AutoplayError
 
 if TYPE_CHECKING:
@@ -34,24 +33,13 @@ def _print_check(check: Check) -> None:
 
 
 def doctor(
-    connector_url: Annotated[
-        str | None, typer.Option("--connector-url", help="Connector base URL.")
-    ] = None,
-    product_id: Annotated[str | None, typer.Option("--product-id", help="Product id.")] = None,
-    token: Annotated[str | None, typer.Option("--token", help="Stream key to check.")] = None,
-    redis_url: Annotated[
-        str | None, typer.Option("--redis-url", help="Redis URL to check (optional).")
-    ] = None,
-    unkey_root_key: Annotated[
-        str | None, typer.Option("--unkey-root-key", help="Unkey root key (enables verify).")
-    ] = None,
-    unkey_server_url: Annotated[
-        str | None, typer.Option("--unkey-server-url", help="Unkey API base URL.")
-    ] = None,
-    profile: Annotated[
-        str | None,
-        typer.Option("--profile", "-p", envvar=config.PROFILE_ENV, help="Profile to check."),
-    ] = None,
+    connector_url: options.ConnectorUrl = None,
+    product_id: options.ProductId = None,
+    token: options.Token = None,
+    redis_url: options.RedisUrl = None,
+    unkey_root_key: options.UnkeyRootKey = None,
+    unkey_server_url: options.UnkeyServerUrl = None,
+    profile: options.Profile = None,
     timeout: Annotated[
         float, typer.Option("--timeout", help="Seconds to wait for the first event or heartbeat.")
     ] = 20.0,

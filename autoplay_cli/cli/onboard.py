@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from autoplay_cli import config
-from autoplay_cli.cli import output
+from autoplay_cli.cli import options, output
 from autoplay_cli.errors import UsageError
 
 if TYPE_CHECKING:
@@ -71,27 +71,12 @@ def onboard(
             help="Ingest webhook secret (generated if omitted).",
         ),
     ] = None,
-    connector_url: Annotated[
-        str | None, typer.Option("--connector-url", help="Connector base URL.")
-    ] = None,
-    admin_key: Annotated[
-        str | None, typer.Option("--admin-key", help="Operator key (X-Admin-Key).")
-    ] = None,
-    unkey_root_key: Annotated[
-        str | None, typer.Option("--unkey-root-key", help="Unkey root key.")
-    ] = None,
-    unkey_api_id: Annotated[
-        str | None, typer.Option("--unkey-api-id", help="Unkey API id.")
-    ] = None,
-    unkey_server_url: Annotated[
-        str | None, typer.Option("--unkey-server-url", help="Unkey API base URL.")
-    ] = None,
-    profile: Annotated[
-        str | None,
-        typer.Option(
-            "--profile", "-p", envvar=config.PROFILE_ENV, help="Profile to read settings from."
-        ),
-    ] = None,
+    connector_url: options.ConnectorUrl = None,
+    admin_key: options.AdminKey = None,
+    unkey_root_key: options.UnkeyRootKey = None,
+    unkey_api_id: options.UnkeyApiId = None,
+    unkey_server_url: options.UnkeyServerUrl = None,
+    profile: options.Profile = None,
     force_reregister: Annotated[
         bool,
         typer.Option(
