@@ -6,6 +6,7 @@ types and defaults; the README table and the tests are driven by this table.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,9 @@ class ParamSpec:
                 ) from None
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InputError(f"{where}: expected a {self.type.__name__}, got {value!r}")
+        if not math.isfinite(value):
+            # NaN compares false with every bound, so it would pass the check below.
+            raise InputError(f"{where}: must be a finite number, got {value!r}")
         if self.type is int and not float(value).is_integer():
             raise InputError(f"{where}: expected a whole number, got {value!r}")
         if value < self.minimum:

@@ -48,6 +48,13 @@ def test_param_coercion() -> None:
             spec.coerce(bad, where="x")
 
 
+@pytest.mark.parametrize("bad", ["nan", "inf", float("nan"), float("-inf")])
+def test_param_coercion_refuses_non_finite_numbers(bad: object) -> None:
+    spec = ParamSpec("seconds", float, 60.0, 0.0, "duration")
+    with pytest.raises(InputError, match="finite"):
+        spec.coerce(bad, where="x")
+
+
 def test_registry_refuses_duplicate_ids() -> None:
     registry = TriggerRegistry(BUILTIN_TRIGGERS)
     with pytest.raises(ValueError, match="already registered"):
