@@ -1,8 +1,8 @@
 """Which files a migration looks at: Python sources under the given paths, minus ignored ones.
 
 Directory walks skip version-control, virtual-environment and build directories,
-paths matched by ``.gitignore`` files, and ``--exclude`` globs. A file named
-explicitly is always taken unless an ``--exclude`` glob matches it.
+paths matched by ``.gitignore`` files, ``--exclude`` globs and symbolic links. A file
+named explicitly (a link too) is always taken unless an ``--exclude`` glob matches it.
 """
 
 from __future__ import annotations
@@ -125,8 +125,10 @@ def discover(
             )
         start = Path(os.path.abspath(given))
         if start.is_file():
-            if not _excluded(given, given.name, exclude) and start not in seen:
-                seen.add(start)
+            # Keyed by the real path: a link named beside its target is one file.
+            real = Path(os.path.realpath(start))
+            if not _excluded(given, given.name, exclude) and real not in seen:
+                seen.add(real)
                 yield given
             continue
         base = ignores.ancestors(start)[:-1] if respect_gitignore else []
@@ -149,14 +151,18 @@ def discover(
                 if not name.endswith(SOURCE_SUFFIXES):
                     continue
                 file = here / name
-                relative = file.relative_to(start).as_posix()
-                if file in seen or _excluded(given / relative, relative, exclude):
+                # Walks follow no links, to files as to directories: a link's target is
+                # visited where it lives (if inside the tree and not ignored), and a link
+                # out of the tree must not let the rewrite reach files the user did not name.
+                if file.is_symlink() or not file.is_file():  # a FIFO would block
                     continue
-                if not file.is_file():  # a FIFO or a dangling link would block or fail
+                relative = file.relative_to(start).as_posix()
+                real = Path(os.path.realpath(file))
+                if real in seen or _excluded(given / relative, relative, exclude):
                     continue
                 if respect_gitignore and ignores.ignored(file, scope, is_dir=False):
                     continue
-                seen.add(file)
+                seen.add(real)
                 yield given / relative
 
 

@@ -101,6 +101,20 @@ def test_each_file_is_yielded_once(tmp_path: Path) -> None:
     assert len(list(discover([tmp_path, tmp_path / "a.py", tmp_path]))) == 1
 
 
+def test_a_link_and_its_target_are_one_file(tmp_path: Path) -> None:
+    # Two entries for one file made the second write fail as "changed while migrated".
+    make(tmp_path, "real.py", "outside/other.py")
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "tree" / "a_link.py").symlink_to(tmp_path / "real.py")
+    (tmp_path / "tree" / "out.py").symlink_to(tmp_path / "outside" / "other.py")
+    (tmp_path / "link.py").symlink_to(tmp_path / "real.py")
+    # A walk follows no link, so it never reaches files outside the tree.
+    assert found(tmp_path / "tree") == []
+    assert sorted(Path(p).name for p in discover([tmp_path])) == ["other.py", "real.py"]
+    # A link named explicitly is followed, and is the same file as its target.
+    assert [p.name for p in discover([tmp_path / "link.py", tmp_path / "real.py"])] == ["link.py"]
+
+
 def test_a_missing_path_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
         list(discover([tmp_path / "nope"]))

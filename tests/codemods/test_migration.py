@@ -194,3 +194,11 @@ def test_deeply_nested_code_is_still_rewritten(tmp_path: Path) -> None:
     assert report.failures == []
     assert (tmp_path / "deep.py").read_text() == f"{MIGRATED}TEXT = (\n{parts})\n"
     assert sys.getrecursionlimit() < 100_000  # restored
+
+
+def test_a_link_beside_its_target_is_migrated_once(tmp_path: Path) -> None:
+    tree(tmp_path, {"real.py": LEGACY})
+    (tmp_path / "link.py").symlink_to(tmp_path / "real.py")
+    report = migrate([tmp_path])
+    assert report.failures == [] and [o.path for o in report.changed] == [str(tmp_path / "real.py")]
+    assert (tmp_path / "link.py").is_symlink() and (tmp_path / "real.py").read_text() == MIGRATED
