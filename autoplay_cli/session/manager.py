@@ -23,7 +23,7 @@ from autoplay_cli.session.linking import (
     prepare_link,
     resolve_linked_conversation_id,
 )
-from autoplay_cli.session.state import REASON_OK, Clock, SessionState
+from autoplay_cli.session.state import REASON_OK, Clock, InvalidTransitionError, SessionState
 from autoplay_cli.session.stores import MemorySessionStore, RedisSessionStore, SessionStore
 
 if TYPE_CHECKING:
@@ -302,12 +302,19 @@ class DeliveryManager:
         return False, reason
 
     async def record_proactive_offer(self, session_id: str, trigger_id: str) -> bool:
-        """The offer was sent: THINKING -> PROACTIVE, persisted; ``False`` if blocked."""
+        """The offer was sent: THINKING -> PROACTIVE, persisted; ``False`` if blocked.
+
+        Blocked: already PROACTIVE, a cooldown, or the user is chatting (REACTIVE,
+        e.g. after an unlinked session's first offer: the state stays REACTIVE).
+        """
         moved: list[bool] = []
 
         def apply(state: SessionState) -> None:
             moved.clear()
-            moved.append(state.transition_to_proactive(trigger_id))
+            try:
+                moved.append(state.transition_to_proactive(trigger_id))
+            except InvalidTransitionError:
+                moved.append(False)
 
         await self.store.update(session_id, apply)
         return moved[0]

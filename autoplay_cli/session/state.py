@@ -87,8 +87,8 @@ class SessionState:
     when read by another, or after a restart.
 
     ``transition_to_proactive(trigger_id)`` returns ``False`` and changes nothing
-    when the session is not in THINKING or a cooldown is active; on success it
-    records the trigger id in ``last_trigger_id``.
+    when the session is already PROACTIVE or a cooldown is active (from REACTIVE
+    it raises); on success it records the trigger id in ``last_trigger_id``.
     """
 
     __slots__ = (
@@ -223,11 +223,20 @@ class SessionState:
     def transition_to_proactive(self, trigger_id: str) -> bool:
         """THINKING -> PROACTIVE when a trigger fires; ``False`` (no change) if blocked.
 
-        Blocked when the session is not in THINKING (already PROACTIVE, or the
-        user is chatting in REACTIVE: the state never moves directly between
-        those two) or while a cooldown is active. On success ``last_trigger_id``
-        records *trigger_id*.
+        Blocked when already PROACTIVE or while a cooldown is active. From
+        REACTIVE it raises :class:`InvalidTransitionError`: the state never moves
+        directly between PROACTIVE and REACTIVE, in either direction (WIRE §5).
+        On success ``last_trigger_id`` records *trigger_id*.
         """
+        if self.current_state is AgentState.REACTIVE:
+            raise InvalidTransitionError(
+                f"session {self.session_id}: cannot go from reactive_assistance to "
+                "proactive_assistance directly",
+                current=self.current_state,
+                target=AgentState.PROACTIVE.value,
+                hint="check can_deliver_proactive() first; the session returns to thinking "
+                "by interaction timeout",
+            )
         if self.current_state is not AgentState.THINKING or self.cooldown_active:
             return False
         self.last_trigger_id = str(trigger_id)

@@ -270,6 +270,10 @@ async def test_proactive_gate(manager: DeliveryManager, clock: Any) -> None:
 async def test_unlinked_session_first_offer_is_allowed(manager: DeliveryManager) -> None:
     await manager.store.update("s1", lambda s: s.transition_to_reactive())
     assert await manager.proactive_allowed("s1") == (True, "ok_unlinked_first_offer")
+    # The user is chatting: the offer goes into the new conversation, the state stays REACTIVE.
+    assert await manager.record_proactive_offer("s1", "user_page_dwell") is False
+    state = await manager.store.get("s1")
+    assert state is not None and state.current_state is AgentState.REACTIVE
     await manager.on_chatbot_event("s1", "conv-1")
     assert await manager.proactive_allowed("s1") == (False, "v2_state_reactive_assistance")
 

@@ -142,11 +142,21 @@ def test_proactive_allowed_again_once_the_cooldown_ends(s: SessionState, clock: 
     assert s.transition_to_proactive("t") is True
 
 
-@pytest.mark.parametrize("enter", [proactive, reactive])
-def test_proactive_blocked_by_state_returns_false_unchanged(s: SessionState, enter: Any) -> None:
-    enter(s)
+def test_proactive_again_returns_false_unchanged(s: SessionState) -> None:
+    proactive(s)
     before = s.to_dict()
     assert s.transition_to_proactive("another") is False
+    assert s.to_dict() == before
+
+
+def test_reactive_to_proactive_directly_is_invalid(s: SessionState) -> None:
+    # WIRE §5: PROACTIVE <-> REACTIVE directly never, in either direction.
+    reactive(s)
+    before = s.to_dict()
+    with pytest.raises(InvalidTransitionError) as info:
+        s.transition_to_proactive("another")
+    assert info.value.current is R and info.value.target == "proactive_assistance"
+    assert "reactive_assistance" in str(info.value) and info.value.hint
     assert s.to_dict() == before
 
 
@@ -643,7 +653,11 @@ def test_fsm_properties(
             apply(s, op, arg)
         except InvalidTransitionError:
             # Only the two documented refusals exist, and they change nothing.
-            assert (op == "reactive" and before is P) or (op == "guidance_on" and before is T)
+            assert (
+                (op == "reactive" and before is P)
+                or (op == "proactive" and before is R)
+                or (op == "guidance_on" and before is T)
+            )
             assert s.current_state is before
             continue
         after = s.current_state
