@@ -244,6 +244,13 @@ def prepare(options: OnboardOptions) -> OnboardPlan:
     key_name = _validate.key_name(o.key_name or f"autoplay stream key for {product_id}")
     _validate.key_prefix(o.key_prefix)
     _validate.timeout(o.timeout)
+    for value, what, flag in (
+        (o.admin_key, "admin key", "--admin-key / AUTOPLAY_ADMIN_KEY"),
+        (o.unkey_root_key, "Unkey root key", "--unkey-root-key / UNKEY_ROOT_KEY"),
+        (o.unkey_api_id, "Unkey API id", "--unkey-api-id / UNKEY_API_ID"),
+    ):
+        if value:
+            _validate.credential(value, what=what, flag=flag)
     unkey_server_url = None
     if o.unkey_server_url:
         unkey_server_url = _validate.url(o.unkey_server_url, what="Unkey server URL")

@@ -138,6 +138,21 @@ def secret(value: str, *, what: str) -> str:
     return value
 
 
+def credential(value: str, *, what: str, flag: str) -> str:
+    """A key sent in an HTTP header: visible ASCII only, or the request cannot be built.
+
+    Checked before any request, because a header that cannot be encoded would fail
+    halfway through the flow, with the value quoted in the transport's error.
+    """
+    if not value or not all("!" <= c <= "~" for c in value):
+        # Never echo the value: it is a secret.
+        raise UsageError(
+            f"the {what} contains spaces, line breaks or non-ASCII characters",
+            hint=f"check {flag} (a stray newline or quote from copy and paste?)",
+        )
+    return value
+
+
 def key_prefix(value: str) -> str:
     if not KEY_PREFIX_RE.match(value):
         raise UsageError(

@@ -500,6 +500,31 @@ def test_validation_failures_never_echo_secrets(
     assert_no_leak(result.stdout, result.stderr, log_lines, registered=False)
 
 
+@pytest.mark.parametrize(
+    ("env", "flag"),
+    [
+        ({"AUTOPLAY_ADMIN_KEY": "leak-admin\nkey-0a1b2c3d"}, "--admin-key"),
+        ({"AUTOPLAY_ADMIN_KEY": "leak-admin-kéy-0a1b2c3d"}, "--admin-key"),
+        ({"UNKEY_ROOT_KEY": "leak-root\tkey-9z8y7x6w"}, "--unkey-root-key"),
+    ],
+)
+def test_a_key_that_cannot_go_in_a_header_is_refused_unechoed_before_any_request(
+    env: dict[str, str], flag: str, log_lines: list[str]
+) -> None:
+    import respx
+
+    with respx.mock(assert_all_called=False) as router:
+        route = router.post(f"{BASE}/products").respond(201, json={})
+        result = runner.invoke(app, ["--debug", *LEAK_ARGS], env={**LEAK_ENV, **env})
+    assert result.exit_code == EXIT_USAGE, result.stderr
+    assert route.call_count == 0
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: ")
+    assert flag in result.stderr
+    secret = next(iter(env.values()))
+    for part in (secret, *secret.split(), repr(secret)[1:-1], "kéy-0a1b"):
+        assert part not in result.stdout + result.stderr + "\n".join(log_lines), part
+
+
 def test_no_failure_path_leaks_a_secret_as_a_real_process(
     make_emulator: Any, tmp_path: Path
 ) -> None:

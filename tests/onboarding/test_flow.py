@@ -69,6 +69,10 @@ def test_prepare_generates_a_fresh_webhook_secret_unless_given() -> None:
         ({"timeout": 0}, UsageError, "timeout"),
         ({"create_key": True, "unkey_root_key": None}, ConfigError, "--create-key"),
         ({"save_profile": "bad name"}, UsageError, "profile"),
+        ({"admin_key": "admin-key\n0123456789"}, UsageError, "admin key"),
+        ({"admin_key": "admin-kéy-0123456789"}, UsageError, "admin key"),
+        ({"unkey_root_key": "unkey root 0123456789"}, UsageError, "Unkey root key"),
+        ({"unkey_api_id": "api 1"}, UsageError, "Unkey API id"),
     ],
 )
 def test_every_input_is_validated_before_any_request(
