@@ -6,6 +6,7 @@ The env file holds ``export NAME='value'`` lines, so ``source FILE`` (or
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
@@ -56,12 +57,42 @@ def write_env_file(path: Path, text: str, *, force: bool) -> None:
     """Write the env file atomically with mode 0600, refusing to overwrite without *force*."""
     check_env_file_target(path, force=force)
     try:
-        config.write_private_file(path, text)
+        if force:
+            config.write_private_file(path, text)
+        else:
+            _write_new_private_file(path, text)
+    except FileExistsError:
+        # Created by someone else since the check: theirs stays untouched.
+        raise UsageError(
+            f"--env-file {path} appeared while onboarding; refusing to overwrite it",
+            hint="the credentials are shown above: save them, or re-run with another path",
+        ) from None
     except OSError as exc:
         raise AutoplayError(
             f"cannot write --env-file {path}: {exc.strerror or exc}",
             hint="check the directory exists and is writable",
         ) from exc
+
+
+def _write_new_private_file(path: Path, text: str) -> None:
+    """Like :func:`config.write_private_file`, but never replaces an existing file.
+
+    The complete file is linked into place, so it appears whole or not at all, and
+    ``link`` fails with FileExistsError where ``replace`` would silently clobber.
+    """
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
 
 
 def save_profile(values: Mapping[str, str | None], *, profile: str) -> Path:

@@ -69,6 +69,35 @@ def test_write_is_private_and_needs_force_to_replace(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["a.env"]  # no temp file left behind
 
 
+def test_a_file_that_appears_after_the_check_is_never_overwritten(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "a.env"
+
+    def racing_check(path: Path, *, force: bool) -> None:
+        path.write_text("someone else's\n")  # created between the check and the write
+
+    monkeypatch.setattr(_envfile, "check_env_file_target", racing_check)
+    with pytest.raises(UsageError, match="refusing to overwrite"):
+        _envfile.write_env_file(target, "export A=1\n", force=False)
+    assert target.read_text() == "someone else's\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["a.env"]
+
+
+def test_mode_is_0600_even_with_a_permissive_umask(tmp_path: Path) -> None:
+    old = os.umask(0)
+    try:
+        for force in (False, True):
+            target = tmp_path / "new" / "a.env"
+            _envfile.write_env_file(target, "export A=1\n", force=force)
+            assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+            assert stat.S_IMODE(os.stat(target.parent).st_mode) == 0o700
+        path = _envfile.save_profile({"token": "uk_live_x"}, profile="p")
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    finally:
+        os.umask(old)
+
+
 def test_save_profile_skips_missing_values() -> None:
     path = _envfile.save_profile({"product_id": "acme", "token": None}, profile="p1")
     assert path == config.config_path()
