@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
+from libcst.metadata import ImportAssignment, MetadataWrapper, PositionProvider, ScopeProvider
 
 from autoplay_cli.codemods.mapping import DEFAULT_MAP, ImportMap, Verdict, is_dotted
 
@@ -86,9 +86,13 @@ class Bindings:
 
     def __init__(self, table: ImportMap) -> None:
         self.table = table
-        self.root_bound = False  # ``import autoplay_sdk[.x]`` binds the root name itself
         self.sdk_names: set[str] = set()
+        # Local name -> the SDK module it is bound to (``import autoplay_sdk[.x]`` binds
+        # the root itself), for attribute chains that reach a legacy module through it.
+        self.module_aliases: dict[str, str] = {}
         self.renamed_locals: dict[str, str] = {}
+        # ids of the Name nodes that use an SDK import of a renamed name (scope-resolved).
+        self.renamed_uses: set[int] = set()
         self.unnamed_modules: set[str] = set()
 
     def note_import(self, path: str, asname: str | None) -> None:
@@ -98,13 +102,16 @@ class Bindings:
             self.unnamed_modules.add(path)
         if asname is not None:
             self.sdk_names.add(asname)
+            self.module_aliases[asname] = path
         else:
-            self.root_bound = True
             self.sdk_names.add(self.table.root)
+            self.module_aliases[self.table.root] = self.table.root
 
     def note_import_from(self, module: str, name: str, asname: str | None) -> None:
         if not self.table.in_sdk(module):
             return
+        if self.table.exact(f"{module}.{name}") is not None:
+            self.module_aliases[asname or name] = f"{module}.{name}"
         if asname is not None:
             self.sdk_names.add(asname)
             return
@@ -181,6 +188,32 @@ def _ast_relevant(statements: Sequence[ast.stmt], bindings: Bindings) -> bool:
     return False
 
 
+def _renamed_uses(module: cst.Module, bindings: Bindings) -> set[int]:
+    """ids of the names that refer to an SDK import of a renamed name, scope by scope.
+
+    A parameter, class attribute or local that merely shares the name is another
+    binding: renaming it would break keyword calls and attribute lookups elsewhere.
+    """
+    scopes = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider)
+    table, uses = bindings.table, set[int]()
+    for scope in {id(s): s for s in scopes.values() if s is not None}.values():
+        for name in bindings.renamed_locals:
+            for assignment in scope.assignments[name]:
+                if not isinstance(assignment, ImportAssignment):
+                    continue
+                node = assignment.node
+                if not (
+                    isinstance(node, cst.ImportFrom)
+                    and not node.relative
+                    and table.in_sdk(dotted_name(node.module) or "")
+                ):
+                    continue
+                uses.update(
+                    id(r.node) for r in assignment.references if isinstance(r.node, cst.Name)
+                )
+    return uses
+
+
 def _skippable_statements(module: cst.Module, tree: ast.Module, bindings: Bindings) -> set[int]:
     """ids of top-level statements the transformer need not enter.
 
@@ -214,7 +247,6 @@ class ImportRewriter(cst.CSTTransformer):
         self._seen_chains: set[int] = set()
         self._prefix_replacements: dict[int, str] = {}
         self._renamed_attrs: dict[int, str] = {}
-        self._skip_names: set[int] = set()
         self._all_depth = 0
         self._annotation_depth = 0
 
@@ -385,7 +417,6 @@ class ImportRewriter(cst.CSTTransformer):
     # -- attribute chains and names --------------------------------------------------------
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
-        self._skip_names.add(id(node.attr))
         if id(node) in self._seen_chains:
             return True
         chain = _chain_nodes(node)
@@ -396,14 +427,9 @@ class ImportRewriter(cst.CSTTransformer):
             return True
         parts = path.split(".")
         root = parts[0]
-        if root == self.table.root and self.bindings.root_bound:
-            hit = self.table.longest_prefix(path)
-            if hit is not None and not any(
-                path == flagged or path.startswith(flagged + ".")
-                for flagged in self.bindings.unnamed_modules
-            ):
-                prefix_node = chain[hit.old.count(".")]
-                self._prefix_replacements[id(prefix_node)] = hit.new
+        module = self.bindings.module_aliases.get(root)
+        if module is not None:
+            self._reach_through_alias(chain, root, module, module + path[len(root) :])
         if root in self.bindings.sdk_names:
             for index, part in enumerate(parts[1:], start=1):
                 new_name = self.table.renamed(part)
@@ -412,6 +438,32 @@ class ImportRewriter(cst.CSTTransformer):
                     assert isinstance(attr_node, cst.Attribute)
                     self._renamed_attrs[id(attr_node.attr)] = new_name
         return True
+
+    def _reach_through_alias(
+        self, chain: list[cst.BaseExpression], alias: str, module: str, full: str
+    ) -> None:
+        """A chain ``alias.x.y`` that names a legacy row below the module *alias* binds."""
+        hit = self.table.longest_prefix(full)
+        if hit is None or len(hit.old) <= len(module):
+            return  # the import statement's own rewrite covers it
+        if any(full == f or full.startswith(f + ".") for f in self.bindings.unnamed_modules):
+            return  # already reported at its import
+        below = hit.old[len(module) :]
+        moved_module = self.table.exact(module)
+        if moved_module is not None and moved_module + below == hit.new:
+            return  # the row moved along with the module the alias binds
+        prefix_node = chain[hit.old.count(".") - module.count(".")]
+        if moved_module is None and hit.new.startswith(module + "."):
+            # The alias binds a module that stays (the root): respell the path under it.
+            self._prefix_replacements[id(prefix_node)] = alias + hit.new[len(module) :]
+            return
+        self.pending_reviews.append(
+            (
+                prefix_node,
+                f"`{alias}{below}` reaches legacy `{hit.old}` through `{module}`, which moves "
+                f"to `{moved_module}`; import `{hit.new}` directly",
+            )
+        )
 
     def leave_Attribute(
         self, original_node: cst.Attribute, updated_node: cst.Attribute
@@ -422,14 +474,9 @@ class ImportRewriter(cst.CSTTransformer):
         self.references += 1
         return build_dotted(new_path).with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
 
-    def visit_Arg(self, node: cst.Arg) -> bool:
-        if node.keyword is not None:
-            self._skip_names.add(id(node.keyword))
-        return True
-
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         renamed = self._renamed_attrs.get(id(original_node))
-        if renamed is None and id(original_node) not in self._skip_names:
+        if renamed is None and id(original_node) in self.bindings.renamed_uses:
             renamed = self.bindings.renamed_locals.get(original_node.value)
         if renamed is None:
             return updated_node
@@ -584,6 +631,8 @@ def rewrite_source(source: bytes, table: ImportMap = DEFAULT_MAP) -> RewriteResu
     else:
         _ast_bindings(tree, bindings)
         skip = _skippable_statements(module, tree, bindings)
+    if bindings.renamed_locals:
+        bindings.renamed_uses = _renamed_uses(module, bindings)
     rewriter = ImportRewriter(table, bindings, skip)
     new_module = module.visit(rewriter)
     reviews: list[Review] = []

@@ -260,6 +260,31 @@ def test_several_modules_in_one_import_statement() -> None:
     )
 
 
+def test_chains_through_an_aliased_root_are_respelled() -> None:
+    check_transformed(
+        "import autoplay_sdk as sdk\n\nsdk.chatbot.X\nsdk.agent_states.types.T\nsdk.rag.query\n",
+        "import autoplay_sdk as sdk\n\nsdk.chat.chatbot.X\nsdk.agent_state.v1.types.T\n"
+        "sdk.rag.query\n",
+    )
+
+
+def test_chains_through_a_moved_module_to_a_row_moved_elsewhere_are_reviewed() -> None:
+    # ``agent_states`` moves to ``agent_state.v1.states`` but its ``state_machine``
+    # submodule to ``agent_state.v1.state_machine``: not reachable through the alias.
+    result = rewrite(
+        "from autoplay_sdk import agent_states\nimport autoplay_sdk.proactive_triggers as pt\n"
+        "\nagent_states.AgentState\nagent_states.state_machine.M\npt.registry.R\n"
+    )
+    assert result.code == (
+        b"from autoplay_sdk.agent_state.v1 import states as agent_states\n"
+        b"import autoplay_sdk.proactive.triggers as pt\n"
+        b"\nagent_states.AgentState\nagent_states.state_machine.M\npt.registry.R\n"
+    )
+    assert [
+        (r.line, "autoplay_sdk.agent_state.v1.state_machine" in r.message) for r in result.reviews
+    ] == [(5, True)]
+
+
 def test_attribute_chains_need_the_root_imported() -> None:
     # ``autoplay_sdk`` here is a local variable, not the package: leave it.
     check_noop("autoplay_sdk = load()\nautoplay_sdk.models.run()\n")
@@ -340,6 +365,51 @@ def test_conversation_event_alias_keeps_the_local_name() -> None:
         "patch('autoplay_sdk.chat.ConversationEvent')\n",
         "from autoplay_sdk.chat.chatbot import ConversationEventType as CE\nCE.NEW\n"
         "patch('autoplay_sdk.chat.ConversationEventType')\n",
+    )
+
+
+def test_names_that_shadow_conversation_event_keep_their_name() -> None:
+    # A parameter or class attribute of the same name is another binding: renaming it
+    # would break ``f(ConversationEvent=...)`` and ``Handler.ConversationEvent``.
+    check_transformed(
+        """\
+        from autoplay_sdk.chatbot import ConversationEvent
+
+
+        def f(*, ConversationEvent=None):
+            return ConversationEvent
+
+
+        class Handler:
+            ConversationEvent = ConversationEvent
+
+            def run(self):
+                return self.ConversationEvent, [ConversationEvent for ConversationEvent in ()]
+
+
+        f(ConversationEvent=1)
+        Handler.ConversationEvent
+        g = lambda: ConversationEvent.NEW
+        """,
+        """\
+        from autoplay_sdk.chat.chatbot import ConversationEventType
+
+
+        def f(*, ConversationEvent=None):
+            return ConversationEvent
+
+
+        class Handler:
+            ConversationEvent = ConversationEventType
+
+            def run(self):
+                return self.ConversationEvent, [ConversationEvent for ConversationEvent in ()]
+
+
+        f(ConversationEvent=1)
+        Handler.ConversationEvent
+        g = lambda: ConversationEventType.NEW
+        """,
     )
 
 
