@@ -80,6 +80,8 @@ def _render(the_plan: Plan, root: Path, how: str, json_: bool, dry_run: bool) ->
         version = i.version if i.installed in (None, i.version) else f"{i.installed} -> {i.version}"
         extra = f" [{', '.join(i.modified)}]" if i.modified else ""
         note = f"  ({i.note})" if i.note else ""
+        if i.backup is not None:
+            note += f"  backup: {relative(i.backup, root)}"
         output.emit_text(f"{i.action.value:<14} {relative(i.path, root)}  {version}{extra}{note}")
     where = ", ".join(
         relative(t.folder, root) + (f" ({', '.join(t.agents)})" if t.agents else "")
@@ -138,7 +140,9 @@ def install_skills(
     ] = None,
     dest: Annotated[
         Path | None,
-        typer.Option("--dest", metavar="DIR", help="Install into this one folder instead."),
+        typer.Option(
+            "--dest", metavar="DIR", help="Install into this one folder (relative to here)."
+        ),
     ] = None,
     list_: Annotated[
         bool, typer.Option("--list", help="Show the catalog and what is installed here.")
@@ -162,7 +166,17 @@ def install_skills(
 ) -> None:
     """Install the bundled agent skills for Claude Code, Cursor, Codex, Copilot, Gemini CLI."""
     if validate is not None:
-        if list_ or chatbot or user_activity or migrate or all_ or agent or dest or force:
+        if (
+            list_
+            or chatbot
+            or user_activity
+            or migrate
+            or all_
+            or agent
+            or dest
+            or force
+            or dry_run
+        ):
             raise UsageError("--validate cannot be combined with install options")
         _validate(validate, json_)
         return
@@ -170,6 +184,8 @@ def install_skills(
     from autoplay_cli.skillpack.agents import find_project_root, resolve_targets
 
     root = find_project_root(Path.cwd())
+    if dest is not None:
+        dest = Path.cwd() / dest  # as typed: relative to where the user stands, not the root
     if list_:
         _list(root, agent or [], dest, json_)
         return

@@ -12,6 +12,7 @@ Decisions (one per target folder and skill):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from collections import Counter
@@ -20,6 +21,7 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
+from autoplay_cli.errors import AutoplayError
 from autoplay_cli.skillpack import catalog, manifest
 from autoplay_cli.skillpack.agents import Target
 from autoplay_cli.skillpack.bundle import Bundle, sha256
@@ -137,6 +139,21 @@ def scan(folder: Path) -> dict[str, str]:
     return found
 
 
+def local_edits(here: Path, entry: manifest.Entry, want: dict[str, str]) -> tuple[str, ...]:
+    """Files of an installed skill that are not as we wrote them, sorted.
+
+    Our recorded files that changed or went missing, and files the user put where the
+    bundled version ships one of ours (they are the user's, so they count as edits).
+    """
+    edited = {r for r, h in entry.files.items() if _file_hash(here / r) != h}
+    foreign = {
+        r
+        for r, h in want.items()
+        if r not in entry.files and (here / r).exists() and _file_hash(here / r) != h
+    }
+    return tuple(sorted(edited | foreign))
+
+
 def _backup_path(folder: Path, skill: str) -> Path:
     base = folder.parent / BACKUP_DIR
     n = 1
@@ -178,7 +195,7 @@ def _decide(
                 entry.version,
                 note="its folder was removed: installing it again",
             )
-        modified = tuple(sorted(r for r, h in entry.files.items() if _file_hash(here / r) != h))
+        modified = local_edits(here, entry, want)
         stale = [r for r in entry.files if r not in want and (here / r).exists()]
         if not stale and all(_file_hash(here / r) == h for r, h in want.items()):
             return Item(folder, skill, Action.UNCHANGED, version, entry.version)
@@ -302,38 +319,84 @@ def apply(plan: Plan) -> Result:
         for item in items:
             if item.action not in WRITES and item.action is not Action.UNCHANGED:
                 continue
-            bundled = plan.bundle.skills[item.skill]
-            want = bundled.hashes()
-            here = item.path
+            want = plan.bundle.skills[item.skill].hashes()
             old = man.skills.get(item.skill)
-            if item.action in WRITES:
-                if item.backup is not None:
-                    shutil.copytree(here, item.backup, symlinks=True)
-                    result.backups.append(item.backup)
-                # Our previous files that the new version no longer ships.
-                ours = set(old.files) if old else set()
-                if item.action is Action.MIGRATE:
-                    ours |= set(scan(here))
-                for rel in sorted(ours - set(want)):
-                    gone = here / rel
-                    if gone.is_file() and not gone.is_symlink():
-                        gone.unlink()
-                        result.removed.append(gone)
-                        _prune_empty_dirs(here, gone)
-                for rel, data in sorted(bundled.files.items()):
-                    dest = here / rel
-                    if _file_hash(dest) != want[rel]:
-                        manifest.write_atomic(dest, data)
-                        result.written.append(dest)
             origin = old.origin if old else "autoplay"
             if item.action is Action.MIGRATE:
                 origin = f"migrated from {item.installed}"
+            if item.action in WRITES:
+                try:
+                    _write_skill(plan, item, old, result)
+                except OSError as exc:
+                    _save_after_failure(plan, target, man, item, old, origin)
+                    where = exc.filename or item.path
+                    raise AutoplayError(
+                        f"cannot install {item.skill}: {where}: {exc.strerror or exc}",
+                        hint="free the path or fix its permissions, then run again "
+                        "(what was written is recorded, so the rerun resumes)",
+                    ) from exc
             man.skills[item.skill] = manifest.Entry(item.version, want, origin)
         if man.to_json() != before or (loaded is None and man.skills):
-            target.folder.mkdir(parents=True, exist_ok=True)
-            if manifest.save(target.folder, man):
-                result.written.append(manifest.path_for(target.folder))
+            try:
+                target.folder.mkdir(parents=True, exist_ok=True)
+                if manifest.save(target.folder, man):
+                    result.written.append(manifest.path_for(target.folder))
+            except OSError as exc:
+                raise AutoplayError(
+                    f"cannot write {manifest.path_for(target.folder)}: {exc.strerror or exc}",
+                    hint="fix the folder's permissions, then run again",
+                ) from exc
     return result
+
+
+def _write_skill(plan: Plan, item: Item, old: manifest.Entry | None, result: Result) -> None:
+    """Back up if asked, drop our files the new version no longer ships, write the rest."""
+    bundled = plan.bundle.skills[item.skill]
+    want = bundled.hashes()
+    here = item.path
+    if item.backup is not None:
+        shutil.copytree(here, item.backup, symlinks=True)
+        result.backups.append(item.backup)
+    ours = set(old.files) if old else set()
+    if item.action is Action.MIGRATE:
+        ours |= set(scan(here))
+    for rel in sorted(ours - set(want)):
+        gone = here / rel
+        if gone.is_file() and not gone.is_symlink():
+            gone.unlink()
+            result.removed.append(gone)
+            _prune_empty_dirs(here, gone)
+    for rel, data in sorted(bundled.files.items()):
+        dest = here / rel
+        if _file_hash(dest) != want[rel]:
+            manifest.write_atomic(dest, data)
+            result.written.append(dest)
+
+
+def _save_after_failure(
+    plan: Plan,
+    target: Target,
+    man: manifest.Manifest,
+    item: Item,
+    old: manifest.Entry | None,
+    origin: str,
+) -> None:
+    """Record which files of *item* are ours after a failed write, so a rerun resumes.
+
+    A file counts as ours when it holds exactly what we shipped, in this version or the
+    installed one; anything else stays untracked and is reported as an edit next time.
+    """
+    want = plan.bundle.skills[item.skill].hashes()
+    before = old.files if old else {}
+    tracked: dict[str, str] = {}
+    for rel in sorted(set(before) | set(want)):
+        digest = _file_hash(item.path / rel)
+        if digest is not None and digest in (want.get(rel), before.get(rel)):
+            tracked[rel] = digest
+    man.skills[item.skill] = manifest.Entry(old.version if old else item.version, tracked, origin)
+    with contextlib.suppress(OSError):  # the original failure is the one to report
+        target.folder.mkdir(parents=True, exist_ok=True)
+        manifest.save(target.folder, man)
 
 
 @dataclass(frozen=True)
@@ -373,7 +436,7 @@ def status(targets: list[Target], bundle: Bundle) -> list[Status]:
             want = bundle.skills[skill].hashes()
             if not here.exists():
                 state = "missing"
-            elif any(_file_hash(here / r) != h for r, h in entry.files.items()):
+            elif local_edits(here, entry, want):
                 state = "modified"
             elif entry.files == want:
                 state = "current"

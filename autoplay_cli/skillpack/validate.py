@@ -194,9 +194,13 @@ def _check_frontmatter(skill_md: Path, fm_text: str, folder_name: str) -> list[P
     return problems
 
 
-def _check_links(folder: Path, source: Path, text: str, *, from_skill_md: bool) -> list[Problem]:
+def _check_links(
+    folder: Path, source: Path, text: str, *, from_skill_md: bool, first_line: int = 1
+) -> list[Problem]:
+    """Problems with the local links of *text*, which starts at line *first_line* of *source*."""
     problems: list[Problem] = []
-    for target, line in _local_links(text):
+    for target, found_at in _local_links(text):
+        line = found_at + first_line - 1 if found_at else None
         if target.startswith("/"):
             problems.append(
                 Problem(
@@ -273,7 +277,7 @@ def validate_skill(folder: Path) -> list[Problem]:
                 "move detail to reference files)",
             )
         )
-    problems += _check_links(folder, skill_md, body, from_skill_md=True)
+    problems += _check_links(folder, skill_md, body, from_skill_md=True, first_line=body_line)
     for ref in sorted(folder.rglob("*.md")):
         if ref == skill_md or ref.is_symlink():
             continue

@@ -90,6 +90,7 @@ def test_rerun_edit_kept_then_force(project: Path, capsys: pytest.CaptureFixture
     assert run([*args, "--force"]) == 0
     out, _ = capsys.readouterr()
     assert "update         .claude/skills/chatbot-ada" in out
+    assert "backup: .claude/.autoplay-skill-backups/chatbot-ada.1" in out
     backup = project / ".claude/.autoplay-skill-backups/chatbot-ada.1/SKILL.md"
     assert backup.read_text(encoding="utf-8") == "my version\n"
     assert skill_md.read_bytes() == (SKILLS_DIR / "chatbot-ada/SKILL.md").read_bytes()
@@ -97,7 +98,8 @@ def test_rerun_edit_kept_then_force(project: Path, capsys: pytest.CaptureFixture
 
 def test_list_shows_catalog_and_state(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["install-skills", "--dest", "vendor/skills", "--chatbot", "dify"]) == 0
-    (project / "vendor/skills/chatbot-dify/SKILL.md").write_text("x", encoding="utf-8")
+    # --dest is relative to the current folder (src/), like any path typed in a shell.
+    (project / "src/vendor/skills/chatbot-dify/SKILL.md").write_text("x", encoding="utf-8")
     capsys.readouterr()
     assert run(["install-skills", "--list", "--dest", "vendor/skills", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -120,6 +122,7 @@ def test_list_shows_catalog_and_state(project: Path, capsys: pytest.CaptureFixtu
         (["--agent", "windsurf"], "unknown --agent 'windsurf'"),
         (["--agent", "claude", "--dest", "x"], "--dest and --agent cannot be combined"),
         (["--validate", ".", "--chatbot", "ada"], "--validate cannot be combined"),
+        (["--validate", ".", "--dry-run"], "--validate cannot be combined"),
     ],
 )
 def test_usage_errors(

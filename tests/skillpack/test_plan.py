@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from autoplay_cli.errors import InputError
+from autoplay_cli.errors import AutoplayError, InputError
 from autoplay_cli.skillpack import manifest, plan
 from autoplay_cli.skillpack.agents import Target, resolve_targets
 from autoplay_cli.skillpack.bundle import Bundle, sha256
@@ -123,6 +124,49 @@ def test_force_backs_up_then_updates(project: Path, bundle: Bundle) -> None:
     edited.write_text("again\n", encoding="utf-8")
     again, _ = install(project, bundle, force=True)
     assert [i.backup for i in again.items if i.skill == CORE] == [backup.with_name(f"{CORE}.2")]
+
+
+def test_a_user_file_where_a_new_version_ships_one_is_an_edit_not_overwritten(
+    project: Path, bundle: Bundle, make_variant: Callable[..., Bundle]
+) -> None:
+    old = make_variant(bundle, {CORE: {"references/payloads.md": None}})
+    install(project, old)
+    theirs = project / ".claude/skills" / CORE / "references/payloads.md"
+    theirs.write_text("the user's own notes\n", encoding="utf-8")  # never shipped by us
+    the_plan, _ = install(project, bundle)
+    (item,) = [i for i in the_plan.items if i.skill == CORE]
+    assert item.action is Action.KEPT_MODIFIED and item.modified == ("references/payloads.md",)
+    assert theirs.read_text(encoding="utf-8") == "the user's own notes\n"
+    assert {r.skill: r.state for r in status(claude(project), bundle)}[CORE] == "modified"
+    forced, _ = install(project, bundle, force=True)
+    (item,) = [i for i in forced.items if i.skill == CORE]
+    assert item.backup is not None
+    assert (item.backup / "references/payloads.md").read_text(encoding="utf-8") == (
+        "the user's own notes\n"
+    )
+
+
+def test_a_write_failure_is_one_clear_error_and_the_rerun_resumes(
+    project: Path, bundle: Bundle
+) -> None:
+    install(project, bundle)
+    here = project / ".claude/skills" / CORE
+    shutil.rmtree(here / "references")
+    blocker = here / "references"  # a file where the skill needs a folder
+    blocker.write_text("in the way\n", encoding="utf-8")
+    with pytest.raises(AutoplayError) as caught:
+        install(project, bundle, force=True)
+    assert not isinstance(caught.value, OSError)
+    assert caught.value.message.startswith(f"cannot install {CORE}: {blocker}")
+    assert blocker.read_text(encoding="utf-8") == "in the way\n"
+    # The manifest says what is ours now (SKILL.md), not what failed to land.
+    entry = manifest.load(here.parent).skills[CORE]  # type: ignore[union-attr]
+    assert entry.files == {"SKILL.md": bundle.skills[CORE].hashes()["SKILL.md"]}
+    blocker.unlink()
+    again, _ = install(project, bundle)
+    assert actions(again)[CORE] == "update"
+    for rel, data in bundle.skills[CORE].files.items():
+        assert (here / rel).read_bytes() == data
 
 
 def test_unchanged_edit_back_to_bundled_is_unchanged(project: Path, bundle: Bundle) -> None:

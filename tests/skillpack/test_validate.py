@@ -170,6 +170,13 @@ def test_problems_carry_the_line(tmp_path: Path) -> None:
     )
 
 
+def test_link_problems_carry_the_line_of_the_file_not_of_the_body(tmp_path: Path) -> None:
+    folder = make(tmp_path, body="# Demo\n\nSee [missing](references/nope.md).\n")
+    (problem,) = validate_skill(folder)
+    assert "does not name a file" in problem.message
+    assert problem.line == 7  # 4 frontmatter lines, then the body's line 3
+
+
 def test_validate_tree_accepts_one_skill_or_a_parent(tmp_path: Path) -> None:
     folder = make(tmp_path)
     assert validate_tree(folder) == ([folder], [])
