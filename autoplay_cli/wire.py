@@ -220,6 +220,11 @@ _FAST: dict[str, bool] = {"fast": True}  # validation context of parse_event's o
 _fast_validate_json: Any = None
 
 
+def warm_up() -> None:
+    """Build :func:`parse_event`'s one-call validator now rather than on the first frame."""
+    _payload_validator()
+
+
 def _payload_validator() -> Any:
     """``validate_json`` of the discriminated payload union, built on first use."""
     global _fast_validate_json
@@ -229,7 +234,8 @@ def _payload_validator() -> Any:
         adapter: TypeAdapter[Payload] = TypeAdapter(
             Annotated[ActionsPayload | SummaryPayload, Field(discriminator="type")]
         )
-        _fast_validate_json = adapter.validate_json
+        # The core validator's own method: TypeAdapter.validate_json adds a Python frame.
+        _fast_validate_json = adapter.validator.validate_json
     return _fast_validate_json
 
 

@@ -191,6 +191,20 @@ class StreamClient:
 
     async def events(self) -> AsyncGenerator[ParsedEvent, None]:
         """Every dispatched frame, parsed: payloads, heartbeats, gaps, unknown, malformed."""
+        batches = self.batches()
+        try:
+            async for batch in batches:
+                for event in batch:
+                    yield event
+        finally:
+            await batches.aclose()
+
+    async def batches(self) -> AsyncGenerator[list[ParsedEvent], None]:
+        """Like :meth:`events`, one non-empty list per network read.
+
+        Counters, the last event id and notices are updated for the whole list
+        before it is handed out; the next read waits until it has been consumed.
+        """
         cfg = self.config
 
         async def watch(response: httpx.Response) -> None:
@@ -217,8 +231,8 @@ class StreamClient:
             while True:
                 seen = self.stats.events
                 try:
-                    async for event in self._one_connection(client):
-                        yield event
+                    async for batch in self._one_connection(client):
+                        yield batch
                     cause = "the server closed the stream"
                 except StreamStalled as exc:
                     self.stats.stalls += 1
@@ -291,7 +305,9 @@ class StreamClient:
 
     # -- one connection -------------------------------------------------------------
 
-    async def _one_connection(self, client: httpx.AsyncClient) -> AsyncGenerator[ParsedEvent, None]:
+    async def _one_connection(
+        self, client: httpx.AsyncClient
+    ) -> AsyncGenerator[list[ParsedEvent], None]:
         cfg = self.config
         stats = self.stats
         headers = {
@@ -318,9 +334,11 @@ class StreamClient:
             )
             decoder = SSEDecoder()
             retry = None
-            # All events completed by one network read are handled in one tight loop.
+            # All events completed by one network read are handled in one tight loop
+            # and handed out as one list: no async hop per event.
             async for chunk in response.aiter_bytes():
                 frames = decoder.feed(chunk)
+                batch: list[ParsedEvent] = []
                 if decoder.retry != retry:
                     retry = decoder.retry
                     assert retry is not None
@@ -332,7 +350,7 @@ class StreamClient:
                     if name == HEARTBEAT_EVENT:
                         stats.events += 1
                         stats.heartbeats += 1
-                        yield HeartbeatEvent(event_id)
+                        batch.append(HeartbeatEvent(event_id))
                         continue
                     if not data:
                         stats.empty += 1  # nothing to parse: counted, not passed on
@@ -353,10 +371,12 @@ class StreamClient:
                         self._notice(
                             "unknown", f"unknown event type {event.type!r} (id {event.id})"
                         )
-                    yield event
+                    batch.append(event)
                 if decoder.last_event_id:
                     # An id on a frame that dispatched nothing is a resume point too.
                     stats.last_event_id = decoder.last_event_id
+                if batch:
+                    yield batch
         finally:
             await response.aclose()
 

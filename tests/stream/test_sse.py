@@ -18,7 +18,8 @@ def decode(*chunks: bytes | str) -> tuple[list[SSEEvent], SSEDecoder]:
     decoder = SSEDecoder()
     events: list[SSEEvent] = []
     for chunk in chunks:
-        events += decoder.feed(chunk.encode() if isinstance(chunk, str) else chunk)
+        frames = decoder.feed(chunk.encode() if isinstance(chunk, str) else chunk)
+        events += (SSEEvent(*f) for f in frames)
     return events, decoder
 
 

@@ -103,19 +103,25 @@ class Sink:
 async def endless(
     gap: float = 0.0,
     stop_after: int | None = None,
-) -> AsyncIterator[RecordedEvent]:
+    batch: int = 1,
+) -> AsyncIterator[list[RecordedEvent]]:
+    """Lists of *batch* events (as one network read brings them), then silence."""
     n = 0
     while stop_after is None or n < stop_after:
-        n += 1
-        yield RecordedEvent(str(n), float(n), actions(f"s{n % 3}"))
+        events = []
+        for _ in range(batch):
+            n += 1
+            events.append(RecordedEvent(str(n), float(n), actions(f"s{n % 3}")))
+        yield events
         await asyncio.sleep(gap)
     await asyncio.sleep(3600)  # then silence
 
 
-async def test_count_stops_after_n_shown_events() -> None:
+@pytest.mark.parametrize("batch", [1, 4])
+async def test_count_stops_after_n_shown_events_even_inside_a_batch(batch: int) -> None:
     sink = Sink()
     req = TailRequest(filter=PayloadFilter(sessions=frozenset({"s1"})), count=3)
-    result = await run(endless(), req, sink, TailSummary())
+    result = await run(endless(batch=batch), req, sink, TailSummary())
     assert [e.id for e in sink.events] == ["1", "4", "7"]
     assert result.stop_reason == "--count 3 reached"
     assert sum(result.received.values()) == 7 and result.sessions == {"s1"}
