@@ -6,8 +6,9 @@ import json
 import logging
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from autoplay_cli.errors import InputError
 from autoplay_cli.wire import (
@@ -262,3 +263,93 @@ def test_extra_fields_round_trip(extra: dict[str, object]) -> None:
     for key, value in extra.items():
         assert wire[key] == value
     assert ActionsPayload.model_validate(wire).to_wire() == wire
+
+
+# -- the one-call path of parse_event equals the tolerant path --------------------------------
+
+SCALAR = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(allow_nan=False),
+    st.text(max_size=6),
+    st.sampled_from(["3", "1.5", "Click", "PageView", "\ud800", "ΣΑΣ", "İ"]),
+)
+ACTION_KEYS = [
+    "index",
+    "type",
+    "title",
+    "description",
+    "timestamp_start",
+    "canonical_url",
+    "session_id",
+    "user_id",
+    "x_extra",
+]
+PAYLOAD_KEYS = [
+    "product_id",
+    "session_id",
+    "user_id",
+    "email",
+    "count",
+    "forwarded_at",
+    "conversation_id",
+    "summary",
+    "replaces",
+    "future",
+]
+
+
+@st.composite
+def frame_data(draw: st.DrawFn) -> str:
+    obj: dict[str, object] = draw(st.dictionaries(st.sampled_from(PAYLOAD_KEYS), SCALAR))
+    kind = draw(st.sampled_from(["actions", "summary", "gap", "other", None, "ACTIONS"]))
+    if kind is not None:
+        obj["type"] = kind
+    if draw(st.booleans()):
+        action = st.dictionaries(st.sampled_from(ACTION_KEYS), SCALAR)
+        obj["actions"] = draw(st.one_of(st.none(), st.lists(action, max_size=3), SCALAR))
+    if draw(st.booleans()) and isinstance(obj.get("actions"), list):
+        obj["count"] = len(obj["actions"])  # type: ignore[arg-type]
+    text = json.dumps(obj, ensure_ascii=draw(st.booleans()), allow_nan=False)
+    return draw(st.sampled_from([text, text + " ", text[:-1], "[" + text + "]"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(frame_data(), st.sampled_from([None, "actions", "summary", "gap", "message"]))
+def test_the_one_call_path_classifies_exactly_like_the_tolerant_path(
+    data: str, event: str | None
+) -> None:
+    from autoplay_cli.wire import _classify
+
+    fast = parse_event(event, data, "9")
+    slow = _classify(event or "message", data, "9")
+    assert type(fast) is type(slow)
+    if isinstance(fast, PayloadEvent):
+        assert isinstance(slow, PayloadEvent)
+        assert type(fast.payload) is type(slow.payload)
+        assert fast.payload.to_wire() == slow.payload.to_wire()
+        assert (fast.id, fast.event, fast.warnings) == (slow.id, slow.event, slow.warnings)
+    else:
+        assert fast == slow
+
+
+def test_the_one_call_path_leaves_nulls_and_miscounts_to_the_tolerant_path() -> None:
+    parsed = parse_event("actions", json.dumps(actions_payload(1) | {"product_id": None}))
+    assert isinstance(parsed, PayloadEvent) and parsed.payload.product_id == ""
+    parsed = parse_event("actions", json.dumps(actions_payload(1) | {"count": 4}))
+    assert isinstance(parsed, PayloadEvent)
+    assert parsed.payload.count == 1 and parsed.warnings
+
+
+@given(st.text(max_size=8))
+def test_action_type_lowercasing_matches_python_lower(value: str) -> None:
+    assert SlimAction.model_validate({"type": value}).type == value.lower()
+
+
+def test_model_validate_json_is_as_tolerant_as_model_validate() -> None:
+    raw = json.dumps({"type": "actions", "actions": [{"type": None, "title": None}], "count": None})
+    payload = ActionsPayload.model_validate_json(raw)
+    assert payload.actions[0].type == "" and payload.count == 1
+    with pytest.raises(ValidationError):
+        ActionsPayload.model_validate_json("{not json")
