@@ -94,6 +94,9 @@ class Bindings:
         # ids of the Name nodes that use an SDK import of a renamed name (scope-resolved).
         self.renamed_uses: set[int] = set()
         self.unnamed_modules: set[str] = set()
+        self.sdk_star = False  # ``from autoplay_sdk[.x] import *`` somewhere in the module
+        # Renamed names used but bound nowhere: they can only come from a star import.
+        self.star_names: set[str] = set()
 
     def note_import(self, path: str, asname: str | None) -> None:
         if not self.table.in_sdk(path):
@@ -144,7 +147,10 @@ class _CstBindings(cst.CSTVisitor):
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> bool:
         module = dotted_name(node.module) if node.module is not None else None
-        if node.relative or module is None or isinstance(node.names, cst.ImportStar):
+        if node.relative or module is None:
+            return False
+        if isinstance(node.names, cst.ImportStar):
+            self.bindings.sdk_star |= self.bindings.table.in_sdk(module)
             return False
         for alias in node.names:
             if isinstance(alias.name, cst.Name):
@@ -164,6 +170,8 @@ def _ast_bindings(tree: ast.Module, bindings: Bindings) -> None:
             for alias in node.names:
                 if alias.name != "*":
                     bindings.note_import_from(node.module, alias.name, alias.asname)
+                else:
+                    bindings.sdk_star |= bindings.table.in_sdk(node.module)
 
 
 def _ast_relevant(statements: Sequence[ast.stmt], bindings: Bindings) -> bool:
@@ -188,15 +196,21 @@ def _ast_relevant(statements: Sequence[ast.stmt], bindings: Bindings) -> bool:
     return False
 
 
-def _renamed_uses(module: cst.Module, bindings: Bindings) -> set[int]:
-    """ids of the names that refer to an SDK import of a renamed name, scope by scope.
+def _resolve_renamed_names(module: cst.Module, bindings: Bindings) -> None:
+    """Find, scope by scope, the uses of renamed names: ``renamed_uses``, ``star_names``.
 
     A parameter, class attribute or local that merely shares the name is another
     binding: renaming it would break keyword calls and attribute lookups elsewhere.
     """
     scopes = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider)
-    table, uses = bindings.table, set[int]()
+    table, uses = bindings.table, bindings.renamed_uses
     for scope in {id(s): s for s in scopes.values() if s is not None}.values():
+        if bindings.sdk_star:
+            bindings.star_names.update(
+                name
+                for name in table.renames
+                if any(not access.referents for access in scope.accesses[name])
+            )
         for name in bindings.renamed_locals:
             for assignment in scope.assignments[name]:
                 if not isinstance(assignment, ImportAssignment):
@@ -211,7 +225,6 @@ def _renamed_uses(module: cst.Module, bindings: Bindings) -> set[int]:
                 uses.update(
                     id(r.node) for r in assignment.references if isinstance(r.node, cst.Name)
                 )
-    return uses
 
 
 def _skippable_statements(module: cst.Module, tree: ast.Module, bindings: Bindings) -> set[int]:
@@ -313,6 +326,14 @@ class ImportRewriter(cst.CSTTransformer):
         base = resolution.new if resolution.verdict is Verdict.MOVED else module
         assert base is not None
         if isinstance(updated_node.names, cst.ImportStar):
+            for name in sorted(self.bindings.star_names):
+                self.pending_reviews.append(
+                    (
+                        original_node,
+                        f"`{name}` may come from this star import; SDK 0.7.9 renamed it "
+                        f"`{self.table.renames[name]}`: import it by name",
+                    )
+                )
             if base == module:
                 return updated_node
             self.imports += 1
@@ -631,8 +652,8 @@ def rewrite_source(source: bytes, table: ImportMap = DEFAULT_MAP) -> RewriteResu
     else:
         _ast_bindings(tree, bindings)
         skip = _skippable_statements(module, tree, bindings)
-    if bindings.renamed_locals:
-        bindings.renamed_uses = _renamed_uses(module, bindings)
+    if bindings.renamed_locals or bindings.sdk_star:
+        _resolve_renamed_names(module, bindings)
     rewriter = ImportRewriter(table, bindings, skip)
     new_module = module.visit(rewriter)
     reviews: list[Review] = []

@@ -413,6 +413,21 @@ def test_names_that_shadow_conversation_event_keep_their_name() -> None:
     )
 
 
+def test_conversation_event_from_a_star_import_is_reported_not_guessed() -> None:
+    result = rewrite(
+        "from autoplay_sdk.chatbot import *\n\n\ndef f():\n    return ConversationEvent.NEW\n"
+    )
+    assert result.code.startswith(b"from autoplay_sdk.chat.chatbot import *\n")
+    assert b"ConversationEvent.NEW" in result.code
+    assert [(r.line, "ConversationEventType" in r.message) for r in result.reviews] == [(1, True)]
+    # Bound in the module, the name does not come from the star import.
+    assert (
+        rewrite("from autoplay_sdk import *\nConversationEvent = 1\nConversationEvent\n").reviews
+        == []
+    )
+    assert rewrite("from autoplay_sdk import *\nActionsPayload\n").reviews == []
+
+
 def test_a_local_conversation_event_not_from_the_sdk_is_untouched() -> None:
     check_noop("from myapp.events import ConversationEvent\nConversationEvent.NEW\n")
 
