@@ -30,8 +30,10 @@ from autoplay_cli.onboarding._flow import (
     OnboardOptions,
     OnboardPlan,
     OnboardResult,
+    RequiredInput,
     onboard,
     prepare,
+    resolve_options,
 )
 from autoplay_cli.onboarding._secrets import generate_secret
 from autoplay_cli.onboarding._unkey import (
@@ -56,11 +58,13 @@ __all__ = [
     "OnboardResult",
     "Registration",
     "RegistrationRequest",
+    "RequiredInput",
     "create_stream_key",
     "generate_secret",
     "onboard",
     "prepare",
     "register_product",
+    "resolve_options",
     "stream_url",
     "verify_key",
     "webhook_url",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,72 @@ class OnboardOptions:
     env_file: Path | None = None
     force: bool = False
     save_profile: str | None = None
+
+
+# Read through the settings resolver (flag > env > profile). The product's own values
+# (id, email, secrets) come from flags or prompts only: a sourced env file of another
+# product must not lend them.
+CONNECTION_SETTINGS = (
+    "connector_url",
+    "admin_key",
+    "unkey_root_key",
+    "unkey_api_id",
+    "unkey_server_url",
+)
+
+
+@dataclass(frozen=True)
+class RequiredInput:
+    """A value onboarding cannot do without: asked for on a terminal, else a usage error."""
+
+    field: str
+    label: str
+    flag: str
+    check: Callable[[str], str]
+    elsewhere: str = ""
+
+    def missing(self) -> UsageError:
+        return UsageError(
+            f"missing {self.flag}",
+            hint=f"pass {self.flag}{self.elsewhere} (prompted only on a terminal)",
+        )
+
+
+REQUIRED_INPUTS = (
+    RequiredInput(
+        "connector_url",
+        "Connector URL",
+        "--connector-url",
+        lambda v: _validate.url(v, what="connector URL"),
+        ", set AUTOPLAY_CONNECTOR_URL or a profile's connector_url",
+    ),
+    RequiredInput("product_id", "Product id", "--product-id", _validate.product_id),
+    RequiredInput("contact_email", "Contact email", "--email", _validate.email),
+)
+
+
+def _never_ask(required: RequiredInput) -> str:
+    raise required.missing()
+
+
+def resolve_options(
+    flags: Mapping[str, Any],
+    *,
+    profile: str | None = None,
+    ask: Callable[[RequiredInput], str] = _never_ask,
+) -> OnboardOptions:
+    """The options from the command's flags (named as OnboardOptions' fields).
+
+    Connection settings go through the resolver; *ask* supplies each missing
+    required value (by default a missing one is a usage error).
+    """
+    settings = config.resolve({k: flags.get(k) for k in CONNECTION_SETTINGS}, profile=profile)
+    values = {k: v for k, v in flags.items() if v is not None and k not in CONNECTION_SETTINGS}
+    values.update({k: settings.get(k) for k in CONNECTION_SETTINGS})
+    for required in REQUIRED_INPUTS:
+        if not values.get(required.field):
+            values[required.field] = ask(required)
+    return OnboardOptions(**values)
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,41 @@ def test_prompts_on_a_terminal_validate_as_typed(
     assert (body["product_id"], body["contact_email"]) == ("acme-tty", EMAIL)
 
 
+def test_a_real_terminal_prompts_validates_and_ctrl_c_exits_130(emulator: Any) -> None:
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: onboard on a real terminal, nothing given but the URL
+        env = {**os.environ, **unkey_env(emulator), "NO_COLOR": "1"}
+        os.execve(sys.executable, [sys.executable, "-m", "autoplay_cli", "onboard"], env)
+    seen = b""
+
+    def until(needle: bytes) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 30
+        while needle not in seen and time.monotonic() < deadline:
+            if select.select([fd], [], [], 0.5)[0]:
+                try:
+                    seen += os.read(fd, 4096)
+                except OSError:  # the child closed the terminal
+                    break
+        assert needle in seen, seen
+
+    until(b"Product id: ")
+    os.write(fd, b"bad id!\r")
+    until(b"invalid product id")
+    os.write(fd, b"acme-pty\r")
+    until(b"Contact email: ")
+    os.write(fd, b"\x03")  # Ctrl-C, delivered by the terminal as SIGINT
+    until(b"Interrupted.")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 130
+    assert not keys_of(emulator, "acme-pty")
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [

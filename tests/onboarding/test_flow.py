@@ -284,3 +284,26 @@ def test_the_key_policy_over_every_combination(
         assert isinstance(result.error, ConfigError) and result.stream_key is None
     else:
         assert result.stream_key is None and result.error is None
+
+
+def test_resolve_options_reads_connection_settings_but_never_the_products_own_values(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from autoplay_cli.onboarding import RequiredInput, resolve_options
+
+    monkeypatch.setenv("AUTOPLAY_CONNECTOR_URL", BASE)
+    monkeypatch.setenv("UNKEY_ROOT_KEY", ROOT_KEY)
+    monkeypatch.setenv("AUTOPLAY_PRODUCT_ID", "from-a-sourced-env-file")
+    asked: list[str] = []
+
+    def ask(required: RequiredInput) -> str:
+        asked.append(required.flag)
+        return {"product_id": "acme", "contact_email": "ops@acme.io"}[required.field]
+
+    got = resolve_options({"admin_key": None, "timeout": 3.0}, ask=ask)
+    assert asked == ["--product-id", "--email"]
+    assert (got.connector_url, got.unkey_root_key, got.product_id) == (BASE, ROOT_KEY, "acme")
+    assert got.timeout == 3.0 and got.admin_key is None
+    monkeypatch.delenv("AUTOPLAY_CONNECTOR_URL")
+    with pytest.raises(UsageError, match="missing --connector-url"):
+        resolve_options({"product_id": "acme", "contact_email": "ops@acme.io"})

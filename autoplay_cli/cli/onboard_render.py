@@ -1,0 +1,51 @@
+"""How ``autoplay onboard`` shows its result: one JSON object, or a panel on stdout."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from autoplay_cli.cli import output
+
+if TYPE_CHECKING:
+    from autoplay_cli.onboarding import OnboardPlan, OnboardResult
+
+
+def render_dry_run(plan: OnboardPlan, json_: bool) -> None:
+    if json_:
+        output.emit_json(plan.describe())
+        return
+    output.info("Dry run: nothing was sent.")
+    output.emit_text("\n".join(plan.describe_lines()))
+
+
+def render_result(result: OnboardResult, json_: bool) -> None:
+    if json_:
+        output.emit_json(result.to_dict())
+        return
+    from rich.panel import Panel
+    from rich.table import Table
+    from rich.text import Text
+
+    rows = result.rows()
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(no_wrap=True, overflow="ignore")
+    for label, value in rows:
+        grid.add_row(Text(label), Text(value))
+    body = Table.grid()
+    body.add_row(grid)
+    for note in result.notes:
+        body.add_row(Text("\n" + note))
+    steps = [f"  {n}. {step}" for n, step in enumerate(result.next_steps, 1)]
+    body.add_row(Text("\nNext steps:\n" + "\n".join(steps)))
+    verb = "re-registered" if result.reregistered else "registered"
+    panel = Panel(body, title=Text(f"Product {result.product_id} {verb}"), title_align="left")
+    console = output.out()
+    # Never fold a secret across lines: widen to the longest row rather than wrap it.
+    widest = max(len(label) for label, _ in rows) + max(len(value) for _, value in rows) + 8
+    width = console.width
+    console.width = max(width, widest)
+    try:
+        console.print(panel)
+    finally:
+        console.width = width
