@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 def _ready(handle: EmulatorHandle, *, json_: bool, env: bool) -> None:
     """Say where to connect: once, on stdout, before serving."""
     opts = handle.emulator.options
+    pace = f"{opts.rate:g} events/s" if opts.rate else "as fast as read"
     if json_:
         output.emit_json(handle.describe())
     elif env:
@@ -26,10 +27,11 @@ def _ready(handle: EmulatorHandle, *, json_: bool, env: bool) -> None:
             f"  stream URL      {handle.stream_url}\n"
             f"  product id      {handle.product_id}\n"
             f"  stream key      {handle.token}\n"
+            f"  ingest webhook  {handle.webhook_url}  (X-PostHog-Secret {handle.webhook_secret})\n"
             f"  fake Unkey      {handle.unkey_url}  (api id {handle.unkey_api_id}, "
             f"root key {handle.unkey_root_key})\n"
             f"  traffic         scenario {opts.scenario or 'mixed'}, seed {opts.seed}, "
-            f"{opts.rate:g} events/s; ring buffer {opts.ring_size} events"
+            f"{pace}; ring buffer {opts.ring_size} events"
         )
     output.info("Serving; press Ctrl-C to stop.")
 
@@ -45,6 +47,13 @@ def emulate(
     token: Annotated[
         str | None,
         typer.Option(help="Stream key for that product (default: a fresh random uk_local_… key)."),
+    ] = None,
+    webhook_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--webhook-secret",
+            help="X-PostHog-Secret of that product's ingest webhook (default: random).",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic traffic.")] = 0,
     rate: Annotated[
@@ -133,7 +142,9 @@ def emulate(
     )
     if token is not None:
         options = options.with_(token=token)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if webhook_secret is not None:
+        options = options.with_(webhook_secret=webhook_secret)
+    if not options.loopback:
         output.warn(
             f"binding to {host}: the fake connector and its keys are reachable from other machines"
         )

@@ -1,13 +1,14 @@
 """The emulator's HTTP surface as a Starlette app: stream, products, and a FAKE Unkey.
 
-Routes: ``GET /stream/{product_id}`` (SSE), ``POST /products``,
-``POST /v2/keys.createKey`` and ``POST /v2/keys.verifyKey`` (a minimal fake of
+Routes: ``GET /stream/{product_id}`` (SSE), ``POST /products``, ``POST /webhook/{product_id}``
+(ingest), ``POST /v2/keys.createKey`` and ``POST /v2/keys.verifyKey`` (a minimal fake of
 Unkey's API, for offline tests only), ``GET /healthz``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import secrets
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from autoplay_cli.emulator import scenario
+from autoplay_cli.emulator.ingest import Ingest, IngestError
 from autoplay_cli.emulator.options import EXTERNAL_ID, EmulatorOptions
 from autoplay_cli.emulator.registry import (
     KEY_PREFIX,
@@ -30,6 +32,7 @@ from autoplay_cli.emulator.registry import (
 from autoplay_cli.emulator.stream import ProductStream
 
 FAKE_HEADER = {"X-Autoplay-Emulator": "fake connector; not the real Autoplay or Unkey"}
+MAX_WEBHOOK_BYTES = 1 << 20  # one ingest request; larger ones get 413
 
 
 class Emulator:
@@ -38,6 +41,7 @@ class Emulator:
     def __init__(self, options: EmulatorOptions) -> None:
         self.options = options.validated()
         self.registry = Registry()
+        self.ingest = Ingest()
         self.streams: dict[str, ProductStream] = {}
         self.stopping = False
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -48,7 +52,7 @@ class Emulator:
                 self.options.product_id,
                 "dev@localhost.example",
                 "event_stream",
-                secrets.token_urlsafe(24),
+                self.options.webhook_secret,
             )
         )
         self.registry.create_key(
@@ -144,7 +148,7 @@ def build_app(emulator: Emulator) -> Starlette:
             return _error(401, "unauthorized", "missing or wrong X-Admin-Key")
         try:
             body = json.loads(await request.body())
-        except ValueError:
+        except (ValueError, RecursionError):
             return _error(400, "invalid_json", "the request body is not valid JSON")
         problems = validate_registration(body)
         if problems:
@@ -191,6 +195,51 @@ def build_app(emulator: Emulator) -> Starlette:
         registry.add_product(product)
         return JSONResponse(result, status_code=201, headers=FAKE_HEADER)
 
+    async def webhook(request: Request) -> Response:
+        await delay()
+        product_id = request.path_params["product_id"]
+        product = registry.product(product_id)
+        if product is None:
+            return _error(
+                404,
+                "not_found",
+                f"unknown product {product_id!r}",
+                hint="register it with POST /products",
+            )
+        given = request.headers.get("x-posthog-secret", "").encode()
+        if not given or not hmac.compare_digest(given, product.webhook_secret.encode()):
+            return _error(
+                401,
+                "unauthorized",
+                "missing or wrong X-PostHog-Secret",
+                hint="send the product's webhook secret in the X-PostHog-Secret header",
+            )
+        declared = request.headers.get("content-length", "")
+        # Refuse a declared oversize body unread; a chunked one is checked once read.
+        too_large = declared.isdigit() and int(declared) > MAX_WEBHOOK_BYTES
+        raw = b"" if too_large else await request.body()
+        if too_large or len(raw) > MAX_WEBHOOK_BYTES:
+            return _error(
+                413,
+                "too_large",
+                f"the body is over {MAX_WEBHOOK_BYTES} bytes; send fewer events per request",
+            )
+        try:
+            batches = emulator.ingest.batches(product_id, json.loads(raw), opts.clock())
+        except (ValueError, RecursionError) as exc:  # bad JSON, or an IngestError saying why
+            message = str(exc) if isinstance(exc, IngestError) else "the body is not valid JSON"
+            return _error(400, "invalid_body", message)
+        ids = emulator.stream(product_id).inject(batches)
+        return JSONResponse(
+            {
+                "accepted": sum(b["count"] for b in batches),
+                "batches": len(batches),
+                "event_ids": [str(i) for i in ids],
+            },
+            status_code=202,
+            headers=FAKE_HEADER,
+        )
+
     # -- FAKE Unkey: only what onboarding and doctor use, shaped for unkey.py 3.x ---------
 
     def unkey_meta() -> dict[str, str]:
@@ -217,7 +266,7 @@ def build_app(emulator: Emulator) -> Starlette:
             return None, unkey_error(401, "Unauthorized", "the root key is missing or invalid")
         try:
             body = json.loads(await request.body())
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
             return None, unkey_error(
@@ -300,6 +349,7 @@ def build_app(emulator: Emulator) -> Starlette:
     routes = [
         Route("/stream/{product_id}", stream, methods=["GET"]),
         Route("/products", products, methods=["POST"]),
+        Route("/webhook/{product_id}", webhook, methods=["POST"]),
         Route("/v2/keys.createKey", create_key, methods=["POST"]),
         Route("/v2/keys.verifyKey", verify_key, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),

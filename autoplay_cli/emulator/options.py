@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
 import re
 import secrets
 import time
@@ -37,6 +39,7 @@ class EmulatorOptions:
     port: int = 0
     product_id: str = DEFAULT_PRODUCT_ID
     token: str = field(default_factory=lambda: "uk_local_" + secrets.token_urlsafe(18))
+    webhook_secret: str = field(default_factory=lambda: "whsec_local_" + secrets.token_urlsafe(18))
     seed: int = 0
     rate: float = 5.0
     sessions: int | None = None
@@ -60,6 +63,14 @@ class EmulatorOptions:
     unkey_api_id: str = "api_emulator"
     clock: Callable[[], float] = time.time
 
+    @property
+    def loopback(self) -> bool:
+        """Whether ``host`` is reachable from this machine only."""
+        try:
+            return self.host == "localhost" or ipaddress.ip_address(self.host).is_loopback
+        except ValueError:  # a host name other than localhost
+            return False
+
     def with_(self, **changes: Any) -> EmulatorOptions:
         """A copy with *changes* applied, validated."""
         return replace(self, **changes).validated()
@@ -74,6 +85,16 @@ class EmulatorOptions:
             raise bad("--product-id", "must be 1–255 characters of letters, digits, '_', '.', '-'")
         if not self.token:
             raise bad("--token", "must not be empty")
+        if len(self.webhook_secret) < 16:
+            raise bad("--webhook-secret", "must be at least 16 characters")
+        for flag, number in (
+            ("--rate", self.rate),
+            ("--latency-ms", self.latency_ms),
+            ("--heartbeat", self.heartbeat_s),
+            ("--heartbeat", self.keepalive_s),
+        ):
+            if not math.isfinite(number):
+                raise bad(flag, f"must be a finite number, got {number}")
         if not 0 <= self.port <= 65535:
             raise bad("--port", "must be between 0 and 65535")
         if self.rate < 0:

@@ -7,6 +7,7 @@ URL is known at once, and stops the server (open streams included) on exit.
 from __future__ import annotations
 
 import contextlib
+import errno
 import socket
 import threading
 import time
@@ -40,6 +41,14 @@ class EmulatorHandle:
     def stream_url(self) -> str:
         return f"{self.url}/stream/{self.product_id}"
 
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/webhook/{self.product_id}"
+
+    @property
+    def webhook_secret(self) -> str:
+        return self.emulator.options.webhook_secret
+
     def env(self) -> dict[str, str]:
         """The ``AUTOPLAY_*`` / ``UNKEY_*`` variables that point the toolkit at this emulator."""
         return {
@@ -58,6 +67,8 @@ class EmulatorHandle:
             "stream_url": self.stream_url,
             "product_id": self.product_id,
             "token": self.token,
+            "webhook_url": self.webhook_url,
+            "webhook_secret": self.webhook_secret,
             "unkey_url": self.unkey_url,
             "unkey_root_key": self.unkey_root_key,
             "unkey_api_id": self.unkey_api_id,
@@ -86,9 +97,13 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
+        # A name that does not resolve or an address not on this machine is the host's fault.
+        bad_host = isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL
         raise UsageError(
             f"cannot listen on {host}:{port}: {exc.strerror}",
-            hint="pick another --port (0 picks a free one)",
+            hint="pick an address of this machine for --host (default 127.0.0.1)"
+            if bad_host
+            else "pick another --port (0 picks a free one)",
         ) from exc
     sock.listen(2048)
     sock.set_inheritable(True)

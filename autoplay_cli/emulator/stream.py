@@ -245,6 +245,18 @@ class ProductStream:
                 "product %s: produced %d events (%d payloads)", self.product_id, produced, good
             )
 
+    def inject(self, payloads: list[dict[str, Any]]) -> list[int]:
+        """Publish *payloads* (from the ingest webhook) now, beside the generated traffic.
+
+        Returns their ids. Never malformed, never paced; production is not started.
+        """
+        ids = []
+        for payload in payloads:
+            ids.append(self.next_id)
+            self._publish(render_frame(self.next_id, payload["type"], _ENCODER.encode(payload)))
+        self._notify()
+        return ids
+
     def stop(self) -> None:
         if self._producer is not None:
             self._producer.cancel()

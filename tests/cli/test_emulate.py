@@ -76,11 +76,15 @@ def test_json_then_stream_then_ctrl_c_exits_130_quietly() -> None:
         "acme",
         "--token",
         "uk_test_key_123",
+        "--webhook-secret",
+        "whsec_test_secret_123",
     ) as (proc, first):
         info = json.loads(first)
         assert info["product_id"] == "acme" and info["token"] == "uk_test_key_123"
         assert info["fake"] is True and info["stream_url"] == f"{info['url']}/stream/acme"
         assert info["url"].startswith("http://127.0.0.1:")
+        assert info["webhook_url"] == f"{info['url']}/webhook/acme"
+        assert info["webhook_secret"] == "whsec_test_secret_123"
         events = stream_events(info["stream_url"], info["token"], 5)
         assert [e[0] for e in events] == ["1", "2", "3", "4", "5"]
         assert all(isinstance(parse_event(e[1], e[2], e[0]), PayloadEvent) for e in events)
@@ -107,9 +111,17 @@ def test_human_form_names_url_product_and_key() -> None:
         "--token", "uk_visible_key", "--scenario", str(EXAMPLES / "scenario-checkout.toml")
     ) as (proc, first):
         assert proc.stdout is not None
-        text = first + "".join(proc.stdout.readline() for _ in range(5))
+        text = first + "".join(proc.stdout.readline() for _ in range(6))
     assert "FAKE connector" in text and "uk_visible_key" in text and "/stream/demo" in text
-    assert "scenario-checkout.toml" in text
+    assert "/webhook/demo  (X-PostHog-Secret whsec_local_" in text
+    assert "scenario-checkout.toml" in text and "5 events/s" in text
+
+
+def test_human_form_of_an_unpaced_stream() -> None:
+    with emulate("--rate", "0") as (proc, first):
+        assert proc.stdout is not None
+        text = first + "".join(proc.stdout.readline() for _ in range(6))
+    assert "as fast as read" in text and "0 events/s" not in text
 
 
 @pytest.mark.parametrize("name", ["scenario-checkout.toml", "scenario-stuck.json"])
@@ -133,6 +145,9 @@ runner = CliRunner()
         (["--json", "--env"], 2, "--json and --env cannot be combined"),
         (["--rate", "-1"], 2, "--rate must be ≥ 0"),
         (["--drop-every", "0"], 2, "--drop-every must be a positive number"),
+        (["--rate", "nan"], 2, "--rate must be a finite number"),
+        (["--latency-ms", "inf"], 2, "--latency-ms must be a finite number"),
+        (["--webhook-secret", "short"], 2, "--webhook-secret must be at least 16 characters"),
         (["--product-id", "has space"], 2, "--product-id must be"),
         (["--scenario", "nope"], 8, "scenario 'nope' is neither a built-in name nor a file"),
     ],
@@ -163,3 +178,13 @@ def test_port_in_use_is_a_usage_error() -> None:
         result = runner.invoke(app, ["emulate", "--port", str(port)])
     assert result.exit_code == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "pick another --port" in result.stderr
+
+
+def test_an_address_not_on_this_machine_names_host_not_port() -> None:
+    # 192.0.2.1 is a documentation address: binding fails at once, nothing is sent.
+    result = runner.invoke(app, ["emulate", "--host", "192.0.2.1"])
+    assert result.exit_code == 2
+    assert "cannot listen on 192.0.2.1:0" in result.stderr
+    assert "pick an address of this machine for --host" in result.stderr
+    assert "Warning: binding to 192.0.2.1" in result.stderr  # not loopback: warned first

@@ -8,6 +8,8 @@ import httpx
 import pytest
 from unkey.py import Unkey, errors
 
+from autoplay_cli.wire import parse_event
+
 FAST = {"rate": 0, "heartbeat_s": 0.2, "keepalive_s": 0.1, "max_events": 3}
 
 
@@ -172,3 +174,90 @@ def test_sdk_errors_for_wrong_root_key_bad_input_and_unknown_api(make_emulator: 
             client.keys.create_key(api_id=emu.unkey_api_id, external_id="no spaces")
         with pytest.raises(errors.NotFoundErrorResponse):
             client.keys.create_key(api_id="api_other", external_id="acme")
+
+
+# --- the ingest webhook ------------------------------------------------------------------
+
+
+def pageview(session: str, url: str = "https://app.example/projects/12") -> dict[str, Any]:
+    return {
+        "event": "$pageview",
+        "distinct_id": "usr_1",
+        "timestamp": "2027-01-15T08:00:00Z",
+        "properties": {"$session_id": session, "$current_url": url},
+    }
+
+
+def test_webhook_events_reach_the_stream_as_actions_batches(make_emulator: Any, sse: Any) -> None:
+    emu = make_emulator(**{**FAST, "max_events": 0})  # no synthetic traffic: only what we post
+    hook = {"X-PostHog-Secret": emu.webhook_secret}
+    first = httpx.post(emu.webhook_url, json={"event": pageview("s1"), "person": {}}, headers=hook)
+    assert first.status_code == 202
+    assert first.json() == {"accepted": 1, "batches": 1, "event_ids": ["1"]}
+    second = httpx.post(
+        emu.webhook_url,
+        json=[pageview("s1", "https://app.example/billing"), pageview("s2")],
+        headers=hook,
+    )
+    assert second.json() == {"accepted": 2, "batches": 2, "event_ids": ["2", "3"]}
+    read = sse(emu.stream_url, emu.token, last_event_id="0", stop_after=3)
+    events = [parse_event(f.event, f.text, f.id) for f in read.data_frames()]
+    assert [e.id for e in events] == ["1", "2", "3"]
+    batches = [e.payload for e in events]
+    assert [(b.session_id, [a.index for a in b.actions]) for b in batches] == [
+        ("s1", [0]),
+        ("s1", [1]),
+        ("s2", [0]),
+    ]
+    assert batches[1].actions[0].canonical_url == "https://app.example/billing"
+    assert batches[0].actions[0].canonical_url == "https://app.example/projects/:id"
+
+
+def test_webhook_of_a_registered_product_uses_its_secret(make_emulator: Any, sse: Any) -> None:
+    emu = make_emulator(**{**FAST, "max_events": 0})
+    got = httpx.post(f"{emu.url}/products", json=body()).json()
+    url = got["webhook_url"]
+    wrong = httpx.post(url, json=pageview("s9"), headers={"X-PostHog-Secret": emu.webhook_secret})
+    assert wrong.status_code == 401  # the default product's secret is not acme's
+    ok = httpx.post(url, json=pageview("s9"), headers={"X-PostHog-Secret": got["webhook_secret"]})
+    assert ok.status_code == 202
+    read = sse(got["stream_url"], got["unkey_key"], last_event_id="0", stop_after=1)
+    assert '"session_id":"s9"' in read.data_frames()[0].text
+
+
+@pytest.mark.parametrize(
+    ("product", "secret", "content", "status", "error"),
+    [
+        ("nope", "RIGHT", b"{}", 404, "not_found"),
+        (None, None, b"{}", 401, "unauthorized"),
+        (None, "whsec_wrong_wrong_wrong", b"{}", 401, "unauthorized"),
+        (None, "RIGHT", b"{not json", 400, "invalid_body"),
+        (None, "RIGHT", b"[" * 100_000, 400, "invalid_body"),
+        (None, "RIGHT", b'{"distinct_id": "u"}', 400, "invalid_body"),
+        (None, "RIGHT", b"[" + b" " * (1 << 20) + b"]", 413, "too_large"),
+    ],
+)
+def test_webhook_rejections(
+    make_emulator: Any,
+    sse: Any,
+    product: str | None,
+    secret: str | None,
+    content: bytes,
+    status: int,
+    error: str,
+) -> None:
+    emu = make_emulator(**{**FAST, "max_events": 0})
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-PostHog-Secret"] = emu.webhook_secret if secret == "RIGHT" else secret
+    r = httpx.post(
+        f"{emu.url}/webhook/{product or emu.product_id}", content=content, headers=headers
+    )
+    assert r.status_code == status
+    assert r.json()["error"] == error
+    assert emu.webhook_secret not in r.text
+    # Nothing reached the stream: the first event posted next gets id 1.
+    ok = httpx.post(
+        emu.webhook_url, json=pageview("s1"), headers={"X-PostHog-Secret": emu.webhook_secret}
+    )
+    assert ok.json()["event_ids"] == ["1"]
