@@ -346,3 +346,21 @@ def test_any_chunking_of_the_bytes_gives_the_same_events(cuts: list[int], crlf: 
     ]
     assert ids([e for e in events if isinstance(e, PayloadEvent)]) == [1, 2, 4, 5, 7, 8]
     assert client.stats.bytes_received == len(frames)
+
+
+async def test_one_list_per_network_read_and_resume_after_an_id_only_frame() -> None:
+    frame = b"id: %d\ndata: " + ACTIONS + b"\n\n"
+    script = Script(
+        sse(
+            (frame % 1) + (frame % 2) + (frame % 3)[:10],  # a frame split across reads
+            (frame % 3)[10:] + b": keep-alive\n\n",  # a read that completes one frame
+            b"id: 7\n\n",  # an id alone: dispatches nothing, still a resume point
+        ),
+        sse(frame % 8),
+    )
+    client = mock_client(script)
+    batches = client.batches()
+    got = [[e.id for e in await batches.__anext__()] for _ in range(3)]
+    await batches.aclose()
+    assert got == [["1", "2"], ["3"], ["8"]]
+    assert script.requests[1].headers["last-event-id"] == "7"
