@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from autoplay_cli import config
-from autoplay_cli.errors import AutoplayError, ConfigError, redact
+from autoplay_cli.errors import AutoplayError, ConfigError, ServiceUnavailableError, redact
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +62,29 @@ class DoctorReport:
 
 
 def display_url(url: str) -> str:
-    """*url* with any password replaced, for showing a Redis or connector URL."""
+    """*url* with any password replaced, for showing a Redis or connector URL.
+
+    Redis URLs may carry the password in the user info or as ``?password=``.
+    """
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:****@{netloc}"))
+    if parts.password is not None:
+        netloc = parts.netloc.rsplit("@", 1)[1]
+        parts = parts._replace(netloc=f"{parts.username or ''}:****@{netloc}")
+    if parts.query:
+        query = [
+            (k, "****" if k.lower() == "password" else v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        parts = parts._replace(query=urlencode(query, safe="*"))
+    return urlunsplit(parts)
+
+
+# Settings sent in HTTP headers: a value that cannot be encoded would fail inside the
+# transport, whose error quotes it.
+_HEADER_CREDENTIALS = {
+    "token": ("stream key", "--token / AUTOPLAY_TOKEN"),
+    "unkey_root_key": ("Unkey root key", "--unkey-root-key / UNKEY_ROOT_KEY"),
+}
 
 
 class _Doctor:
@@ -87,6 +103,7 @@ class _Doctor:
         self.clock = clock
         self.on_check = on_check
         self.secrets = settings.secrets() if settings is not None else []
+        self.connector_url = ""  # validated and normalised by check_config
         self.report = DoctorReport(
             settings.profile if settings else None, str(settings.path) if settings else None
         )
@@ -104,6 +121,19 @@ class _Doctor:
         if self.on_check is not None:
             self.on_check(check)
         return status == PASS
+
+    def bad_credential(self, key: str) -> AutoplayError | None:
+        from autoplay_cli.onboarding import _validate
+
+        value = self.settings.get(key) if self.settings is not None else None
+        if not value:
+            return None
+        what, flag = _HEADER_CREDENTIALS[key]
+        try:
+            _validate.credential(value, what=what, flag=flag)
+        except AutoplayError as exc:
+            return exc
+        return None
 
     def elapsed_ms(self, start: float) -> str:
         return f"{(self.clock() - start) * 1000:.0f} ms"
@@ -136,16 +166,18 @@ class _Doctor:
         from autoplay_cli.onboarding import _validate
 
         try:
-            _validate.url(s.require("connector_url"), what="connector URL")
+            self.connector_url = _validate.url(s.require("connector_url"), what="connector URL")
         except AutoplayError as exc:
             return self.add("config", title, FAIL, exc.message, exc.hint)
+        if (bad := self.bad_credential("token")) is not None:
+            return self.add("config", title, FAIL, bad.message, bad.hint)
         return self.add("config", title, PASS, f"profile '{s.profile}': {shown}")
 
     def check_connector(self) -> bool:
         import httpx
 
         title = "connector reachable"
-        url = self.settings.require("connector_url")  # type: ignore[union-attr]
+        url = self.connector_url
         start = self.clock()
         try:
             with httpx.Client(timeout=self.http_timeout, follow_redirects=False) as client:
@@ -186,7 +218,7 @@ class _Doctor:
         try:
             client = StreamClient(
                 StreamConfig(
-                    s.require("connector_url"),
+                    self.connector_url,
                     s.require("product_id"),
                     s.require("token"),
                     idle_timeout=self.stream_timeout,
@@ -195,6 +227,16 @@ class _Doctor:
                 )
             )
             event = client.first(self.stream_timeout)
+        except ServiceUnavailableError as exc:
+            # The stream client's hint names tail's --max-retries, which doctor has not.
+            return self.add(
+                "stream",
+                title,
+                FAIL,
+                exc.message,
+                "check the connector is running and streaming at connector_url "
+                "(--connector-url / AUTOPLAY_CONNECTOR_URL), or raise --timeout",
+            )
         except AutoplayError as exc:
             return self.add("stream", title, FAIL, exc.message, exc.hint)
         what = "a heartbeat" if isinstance(event, HeartbeatEvent) else "an event"
@@ -217,6 +259,9 @@ class _Doctor:
             )
         if not token:
             return self.add("unkey", title, SKIP, "no stream key configured")
+        for key in ("unkey_root_key", "token"):
+            if (bad := self.bad_credential(key)) is not None:
+                return self.add("unkey", title, FAIL, bad.message, bad.hint)
         from autoplay_cli.onboarding._unkey import verify_key
 
         try:

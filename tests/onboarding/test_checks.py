@@ -176,6 +176,8 @@ def test_elapsed_time_comes_from_the_injected_clock(emulator: Any) -> None:
         ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
         ("redis://user:pw@h:1/0", "redis://user:****@h:1/0"),
         ("rediss://:pw@h/0", "rediss://:****@h/0"),
+        ("redis://h:1/0?password=pw&db=2", "redis://h:1/0?password=****&db=2"),
+        ("redis://u:pw@h/0?PASSWORD=pw", "redis://u:****@h/0?PASSWORD=****"),
     ],
 )
 def test_display_url(url: str, shown: str) -> None:
@@ -195,3 +197,38 @@ def test_report_dict() -> None:
             {"id": "b", "title": "B", "status": "skip", "detail": "-", "fix": None},
         ],
     }
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("token", "uk_live_leaky\nkey-0123456789"), ("unkey_root_key", "unkey_root_lé-0123456789")],
+)
+def test_a_key_that_cannot_go_in_a_header_fails_cleanly_unechoed(
+    emulator: Any, key: str, value: str
+) -> None:
+    report = run_checks(flags_for(emulator, **{key: value}), stream_timeout=5, http_timeout=2)
+    shown = text(report)
+    for part in (value, repr(value)[1:-1], *value.split(), "lé-01"):
+        assert part not in shown, (part, shown)
+    failed = {c.id: c for c in report.failed}
+    assert "unkey" in failed and "non-ASCII" in failed["unkey"].detail
+    if key == "token":
+        assert "config" in failed and statuses(report)["stream"] == SKIP
+        assert "--token" in (failed["config"].fix or "")
+    else:
+        assert "--unkey-root-key" in (failed["unkey"].fix or "")
+
+
+def test_a_trailing_slash_in_the_connector_url_is_normalised(emulator: Any) -> None:
+    report = run_checks(flags_for(emulator, connector_url=emulator.url + "/"), stream_timeout=20)
+    assert statuses(report)["stream"] == PASS, text(report)
+    assert f"{emulator.url}/stream/" in report.checks[2].detail
+    assert "//stream" not in text(report)
+
+
+def test_an_unreachable_stream_names_doctors_own_options(make_emulator: Any) -> None:
+    h = make_emulator(max_events=0, heartbeat_s=600)
+    report = run_checks(flags_for(h), stream_timeout=0.5)
+    stream = report.checks[2]
+    assert stream.status == FAIL and "--max-retries" not in (stream.fix or "")
+    assert "--timeout" in (stream.fix or "")
