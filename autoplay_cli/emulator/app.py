@@ -47,16 +47,18 @@ class Emulator:
         self.loop: asyncio.AbstractEventLoop | None = None
         # Build the default source now: a bad --scenario fails before the server starts.
         self._default_source = self._source_for(self.options.product_id)
+        default_key = self.registry.create_key(
+            external_id=self.options.product_id, key=self.options.token, name="emulator default key"
+        )
         self.registry.add_product(
             Product(
                 self.options.product_id,
                 "dev@localhost.example",
                 "event_stream",
                 self.options.webhook_secret,
+                # Listed like any product's key, so re-registering the product revokes it too.
+                key_ids=[default_key.key_id],
             )
-        )
-        self.registry.create_key(
-            external_id=self.options.product_id, key=self.options.token, name="emulator default key"
         )
 
     def _source_for(self, product_id: str) -> scenario.Source:
@@ -88,6 +90,13 @@ def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse(
         {"error": code, "message": message, **extra}, status_code=status, headers=FAKE_HEADER
     )
+
+
+def _same(given: str | None, secret: str) -> bool:
+    """Whether *given* is *secret*, compared in constant time (never on a missing value)."""
+    if not given:
+        return False
+    return hmac.compare_digest(given.encode(), secret.encode())
 
 
 def _bearer(request: Request) -> str | None:
@@ -144,7 +153,9 @@ def build_app(emulator: Emulator) -> Starlette:
 
     async def products(request: Request) -> Response:
         await delay()
-        if opts.admin_key is not None and request.headers.get("x-admin-key") != opts.admin_key:
+        if opts.admin_key is not None and not _same(
+            request.headers.get("x-admin-key"), opts.admin_key
+        ):
             return _error(401, "unauthorized", "missing or wrong X-Admin-Key")
         try:
             body = json.loads(await request.body())
@@ -206,8 +217,7 @@ def build_app(emulator: Emulator) -> Starlette:
                 f"unknown product {product_id!r}",
                 hint="register it with POST /products",
             )
-        given = request.headers.get("x-posthog-secret", "").encode()
-        if not given or not hmac.compare_digest(given, product.webhook_secret.encode()):
+        if not _same(request.headers.get("x-posthog-secret"), product.webhook_secret):
             return _error(
                 401,
                 "unauthorized",
@@ -262,7 +272,7 @@ def build_app(emulator: Emulator) -> Starlette:
 
     async def unkey_body(request: Request) -> tuple[dict[str, Any] | None, Response | None]:
         await delay()
-        if _bearer(request) != opts.unkey_root_key:
+        if not _same(_bearer(request), opts.unkey_root_key):
             return None, unkey_error(401, "Unauthorized", "the root key is missing or invalid")
         try:
             body = json.loads(await request.body())

@@ -8,6 +8,7 @@ once, and every problem is an :class:`InputError` naming the file and field.
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -194,6 +195,8 @@ def _scripted_session(
 def _number(value: Any, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InputError(f"{where} must be a number, got {value!r}")
+    if not math.isfinite(value):  # JSON's NaN and TOML's nan/inf would poison every timestamp
+        raise InputError(f"{where} must be a finite number, got {value!r}")
     return float(value)
 
 

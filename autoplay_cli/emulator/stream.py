@@ -111,9 +111,11 @@ class ProductStream:
         e.g. from an earlier run) means live: only new events. An id older than
         the buffer yields a gap notice, then the oldest buffered event.
         """
-        if last_event_id is None or not last_event_id.strip().isdigit():
+        value = (last_event_id or "").strip()
+        # isascii: str.isdigit() also accepts digits such as "²" that int() rejects.
+        if not (value.isascii() and value.isdigit()):
             return ResumePoint(self.next_id)
-        requested = int(last_event_id.strip())
+        requested = int(value)
         if requested >= self.next_id:
             return ResumePoint(self.next_id)
         oldest = self.oldest_id

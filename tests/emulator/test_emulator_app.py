@@ -82,6 +82,18 @@ def test_bad_fields_are_422_with_details(
     assert r.json()["message"].startswith(r.json()["details"][0]["field"])
 
 
+def test_reregistering_the_default_product_revokes_its_default_key(
+    make_emulator: Any, sse: Any
+) -> None:
+    emu = make_emulator(**FAST)
+    r = httpx.post(
+        f"{emu.url}/products", json=body(product_id=emu.product_id, force_reregister=True)
+    )
+    assert r.status_code == 201
+    assert sse(emu.stream_url, emu.token).status == 401
+    assert sse(emu.stream_url, r.json()["unkey_key"], stop_after=1).status == 200
+
+
 def test_push_integration_with_its_fields_is_accepted(make_emulator: Any) -> None:
     emu = make_emulator(**FAST)
     r = httpx.post(

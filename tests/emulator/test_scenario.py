@@ -124,6 +124,14 @@ def test_persona_only_session_is_generated(tmp_path: Path) -> None:
         (
             {
                 "sessions": [
+                    {"batches": [{"actions": [{"type": "c", "raw_url": "/", "at": 1e400}]}]}
+                ]
+            },
+            "actions[0].at must be a finite number",
+        ),
+        (
+            {
+                "sessions": [
                     {"user_id": 5, "batches": [{"actions": [{"type": "c", "raw_url": "/"}]}]}
                 ]
             },

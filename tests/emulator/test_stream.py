@@ -94,6 +94,7 @@ def test_resume_points() -> None:
     assert far.next_id == 21 and far.gap is not None and b'"missed":17' in far.gap
     assert stream.resume_point("31").next_id == 31
     assert stream.resume_point("x").next_id == 31
+    assert stream.resume_point("²").next_id == 31  # a digit to isdigit(), not to int()
 
 
 @given(ring=st.integers(1, 40), produced=st.integers(0, 200), requested=st.integers(0, 220))
