@@ -40,6 +40,13 @@ def test_demo_plus_generated_sessions() -> None:
     assert scenario.exists() and config.exists()
 
 
+def test_bundled_demo_is_a_copy_of_the_examples() -> None:
+    # `--demo` and the README's `examples/simulate/demo.ndjson` must show the same timeline.
+    scenario, config = demo_files()
+    assert scenario.read_bytes() == (EXAMPLES / "demo.ndjson").read_bytes()
+    assert config.read_bytes() == (EXAMPLES / "triggers.toml").read_bytes()
+
+
 def test_keep_steps_false_keeps_the_summary() -> None:
     full = run(RunOptions(files=[EXAMPLES / "demo.ndjson"]))
     lean = run(RunOptions(files=[EXAMPLES / "demo.ndjson"], keep_steps=False))
