@@ -236,12 +236,17 @@ def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None
     """Replace *path* with *data* through a temporary file, keeping its permission bits.
 
     Raises OSError when the file changed since it was read, so a concurrent edit
-    is never overwritten.
+    is never overwritten, and when it is read-only: a rename would replace it anyway,
+    but a file without write permission is one its owner asked tools not to touch.
     """
     target = os.path.realpath(path)
     st = os.stat(target)
     if (st.st_mtime_ns, st.st_size) != signature:
         raise OSError(f"{path} changed while it was being migrated; run again")
+    if not st.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(
+        target, os.W_OK
+    ):
+        raise OSError(f"{path} is read-only; make it writable (chmod u+w) to migrate it")
     directory = os.path.dirname(target) or "."
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
     try:

@@ -18,8 +18,10 @@ from libcst.metadata import ImportAssignment, MetadataWrapper, PositionProvider,
 from autoplay_cli.codemods.mapping import DEFAULT_MAP, ImportMap, Verdict, is_dotted
 
 # Calls whose first (or named) string argument is a dotted target. Patch targets are
-# ``module.attribute`` paths; the others name a module.
+# ``module.attribute`` paths (so is pytest's ``monkeypatch.setattr("a.b.C", v)``); the
+# others name a module.
 _PATCH_SUFFIXES = ("patch", "patch.dict", "patch.multiple")
+_MONKEYPATCH_METHODS = (".setattr", ".delattr")
 _MODULE_CALLS = ("import_module", "importlib.import_module", "__import__")
 
 
@@ -577,6 +579,13 @@ class ImportRewriter(cst.CSTTransformer):
             kind, keyword = "module", "name"
         elif any(callee == s or callee.endswith("." + s) for s in _PATCH_SUFFIXES):
             kind, keyword = "attr", "in_dict" if callee.endswith(".dict") else "target"
+        elif callee.endswith(_MONKEYPATCH_METHODS):
+            first = updated_node.args[0].value if updated_node.args else None
+            if not isinstance(first, cst.SimpleString):
+                return self._rename_patched_attribute(updated_node, "name")
+            kind, keyword = "attr", "target"
+        elif callee == "patch.object" or callee.endswith(".patch.object"):
+            return self._rename_patched_attribute(updated_node, "attribute")
         else:
             return updated_node
         args = list(updated_node.args)
@@ -594,6 +603,34 @@ class ImportRewriter(cst.CSTTransformer):
             args[index] = arg.with_changes(value=new_value)
             return updated_node.with_changes(args=args)
         return updated_node
+
+    def _rename_patched_attribute(self, call: cst.Call, keyword: str) -> cst.Call:
+        """``patch.object(<SDK module>, "ConversationEvent")`` patches the renamed name
+        (so does ``monkeypatch.setattr``); *keyword* names the attribute parameter."""
+        args = list(call.args)
+        positional = [i for i, a in enumerate(args) if a.keyword is None and not a.star]
+        target = next((a for a in args if a.keyword and a.keyword.value == "target"), None)
+        if target is None and positional:
+            target = args[positional[0]]
+        index = next(
+            (i for i, a in enumerate(args) if a.keyword and a.keyword.value == keyword), None
+        )
+        if index is None and len(positional) > 1:
+            index = positional[1]
+        root = (dotted_name(target.value) or "").split(".")[0] if target is not None else ""
+        if index is None or root not in self.bindings.sdk_names:
+            return call
+        value = args[index].value
+        parts = _split_string(value.value) if isinstance(value, cst.SimpleString) else None
+        new_name = self.table.renamed(parts[1]) if parts is not None else None
+        if parts is None or new_name is None:
+            return call
+        prefix, _, quote = parts
+        self.references += 1
+        args[index] = args[index].with_changes(
+            value=cst.SimpleString(f"{prefix}{quote}{new_name}{quote}")
+        )
+        return call.with_changes(args=args)
 
     def _rewrite_target(
         self, call: cst.Call, string: cst.SimpleString, kind: str

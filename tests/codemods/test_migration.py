@@ -202,3 +202,16 @@ def test_a_link_beside_its_target_is_migrated_once(tmp_path: Path) -> None:
     report = migrate([tmp_path])
     assert report.failures == [] and [o.path for o in report.changed] == [str(tmp_path / "real.py")]
     assert (tmp_path / "link.py").is_symlink() and (tmp_path / "real.py").read_text() == MIGRATED
+
+
+def test_a_read_only_file_is_reported_and_left_alone(tmp_path: Path) -> None:
+    tree(tmp_path, {"ro.py": LEGACY, "rw.py": LEGACY})
+    os.chmod(tmp_path / "ro.py", 0o444)
+    report = migrate([tmp_path])
+    assert [str(f) for f in report.failures] == [
+        f"{tmp_path / 'ro.py'}: error: cannot write: {tmp_path / 'ro.py'} is read-only; "
+        "make it writable (chmod u+w) to migrate it"
+    ]
+    assert (tmp_path / "ro.py").read_text() == LEGACY
+    assert stat.S_IMODE(os.stat(tmp_path / "ro.py").st_mode) == 0o444
+    assert (tmp_path / "rw.py").read_text() == MIGRATED

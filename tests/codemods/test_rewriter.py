@@ -312,6 +312,41 @@ def test_string_targets_keep_their_quotes_and_prefixes() -> None:
     )
 
 
+def test_monkeypatch_and_patch_object_targets() -> None:
+    check_transformed(
+        """\
+        import autoplay_sdk
+        from autoplay_sdk import chat
+
+
+        @mock.patch.object(autoplay_sdk.chatbot, "ConversationEvent")
+        @patch.object(chat, attribute='ConversationEvent')
+        def test(monkeypatch, m1, m2):
+            monkeypatch.setattr("autoplay_sdk.context_store.ContextStore.get", None)
+            monkeypatch.delattr(target="autoplay_sdk.chatbot.ConversationEvent")
+            monkeypatch.setattr(chat, "ConversationEvent", None)
+            monkeypatch.setattr(other, "ConversationEvent", None)
+            mock.patch.object(other, "ConversationEvent")
+            setattr(chat, "ConversationEvent", None)
+        """,
+        """\
+        import autoplay_sdk
+        from autoplay_sdk import chat
+
+
+        @mock.patch.object(autoplay_sdk.chat.chatbot, "ConversationEventType")
+        @patch.object(chat, attribute='ConversationEventType')
+        def test(monkeypatch, m1, m2):
+            monkeypatch.setattr("autoplay_sdk.context.context_store.ContextStore.get", None)
+            monkeypatch.delattr(target="autoplay_sdk.chat.chatbot.ConversationEventType")
+            monkeypatch.setattr(chat, "ConversationEventType", None)
+            monkeypatch.setattr(other, "ConversationEvent", None)
+            mock.patch.object(other, "ConversationEvent")
+            setattr(chat, "ConversationEvent", None)
+        """,
+    )
+
+
 def test_strings_outside_the_known_calls_are_left_alone() -> None:
     check_noop("""\
         LOG = "autoplay_sdk.models"
