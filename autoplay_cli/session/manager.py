@@ -276,6 +276,9 @@ class DeliveryManager:
             state.on_conversation_linked(link)
 
         state = await self.store.update(session_id, apply, metadata=metadata)
+        if session_id not in self._conversations:
+            # A pre-link buffer may have aged since its last payload: apply the window now.
+            self._prune(session_id, self._now())
         linked = resolve_linked_conversation_id(state)
         if linked is not None:
             self._conversations[session_id] = linked

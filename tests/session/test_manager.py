@@ -152,6 +152,31 @@ async def test_prelink_window_drops_stale_batches(
     assert "/old" not in writer.notes[0][2] and "/new" in writer.notes[0][2]
 
 
+async def test_prelink_window_applies_at_link_time_too(
+    manager: DeliveryManager, writer: Writer, clock: Any
+) -> None:
+    # Nothing arrived since: the stale batch is still buffered, but must not go out.
+    await manager.on_actions(batch("s1", "/old"))
+    clock.advance(120)
+    await manager.on_actions(batch("s1", "/recent"))
+    clock.advance(200)
+    await manager.on_chatbot_event("s1", "conv-1")
+    assert len(writer.notes) == 1
+    assert "/old" not in writer.notes[0][2] and "/recent" in writer.notes[0][2]
+
+
+async def test_failed_post_link_content_is_not_aged_out(clock: Any) -> None:
+    # The window is for pre-link buffering only: what a failed post kept stays.
+    writer = Writer(failures=1)
+    m = DeliveryManager(writer, clock=clock, post_link_debounce_s=0)
+    await m.on_chatbot_event("s1", "conv-1")
+    assert await m.on_actions(batch("s1", "/kept")) == "buffered"
+    clock.advance(1000)
+    await m.on_chatbot_event("s1", "conv-1")
+    assert len(writer.notes) == 1 and "/kept" in writer.notes[0][2]
+    await m.aclose()
+
+
 async def test_idle_unlinked_sessions_are_swept(manager: DeliveryManager, clock: Any) -> None:
     await manager.on_actions(batch("idle", "/a"))
     clock.advance(400)
