@@ -100,7 +100,7 @@ def onboard(
         typer.Option("--env-file", help="Write the credentials to this file (mode 0600)."),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Overwrite an existing --env-file.")
+        bool, typer.Option("--force", help="Replace an existing --env-file or --save-profile.")
     ] = False,
     save_profile: Annotated[
         str | None,

@@ -95,10 +95,38 @@ def _write_new_private_file(path: Path, text: str) -> None:
         os.unlink(tmp)
 
 
+# What --save-profile writes; a profile already holding any of them belongs to a product.
+PROFILE_KEYS = ("connector_url", "product_id", "token")
+
+
+def check_profile_target(profile: str, *, force: bool) -> None:
+    """Fail before registering if *profile* already holds another product's settings.
+
+    Reads the config file now, so a malformed one fails before anything is sent.
+    """
+    held = config.load_profiles(config.config_path()).get(profile, {})
+    if not force and any(key in held for key in PROFILE_KEYS):
+        raise UsageError(
+            f"--save-profile {profile}: that profile already holds "
+            + ", ".join(k for k in PROFILE_KEYS if k in held)
+            + "; refusing to overwrite it",
+            hint="pass --force to replace them, or choose another profile name",
+        )
+
+
 def save_profile(values: Mapping[str, str | None], *, profile: str) -> Path:
-    """Store the non-empty settings in *profile* of the config file (mode 0600)."""
+    """Store *values* in *profile* of the config file in one write (mode 0600).
+
+    A missing value is removed from the profile, so a replaced profile never pairs
+    the new product with the previous product's stream key.
+    """
     path = config.config_path()
+    profiles = config.load_profiles(path)
+    table = profiles.setdefault(profile, {})
     for key, value in values.items():
-        if value is not None:
-            path = config.set_value(key, value, profile=profile)
+        if value is None:
+            table.pop(key, None)
+        else:
+            table[key] = value
+    config.write_private_file(path, config.dump_profiles(profiles))
     return path

@@ -335,7 +335,7 @@ def prepare(options: OnboardOptions) -> OnboardPlan:
         _envfile.check_env_file_target(o.env_file, force=o.force)
     if o.save_profile is not None:
         _validate.profile_name(o.save_profile)
-        config.load_profiles(config.config_path())  # a malformed file fails now, not later
+        _envfile.check_profile_target(o.save_profile, force=o.force)
     normalised = OnboardOptions(
         **{
             **asdict(o),
@@ -446,7 +446,8 @@ def _obtain_key(plan: OnboardPlan, registration: Registration, result: OnboardRe
             f"product {o.product_id!r} is registered, but the connector returned no stream key "
             "and no Unkey root key and API id are configured to create one",
             hint="set UNKEY_ROOT_KEY and UNKEY_API_ID, then run the same command with "
-            "--force-reregister --create-key" + (" --force" if o.env_file else ""),
+            "--force-reregister --create-key"
+            + (" --force" if o.env_file or o.save_profile else ""),
         )
         return
     try:

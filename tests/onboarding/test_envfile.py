@@ -98,7 +98,24 @@ def test_mode_is_0600_even_with_a_permissive_umask(tmp_path: Path) -> None:
         os.umask(old)
 
 
-def test_save_profile_skips_missing_values() -> None:
+def test_save_profile_drops_missing_values_and_keeps_other_settings() -> None:
+    config.set_value("token", "uk_live_previous_product", profile="p1")
+    config.set_value("redis_url", "redis://127.0.0.1:6379/0", profile="p1")
+    config.set_value("token", "uk_live_other_profile", profile="p2")
     path = _envfile.save_profile({"product_id": "acme", "token": None}, profile="p1")
     assert path == config.config_path()
-    assert config.load_profiles(path) == {"p1": {"product_id": "acme"}}
+    assert config.load_profiles(path) == {
+        "p1": {"product_id": "acme", "redis_url": "redis://127.0.0.1:6379/0"},
+        "p2": {"token": "uk_live_other_profile"},
+    }
+
+
+def test_a_profile_holding_a_product_is_refused_without_force() -> None:
+    _envfile.check_profile_target("p1", force=False)  # no config file yet
+    config.set_value("redis_url", "redis://127.0.0.1:6379/0", profile="p1")
+    _envfile.check_profile_target("p1", force=False)  # nothing of a product in it
+    config.set_value("token", "uk_live_previous_product", profile="p1")
+    with pytest.raises(UsageError, match="already holds token; refusing") as info:
+        _envfile.check_profile_target("p1", force=False)
+    assert "uk_live_previous_product" not in info.value.one_line()
+    _envfile.check_profile_target("p1", force=True)

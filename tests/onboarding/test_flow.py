@@ -187,6 +187,22 @@ def test_env_file_overwrite_needs_force(mocked: Any, tmp_path: Path) -> None:
     assert CONNECTOR_KEY in target.read_text()
 
 
+def test_an_existing_profile_is_refused_before_registering_unless_forced(mocked: Any) -> None:
+    route = mocked.post(f"{BASE}/products").respond(201, json={})
+    config.set_value("token", "uk_live_previous_product", profile="acme")
+    with pytest.raises(UsageError, match="refusing to overwrite"):
+        onboard(prepare(options(save_profile="acme")))
+    assert route.call_count == 0
+    result = onboard(prepare(options(save_profile="acme", force=True, unkey_root_key=None)))
+    assert result.profile == "acme" and result.stream_key is None
+    assert result.error is not None and "--force" in (result.error.hint or "")
+    # the previous product's key is gone, not paired with the new product
+    assert config.load_profiles(config.config_path())["acme"] == {
+        "connector_url": BASE,
+        "product_id": "acme",
+    }
+
+
 def test_save_profile_makes_the_settings_resolve(mocked: Any) -> None:
     mocked.post(f"{BASE}/products").respond(201, json={"unkey_key": CONNECTOR_KEY})
     result = onboard(prepare(options(save_profile="acme")))
