@@ -115,7 +115,7 @@ def emulate(
         bool, typer.Option("--env", help="Print `export AUTOPLAY_*=…` (and UNKEY_*) lines instead.")
     ] = False,
 ) -> None:
-    """Serve a local fake connector: SSE stream, POST /products and a fake Unkey."""
+    """Serve a local fake connector: SSE stream, POST /products, ingest webhook, fake Unkey."""
     from autoplay_cli.emulator.server import EmulatorOptions, serve
     from autoplay_cli.errors import UsageError
 
