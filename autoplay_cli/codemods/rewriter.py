@@ -344,9 +344,15 @@ class ImportRewriter(cst.CSTTransformer):
         # Group the names by the module they come from now, keeping their order.
         groups: dict[str, list[tuple[int, cst.ImportAlias]]] = {}
         changed = base != module
+        placed: set[tuple[str, str, str | None]] = set()
         for index, alias in enumerate(updated_node.names):
             target, new_alias = self._place_alias(module, base, alias)
             changed = changed or target != module or new_alias is not alias
+            key = _alias_key(target, new_alias)
+            if key in placed and not _carries_comment(alias):
+                # ``import ConversationEvent, ConversationEventType`` would name one thing twice.
+                continue
+            placed.add(key)
             groups.setdefault(target, []).append((index, new_alias))
         if not changed:
             return updated_node
@@ -655,6 +661,21 @@ class ImportRewriter(cst.CSTTransformer):
         if new_body == body or new_body is None:
             return None
         return string.with_changes(value=f"{prefix}{quote}{new_body}{quote}")
+
+
+def _alias_key(target: str, alias: cst.ImportAlias) -> tuple[str, str, str | None]:
+    asname = alias.asname.name if alias.asname is not None else None
+    return (
+        target,
+        dotted_name(alias.name) or "",
+        asname.value if isinstance(asname, cst.Name) else None,
+    )
+
+
+def _carries_comment(alias: cst.ImportAlias) -> bool:
+    comma = alias.comma
+    ws = comma.whitespace_after if isinstance(comma, cst.Comma) else None
+    return isinstance(ws, cst.ParenthesizedWhitespace) and ws.first_line.comment is not None
 
 
 def _split_string(value: str) -> tuple[str, str, str] | None:

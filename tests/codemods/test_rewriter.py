@@ -394,6 +394,34 @@ def test_conversation_event_is_renamed_in_imports_and_uses() -> None:
     )
 
 
+def test_both_names_imported_become_one() -> None:
+    check_transformed(
+        """\
+        from autoplay_sdk import ConversationEvent, ConversationEventType
+        from autoplay_sdk.chat import ConversationEventType, ConversationEvent
+        from autoplay_sdk.chat import (
+            ConversationEvent,
+            ConversationEventType,
+        )
+        from autoplay_sdk.chat import (
+            ConversationEventType,
+            ConversationEvent,  # a comment is never dropped
+        )
+        """,
+        """\
+        from autoplay_sdk import ConversationEventType
+        from autoplay_sdk.chat import ConversationEventType
+        from autoplay_sdk.chat import (
+            ConversationEventType,
+        )
+        from autoplay_sdk.chat import (
+            ConversationEventType,
+            ConversationEventType,  # a comment is never dropped
+        )
+        """,
+    )
+
+
 def test_conversation_event_alias_keeps_the_local_name() -> None:
     check_transformed(
         "from autoplay_sdk.chatbot import ConversationEvent as CE\nCE.NEW\n"
