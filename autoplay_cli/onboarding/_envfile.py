@@ -7,6 +7,7 @@ The env file holds ``export NAME='value'`` lines, so ``source FILE`` (or
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 from collections.abc import Mapping
 from pathlib import Path
@@ -77,22 +78,16 @@ def write_env_file(path: Path, text: str, *, force: bool) -> None:
 def _write_new_private_file(path: Path, text: str) -> None:
     """Like :func:`config.write_private_file`, but never replaces an existing file.
 
-    The complete file is linked into place, so it appears whole or not at all, and
-    ``link`` fails with FileExistsError where ``replace`` would silently clobber.
+    The complete file is staged beside the target, then hard-linked into place: it
+    appears whole or not at all, and ``link`` fails with FileExistsError where a
+    rename would silently clobber.
     """
-    import tempfile
-
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    staged = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+    config.write_private_file(staged, text)
     try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.link(tmp, path)
+        os.link(staged, path)
     finally:
-        os.unlink(tmp)
+        staged.unlink()
 
 
 # What --save-profile writes; a profile already holding any of them belongs to a product.
