@@ -81,7 +81,8 @@ def _action(event: dict[str, Any], person: dict[str, Any], now: float, n: int) -
         "timestamp_start": at,
         "timestamp_end": at,
         "raw_url": raw_url,
-        "canonical_url": canonicalize(raw_url),
+        # Query and fragment dropped too: `?utm_…` must not split one page into many.
+        "canonical_url": canonicalize(raw_url.partition("#")[0].partition("?")[0]),
         "session_id": _opt_str(props.get("$session_id") or event.get("session_id")),
         "user_id": _opt_str(event.get("distinct_id") or props.get("distinct_id")),
         "email": _opt_str(
@@ -111,8 +112,7 @@ class Ingest:
             # An anonymous session (no session id) is tracked by its user id.
             key = (product_id, session_id or f"user:{user_id}")
             first = self._next_index.get(key, 0)
-            for offset, action in enumerate(group):
-                action["index"] = first + offset
+            group = [{"index": first + n, **action} for n, action in enumerate(group)]
             self._next_index[key] = first + len(group)
             email = next((a["email"] for a in group if a["email"]), None)
             out.append(

@@ -87,6 +87,13 @@ def test_a_session_without_session_id_is_anonymous_and_tracked_by_user() -> None
     assert ingest.batches("p", event(session=None), NOW)[0]["actions"][0]["index"] == 2
 
 
+def test_canonical_url_drops_ids_query_and_fragment() -> None:
+    url = "https://app.example/tasks/88213?utm_source=mail#comments"
+    [action] = Ingest().batches("p", event(**{"$current_url": url}), NOW)[0]["actions"]
+    assert action["raw_url"] == url
+    assert action["canonical_url"] == "https://app.example/tasks/:id"
+
+
 def test_email_from_set_properties() -> None:
     [batch] = Ingest().batches("p", event(**{"$set": {"email": "bo@acme.example"}}), NOW)
     assert batch["email"] == "bo@acme.example"
