@@ -331,8 +331,10 @@ def prepare(options: OnboardOptions) -> OnboardPlan:
             "--create-key only matters with --force-reregister: a first "
             "registration creates a key anyway when the connector returns none"
         )
-    if o.env_file is not None:
-        _envfile.check_env_file_target(o.env_file, force=o.force)
+    # A quoted "~/x.env" reaches us unexpanded; never create a directory named "~".
+    env_file = o.env_file.expanduser() if o.env_file is not None else None
+    if env_file is not None:
+        _envfile.check_env_file_target(env_file, force=o.force)
     if o.save_profile is not None:
         _validate.profile_name(o.save_profile)
         _envfile.check_profile_target(o.save_profile, force=o.force)
@@ -348,7 +350,7 @@ def prepare(options: OnboardOptions) -> OnboardPlan:
             "webhook_secret": webhook_secret,
             "key_name": key_name,
             "unkey_server_url": unkey_server_url,
-            "env_file": o.env_file,
+            "env_file": env_file,
         }
     )
     request = RegistrationRequest(

@@ -323,3 +323,15 @@ def test_resolve_options_reads_connection_settings_but_never_the_products_own_va
     monkeypatch.delenv("AUTOPLAY_CONNECTOR_URL")
     with pytest.raises(UsageError, match="missing --connector-url"):
         resolve_options({"product_id": "acme", "contact_email": "ops@acme.io"})
+
+
+def test_a_quoted_tilde_in_the_env_file_path_means_home(
+    mocked: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    mocked.post(f"{BASE}/products").respond(201, json={"unkey_key": CONNECTOR_KEY})
+    result = onboard(prepare(options(env_file=Path("~/acme.env"))))
+    assert result.env_file == str(tmp_path / "acme.env")
+    assert CONNECTOR_KEY in (tmp_path / "acme.env").read_text()
+    assert not (tmp_path / "~").exists()
