@@ -122,7 +122,8 @@ def _scripted_session(
         raise InputError(f"{where}.batches must be a non-empty list")
     out: list[dict[str, Any]] = []
     index = 0
-    last_end = t0
+    last_end = last_begin = t0
+    forwarded = t0
     for b, batch in enumerate(batches):
         bwhere = f"{where}.batches[{b}]"
         if (
@@ -147,7 +148,16 @@ def _scripted_session(
             if not isinstance(raw_url, str) or not isinstance(kind, str) or not kind:
                 raise InputError(f"{awhere} needs 'type' and 'raw_url' strings")
             begin = t0 + _number(act.get("at", last_end - t0), f"{awhere}.at")
-            end = begin + _number(act.get("duration", 0.0), f"{awhere}.duration")
+            if begin < last_begin:  # the session's timeline, and so its index, runs forward
+                raise InputError(
+                    f"{awhere}.at goes back in time ({begin - t0:g} s < {last_begin - t0:g} s)",
+                    hint="list a session's actions in the order they happen",
+                )
+            last_begin = begin
+            duration = _number(act.get("duration", 0.0), f"{awhere}.duration")
+            if duration < 0:
+                raise InputError(f"{awhere}.duration must be ≥ 0, got {duration:g}")
+            end = begin + duration
             title = str(act.get("title", ""))
             actions.append(
                 {
@@ -167,6 +177,10 @@ def _scripted_session(
             index += 1
             last_end = end
         delay = _number(batch.get("delay", 0.5), f"{bwhere}.delay")
+        if delay < 0:
+            raise InputError(f"{bwhere}.delay must be ≥ 0, got {delay:g}")
+        # Forwarded in order whatever the delays: the stream keeps a session's indices in order.
+        forwarded = max(round(actions[-1]["timestamp_end"] + delay, 3), round(forwarded + 0.001, 3))
         out.append(
             {
                 "type": "actions",
@@ -174,7 +188,7 @@ def _scripted_session(
                 **ident,
                 "actions": actions,
                 "count": len(actions),
-                "forwarded_at": round(actions[-1]["timestamp_end"] + delay, 3),
+                "forwarded_at": forwarded,
                 "conversation_id": conversation_id if known else None,
             }
         )

@@ -144,6 +144,31 @@ def test_bad_documents_name_the_field(tmp_path: Path, doc: dict[str, Any], messa
         built(doc, tmp_path)
 
 
+def act(at: float, **extra: Any) -> dict[str, Any]:
+    return {"type": "click", "raw_url": "/projects/1", "at": at, **extra}
+
+
+@pytest.mark.parametrize(
+    ("batches", "message"),
+    [
+        ([{"actions": [act(10), act(4)]}], r"batches\[0\].actions\[1\].at goes back in time"),
+        ([{"actions": [act(0)]}, {"actions": [act(2)]}, {"actions": [act(1)]}], "goes back"),
+        ([{"actions": [act(0, duration=-1)]}], r"actions\[0\].duration must be ≥ 0"),
+        ([{"actions": [act(0)], "delay": -2}], r"batches\[0\].delay must be ≥ 0"),
+    ],
+)
+def test_a_session_runs_forward(tmp_path: Path, batches: list[Any], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        built({"sessions": [{"batches": batches}]}, tmp_path)
+
+
+def test_batches_are_forwarded_in_order_whatever_their_delays(tmp_path: Path) -> None:
+    batches = [{"actions": [act(0)], "delay": 30}, {"actions": [act(1)], "delay": 0}]
+    items = built({"sessions": [{"batches": batches}]}, tmp_path)
+    assert [i["actions"][0]["index"] for i in items] == [0, 1]
+    assert items[0]["forwarded_at"] < items[1]["forwarded_at"]
+
+
 def test_unreadable_and_unparsable_files(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="neither a built-in name nor a file"):
         scenario.source(str(tmp_path / "missing.toml"), product_id="a", seed=0, sessions=None)
