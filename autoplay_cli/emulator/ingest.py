@@ -6,7 +6,7 @@ not public); see the README's ``emulate`` section. Pure: no web framework here.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from autoplay_cli.emulator.traffic import canonicalize
@@ -49,9 +49,11 @@ def _timestamp(value: Any, now: float, n: int) -> float:
         return float(value)
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             pass
+        else:  # no offset means UTC, as in PostHog's examples; never this machine's zone
+            return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
     raise IngestError(f"item {n}: 'timestamp' must be ISO 8601 or unix seconds, got {value!r}")
 
 

@@ -47,6 +47,8 @@ def test_timestamps_iso_and_unix_and_missing() -> None:
     missing = {k: v for k, v in event().items() if k != "timestamp"}
     none = ingest.batches("p", missing, NOW)[0]["actions"][0]
     assert iso["timestamp_start"] == JAN_15
+    naive = {**event(), "timestamp": "2027-01-15T08:00:00"}
+    assert ingest.batches("p", naive, NOW)[0]["actions"][0]["timestamp_start"] == JAN_15
     assert unix["timestamp_start"] == 1_700_000_000.5
     assert none["timestamp_start"] == NOW
 
