@@ -327,8 +327,10 @@ def apply(plan: Plan) -> Result:
             if item.action in WRITES:
                 try:
                     _write_skill(plan, item, old, result)
-                except OSError as exc:
+                except BaseException as exc:  # Ctrl-C too: record what landed, then go
                     _save_after_failure(plan, target, man, item, old, origin)
+                    if not isinstance(exc, OSError):
+                        raise
                     where = exc.filename or item.path
                     raise AutoplayError(
                         f"cannot install {item.skill}: {where}: {exc.strerror or exc}",

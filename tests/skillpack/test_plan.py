@@ -169,6 +169,31 @@ def test_a_write_failure_is_one_clear_error_and_the_rerun_resumes(
         assert (here / rel).read_bytes() == data
 
 
+def test_ctrl_c_half_way_leaves_a_manifest_the_rerun_resumes_from(
+    project: Path, bundle: Bundle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = manifest.write_atomic
+    calls: list[Path] = []
+
+    def interrupted(path: Path, data: bytes) -> None:
+        calls.append(path)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        real(path, data)
+
+    monkeypatch.setattr(manifest, "write_atomic", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        install(project, bundle)
+    monkeypatch.setattr(manifest, "write_atomic", real)
+    folder = project / ".claude/skills"
+    entry = manifest.load(folder).skills[CORE]  # type: ignore[union-attr]
+    assert entry.files == {"SKILL.md": bundle.skills[CORE].hashes()["SKILL.md"]}
+    again, _ = install(project, bundle)
+    assert actions(again) == {CORE: "update", INTERCOM: "install"}
+    for rel, data in bundle.skills[CORE].files.items():
+        assert (folder / CORE / rel).read_bytes() == data
+
+
 def test_unchanged_edit_back_to_bundled_is_unchanged(project: Path, bundle: Bundle) -> None:
     install(project, bundle)
     path = project / ".claude/skills" / CORE / "SKILL.md"
