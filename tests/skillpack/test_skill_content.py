@@ -226,3 +226,48 @@ def test_platform_skills_cite_sources_and_name_what_is_unconfirmed(path: Path) -
     assert all(u.startswith("https://") for u in urls)
     assert "## Not confirmed here" in text
     assert "autoplay-core" in text
+
+
+# What a skill calls on these names must exist on the class it stands for.
+RECEIVERS = {
+    "manager": ("autoplay_cli.session", "DeliveryManager"),
+    "state": ("autoplay_cli.session", "SessionState"),
+    "sessions": ("autoplay_cli.session", "RedisSessionStore"),
+}
+
+
+def name_problems(text: str) -> list[str]:
+    """Dotted ``autoplay_cli.…`` names and ``manager.x(`` / ``state.x(`` calls that do not exist."""
+    problems = []
+    for dotted in sorted(set(re.findall(r"\bautoplay_cli(?:\.[A-Za-z_]\w*)+", text))):
+        parts = dotted.split(".")
+        for cut in range(len(parts), 0, -1):
+            try:
+                obj: Any = importlib.import_module(".".join(parts[:cut]))
+            except ImportError:
+                continue
+            for attr in parts[cut:]:
+                obj = getattr(obj, attr, None)
+            if obj is None:
+                problems.append(f"{dotted} does not exist")
+            break
+    for receiver, method in sorted(set(re.findall(r"\b(\w+)\.(\w+)\(", text))):
+        if receiver in RECEIVERS:
+            module, cls = RECEIVERS[receiver]
+            if not hasattr(getattr(importlib.import_module(module), cls), method):
+                problems.append(f"{receiver}.{method}(): {cls} has no {method}")
+    return problems
+
+
+def test_the_name_checker_catches_missing_names() -> None:
+    assert name_problems("`manager.on_actions(p)` and `autoplay_cli.session.AgentState`") == []
+    assert name_problems("Call `manager.on_message(...)` and `autoplay_cli.session.Nope`.") == [
+        "autoplay_cli.session.Nope does not exist",
+        "manager.on_message(): DeliveryManager has no on_message",
+    ]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(SKILLS_DIR)))
+def test_named_library_objects_and_methods_exist(path: Path) -> None:
+    """Prose included: what a skill names in the library must be there."""
+    assert name_problems(path.read_text(encoding="utf-8")) == []
