@@ -273,3 +273,18 @@ def test_webhook_rejections(
         emu.webhook_url, json=pageview("s1"), headers={"X-PostHog-Secret": emu.webhook_secret}
     )
     assert ok.json()["event_ids"] == ["1"]
+
+
+def test_webhook_refuses_an_oversize_chunked_body(make_emulator: Any) -> None:
+    emu = make_emulator(**{**FAST, "max_events": 0})
+
+    def chunks() -> Any:  # no Content-Length: the size is only known once read
+        yield b"["
+        for _ in range(1100):
+            yield b" " * 1024
+        yield b"]"
+
+    r = httpx.post(
+        emu.webhook_url, content=chunks(), headers={"X-PostHog-Secret": emu.webhook_secret}
+    )
+    assert r.status_code == 413 and r.json()["error"] == "too_large"
