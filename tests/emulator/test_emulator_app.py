@@ -105,7 +105,7 @@ def test_push_integration_with_its_fields_is_accepted(make_emulator: Any) -> Non
     assert r.status_code == 201 and r.json()["integration_type"] == "push"
 
 
-@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]"])
+@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b"[" * 100_000])
 def test_non_object_body_is_400(make_emulator: Any, content: bytes) -> None:
     emu = make_emulator(**FAST)
     r = httpx.post(
