@@ -90,8 +90,9 @@ def _write_new_private_file(path: Path, text: str) -> None:
         staged.unlink()
 
 
-# What --save-profile writes; a profile already holding any of them belongs to a product.
-PROFILE_KEYS = ("connector_url", "product_id", "token")
+# A profile already holding either belongs to a product; its connector_url alone (a
+# profile set up for onboarding) may be written over.
+PRODUCT_KEYS = ("product_id", "token")
 
 
 def check_profile_target(profile: str, *, force: bool) -> None:
@@ -100,10 +101,10 @@ def check_profile_target(profile: str, *, force: bool) -> None:
     Reads the config file now, so a malformed one fails before anything is sent.
     """
     held = config.load_profiles(config.config_path()).get(profile, {})
-    if not force and any(key in held for key in PROFILE_KEYS):
+    if not force and any(key in held for key in PRODUCT_KEYS):
         raise UsageError(
             f"--save-profile {profile}: that profile already holds "
-            + ", ".join(k for k in PROFILE_KEYS if k in held)
+            + " and ".join(k for k in PRODUCT_KEYS if k in held)
             + "; refusing to overwrite it",
             hint="pass --force to replace them, or choose another profile name",
         )

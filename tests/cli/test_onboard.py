@@ -329,6 +329,32 @@ def test_save_profile_then_doctor_uses_it(emulator: Any) -> None:
     assert checks["stream"] == "pass" and checks["unkey"] == "skip"
 
 
+def test_an_operators_profile_receives_the_product_once_then_needs_force(
+    make_emulator: Any,
+) -> None:
+    h = make_emulator(admin_key="operator-key-0123456789")
+    for key, value in (("connector_url", h.url), ("admin_key", "operator-key-0123456789")):
+        assert cli("config", "set", key, value, "--profile", "ops").exit_code == 0
+    args = ("onboard", "--profile", "ops", "--save-profile", "ops", "--email", EMAIL, "--json")
+    first = cli(*args, "--product-id", "acme-o1")
+    assert first.exit_code == 0, first.stderr
+    token = json.loads(first.stdout)["stream_key"]
+    again = cli(*args, "--product-id", "acme-o2")
+    assert again.exit_code == EXIT_USAGE and "refusing to overwrite" in again.stderr
+    assert token not in again.stdout + again.stderr
+    assert not keys_of(h, "acme-o2")  # refused before anything was sent
+    forced = cli(*args, "--product-id", "acme-o2", "--force")
+    assert forced.exit_code == 0, forced.stderr
+    from autoplay_cli import config
+
+    saved = config.resolve(profile="ops")
+    assert (saved.get("product_id"), saved.get("admin_key")) == (
+        "acme-o2",
+        "operator-key-0123456789",
+    )
+    assert saved.get("token") == json.loads(forced.stdout)["stream_key"] != token
+
+
 def test_admin_key_is_required_when_the_connector_demands_it(make_emulator: Any) -> None:
     h = make_emulator(admin_key="operator-key-0123456789")
     args = ("onboard", "--product-id", "acme-a", "--email", EMAIL)

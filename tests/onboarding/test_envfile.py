@@ -113,7 +113,9 @@ def test_save_profile_drops_missing_values_and_keeps_other_settings() -> None:
 def test_a_profile_holding_a_product_is_refused_without_force() -> None:
     _envfile.check_profile_target("p1", force=False)  # no config file yet
     config.set_value("redis_url", "redis://127.0.0.1:6379/0", profile="p1")
-    _envfile.check_profile_target("p1", force=False)  # nothing of a product in it
+    config.set_value("connector_url", "https://connector.test", profile="p1")
+    config.set_value("admin_key", "admin-key-0123456789", profile="p1")
+    _envfile.check_profile_target("p1", force=False)  # set up for onboarding, no product yet
     config.set_value("token", "uk_live_previous_product", profile="p1")
     with pytest.raises(UsageError, match="already holds token; refusing") as info:
         _envfile.check_profile_target("p1", force=False)
