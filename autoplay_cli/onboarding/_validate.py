@@ -127,12 +127,17 @@ def integration_type(value: str) -> IntegrationType:
     return found
 
 
+def _visible_ascii(value: str) -> bool:
+    return all("!" <= c <= "~" for c in value)
+
+
 def secret(value: str, *, what: str) -> str:
-    if len(value) < MIN_SECRET_LENGTH or any(c.isspace() for c in value) or not value.isprintable():
+    # Visible ASCII: the activity provider sends the webhook secret as a header value.
+    if len(value) < MIN_SECRET_LENGTH or not _visible_ascii(value):
         # Never echo the value: it is a secret.
         raise UsageError(
             f"the {what} is too weak or malformed: it needs at least {MIN_SECRET_LENGTH} "
-            "printable characters without spaces",
+            "visible ASCII characters (no spaces)",
             hint=f"omit it to have a strong one generated, or give a longer {what}",
         )
     return value
@@ -144,7 +149,7 @@ def credential(value: str, *, what: str, flag: str) -> str:
     Checked before any request, because a header that cannot be encoded would fail
     halfway through the flow, with the value quoted in the transport's error.
     """
-    if not value or not all("!" <= c <= "~" for c in value):
+    if not value or not _visible_ascii(value):
         # Never echo the value: it is a secret.
         raise UsageError(
             f"the {what} contains spaces, line breaks or non-ASCII characters",

@@ -85,7 +85,7 @@ def test_integration_types_come_from_the_table() -> None:
 
 
 def test_weak_secrets_are_refused_without_echoing_them() -> None:
-    for weak in ("short", "has a space in it!!", "tab\tinside-the-secret"):
+    for weak in ("short", "has a space in it!!", "tab\tinside-the-secret", "non-ascii-sécret-0123"):
         with pytest.raises(UsageError) as info:
             _validate.secret(weak, what="webhook secret")
         assert weak not in info.value.one_line()
