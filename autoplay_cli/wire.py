@@ -39,11 +39,11 @@ PAYLOAD_TYPES = ("actions", "summary")
 class _WireModel(BaseModel):
     """Base: unknown fields allowed and preserved; nulls become the field default.
 
-    The null handling lives in :meth:`model_validate` (and ``model_validate_json``),
-    not in a ``mode="before"`` validator: such a validator would force every JSON
-    frame through Python dicts, and keeps :func:`parse_event`'s one-call Rust path
-    from existing. The schema itself rejects a null where a default is due; the
-    tolerant paths strip those nulls first.
+    The null handling lives in construction, :meth:`model_validate` and
+    ``model_validate_json``, not in a ``mode="before"`` validator: such a
+    validator would force every JSON frame through Python dicts, and keeps
+    :func:`parse_event`'s one-call Rust path from existing. The schema itself
+    rejects a null where a default is due; the tolerant paths strip those nulls first.
     """
 
     model_config = ConfigDict(extra="allow", validate_assignment=False)
@@ -56,6 +56,15 @@ class _WireModel(BaseModel):
             drop = cls._null_to_default
             data = {k: v for k, v in data.items() if not (v is None and k in drop)}
         return data
+
+    def __init__(self, /, **data: Any) -> None:
+        super().__init__(**self._strip_nulls(data))
+
+    # Marked as pydantic's own __init__ so that validation (and parse_event's one-call
+    # path) does not route every nested model through this Python frame; only direct
+    # construction calls it. Were pydantic to ignore the mark, it would call it during
+    # validation too: slower, same results.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:

@@ -271,7 +271,7 @@ SCALAR = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(-(2**70), 2**70),
-    st.floats(allow_nan=False),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=6),
     st.sampled_from(["3", "1.5", "Click", "PageView", "\ud800", "ΣΑΣ", "İ"]),
 )
@@ -353,3 +353,10 @@ def test_model_validate_json_is_as_tolerant_as_model_validate() -> None:
     assert payload.actions[0].type == "" and payload.count == 1
     with pytest.raises(ValidationError):
         ActionsPayload.model_validate_json("{not json")
+
+
+def test_construction_with_nulls_falls_back_to_defaults_too() -> None:
+    payload = ActionsPayload(count=None, product_id=None, actions=[{"type": None, "index": None}])
+    assert (payload.count, payload.product_id, payload.actions[0].type) == (1, "", "")
+    assert SlimAction(type="Click", title=None).title == ""
+    assert ActionsPayload.__pydantic_custom_init__ is False  # validation skips __init__

@@ -80,7 +80,7 @@ class SSEDecoder:
             if text[:1] == "\n":
                 text = text[1:]
         if "\r" in text:
-            # Normalise the rare CR line ends so one split on \n finds every line.
+            # Normalise the rare CR line ends so that one split on \n finds every line.
             self._cr = text[-1] == "\r"
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         if "\n" not in text:
