@@ -31,7 +31,7 @@ from autoplay_cli.onboarding._connector import (
     stream_url,
     webhook_url,
 )
-from autoplay_cli.onboarding._secrets import generate_secret
+from autoplay_cli.onboarding._secrets import RedactedCause, generate_secret
 from autoplay_cli.onboarding._unkey import DEFAULT_KEY_PREFIX, create_stream_key
 
 if TYPE_CHECKING:
@@ -372,6 +372,7 @@ def onboard(plan: OnboardPlan, *, transport: httpx.BaseTransport | None = None) 
     ``result.error`` so the caller can still show what was obtained.
     """
     known = plan.secrets()
+    result: OnboardResult | None = None
     try:
         o = plan.options
         registration = register_product(
@@ -391,6 +392,18 @@ def onboard(plan: OnboardPlan, *, transport: httpx.BaseTransport | None = None) 
     except AutoplayError as exc:
         _scrub(exc, known)
         raise
+    except Exception as exc:
+        # A bug must not leak a secret either (its text reaches the error line and
+        # --debug tracebacks), nor, once registered, cost the one showing of the key.
+        when = "onboarding" if result is None else "onboarding, after registering"
+        error = AutoplayError(
+            f"unexpected {type(exc).__name__} while {when}",
+            hint="rerun with --debug for the traceback (secrets masked) and report it",
+        )
+        error.__cause__ = RedactedCause(exc, known)
+        if result is None:
+            raise error from error.__cause__
+        result.error = error
     if result.error is not None:
         _scrub(result.error, known)
     return result

@@ -27,3 +27,5 @@ class RedactedCause(Exception):
 
     def __init__(self, exc: BaseException, hidden: Iterable[str | None]) -> None:
         super().__init__(f"{type(exc).__module__}.{type(exc).__name__}: {redact(str(exc), hidden)}")
+        # The frames say where it happened; a traceback shows no values.
+        self.__traceback__ = exc.__traceback__

@@ -335,3 +335,36 @@ def test_a_quoted_tilde_in_the_env_file_path_means_home(
     assert result.env_file == str(tmp_path / "acme.env")
     assert CONNECTOR_KEY in (tmp_path / "acme.env").read_text()
     assert not (tmp_path / "~").exists()
+
+
+def test_an_unexpected_failure_leaks_no_secret_and_keeps_the_credentials(
+    mocked: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import traceback
+
+    from autoplay_cli.errors import AutoplayError
+    from autoplay_cli.onboarding import _flow
+
+    admin, webhook = "admin-key-0123456789abc", "webhook-secret-0123456789"
+    mocked.post(f"{BASE}/products").respond(201, json={"unkey_key": CONNECTOR_KEY})
+
+    def broken(plan: Any, result: Any) -> None:
+        raise ValueError(f"bug near {admin} {webhook} {CONNECTOR_KEY}")
+
+    monkeypatch.setattr(_flow, "_hand_over", broken)
+    plan = prepare(options(admin_key=admin, webhook_secret=webhook))
+    result = onboard(plan)
+    assert result.stream_key == CONNECTOR_KEY  # still there to be shown once
+    assert result.error is not None and "after registering" in result.error.message
+    shown = "".join(traceback.format_exception(result.error))
+    assert "ValueError" in shown and "broken" in shown  # the frames, for the bug report
+    for secret in (admin, webhook, CONNECTOR_KEY):
+        assert secret not in shown
+
+    def unreachable(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError(f"bug near {admin}")
+
+    monkeypatch.setattr(_flow, "register_product", unreachable)
+    with pytest.raises(AutoplayError, match=r"unexpected RuntimeError while onboarding$") as info:
+        onboard(plan)
+    assert admin not in "".join(traceback.format_exception(info.value))
