@@ -10,13 +10,15 @@ from __future__ import annotations
 import ast
 import contextlib
 import difflib
+import functools
+import multiprocessing
 import os
+import signal
 import stat
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -284,6 +286,12 @@ def _prefilter(files: Sequence[Path], findings: list[FileOutcome]) -> tuple[list
     return candidates, size
 
 
+def _leave_interrupts_to_parent() -> None:
+    # Ctrl-C reaches the whole process group; the parent stops the workers, which
+    # would otherwise each print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _usable_cpus() -> int:
     # The CPUs this process may run on (a container's limit), not the host's count.
     if hasattr(os, "sched_getaffinity"):
@@ -317,12 +325,12 @@ def migrate(
         import libcst  # noqa: F401  (loaded once here, inherited by forked workers)
 
         workers = min(workers, len(candidates))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # A Pool, not a ProcessPoolExecutor: leaving the block early (Ctrl-C) terminates
+        # the workers at once, where an executor would first finish every queued file.
+        with multiprocessing.Pool(workers, initializer=_leave_interrupts_to_parent) as pool:
             chunk = max(1, len(candidates) // (workers * 4))
-            for done, outcome in enumerate(
-                pool.map(migrate_file, candidates, [want_diff] * len(candidates), chunksize=chunk),
-                start=1,
-            ):
+            task = functools.partial(migrate_file, want_diff=want_diff)
+            for done, outcome in enumerate(pool.imap(task, candidates, chunk), start=1):
                 outcomes.append(outcome)
                 if progress is not None:
                     progress(done, len(candidates))

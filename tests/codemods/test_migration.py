@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import signal
 import stat
 import sys
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from autoplay_cli.codemods import migration as migrate_module
-from autoplay_cli.codemods.migration import Mode, migrate, write_atomically
+from autoplay_cli.codemods.migration import FileOutcome, Mode, migrate, write_atomically
 
 LEGACY = "import autoplay_sdk.models\nfrom autoplay_sdk import chatbot  # keep me\n"
 MIGRATED = "import autoplay_sdk.core.models\nfrom autoplay_sdk.chat import chatbot  # keep me\n"
@@ -125,13 +130,13 @@ def test_many_candidates_go_through_worker_processes_with_the_same_result(
     tree(tmp_path / "serial", files)
     tree(tmp_path / "parallel", files)
     used: list[int] = []
-    real_pool = migrate_module.ProcessPoolExecutor
+    real_pool = multiprocessing.Pool
 
-    def spy_pool(max_workers: int) -> object:
-        used.append(max_workers)
-        return real_pool(max_workers=max_workers)
+    def spy_pool(processes: int, **kw: Any) -> object:
+        used.append(processes)
+        return real_pool(processes, **kw)
 
-    monkeypatch.setattr(migrate_module, "ProcessPoolExecutor", spy_pool)
+    monkeypatch.setattr(multiprocessing, "Pool", spy_pool)
     progress: list[tuple[int, int]] = []
     serial = migrate([tmp_path / "serial"], jobs=1)
     parallel = migrate(
@@ -215,3 +220,28 @@ def test_a_read_only_file_is_reported_and_left_alone(tmp_path: Path) -> None:
     assert (tmp_path / "ro.py").read_text() == LEGACY
     assert stat.S_IMODE(os.stat(tmp_path / "ro.py").st_mode) == 0o444
     assert (tmp_path / "rw.py").read_text() == MIGRATED
+
+
+def sleepy_migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
+    """A worker that takes long over a file, then leaves a mark that it finished."""
+    time.sleep(8)
+    Path(path + ".finished").touch()
+    return FileOutcome(path)
+
+
+def test_an_interrupt_stops_the_workers_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An executor would finish every queued file before letting Ctrl-C through.
+    tree(tmp_path, {"a.py": LEGACY, "b.py": LEGACY})
+    monkeypatch.setattr(migrate_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(migrate_module, "migrate_file", sleepy_migrate_file)
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            migrate([tmp_path], jobs=2)
+    finally:
+        timer.cancel()
+    assert multiprocessing.active_children() == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "b.py"]
