@@ -50,7 +50,8 @@ def _console(name: str) -> Console:
         color_system="auto" if colour else None,
         force_terminal=colour or None,
         highlight=False,
-        soft_wrap=name == "out",
+        # Never fold a diagnostic line: it may be grepped or parsed from a log.
+        soft_wrap=True,
         emoji=False,
     )
     _consoles[name] = console
