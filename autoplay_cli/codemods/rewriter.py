@@ -93,8 +93,11 @@ class Bindings:
         # the root itself), for attribute chains that reach a legacy module through it.
         self.module_aliases: dict[str, str] = {}
         self.renamed_locals: dict[str, str] = {}
-        # ids of the Name nodes that use an SDK import of a renamed name (scope-resolved).
-        self.renamed_uses: set[int] = set()
+        # ids of the Name nodes that use an SDK import of a renamed name, resolved scope by
+        # scope; None while nothing else binds those names, so every use is the import's.
+        self.renamed_uses: set[int] | None = None
+        # Something other than an SDK import binds a renamed name (a parameter, ...).
+        self.rename_shadowed = False
         self.unnamed_modules: set[str] = set()
         self.sdk_star = False  # ``from autoplay_sdk[.x] import *`` somewhere in the module
         # Renamed names used but bound nowhere: they can only come from a star import.
@@ -164,16 +167,38 @@ class _CstBindings(cst.CSTVisitor):
 
 
 def _ast_bindings(tree: ast.Module, bindings: Bindings) -> None:
+    renames = bindings.table.renames
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 bindings.note_import(alias.name, alias.asname)
+                bindings.rename_shadowed |= (alias.asname or "") in renames
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
             for alias in node.names:
                 if alias.name != "*":
                     bindings.note_import_from(node.module, alias.name, alias.asname)
                 else:
                     bindings.sdk_star |= bindings.table.in_sdk(node.module)
+            if not bindings.table.in_sdk(node.module):
+                bindings.rename_shadowed |= any((a.asname or a.name) in renames for a in node.names)
+        elif renames and _binds_one_of(node, renames):
+            bindings.rename_shadowed = True
+
+
+def _binds_one_of(node: ast.AST, names: dict[str, str]) -> bool:
+    """Does *node* bind one of *names* other than by an import from the SDK?"""
+    if isinstance(node, ast.Name):
+        return not isinstance(node.ctx, ast.Load) and node.id in names
+    if isinstance(node, ast.arg):
+        return node.arg in names
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return node.name in names
+    if isinstance(node, ast.ImportFrom):  # relative: the project's own module
+        return any((a.asname or a.name) in names for a in node.names)
+    if isinstance(node, ast.alias):  # seen with its statement
+        return False
+    bound = getattr(node, "name", None) or getattr(node, "rest", None)  # except/match
+    return isinstance(bound, str) and bound in names
 
 
 def _ast_relevant(statements: Sequence[ast.stmt], bindings: Bindings) -> bool:
@@ -205,7 +230,8 @@ def _resolve_renamed_names(module: cst.Module, bindings: Bindings) -> None:
     binding: renaming it would break keyword calls and attribute lookups elsewhere.
     """
     scopes = MetadataWrapper(module, unsafe_skip_copy=True).resolve(ScopeProvider)
-    table, uses = bindings.table, bindings.renamed_uses
+    table = bindings.table
+    uses = bindings.renamed_uses = set()
     for scope in {id(s): s for s in scopes.values() if s is not None}.values():
         if bindings.sdk_star:
             bindings.star_names.update(
@@ -262,6 +288,7 @@ class ImportRewriter(cst.CSTTransformer):
         self._seen_chains: set[int] = set()
         self._prefix_replacements: dict[int, str] = {}
         self._renamed_attrs: dict[int, str] = {}
+        self._skip_names: set[int] = set()  # attribute and keyword names: never a binding's use
         self._all_depth = 0
         self._annotation_depth = 0
 
@@ -446,6 +473,7 @@ class ImportRewriter(cst.CSTTransformer):
     # -- attribute chains and names --------------------------------------------------------
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
+        self._skip_names.add(id(node.attr))
         if id(node) in self._seen_chains:
             return True
         chain = _chain_nodes(node)
@@ -503,9 +531,19 @@ class ImportRewriter(cst.CSTTransformer):
         self.references += 1
         return build_dotted(new_path).with_changes(lpar=updated_node.lpar, rpar=updated_node.rpar)
 
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        if node.keyword is not None:
+            self._skip_names.add(id(node.keyword))
+        return True
+
     def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.Name:
         renamed = self._renamed_attrs.get(id(original_node))
-        if renamed is None and id(original_node) in self.bindings.renamed_uses:
+        uses = self.bindings.renamed_uses
+        if renamed is None and (
+            id(original_node) in uses
+            if uses is not None
+            else id(original_node) not in self._skip_names
+        ):
             renamed = self.bindings.renamed_locals.get(original_node.value)
         if renamed is None:
             return updated_node
@@ -706,11 +744,13 @@ def rewrite_source(source: bytes, table: ImportMap = DEFAULT_MAP) -> RewriteResu
     except (SyntaxError, ValueError):
         # Syntax this interpreter does not know but libcst does: the slow, full way.
         module.visit(_CstBindings(bindings))
+        bindings.rename_shadowed = True  # unknown: let scopes decide
         skip: set[int] = set()
     else:
         _ast_bindings(tree, bindings)
         skip = _skippable_statements(module, tree, bindings)
-    if bindings.renamed_locals or bindings.sdk_star:
+    # Scope analysis costs more than the parse, so only when a name could be ambiguous.
+    if (bindings.renamed_locals and bindings.rename_shadowed) or bindings.sdk_star:
         _resolve_renamed_names(module, bindings)
     rewriter = ImportRewriter(table, bindings, skip)
     new_module = module.visit(rewriter)
