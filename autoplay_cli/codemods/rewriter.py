@@ -312,6 +312,15 @@ class ImportRewriter(cst.CSTTransformer):
             )
         )
 
+    def _module_home(self, node: cst.CSTNode, path: str) -> str | None:
+        """Where module *path* lives now; None, reported for review, when the table cannot say."""
+        resolution = self.table.module(path)
+        if resolution.verdict is Verdict.UNNAMED:
+            assert resolution.legacy_parent is not None
+            self._review(node, path, resolution.legacy_parent)
+            return None
+        return resolution.new if resolution.verdict is Verdict.MOVED else path
+
     # -- import statements -----------------------------------------------------------------
 
     def visit_Import(self, node: cst.Import) -> bool:
@@ -347,13 +356,9 @@ class ImportRewriter(cst.CSTTransformer):
         module = dotted_name(updated_node.module)
         if module is None or not self.table.in_sdk(module):
             return updated_node
-        resolution = self.table.module(module)
-        if resolution.verdict is Verdict.UNNAMED:
-            assert resolution.legacy_parent is not None
-            self._review(original_node, module, resolution.legacy_parent)
+        base = self._module_home(original_node, module)
+        if base is None:
             return updated_node
-        base = resolution.new if resolution.verdict is Verdict.MOVED else module
-        assert base is not None
         if isinstance(updated_node.names, cst.ImportStar):
             for name in sorted(self.bindings.star_names):
                 self.pending_reviews.append(
@@ -686,12 +691,7 @@ class ImportRewriter(cst.CSTTransformer):
         if not is_dotted(body) or not self.table.in_sdk(body):
             return None
         if kind == "module":
-            resolution = self.table.module(body)
-            if resolution.verdict is Verdict.UNNAMED:
-                assert resolution.legacy_parent is not None
-                self._review(call, body, resolution.legacy_parent)
-                return None
-            new_body = resolution.new if resolution.verdict is Verdict.MOVED else body
+            new_body = self._module_home(call, body)
         else:
             hit = self.table.longest_prefix(body)
             new_body = hit.rewritten if hit is not None else body
