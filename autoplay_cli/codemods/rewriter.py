@@ -644,6 +644,7 @@ class ImportRewriter(cst.CSTTransformer):
             if not (positional_first or named):
                 continue
             if not isinstance(arg.value, cst.SimpleString):
+                self._review_built_target(original_node, arg.value)
                 return updated_node
             new_value = self._rewrite_target(original_node, arg.value, kind)
             if new_value is None:
@@ -652,6 +653,25 @@ class ImportRewriter(cst.CSTTransformer):
             args[index] = arg.with_changes(value=new_value)
             return updated_node.with_changes(args=args)
         return updated_node
+
+    def _review_built_target(self, call: cst.Call, value: cst.BaseExpression) -> None:
+        """A target built at run time (f-string, concatenation) that spells a legacy path."""
+        if not isinstance(
+            value, (cst.FormattedString, cst.ConcatenatedString, cst.BinaryOperation)
+        ):
+            return
+        text = cst.Module([]).code_for_node(value)
+        for match in self.table.path_pattern.finditer(text):
+            hit = self.table.longest_prefix(match.group(0))
+            if hit is not None:
+                self.pending_reviews.append(
+                    (
+                        call,
+                        f"a target built at run time names legacy `{hit.old}`; "
+                        f"rewrite it to `{hit.new}` by hand",
+                    )
+                )
+                return
 
     def _rename_patched_attribute(self, call: cst.Call, keyword: str) -> cst.Call:
         """``patch.object(<SDK module>, "ConversationEvent")`` patches the renamed name

@@ -358,6 +358,20 @@ def test_strings_outside_the_known_calls_are_left_alone() -> None:
         """)
 
 
+def test_targets_built_at_run_time_are_reported_not_guessed() -> None:
+    result = check_noop("""\
+        patch(f"autoplay_sdk.models.{name}")
+        importlib.import_module("autoplay_sdk." "chatbot")
+        patch("autoplay_sdk.models" + ".X")
+        patch(f"autoplay_sdk.core.models.{name}")
+        patch(f"{base}.models.X")
+        """)
+    assert [(r.line, r.message.split("`")[1]) for r in result.reviews] == [
+        (1, "autoplay_sdk.models"),
+        (3, "autoplay_sdk.models"),
+    ]
+
+
 # -- the ConversationEvent rename ------------------------------------------------------------
 
 
