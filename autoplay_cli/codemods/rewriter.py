@@ -99,6 +99,8 @@ class Bindings:
         # Something other than an SDK import binds a renamed name (a parameter, ...).
         self.rename_shadowed = False
         self.unnamed_modules: set[str] = set()
+        # SDK modules the imports load (each with its parents), named as written.
+        self.loaded: set[str] = set()
         self.sdk_star = False  # ``from autoplay_sdk[.x] import *`` somewhere in the module
         # Renamed names used but bound nowhere: they can only come from a star import.
         self.star_names: set[str] = set()
@@ -106,6 +108,7 @@ class Bindings:
     def note_import(self, path: str, asname: str | None) -> None:
         if not self.table.in_sdk(path):
             return
+        self.loaded.add(path)
         if self.table.module(path).verdict is Verdict.UNNAMED:
             self.unnamed_modules.add(path)
         if asname is not None:
@@ -118,7 +121,9 @@ class Bindings:
     def note_import_from(self, module: str, name: str, asname: str | None) -> None:
         if not self.table.in_sdk(module):
             return
+        self.loaded.add(module)
         if self.table.exact(f"{module}.{name}") is not None:
+            self.loaded.add(f"{module}.{name}")
             self.module_aliases[asname or name] = f"{module}.{name}"
         if asname is not None:
             self.sdk_names.add(asname)
@@ -127,6 +132,15 @@ class Bindings:
         new = self.table.renamed(name)
         if new is not None and self.table.exact(f"{module}.{name}") is None:
             self.renamed_locals[name] = new
+
+    def loads(self, path: str, *, after_rewrite: bool) -> bool:
+        """Does an import of this module load *path*, before or after the rewrite?"""
+        for imported in self.loaded:
+            if after_rewrite:
+                imported = self.table.exact(imported) or imported
+            if imported == path or imported.startswith(path + "."):
+                return True
+        return False
 
     @property
     def interesting_names(self) -> set[str]:
@@ -289,6 +303,7 @@ class ImportRewriter(cst.CSTTransformer):
         self._prefix_replacements: dict[int, str] = {}
         self._renamed_attrs: dict[int, str] = {}
         self._skip_names: set[int] = set()  # attribute and keyword names: never a binding's use
+        self._unloaded_reported: set[str] = set()
         self._all_depth = 0
         self._annotation_depth = 0
 
@@ -518,6 +533,21 @@ class ImportRewriter(cst.CSTTransformer):
         if moved_module is None and hit.new.startswith(module + "."):
             # The alias binds a module that stays (the root): respell the path under it.
             self._prefix_replacements[id(prefix_node)] = alias + hit.new[len(module) :]
+            if (
+                self.bindings.loads(hit.old, after_rewrite=False)
+                and not self.bindings.loads(hit.new, after_rewrite=True)
+                and hit.old not in self._unloaded_reported
+            ):
+                # ``import a.old.child`` loaded ``a.old``; its new home is not a parent of
+                # ``child``'s, so the respelled chain would meet an unloaded module.
+                self._unloaded_reported.add(hit.old)
+                self.pending_reviews.append(
+                    (
+                        prefix_node,
+                        f"`{hit.new}` (was `{hit.old}`) is no longer loaded by this module's "
+                        f"imports; add `import {hit.new}`",
+                    )
+                )
             return
         self.pending_reviews.append(
             (

@@ -285,6 +285,25 @@ def test_chains_through_a_moved_module_to_a_row_moved_elsewhere_are_reviewed() -
     ] == [(5, True)]
 
 
+def test_a_parent_loaded_only_through_a_child_import_is_reported() -> None:
+    # ``import a.agent_states.state_machine`` loaded ``a.agent_states``; its new home
+    # ``agent_state.v1.states`` is a sibling of ``state_machine``'s, which nothing loads now.
+    result = rewrite(
+        "import autoplay_sdk.agent_states.state_machine\nimport autoplay_sdk.serve.fastapi\n\n"
+        "a = autoplay_sdk.agent_states.AgentState\nb = autoplay_sdk.agent_states.X\n"
+        "c = autoplay_sdk.serve.app\n"
+    )
+    assert result.code == (
+        b"import autoplay_sdk.agent_state.v1.state_machine\nimport autoplay_sdk.api.fastapi\n\n"
+        b"a = autoplay_sdk.agent_state.v1.states.AgentState\nb = autoplay_sdk.agent_state.v1.states.X\n"
+        b"c = autoplay_sdk.api.app\n"
+    )
+    assert [
+        (r.line, "add `import autoplay_sdk.agent_state.v1.states`" in r.message)
+        for r in result.reviews
+    ] == [(4, True)]
+
+
 def test_attribute_chains_need_the_root_imported() -> None:
     # ``autoplay_sdk`` here is a local variable, not the package: leave it.
     check_noop("autoplay_sdk = load()\nautoplay_sdk.models.run()\n")
