@@ -44,9 +44,18 @@ from autoplay_cli.triggers.base import Offer
 from autoplay_cli.triggers.config import ConfiguredTrigger, TriggerConfig
 
 DEFAULT_PULSE_S = 1.0
+# A finer pulse is below what a virtual time can resolve (an epoch float's step is
+# ~1e-7 s); a coarser one would push every timeout out of any readable time range.
+MIN_PULSE_S = 0.001
+MAX_PULSE_S = 86400.0
 SIMULATION_KEY_PREFIX = "autoplay:simulate:session_state:"
 SIMULATION_LINK_PREFIX = "autoplay:simulate:conversation_link:"
 _THINKING = AgentState.THINKING
+
+
+def valid_pulse(pulse_s: float) -> bool:
+    """0 (tick at each deadline) or a pulse from ``MIN_PULSE_S`` to ``MAX_PULSE_S``."""
+    return pulse_s == 0 or MIN_PULSE_S <= pulse_s <= MAX_PULSE_S
 
 
 def tour_registry(config: TriggerConfig) -> TourRegistry:
@@ -80,8 +89,10 @@ class Engine:
         keep_steps: bool = True,
         snapshots: bool = True,
     ) -> None:
-        if not math.isfinite(pulse_s) or pulse_s < 0:
-            raise InputError(f"pulse must be a number of seconds ≥ 0, got {pulse_s!r}")
+        if not valid_pulse(pulse_s):
+            raise InputError(
+                f"pulse must be 0 or {MIN_PULSE_S:g}–{MAX_PULSE_S:g} seconds, got {pulse_s!r}"
+            )
         self.config = config
         self.triggers: list[ConfiguredTrigger] = config.active()
         self.tours = tour_registry(config)
@@ -145,8 +156,11 @@ class Engine:
             return
         timeout, _ = state.effective_timeouts(self.tours)
         due = state.last_interaction_at + timeout
-        # Float rounding can leave a due time a hair before the tick that would fire it.
-        self._deadlines[sid] = due if due > now else now + (self.pulse_s or 1e-6)
+        # Float rounding can leave a due time a hair before the tick that would fire it;
+        # step past *now* by at least one representable value, so the pulse always moves on.
+        self._deadlines[sid] = (
+            due if due > now else max(now + self.pulse_s, math.nextafter(now, math.inf))
+        )
 
     def _tick_in(self, state: SessionState, result: dict[str, Any]) -> None:
         """Tick *state* inside a store mutation, keeping what a timeout step needs."""

@@ -32,6 +32,15 @@ TIMEOUT = "timeout"  # an interaction timeout returned the session to thinking
 SKIPPED = "skipped"  # input the engine cannot attribute (anonymous batch, summary)
 
 
+def iso_utc(t: float) -> str | None:
+    """*t* as ISO-8601 UTC; ``None`` past what a date can hold (year 9999), e.g. when a
+    huge ``--interaction-timeout`` pushes the final timeouts out of range."""
+    try:
+        return datetime.fromtimestamp(t, UTC).isoformat().replace("+00:00", "Z")
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
 @dataclass(slots=True)
 class Step:
     """One line of the timeline: what happened, what was decided, and the state after."""
@@ -57,7 +66,7 @@ class Step:
             "type": "step",
             "seq": self.seq,
             "time": self.time,
-            "at": datetime.fromtimestamp(self.time, UTC).isoformat().replace("+00:00", "Z"),
+            "at": iso_utc(self.time),
             "offset_s": round(self.time - start, 6),
             "session": self.session_id,
             "event": self.event,

@@ -15,7 +15,13 @@ from importlib import resources
 from pathlib import Path
 
 from autoplay_cli.errors import InputError, UsageError
-from autoplay_cli.simulate.engine import DEFAULT_PULSE_S, simulate
+from autoplay_cli.simulate.engine import (
+    DEFAULT_PULSE_S,
+    MAX_PULSE_S,
+    MIN_PULSE_S,
+    simulate,
+    valid_pulse,
+)
 from autoplay_cli.simulate.report import Report
 from autoplay_cli.simulate.scenario import load_inputs
 from autoplay_cli.triggers.config import (
@@ -93,8 +99,12 @@ def run(options: RunOptions) -> Report:
             f"--store {options.store!r}: expected a redis:// URL",
             hint="e.g. --store redis://127.0.0.1:6379/15; leave it out to simulate in memory",
         )
-    if not math.isfinite(options.pulse_s) or options.pulse_s < 0:
-        raise UsageError(f"--pulse must be a number of seconds ≥ 0, got {options.pulse_s:g}")
+    if not valid_pulse(options.pulse_s):
+        raise UsageError(
+            f"--pulse must be 0 or {MIN_PULSE_S:g}–{MAX_PULSE_S:g} seconds, "
+            f"got {options.pulse_s:g}",
+            hint="0 ticks each session exactly at its deadline",
+        )
     generated = []
     if options.generate is not None:
         if options.generate < 1:

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from autoplay_cli.wire import ActionsPayload
 
 DEFAULT_START = 1767225600.0  # 2026-01-01T00:00:00Z, the emulator's default epoch too
+# Virtual times must be dates a report can print (1970 to 9999) and fine enough for
+# a timeout to add to: a float near 1e300 cannot tell t from t + 20 s.
+MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z
 
 # Chat-side event kinds, and the extra keys each accepts (besides at/session/event/note).
 CHAT_EVENTS: dict[str, frozenset[str]] = {
@@ -109,15 +112,23 @@ def parse_clock(value: Any, *, where: str) -> float:
 
 def parse_start(value: Any, *, where: str) -> float:
     """Unix seconds, or an ISO-8601 date-time with an offset (``2026-01-01T09:00:00Z``)."""
+    start: float | None = None
     if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    if isinstance(value, str):
+        start = float(value)
+    elif isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             parsed = None
         if parsed is not None and parsed.tzinfo is not None:
-            return parsed.timestamp()
+            start = parsed.timestamp()
+    if start is not None:
+        if not 0 <= start <= MAX_TIME:
+            raise InputError(
+                f"{where}: 'start' {value!r} is outside 1970-01-01 to 9999-12-31",
+                hint='e.g. "start": "2026-01-01T09:00:00Z"',
+            )
+        return start
     raise InputError(
         f"{where}: 'start' must be unix seconds or an ISO date-time with a timezone, got {value!r}",
         hint='e.g. "start": "2026-01-01T09:00:00Z"',
@@ -459,6 +470,13 @@ def load_inputs(
             )
     # sort is stable: equal times keep file order, then line order.
     events.sort(key=lambda e: e.time)
+    for event in (events[0], events[-1]) if events else ():
+        if not 0 <= event.time <= MAX_TIME:
+            raise InputError(
+                f"{event.source}: the event's time ({event.time:g} unix seconds) is outside "
+                "1970-01-01 to 9999-12-31",
+                hint="check 'at' (seconds from the scenario start), 'start', or received_at",
+            )
     starts = [s.start for s in scenarios if s.start is not None]
     if events:
         starts.append(events[0].time)

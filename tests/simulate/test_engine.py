@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from autoplay_cli.emulator.traffic import generate_sessions
+from autoplay_cli.errors import InputError
 from autoplay_cli.session import MemorySessionStore
 from autoplay_cli.simulate import VirtualClock, load_inputs, simulate, simulate_async
 from autoplay_cli.simulate.scenario import DEFAULT_START, SimEvent, SimulationInput
@@ -258,3 +261,21 @@ def test_fractional_pulses_terminate_and_land_on_or_after_the_deadline(run_lines
         timeout = report.steps[-1]
         assert timeout.decision == "timeout"
         assert 21.15 - 1e-6 <= timeout.time - report.start < 21.15 + pulse + 1e-6
+
+
+def test_exact_deadlines_terminate_where_a_microsecond_does_not_count(run_lines: Run) -> None:
+    # Near the year 9999 a float's step is ~3e-5 s: the open chat's deadline, rounded, falls
+    # a hair short of the timeout, and "now + 1 µs" is still "now". The pulse must move on.
+    header = {"scenario": "far", "start": 253402300000}
+    config = TriggerConfig(interaction_timeout_s=20.3)
+    report = run_lines(
+        header, {"at": 0.1, "session": "s", "event": "open_chat"}, config=config, pulse_s=0
+    )
+    assert [s.decision for s in report.steps] == ["applied", "timeout"]
+    assert report.steps[-1].time - report.steps[0].time >= 20.3 - 1e-4
+
+
+@pytest.mark.parametrize("pulse", [-1.0, 1e-300, 1e-4, 1e300, math.inf, math.nan])
+def test_pulse_outside_its_range_is_refused(run_lines: Run, pulse: float) -> None:
+    with pytest.raises(InputError, match=r"pulse must be 0 or 0\.001–86400 seconds"):
+        run_lines({"at": 1, "session": "s", "event": "tick"}, pulse_s=pulse)

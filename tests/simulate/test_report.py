@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from autoplay_cli.simulate.report import Report, Step, clock_text, format_table
+from autoplay_cli.simulate.report import Report, Step, clock_text, format_table, iso_utc
 
 T, P = "thinking", "proactive_assistance"
 
@@ -17,6 +17,14 @@ T, P = "thinking", "proactive_assistance"
 )
 def test_clock_text(seconds: float, text: str) -> None:
     assert clock_text(seconds) == text
+
+
+def test_iso_utc_and_times_past_what_a_date_holds() -> None:
+    assert iso_utc(1767225600.0) == "2026-01-01T00:00:00Z"
+    # A huge --interaction-timeout puts the last timeouts there: null, not a crash.
+    assert iso_utc(1e15) is None
+    step = Step(1, 1e15, "s", "timeout", "timeout", "reactive_assistance", "thinking")
+    assert step.to_json(0.0)["at"] is None
 
 
 def test_format_table_pads_all_but_the_last_column() -> None:

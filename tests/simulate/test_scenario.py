@@ -170,6 +170,16 @@ def test_sessions_may_be_written_one_after_another(tmp_path: Path) -> None:
             r"s\.ndjson:1: 'received_at' must be a number",
         ),
         ([{"scenario": "x", "colour": "red"}], r"s\.ndjson:1: unknown header key 'colour'"),
+        # A float that large cannot tell t from t + 20 s: timeouts would never come due.
+        (
+            [{"scenario": "x", "start": 1e300}],
+            r"s\.ndjson:1: 'start' 1e\+300 is outside 1970-01-01 to 9999-12-31",
+        ),
+        (
+            [{"scenario": "x", "start": "10000-01-01T00:00:00Z"}],
+            r"s\.ndjson:1: 'start' must be unix seconds",
+        ),
+        ([{"scenario": "x", "start": -5}], r"s\.ndjson:1: 'start' -5 is outside"),
     ],
 )
 def test_bad_input_is_reported_with_file_and_line(
@@ -177,6 +187,15 @@ def test_bad_input_is_reported_with_file_and_line(
 ) -> None:
     with pytest.raises(InputError, match=message):
         load_scenario(write(tmp_path, *lines))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("at", [1e308, 253402300000])
+def test_event_times_past_the_year_9999_are_refused(tmp_path: Path, at: float) -> None:
+    path = write(tmp_path, {"at": 1, "session": "a", "event": "tick"})
+    far = tmp_path / "far.ndjson"
+    far.write_text(json.dumps({"at": at, "session": "b", "event": "tick"}) + "\n")
+    with pytest.raises(InputError, match=r"far\.ndjson:1: the event's time .* is outside"):
+        load_inputs([path, far])
 
 
 def test_a_recording_going_backwards_is_an_error(tmp_path: Path) -> None:
