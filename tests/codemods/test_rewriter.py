@@ -295,7 +295,8 @@ def test_a_parent_loaded_only_through_a_child_import_is_reported() -> None:
     )
     assert result.code == (
         b"import autoplay_sdk.agent_state.v1.state_machine\nimport autoplay_sdk.api.fastapi\n\n"
-        b"a = autoplay_sdk.agent_state.v1.states.AgentState\nb = autoplay_sdk.agent_state.v1.states.X\n"
+        b"a = autoplay_sdk.agent_state.v1.states.AgentState\n"
+        b"b = autoplay_sdk.agent_state.v1.states.X\n"
         b"c = autoplay_sdk.api.app\n"
     )
     assert [
