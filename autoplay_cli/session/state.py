@@ -229,13 +229,10 @@ class SessionState:
         On success ``last_trigger_id`` records *trigger_id*.
         """
         if self.current_state is AgentState.REACTIVE:
-            raise InvalidTransitionError(
-                f"session {self.session_id}: cannot go from reactive_assistance to "
-                "proactive_assistance directly",
-                current=self.current_state,
-                target=AgentState.PROACTIVE.value,
-                hint="check can_deliver_proactive() first; the session returns to thinking "
-                "by interaction timeout",
+            raise self._no_direct_switch(
+                AgentState.PROACTIVE,
+                hint="check can_deliver_proactive() first; the session "
+                "returns to thinking by interaction timeout",
             )
         if self.current_state is not AgentState.THINKING or self.cooldown_active:
             return False
@@ -254,17 +251,24 @@ class SessionState:
             self._touch()
             return
         if self.current_state is AgentState.PROACTIVE:
-            raise InvalidTransitionError(
-                f"session {self.session_id}: cannot go from proactive_assistance to "
-                "reactive_assistance directly",
-                current=self.current_state,
-                target=AgentState.REACTIVE.value,
-                hint="record the user's reply with record_user_interaction(); the session "
-                "returns to thinking by interaction timeout",
+            raise self._no_direct_switch(
+                AgentState.REACTIVE,
+                hint="record the user's reply with "
+                "record_user_interaction(); the session returns to thinking by interaction timeout",
             )
         self.cooldown_until = None
         self.active_cooldown_period_s = None
         self._enter(AgentState.REACTIVE, "chat opened")
+
+    def _no_direct_switch(self, target: AgentState, *, hint: str) -> InvalidTransitionError:
+        """The error for PROACTIVE <-> REACTIVE, which never happens directly (WIRE §5)."""
+        return InvalidTransitionError(
+            f"session {self.session_id}: cannot go from {self.current_state.value} to "
+            f"{target.value} directly",
+            current=self.current_state,
+            target=target.value,
+            hint=hint,
+        )
 
     def tick(self, tour_registry: TourRegistry | None = None) -> bool:
         """Apply the interaction timeout; ``True`` when the session returned to THINKING.
