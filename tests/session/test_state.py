@@ -649,6 +649,7 @@ def test_fsm_properties(
         before = s.current_state
         was_cooling = s.cooldown_active
         linked_before = s.conversation_id if s.conversation_linked else None
+        expected_cooldown = s.effective_timeouts(REGISTRY if op == "tick_tours" else None)[1]
         try:
             apply(s, op, arg)
         except InvalidTransitionError:
@@ -669,7 +670,9 @@ def test_fsm_properties(
             assert op in ("tick", "tick_tours") and after is T
         # Every return to THINKING starts a cooldown and clears visual guidance.
         if before is not T and after is T:
-            assert s.cooldown_until == clock.t + (s.active_cooldown_period_s or 0.0)
+            # ... of the right length: the running tour's own cooldown, else the session's.
+            assert s.active_cooldown_period_s == expected_cooldown
+            assert s.cooldown_until == clock.t + expected_cooldown
             assert not s.visual_guidance_active and s.active_tour_id is None
         # Cooldown blocks only proactive.
         if op == "proactive" and was_cooling:
