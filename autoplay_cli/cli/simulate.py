@@ -14,6 +14,7 @@ def simulate(
     files: Annotated[
         list[Path] | None,
         typer.Argument(
+            metavar="FILES",
             help="Scenarios (.ndjson), recordings (`tail --record`) or `emulate` scenarios "
             "(.toml/.json), merged by time.",
             show_default=False,
