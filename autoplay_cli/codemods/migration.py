@@ -257,6 +257,11 @@ def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+            # Run as root over a user's checkout (a container), the new file would be
+            # root's; without the privilege the owner cannot be kept, as with any editor.
+            with contextlib.suppress(PermissionError):
+                os.chown(tmp, st.st_uid, st.st_gid)
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -245,3 +245,15 @@ def test_an_interrupt_stops_the_workers_at_once(
         timer.cancel()
     assert multiprocessing.active_children() == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.py", "b.py"]
+
+
+def test_the_owner_is_kept_when_the_privilege_allows(tmp_path: Path) -> None:
+    tree(tmp_path, {"a.py": LEGACY})
+    path = tmp_path / "a.py"
+    if os.geteuid() == 0:  # e.g. a container run over a user's checkout
+        os.chown(path, 4321, 4321)
+    before = os.stat(path)
+    report = migrate([tmp_path])
+    after = os.stat(path)
+    assert report.failures == [] and path.read_text() == MIGRATED
+    assert (after.st_uid, after.st_gid) == (before.st_uid, before.st_gid)
