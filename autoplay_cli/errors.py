@@ -129,5 +129,6 @@ def mask(secret: str | None) -> str:
         return ""
     if len(secret) < 12:
         return "****"
-    head = secret[:3] if len(secret) >= 16 else ""
+    # 3 + 4 visible characters stay under a third of the value only from 21 on.
+    head = secret[:3] if len(secret) >= 21 else ""
     return f"{head}…{secret[-4:]}"

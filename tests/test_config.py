@@ -143,7 +143,8 @@ def test_unset_value(isolated_env: Path) -> None:
     ("secret", "shown"),
     [
         ("uk_live_abcdefghijkl7f3a", "uk_…7f3a"),
-        ("abcdefghijkl7f3a", "abc…7f3a"),
+        ("abcdefghijklmnopq7f3a", "abc…7f3a"),
+        ("abcdefghijklmnop7f3a", "…7f3a"),
         ("short-secret", "…cret"),
         ("tiny", "****"),
         ("", ""),
@@ -151,6 +152,13 @@ def test_unset_value(isolated_env: Path) -> None:
 )
 def test_mask_shows_a_short_prefix_and_last_four_at_most(secret: str, shown: str) -> None:
     assert mask(secret) == shown
+
+
+@pytest.mark.parametrize("length", range(1, 80))
+def test_mask_never_shows_more_than_a_third(length: int) -> None:
+    secret = "".join(chr(ord("a") + i % 26) for i in range(length))
+    visible = mask(secret).replace("…", "").replace("****", "")
+    assert len(visible) * 3 <= length
 
 
 def test_masked_secret_never_reveals_the_middle() -> None:

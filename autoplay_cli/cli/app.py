@@ -136,7 +136,9 @@ def run(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         result = app_for(args)(args=args, prog_name="autoplay", standalone_mode=False)
-    except typer.Abort:
+    except typer.Abort as exc:
+        if isinstance(exc.__context__, KeyboardInterrupt):  # Ctrl-C at a prompt
+            return exit_code_for(exc.__context__)
         output.print_error("aborted")
         return 1
     except (Exception, KeyboardInterrupt) as exc:

@@ -214,3 +214,40 @@ def test_closed_pipe_ends_quietly() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
     assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+
+
+def test_ctrl_c_at_a_prompt_exits_130_and_other_aborts_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import types
+
+    from autoplay_cli.cli import app as app_module
+
+    probe = types.ModuleType("autoplay_probe_commands")
+
+    def interrupted() -> None:
+        """Stands for a prompt interrupted by Ctrl-C."""
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise typer.Abort() from None
+
+    def aborted() -> None:
+        """Stands for a prompt the user declined."""
+        raise typer.Abort()
+
+    probe.interrupted = interrupted  # type: ignore[attr-defined]
+    probe.aborted = aborted  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, probe.__name__, probe)
+    monkeypatch.setattr(
+        app_module,
+        "COMMANDS",
+        (
+            ("interrupted", probe.__name__, "interrupted"),
+            ("aborted", probe.__name__, "aborted"),
+        ),
+    )
+    assert run(["interrupted"]) == EXIT_INTERRUPTED
+    assert "Traceback" not in capsys.readouterr().err
+    assert run(["aborted"]) == 1
+    assert capsys.readouterr().err == "Error: aborted\n"
