@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -134,7 +135,7 @@ def _emit_text(report: MigrationReport) -> None:
     verb = "rewrote" if report.mode is Mode.WRITE else "would rewrite"
     for outcome in report.outcomes:
         if outcome.diff:
-            output.emit_text(outcome.diff)
+            _emit_bytes(outcome.diff)
         if outcome.changed:
             say(f"{verb} {outcome.path} ({_counts(outcome.imports, outcome.references)})")
         for finding in outcome.reviews:
@@ -164,6 +165,13 @@ def _counts(imports: int, references: int) -> str:
         f"{imports} import{'s' if imports != 1 else ''}, "
         f"{references} reference{'s' if references != 1 else ''}"
     )
+
+
+def _emit_bytes(data: bytes) -> None:
+    # A patch is the file's own bytes (any encoding), so it bypasses text encoding.
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
 
 
 def _to_stderr(line: str) -> None:

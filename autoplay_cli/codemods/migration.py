@@ -13,6 +13,7 @@ import difflib
 import functools
 import multiprocessing
 import os
+import re
 import signal
 import stat
 import sys
@@ -67,7 +68,7 @@ class FileOutcome:
     reviews: list[Finding] = field(default_factory=list)
     error: Finding | None = None
     new_source: bytes | None = None  # set when the file changes
-    diff: str | None = None
+    diff: bytes | None = None  # a unified diff of the file's own bytes
     signature: tuple[int, int] = (0, 0)  # (mtime_ns, size) when read
 
     @property
@@ -134,18 +135,27 @@ class MigrationReport:
         }
 
 
-def unified_diff(path: str, before: bytes, after: bytes, encoding: str) -> str:
-    """A patch that ``git apply`` and ``patch -p1`` accept, in the file's own encoding."""
-    lines = difflib.unified_diff(
-        before.decode(encoding, errors="replace").splitlines(keepends=True),
-        after.decode(encoding, errors="replace").splitlines(keepends=True),
-        fromfile=f"a/{path.lstrip('/')}",
-        tofile=f"b/{path.lstrip('/')}",
+def unified_diff(path: str, before: bytes, after: bytes) -> bytes:
+    """A patch that ``git apply`` and ``patch -p1`` accept, byte for byte.
+
+    Bytes, not text: a latin-1 file's context lines must match its own bytes, and lines
+    end at ``\\n`` only (``str.splitlines`` would also split at form feeds).
+    """
+    lines = difflib.diff_bytes(
+        difflib.unified_diff,
+        _LINE.findall(before),
+        _LINE.findall(after),
+        fromfile=f"a/{path.lstrip('/')}".encode(),
+        tofile=f"b/{path.lstrip('/')}".encode(),
     )
     # A last line without a newline gets the marker diff tools expect.
-    return "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    return b"".join(
+        line if line.endswith(b"\n") else line + b"\n\\ No newline at end of file\n"
+        for line in lines
     )
+
+
+_LINE = re.compile(rb"[^\n]*\n|[^\n]+\Z")
 
 
 def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
@@ -187,7 +197,7 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
         outcome.new_source = result.code
         outcome.imports, outcome.references = result.imports, result.references
         if want_diff:
-            outcome.diff = unified_diff(path, source, result.code, result.encoding)
+            outcome.diff = unified_diff(path, source, result.code)
     return outcome
 
 

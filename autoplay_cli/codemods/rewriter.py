@@ -36,7 +36,6 @@ class Review:
 @dataclass
 class RewriteResult:
     code: bytes
-    encoding: str = "utf-8"  # the module's own, from its declaration or BOM
     imports: int = 0
     references: int = 0
     reviews: list[Review] = field(default_factory=list)
@@ -817,7 +816,7 @@ def rewrite_source(source: bytes, table: ImportMap = DEFAULT_MAP) -> RewriteResu
         roundtrip = module.bytes
         if roundtrip != source:
             code = apply_onto_original(source, roundtrip, code)
-    return RewriteResult(code, module.encoding, rewriter.imports, rewriter.references, reviews)
+    return RewriteResult(code, rewriter.imports, rewriter.references, reviews)
 
 
 class RoundTripError(Exception):

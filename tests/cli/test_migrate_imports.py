@@ -120,6 +120,26 @@ def test_diff_applies_cleanly_with_git_apply(tmp_path: Path) -> None:
     assert not (tmp_path / "a.py").read_text().endswith("\n")
 
 
+def test_diff_of_a_latin1_crlf_file_with_form_feeds_applies(tmp_path: Path) -> None:
+    # The patch is the file's own bytes: a UTF-8 re-encoding of "café" or a line split at
+    # the form feed would not apply.
+    source = (
+        b"# -*- coding: latin-1 -*-\r\nimport autoplay_sdk.models  # caf\xe9\r\n\x0c\r\n"
+        b"def f():\r\n    return autoplay_sdk.models.X  # \xe9t\xe9\r\n"
+    )
+    (tmp_path / "a.py").write_bytes(source)
+    proc = subprocess.run(
+        [sys.executable, "-m", "autoplay_cli", "migrate-imports", "--diff", "a.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "patch.diff").write_bytes(proc.stdout)
+    subprocess.run(["git", "apply", "patch.diff"], cwd=tmp_path, check=True, timeout=60)
+    assert (tmp_path / "a.py").read_bytes() == source.replace(b".models", b".core.models")
+
+
 def test_a_syntax_error_is_reported_and_isolated_with_exit_9(tmp_path: Path) -> None:
     broken = "import autoplay_sdk.models\n\ndef broken(:\n    pass\n"
     write(tmp_path, {"a.py": LEGACY, "bad.py": broken})

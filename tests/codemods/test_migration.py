@@ -58,10 +58,10 @@ def test_check_and_diff_write_nothing(tmp_path: Path) -> None:
     patch = diff.changed[0].diff
     assert patch is not None
     assert (
-        "-import autoplay_sdk.models\n" in patch and "+import autoplay_sdk.core.models\n" in patch
+        b"-import autoplay_sdk.models\n" in patch and b"+import autoplay_sdk.core.models\n" in patch
     )
     shown = str(tmp_path / "a.py").lstrip("/")
-    assert patch.startswith(f"--- a/{shown}\n+++ b/{shown}\n")
+    assert patch.startswith(f"--- a/{shown}\n+++ b/{shown}\n".encode())
 
 
 def test_a_file_that_does_not_parse_is_left_byte_identical(tmp_path: Path) -> None:
