@@ -109,6 +109,10 @@ class SSEDecoder:
                 if data:
                     out.append((event, "\n".join(data), self._id))
                     data = []
+                elif event == "heartbeat":
+                    # Not a browser: a data-less heartbeat still proves the stream is
+                    # alive (doctor's "first event or heartbeat"); it carries no payload.
+                    out.append((event, "", self._id))
                 event = ""
                 continue
             # The usual spellings in one slice each (what the general path does).

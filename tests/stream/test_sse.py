@@ -163,11 +163,17 @@ def test_retry_must_be_ascii_digits_only() -> None:
 
 
 def test_empty_data_buffer_is_not_dispatched_but_its_id_counts() -> None:
-    events, decoder = decode("id: 4\nevent: heartbeat\n\n")
+    events, decoder = decode("id: 4\nevent: update\n\n")
     assert events == []
     assert decoder.last_event_id == "4"
     # A `data:` line with no value is data: that frame is dispatched.
     assert decode("data:\n\n")[0] == [SSEEvent("", "", "")]
+
+
+def test_a_data_less_heartbeat_is_still_surfaced_as_liveness() -> None:
+    events, decoder = decode("id: 7\nevent: heartbeat\n\n: keep-alive\n\n")
+    assert [(e.event, e.data) for e in events] == [("heartbeat", "")]
+    assert decoder.last_event_id == "7"
 
 
 def test_event_name_is_reset_after_each_frame() -> None:
