@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from autoplay_cli import config
+from autoplay_cli.cli import options
 from autoplay_cli.errors import UsageError
 
 
@@ -80,13 +81,10 @@ def tail(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show connects, malformed and unknown frames.")
     ] = False,
-    connector_url: Annotated[str | None, typer.Option(help="Connector base URL.")] = None,
-    product_id: Annotated[str | None, typer.Option(help="Product to follow.")] = None,
-    token: Annotated[str | None, typer.Option(help="Stream key (prefer the env).")] = None,
-    profile: Annotated[
-        str | None,
-        typer.Option("--profile", "-p", envvar=config.PROFILE_ENV, help="Config profile."),
-    ] = None,
+    connector_url: options.ConnectorUrl = None,
+    product_id: options.ProductId = None,
+    token: options.Token = None,
+    profile: options.Profile = None,
 ) -> None:
     """Follow the live activity stream; filter, record, replay or forward it."""
     if json_ and text:
