@@ -176,6 +176,25 @@ class Settings:
         return [r.value for r in self._values.values() if r.secret and r.value]
 
 
+def header_safe(value: str) -> bool:
+    """Whether *value* can travel as an HTTP header value as-is: visible ASCII only."""
+    return all("!" <= c <= "~" for c in value)
+
+
+def header_credential(value: str, *, what: str, flag: str) -> str:
+    """A key sent in an HTTP header, checked before any request and never echoed.
+
+    A header that cannot be encoded fails inside the transport, whose error quotes
+    the value; catching it here keeps the secret out of every message.
+    """
+    if not value or not header_safe(value):
+        raise UsageError(
+            f"the {what} contains spaces, line breaks or non-ASCII characters",
+            hint=f"check {flag} (a stray newline or quote from copy and paste?)",
+        )
+    return value
+
+
 def config_dir(env: Mapping[str, str] | None = None) -> Path:
     env = os.environ if env is None else env
     if env.get(CONFIG_DIR_ENV):

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from autoplay_cli.config import header_credential, header_safe
 from autoplay_cli.errors import UsageError
 
 # Unkey's externalId alphabet and length (WIRE.md §4); the product id is also a URL
@@ -127,33 +128,18 @@ def integration_type(value: str) -> IntegrationType:
     return found
 
 
-def _visible_ascii(value: str) -> bool:
-    return all("!" <= c <= "~" for c in value)
+# A key sent in an HTTP header (stream key, admin key, root key).
+credential = header_credential
 
 
 def secret(value: str, *, what: str) -> str:
     # Visible ASCII: the activity provider sends the webhook secret as a header value.
-    if len(value) < MIN_SECRET_LENGTH or not _visible_ascii(value):
+    if len(value) < MIN_SECRET_LENGTH or not header_safe(value):
         # Never echo the value: it is a secret.
         raise UsageError(
             f"the {what} is too weak or malformed: it needs at least {MIN_SECRET_LENGTH} "
             "visible ASCII characters (no spaces)",
             hint=f"omit it to have a strong one generated, or give a longer {what}",
-        )
-    return value
-
-
-def credential(value: str, *, what: str, flag: str) -> str:
-    """A key sent in an HTTP header: visible ASCII only, or the request cannot be built.
-
-    Checked before any request, because a header that cannot be encoded would fail
-    halfway through the flow, with the value quoted in the transport's error.
-    """
-    if not value or not _visible_ascii(value):
-        # Never echo the value: it is a secret.
-        raise UsageError(
-            f"the {what} contains spaces, line breaks or non-ASCII characters",
-            hint=f"check {flag} (a stray newline or quote from copy and paste?)",
         )
     return value
 

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
+from autoplay_cli.config import header_credential
 from autoplay_cli.errors import (
     AuthError,
     ConfigError,
@@ -73,6 +74,9 @@ class StreamConfig:
             )
         if not self.product_id:
             raise ConfigError("the product id is empty", hint="pass --product-id")
+        header_credential(
+            self.token, what="stream key", flag="--token / AUTOPLAY_TOKEN / the profile's token"
+        )
         if self.idle_timeout < 0 or self.connect_timeout <= 0:
             raise ConfigError("timeouts must be positive", hint="check --idle-timeout")
         if self.max_retries is not None and self.max_retries < 0:

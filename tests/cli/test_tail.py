@@ -371,3 +371,15 @@ def test_colour_on_a_terminal_is_stable_per_session(
             styled.setdefault(sid, set()).add(line.split(sid[:12])[0].rsplit("\x1b[0m", 1)[-1])
     assert styled and all(len(codes) == 1 for codes in styled.values())
     assert session_colour("abc") == session_colour("abc") in SESSION_COLOURS
+
+
+def test_a_token_that_cannot_be_a_header_is_refused_without_echoing_it() -> None:
+    secret = "uk_live_SECRETVALUE\nsecond-line"
+    result = runner.invoke(
+        app,
+        ["tail", "--connector-url", "http://127.0.0.1:9", "--product-id", "p", "--token", secret],
+    )
+    assert result.exit_code == 2
+    output = result.stdout + result.stderr
+    assert "SECRETVALUE" not in output and "second-line" not in output
+    assert output.startswith("Error: the stream key contains")
