@@ -18,19 +18,36 @@ from autoplay_cli import __version__
 from autoplay_cli.cli import output
 from autoplay_cli.cli.errors import boundary, exit_code_for
 
-# The command index: (command name, module, attribute). The attribute is either a
-# command function or a ``typer.Typer`` group. Help's one-liners come from the
-# function's docstring (or the group's ``help``).
+# The command index: (command name, module, attribute), in the order of an
+# integration's life. The attribute is a command function or a ``typer.Typer``
+# group. HELP holds each command's one-liner so that ``autoplay --help`` lists
+# every command without importing any of them; a test keeps it equal to the
+# first line of the command's own docstring.
 COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("config", "autoplay_cli.cli.config_cmd", "app"),
-    ("install-skills", "autoplay_cli.cli.install_skills", "install_skills"),
-    ("migrate-imports", "autoplay_cli.cli.migrate_imports", "migrate_imports"),
-    ("tail", "autoplay_cli.cli.tail", "tail"),
+    ("emulate", "autoplay_cli.cli.emulate", "emulate"),
     ("onboard", "autoplay_cli.cli.onboard", "onboard"),
     ("doctor", "autoplay_cli.cli.doctor", "doctor"),
+    ("tail", "autoplay_cli.cli.tail", "tail"),
     ("simulate", "autoplay_cli.cli.simulate", "simulate"),
-    ("emulate", "autoplay_cli.cli.emulate", "emulate"),
+    ("migrate-imports", "autoplay_cli.cli.migrate_imports", "migrate_imports"),
+    ("install-skills", "autoplay_cli.cli.install_skills", "install_skills"),
+    ("config", "autoplay_cli.cli.config_cmd", "app"),
 )
+HELP: dict[str, str] = {
+    "emulate": "Serve a local fake connector: SSE stream, POST /products, ingest webhook, "
+    "fake Unkey.",
+    "onboard": "Register a product with the connector and show its stream key and webhook "
+    "secret once.",
+    "doctor": "Check the configuration, connector, stream key, Unkey and Redis; exit 0 only "
+    "if all pass.",
+    "tail": "Follow the live activity stream; filter, record, replay or forward it.",
+    "simulate": "Replay recorded or scripted sessions through the triggers and the session FSM.",
+    "migrate-imports": "Rewrite legacy autoplay_sdk import paths to the canonical ones of "
+    "SDK 0.7.4+.",
+    "install-skills": "Install the bundled agent skills for Claude Code, Cursor, Codex, "
+    "Copilot, Gemini CLI.",
+    "config": "Show and edit settings (flag > env > profile file > default).",
+}
 
 APP_SETTINGS = {
     "name": "autoplay",
@@ -45,8 +62,6 @@ APP_SETTINGS = {
 }
 ROOT_FLAGS = frozenset({"--version", "--debug", "--no-color", "-h", "--help"})
 
-app = typer.Typer(**APP_SETTINGS)  # type: ignore[arg-type]
-
 
 def _version(value: bool) -> None:
     if value:
@@ -54,7 +69,6 @@ def _version(value: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def root(
     version: Annotated[
         bool,
@@ -100,10 +114,11 @@ def _register(
     the others keep their name and help line for ``autoplay --help``.
     """
     for name, module_name, attr in commands:
-        obj = getattr(importlib.import_module(module_name), attr)
         if only != "*" and name != only:
-            target.command(name=name, help=_short_help(obj), add_help_option=False)(_placeholder)
-        elif isinstance(obj, typer.Typer):
+            target.command(name=name, help=HELP.get(name, ""), add_help_option=False)(_placeholder)
+            continue
+        obj = getattr(importlib.import_module(module_name), attr)
+        if isinstance(obj, typer.Typer):
             for info in obj.registered_commands:
                 if info.callback is not None and not getattr(info.callback, "__wrapped__", None):
                     info.callback = boundary(info.callback)
@@ -112,7 +127,12 @@ def _register(
             target.command(name=name)(boundary(obj))
 
 
-_register(app, COMMANDS)
+def build_app(only: str | None = "*") -> typer.Typer:
+    """The root app; with *only*, just that command is fully built (see :func:`_register`)."""
+    built = typer.Typer(**APP_SETTINGS)  # type: ignore[arg-type]
+    built.callback()(root)
+    _register(built, COMMANDS, only=only)
+    return built
 
 
 def _invoked_command(args: Sequence[str]) -> str | None:
@@ -125,10 +145,16 @@ def _invoked_command(args: Sequence[str]) -> str | None:
 
 def app_for(args: Sequence[str]) -> typer.Typer:
     """A root app in which only the command that *args* invoke is fully built."""
-    lean = typer.Typer(**APP_SETTINGS)  # type: ignore[arg-type]
-    lean.callback()(root)
-    _register(lean, COMMANDS, only=_invoked_command(args))
-    return lean
+    return build_app(only=_invoked_command(args))
+
+
+def __getattr__(name: str) -> typer.Typer:
+    # ``app`` (every command fully built, for CliRunner and introspection) is made
+    # on first use, so that `autoplay --help` imports no command module at all.
+    if name == "app":
+        built = globals()["app"] = build_app()
+        return built
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def run(argv: Sequence[str] | None = None) -> int:

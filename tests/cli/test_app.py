@@ -52,6 +52,33 @@ def test_help_lists_every_command_with_a_description() -> None:
         assert len(line.split(name, 1)[1].strip(" │")) > 10, f"{name} has no description"
 
 
+def test_the_help_index_matches_every_command_docstring() -> None:
+    import importlib
+
+    from autoplay_cli.cli.app import HELP, _short_help
+
+    assert list(HELP) == [name for name, _module, _attr in COMMANDS]
+    for name, module, attr in COMMANDS:
+        assert HELP[name] == _short_help(getattr(importlib.import_module(module), attr)), name
+
+
+def test_root_help_imports_no_command_module() -> None:
+    code = (
+        "import sys\n"
+        "from autoplay_cli.cli.app import run\n"
+        "run(['--help'])\n"
+        "print('LOADED=' + ','.join(sorted(m for m in sys.modules\n"
+        "      if m.startswith('autoplay_cli.cli.') and m.count('.') == 2)))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    loaded = proc.stdout.strip().splitlines()[-1].removeprefix("LOADED=").split(",")
+    assert set(loaded) <= {
+        "autoplay_cli.cli.app",
+        "autoplay_cli.cli.errors",
+        "autoplay_cli.cli.output",
+    }, loaded
+
+
 def test_help_imports_none_of_the_heavy_libraries() -> None:
     code = (
         "import sys\n"
