@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -70,7 +69,7 @@ def migrate_imports(
     if diff and json_:
         raise UsageError("--diff and --json both write to stdout", hint="use one of them")
     mode = Mode.DIFF if diff else Mode.CHECK if check else Mode.WRITE
-    with _ProgressBar() as progress:
+    with output.ProgressBar("migrating", min_total=PROGRESS_MIN_FILES) as progress:
         report = migrate(
             paths or [Path(".")],
             mode=mode,
@@ -92,39 +91,6 @@ def migrate_imports(
         )
     if check and (report.changed or report.reviews):
         raise typer.Exit(EXIT_FAILURE)
-
-
-class _ProgressBar:
-    """A rich progress bar on stderr when it is a terminal; otherwise nothing."""
-
-    def __init__(self) -> None:
-        self._progress: object | None = None
-        self._task: object | None = None
-
-    def __enter__(self) -> Callable[[int, int], None] | None:
-        return self._update if output.stderr_is_tty() else None
-
-    def _update(self, done: int, total: int) -> None:
-        if total < PROGRESS_MIN_FILES:
-            return
-        if self._progress is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-            progress = Progress(
-                TextColumn("migrating"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                console=output.err(),
-                transient=True,
-            )
-            progress.start()
-            self._task = progress.add_task("migrate", total=total)
-            self._progress = progress
-        self._progress.update(self._task, completed=done)  # type: ignore[attr-defined]
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()  # type: ignore[attr-defined]
 
 
 def _emit_text(report: MigrationReport) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -125,3 +126,41 @@ def configure_logging(verbose: bool = False) -> None:
     handler._autoplay = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.propagate = False
+
+
+class ProgressBar:
+    """A progress bar on stderr when it is a terminal; otherwise nothing at all.
+
+    ``with ProgressBar("label") as update:`` gives ``update(done, total)``, or
+    ``None`` when stderr is not a terminal; jobs under *min_total* items show no bar.
+    """
+
+    def __init__(self, label: str, *, min_total: int = 0) -> None:
+        self.label = label
+        self.min_total = min_total
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Callable[[int, int], None] | None:
+        return self._update if stderr_is_tty() else None
+
+    def _update(self, done: int, total: int) -> None:
+        if total < self.min_total:
+            return
+        if self._progress is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._progress = Progress(
+                TextColumn(self.label),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=err(),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=total)
+        self._progress.update(self._task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
