@@ -126,20 +126,24 @@ class HumanSink(_BaseSink):
         p = event.payload
         colour = session_colour(p.session_id)
         session = (p.session_id or "anonymous")[:12]
-        if isinstance(p, ActionsPayload):
-            user = p.user_id or p.email or "-"
-            for a in p.actions:
-                line = self._line(a.timestamp_start or event.received_at, session, colour)
-                line.append(f"{user[:16]:<16} ", style="bold")
-                line.append(f"{a.type:<9} ", style=colour)
-                line.append(a.description or a.title)
-                line.append(f"  {a.canonical_url}", style="dim")
+        # Rendered, then written like the other forms: rich's own write turns a closed
+        # pipe (`| head`) into exit 1, the error boundary makes it a quiet 0.
+        with console.capture() as captured:
+            if isinstance(p, ActionsPayload):
+                user = p.user_id or p.email or "-"
+                for a in p.actions:
+                    line = self._line(a.timestamp_start or event.received_at, session, colour)
+                    line.append(f"{user[:16]:<16} ", style="bold")
+                    line.append(f"{a.type:<9} ", style=colour)
+                    line.append(a.description or a.title)
+                    line.append(f"  {a.canonical_url}", style="dim")
+                    console.print(line)
+            else:
+                line = self._line(p.forwarded_at or event.received_at, session, colour)
+                line.append(f"≡ SUMMARY of {p.replaces} actions: ", style="bold reverse")
+                line.append(p.summary, style="italic")
                 console.print(line)
-        else:
-            line = self._line(p.forwarded_at or event.received_at, session, colour)
-            line.append(f"≡ SUMMARY of {p.replaces} actions: ", style="bold reverse")
-            line.append(p.summary, style="italic")
-            console.print(line)
+        self._write(captured.get())
 
     @staticmethod
     def _line(ts: float, session: str, colour: str) -> Text:

@@ -383,3 +383,27 @@ def test_a_token_that_cannot_be_a_header_is_refused_without_echoing_it() -> None
     output = result.stdout + result.stderr
     assert "SECRETVALUE" not in output and "second-line" not in output
     assert output.startswith("Error: the stream key contains")
+
+
+@pytest.mark.parametrize("form", [[], ["--text"], ["--json"]])
+def test_piping_into_head_exits_0_quietly(
+    form: list[str], everything: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    """`autoplay tail ... | head -1`: the closed pipe ends the run with 0 and no message."""
+    import subprocess
+    import sys
+
+    rec = tmp_path / "many.ndjson"
+    # Far more than a pipe buffer holds, so the writer meets the closed pipe.
+    rec.write_text("".join(json.dumps(e) + "\n" for e in everything) * 100)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "autoplay_cli", "tail", "--replay", str(rec), *form],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert "Error" not in err and "Traceback" not in err
