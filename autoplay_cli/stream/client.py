@@ -336,7 +336,7 @@ class StreamClient:
                 f"connected to {cfg.url}"
                 + (f", resuming after id {stats.last_event_id}" if stats.last_event_id else ""),
             )
-            decoder = SSEDecoder()
+            decoder = SSEDecoder(stats.last_event_id or "")
             retry = None
             # All events completed by one network read are handled in one tight loop
             # and handed out as one list: no async hop per event.
@@ -349,8 +349,6 @@ class StreamClient:
                     self.backoff.set_server_retry(retry)
                 for name, data, sse_id in frames:
                     event_id = sse_id or None
-                    if event_id:
-                        stats.last_event_id = event_id
                     if name == HEARTBEAT_EVENT:
                         stats.events += 1
                         stats.heartbeats += 1
@@ -376,9 +374,9 @@ class StreamClient:
                             "unknown", f"unknown event type {event.type!r} (id {event.id})"
                         )
                     batch.append(event)
-                if decoder.last_event_id:
-                    # An id on a frame that dispatched nothing is a resume point too.
-                    stats.last_event_id = decoder.last_event_id
+                # An id on a frame that dispatched nothing is a resume point too, and an
+                # empty `id:` clears it (WHATWG: then no Last-Event-ID is sent).
+                stats.last_event_id = decoder.last_event_id or None
                 if batch:
                     yield batch
         finally:

@@ -50,16 +50,18 @@ class SSEDecoder:
         "retry",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, last_event_id: str = "") -> None:
         self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending: list[str] = []  # the incomplete last line, in pieces
         self._cr = False  # the previous chunk ended with \r: a leading \n completes it
         self._start = True  # nothing decoded yet: a BOM may still come
         self._event = ""
         self._data: list[str] = []
-        self._id = ""  # the last-event-id buffer
+        # The last-event-id buffer starts at the previous connection's resume point, so a
+        # new connection's id-less frames keep it (only an explicit empty `id:` clears it).
+        self._id = last_event_id
         #: The id that applies to the next reconnection (WHATWG "last event ID string").
-        self.last_event_id = ""
+        self.last_event_id = last_event_id
         #: The reconnection time the server asked for, in ms (``None`` until it does).
         self.retry: int | None = None
 

@@ -364,3 +364,18 @@ async def test_one_list_per_network_read_and_resume_after_an_id_only_frame() -> 
     await batches.aclose()
     assert got == [["1", "2"], ["3"], ["8"]]
     assert script.requests[1].headers["last-event-id"] == "7"
+
+
+async def test_an_empty_id_field_clears_the_resume_point_and_ids_carry_across_connections() -> None:
+    """WHATWG: `id:` with no value resets the last event id (no Last-Event-ID is sent);
+    a connection whose events carry no id keeps the previous resume point."""
+    data = b"data: " + ACTIONS + b"\n\n"
+    script = Script(
+        sse(b"id: 5\n" + data),
+        sse(data),  # no id here: the resume point is still 5
+        sse(b"id:\n" + data),  # an explicit reset
+        sse(data),
+    )
+    events = await collect(mock_client(script), 4)
+    assert len(events) == 4
+    assert [r.headers.get("last-event-id") for r in script.requests] == [None, "5", "5", None]

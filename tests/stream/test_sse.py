@@ -201,3 +201,10 @@ def test_a_long_line_in_tiny_chunks() -> None:
     body = f"data: {payload}\n\n".encode()
     events, _ = decode(*(body[i : i + 7] for i in range(0, len(body), 7)))
     assert events == [SSEEvent("", payload, "")]
+
+
+def test_the_id_buffer_starts_at_the_given_resume_point() -> None:
+    decoder = SSEDecoder("7")
+    assert decoder.last_event_id == "7"
+    assert decoder.feed(b"data: a\n\nid:\ndata: b\n\n") == [("", "a", "7"), ("", "b", "")]
+    assert decoder.last_event_id == ""
