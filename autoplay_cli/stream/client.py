@@ -243,7 +243,9 @@ class StreamClient:
                     cause = f"stalled connection ({exc})"
                 except _Transient as exc:
                     cause = str(exc)
-                except httpx.TransportError as exc:
+                except httpx.RequestError as exc:
+                    # Transport failures, and also a redirect loop or a body that cannot be
+                    # decoded: retried like the rest, never a crash.
                     cause = _describe(exc)
                 cause = redact(cause, [cfg.token])
                 self.stats.last_error = cause
@@ -437,10 +439,14 @@ class StreamClient:
         )
 
 
-def _describe(exc: httpx.TransportError) -> str:
+def _describe(exc: httpx.RequestError) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, httpx.ConnectError):
         return f"cannot connect ({text})"
     if isinstance(exc, httpx.TimeoutException):
         return f"timed out ({type(exc).__name__})"
+    if isinstance(exc, httpx.TooManyRedirects):
+        return f"too many redirects ({text})"
+    if not isinstance(exc, httpx.TransportError):
+        return f"bad response ({text})"
     return f"connection lost ({text})"

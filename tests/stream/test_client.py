@@ -379,3 +379,9 @@ async def test_an_empty_id_field_clears_the_resume_point_and_ids_carry_across_co
     events = await collect(mock_client(script), 4)
     assert len(events) == 4
     assert [r.headers.get("last-event-id") for r in script.requests] == [None, "5", "5", None]
+
+
+async def test_a_redirect_loop_is_a_connection_failure_not_a_crash() -> None:
+    loop = Script(lambda request: httpx.Response(302, headers={"location": str(request.url)}))
+    with pytest.raises(ServiceUnavailableError, match="redirect"):
+        await collect(mock_client(loop, max_retries=0), 1)
