@@ -88,7 +88,12 @@ def parse_envelope_line(line: str, *, where: str = "<line>") -> RecordedEvent:
             hint="record with `autoplay tail --record FILE` or `--json`",
         )
     received_at = obj.get("received_at")
-    if not isinstance(received_at, int | float) or isinstance(received_at, bool):
+    if (
+        not isinstance(received_at, int | float)
+        or isinstance(received_at, bool)
+        or not -1e300 < received_at < 1e300
+    ):
+        # NaN, infinity or a huge int would make `--replay --speed` wait forever (or crash).
         raise InputError(f"{where}: 'received_at' must be a number of unix seconds")
     event_id = obj.get("id")
     try:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from autoplay_cli.errors import InputError
 from autoplay_cli.recording import dumps_envelope, envelope, parse_envelope_line
 from autoplay_cli.wire import parse_payload
 
@@ -62,3 +64,11 @@ def test_dumps_envelope_equals_json_dumps_and_round_trips(
     assert dumps_envelope(back.id, back.payload, back.received_at) == dumps_envelope(
         event_id, p, float(received_at)
     )
+
+
+@pytest.mark.parametrize("stamp", ["NaN", "Infinity", "-Infinity", "1e400", "1" + "0" * 400])
+def test_a_received_at_that_is_not_a_finite_time_is_refused(stamp: str) -> None:
+    """Else `--replay --speed 1` would wait forever (or never) on that line."""
+    line = '{"id":"1","received_at":' + stamp + ',"payload":{"type":"summary","summary":"x"}}'
+    with pytest.raises(InputError, match="received_at"):
+        parse_envelope_line(line, where="f:1")
