@@ -342,7 +342,12 @@ def test_the_one_call_path_leaves_nulls_and_miscounts_to_the_tolerant_path() -> 
     assert parsed.payload.count == 1 and parsed.warnings
 
 
-@given(st.text(max_size=8))
+# Only characters this Python's Unicode database knows: pydantic-core (Rust) may carry a
+# newer Unicode version, whose case mappings for later-assigned characters Python lacks.
+KNOWN_CHARACTERS = st.characters(blacklist_categories=("Cn", "Cs"))
+
+
+@given(st.text(KNOWN_CHARACTERS, max_size=8))
 def test_action_type_lowercasing_matches_python_lower(value: str) -> None:
     assert SlimAction.model_validate({"type": value}).type == value.lower()
 
