@@ -5,7 +5,8 @@ One JSON object per line::
     {"id": "42", "event": "actions", "received_at": 1767225600.5, "payload": {...}}
 
 ``id`` is the SSE event id (or null), ``event`` the payload type, ``received_at``
-unix seconds, ``payload`` the wire payload with unknown fields kept.
+unix seconds, ``payload`` the wire payload: the frame's own JSON text when it is
+strict JSON on one line, else re-serialised from the payload model.
 """
 
 from __future__ import annotations
@@ -14,33 +15,95 @@ import json
 import math
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import msgspec
+
 from autoplay_cli.errors import InputError
-from autoplay_cli.wire import Payload, parse_payload
+from autoplay_cli.wire import (
+    GapEvent,
+    MalformedEvent,
+    Payload,
+    PayloadEvent,
+    PayloadView,
+    UnknownEvent,
+    parse_event,
+)
 
 
-@dataclass(frozen=True, slots=True)
 class RecordedEvent:
-    """One envelope: an event id, the payload, and when it was received."""
+    """One envelope: an event id, when it was received, and the payload.
 
-    id: str | None
-    received_at: float
-    payload: Payload
-    line: int = 0
+    Like :class:`~autoplay_cli.wire.PayloadEvent`, it carries a cheap ``view`` and
+    the payload's ``raw`` JSON text (when verbatim is possible); ``payload``, the
+    model, is built on first use.
+    """
+
+    __slots__ = ("_event", "id", "line", "received_at")
+
+    def __init__(
+        self,
+        id: str | None,
+        received_at: float,
+        payload: Payload | PayloadEvent,
+        line: int = 0,
+    ) -> None:
+        self.id = id
+        self.received_at = received_at
+        self._event = payload if isinstance(payload, PayloadEvent) else PayloadEvent(payload)
+        self.line = line
+
+    @property
+    def payload(self) -> Payload:
+        return self._event.payload
+
+    @property
+    def view(self) -> PayloadView:
+        return self._event.view
+
+    @property
+    def raw(self) -> str | None:
+        return self._event.raw
 
     @property
     def event(self) -> str:
-        return self.payload.type
+        return self._event.view.type
+
+    @property
+    def payload_json(self) -> str:
+        """The payload's JSON text (verbatim when it can be)."""
+        return self._event.json
 
     def to_envelope(self) -> dict[str, Any]:
-        return envelope(self.id, self.payload, self.received_at)
+        return {
+            "id": self.id,
+            "event": self.event,
+            "received_at": self.received_at,
+            "payload": json.loads(self.payload_json),
+        }
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RecordedEvent):
+            return NotImplemented
+        return (self.id, self.received_at, self.payload, self.line) == (
+            other.id,
+            other.received_at,
+            other.payload,
+            other.line,
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"RecordedEvent(id={self.id!r}, received_at={self.received_at!r}, "
+            f"event={self.event!r}, line={self.line})"
+        )
 
 
 def envelope(event_id: str | None, payload: Payload, received_at: float) -> dict[str, Any]:
-    """The envelope dict for one received payload."""
+    """The envelope dict for one payload model."""
     return {
         "id": event_id,
         "event": payload.type,
@@ -53,54 +116,95 @@ _encode_scalar = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).enc
 _encode_str = json.encoder.encode_basestring  # what ensure_ascii=False uses for a str
 
 
-def dumps_envelope(event_id: str | None, payload: Payload, received_at: float) -> str:
-    """The envelope as one compact JSON line (no trailing newline).
-
-    Equal, as JSON, to ``json.dumps(envelope(...))`` (a float may be spelled
-    ``1.5e-7`` instead of ``1.5e-07``), but built around pydantic's own
-    serializer, which is several times faster on the hot path of ``tail --json``.
-    """
+def envelope_head(event_id: str | None, event: str, received_at: float) -> str:
+    """The envelope line up to ``"payload":`` (the payload's JSON text follows, then ``}``)."""
     rid = _encode_str(event_id) if type(event_id) is str else _encode_scalar(event_id)
     at = (
         float.__repr__(received_at)
         if type(received_at) is float and math.isfinite(received_at)
         else _encode_scalar(received_at)
     )
-    return (
-        f'{{"id":{rid},"event":"{payload.type}","received_at":{at},"payload":'
-        # model_dump_json() minus its keyword handling: the same bytes, one call less.
-        f"{payload.__pydantic_serializer__.to_json(payload).decode()}}}"
-    )
+    return f'{{"id":{rid},"event":"{event}","received_at":{at},"payload":'
+
+
+def dumps_envelope(event: RecordedEvent) -> str:
+    """The envelope as one compact JSON line (no trailing newline).
+
+    Equal, as JSON, to ``json.dumps(event.to_envelope())``; the payload is copied
+    as text (a float may be spelled ``1.5e-7`` instead of ``1.5e-07``).
+    """
+    return f"{envelope_head(event.id, event.event, event.received_at)}{event.payload_json}}}"
+
+
+class _Envelope(msgspec.Struct):
+    payload: msgspec.Raw
+    id: Any = None
+    received_at: Any = None
+
+
+_decode_envelope = msgspec.json.Decoder(_Envelope).decode
 
 
 def parse_envelope_line(line: str, *, where: str = "<line>") -> RecordedEvent:
-    """Parse one NDJSON envelope line; errors name *where* (``file:line``)."""
+    """Parse one NDJSON envelope line; errors name *where* (``file:line``).
+
+    The payload's text is kept as it is in the line, so a replay writes the same
+    bytes the live run did.
+    """
     try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as exc:
+        env = _decode_envelope(line)
+    except msgspec.ValidationError as exc:
+        if "$.received_at" in str(exc):  # a number too large for a float
+            raise InputError(f"{where}: {_BAD_TIME}") from exc
         raise InputError(
-            f"{where}: not JSON ({exc.msg})",
+            f"{where}: not an envelope ({_envelope_problem(exc)})",
+            hint="record with `autoplay tail --record FILE` or `--json`",
+        ) from exc
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise InputError(
+            f"{where}: not JSON ({exc})",
             hint="each line must be one envelope from `autoplay tail --json`",
         ) from exc
-    if not isinstance(obj, dict) or "payload" not in obj:
-        raise InputError(
-            f"{where}: not an envelope (no 'payload' field)",
-            hint="record with `autoplay tail --record FILE` or `--json`",
-        )
-    received_at = obj.get("received_at")
+    received_at = env.received_at
     if (
         not isinstance(received_at, int | float)
         or isinstance(received_at, bool)
         or not -1e300 < received_at < 1e300
     ):
         # NaN, infinity or a huge int would make `--replay --speed` wait forever (or crash).
-        raise InputError(f"{where}: 'received_at' must be a number of unix seconds")
-    event_id = obj.get("id")
-    try:
-        payload = parse_payload(obj["payload"])
-    except InputError as exc:
-        raise InputError(f"{where}: {exc.message}", hint=exc.hint) from exc
-    return RecordedEvent(None if event_id is None else str(event_id), float(received_at), payload)
+        raise InputError(f"{where}: {_BAD_TIME}")
+    event_id = env.id
+    return RecordedEvent(
+        None if event_id is None else str(event_id),
+        float(received_at),
+        _payload_event(bytes(env.payload).decode("utf-8"), where),
+    )
+
+
+_BAD_TIME = "'received_at' must be a number of unix seconds"
+
+
+def _envelope_problem(exc: msgspec.ValidationError) -> str:
+    message = str(exc)
+    if message == "Object missing required field `payload`":
+        return "no 'payload' field"
+    if message.startswith("Expected `object`"):
+        return "a JSON " + message.partition(", got `")[2].rstrip("`") + ", not an object"
+    return message
+
+
+def _payload_event(text: str, where: str) -> PayloadEvent:
+    """The recorded payload, judged exactly like a live frame."""
+    event = parse_event("message", text)
+    if isinstance(event, PayloadEvent):
+        return event
+    if isinstance(event, MalformedEvent):
+        raise InputError(f"{where}: {event.reason}")
+    kind = event.type if isinstance(event, UnknownEvent) else "gap"
+    assert isinstance(event, UnknownEvent | GapEvent)
+    raise InputError(
+        f"{where}: unknown payload type {kind!r}", hint="expected 'actions' or 'summary'"
+    )
 
 
 def iter_recording(path: str | os.PathLike[str]) -> Iterator[RecordedEvent]:
@@ -117,7 +221,8 @@ def iter_recording(path: str | os.PathLike[str]) -> Iterator[RecordedEvent]:
             for number, line in enumerate(fh, start=1):
                 if line.strip():
                     event = parse_envelope_line(line, where=f"{p}:{number}")
-                    yield RecordedEvent(event.id, event.received_at, event.payload, number)
+                    event.line = number
+                    yield event
         except UnicodeDecodeError as exc:
             raise InputError(f"recording {p} is not UTF-8 text") from exc
 
@@ -135,8 +240,8 @@ class RecordingWriter:
                 hint="check the directory exists and is writable",
             ) from exc
 
-    def write(self, event_id: str | None, payload: Payload, received_at: float) -> None:
-        self._fh.write(dumps_envelope(event_id, payload, received_at) + "\n")
+    def write(self, event: RecordedEvent) -> None:
+        self._fh.write(dumps_envelope(event) + "\n")
         self._fh.flush()
 
     def close(self) -> None:

@@ -13,8 +13,9 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, cast
 
+import msgspec
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -248,18 +249,169 @@ def _payload_validator() -> Any:
     return _fast_validate_json
 
 
-@dataclass(frozen=True, slots=True)
-class PayloadEvent:
-    """A frame carrying an ``actions`` or ``summary`` payload."""
+class ActionView(Protocol):
+    """What filters read of one action (a :class:`SlimAction` or its fast twin)."""
 
-    payload: Payload
-    id: str | None = None
-    event: str = "message"
-    warnings: tuple[str, ...] = ()
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def canonical_url(self) -> str: ...
+
+
+class PayloadView(Protocol):
+    """What filters and counters read of a payload: the model, or its cheap fast twin."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def session_id(self) -> str | None: ...
+
+
+class ActionsView(PayloadView, Protocol):
+    @property
+    def user_id(self) -> str | None: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def actions(self) -> Sequence[ActionView]: ...
+
+
+# The payload schema again, for msgspec: same fields, same defaults, stricter types
+# (no strings for numbers, no nulls where a default is due). What it accepts the models
+# accept too (tests/test_wire.py checks it), so a frame it passes is valid without
+# building the models; the frame's own text is then what --json/--record/--forward-to
+# emit. Anything it refuses goes to the models, which decide.
+class _FastAction(msgspec.Struct, gc=False):
+    index: int = 0
+    type: str = ""
+    title: str = ""
+    description: str = ""
+    timestamp_start: float = 0.0
+    timestamp_end: float = 0.0
+    raw_url: str = ""
+    canonical_url: str = ""
+    session_id: str | None = None
+    user_id: str | None = None
+    email: str | None = None
+    conversation_id: str | None = None
+
+
+class _FastActions(msgspec.Struct, tag_field="type", tag="actions", gc=False):
+    type: ClassVar[str] = "actions"
+    product_id: str = ""
+    session_id: str | None = None
+    user_id: str | None = None
+    email: str | None = None
+    actions: list[_FastAction] = msgspec.field(default_factory=list)
+    count: int = 0
+    forwarded_at: float = 0.0
+    conversation_id: str | None = None
+
+
+class _FastSummary(msgspec.Struct, tag_field="type", tag="summary", gc=False):
+    type: ClassVar[str] = "summary"
+    product_id: str = ""
+    session_id: str | None = None
+    summary: str = ""
+    replaces: int = 0
+    forwarded_at: float = 0.0
+
+
+_fast_decode = msgspec.json.Decoder(_FastActions | _FastSummary).decode
+_strict_json = msgspec.json.Decoder().decode
+# ValidationError is a DecodeError; a str with lone surrogates cannot even be encoded.
+_FAST_ERRORS = (msgspec.DecodeError, RecursionError, UnicodeEncodeError)
+
+
+class PayloadEvent:
+    """A frame carrying an ``actions`` or ``summary`` payload.
+
+    ``view`` holds what filters and counters need; ``raw`` is the frame's data when
+    it can stand verbatim for the payload (strict JSON on one line), else ``None``.
+    ``payload``, the validated model, is built on first use: ``tail --json`` never
+    needs it. :attr:`json` is the payload's JSON text either way.
+    """
+
+    __slots__ = ("_payload", "_warnings", "event", "id", "raw", "view")
+
+    def __init__(
+        self,
+        payload: Payload | None = None,
+        id: str | None = None,
+        event: str = "message",
+        warnings: tuple[str, ...] = (),
+        *,
+        view: PayloadView | None = None,
+        raw: str | None = None,
+    ) -> None:
+        if payload is None and (view is None or raw is None):
+            raise TypeError("PayloadEvent needs a payload, or a view and its raw JSON")
+        self._payload = payload
+        self._warnings = warnings
+        self.view: PayloadView = view if view is not None else cast(Payload, payload)
+        self.raw = raw
+        self.id = id
+        self.event = event
+
+    @property
+    def payload(self) -> Payload:
+        if self._payload is None:
+            assert self.raw is not None
+            self._payload, self._warnings = _model_of(self.raw, self.view)
+        return self._payload
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        self.payload  # noqa: B018 - building the model is what finds them
+        return self._warnings
 
     @property
     def type(self) -> Literal["actions", "summary"]:
-        return self.payload.type
+        return cast(Literal["actions", "summary"], self.view.type)
+
+    @property
+    def json(self) -> str:
+        """The payload as one line of JSON: the frame's own text when it can be."""
+        return self.raw if self.raw is not None else payload_json(self.payload)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, PayloadEvent):
+            return NotImplemented
+        return (self.payload, self.id, self.event) == (other.payload, other.id, other.event)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"PayloadEvent(type={self.type!r}, id={self.id!r}, event={self.event!r})"
+
+
+def payload_json(payload: Payload) -> str:
+    """A model's JSON text (compact, unknown fields kept)."""
+    # model_dump_json() minus its keyword handling: the same bytes, one call less.
+    return cast(str, payload.__pydantic_serializer__.to_json(payload).decode())
+
+
+def _verbatim(data: str) -> str | None:
+    """*data* itself when it can stand for the payload in NDJSON: strict JSON, one line."""
+    if "\n" in data:
+        return None
+    try:
+        _strict_json(data)
+    except _FAST_ERRORS:
+        return None  # NaN, Infinity, a lone surrogate...: re-serialised from the model
+    return data
+
+
+def _model_of(raw: str, view: PayloadView) -> tuple[Payload, tuple[str, ...]]:
+    """The model of a payload the fast schema accepted (the lazy half of parse_event)."""
+    event = _parse_with_models(view.type, raw, None)
+    if isinstance(event, PayloadEvent):
+        return event.payload, event.warnings
+    # Out of the models' reach though valid (e.g. nested deeper than json.loads goes):
+    # build it from the fields the fast schema read; unknown fields are left out.
+    return parse_payload(msgspec.to_builtins(view)), ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,16 +492,40 @@ def parse_event(
     if name == HEARTBEAT_EVENT:
         return HeartbeatEvent(id=event_id)
     if data and name != GAP_EVENT:
-        # The common case in one Rust call: JSON parsing, validation, the payload
-        # models built. Anything it refuses (nulls to default, a miscounted batch,
-        # gaps, unknown types, bad JSON) is classified by the tolerant path.
+        # The common case: one msgspec call checks every known field's type and
+        # builds a light view; no model is built until somebody asks for one.
+        try:
+            view = _fast_decode(data)
+        except _FAST_ERRORS:
+            pass
+        else:
+            if type(data) is str and "\n" not in data:
+                return PayloadEvent(None, event_id, name, view=view, raw=data)
+    return _parse_with_models(name, data, event_id)
+
+
+def _parse_with_models(name: str, data: str | bytes | None, event_id: str | None) -> ParsedEvent:
+    """The models' verdict on a frame: lax types, nulls, miscounted batches, the rest."""
+    if data and name != GAP_EVENT:
+        # One Rust call: JSON parsing, validation, the payload models built. Anything
+        # it refuses (nulls to default, a miscounted batch, gaps, unknown types, bad
+        # JSON) is classified by the tolerant path.
         try:
             payload = (_fast_validate_json or _payload_validator())(data, context=_FAST)
         except ValidationError:
             pass
         else:
-            return PayloadEvent(payload, event_id, name)
+            return PayloadEvent(payload, event_id, name, raw=_verbatim_of(data))
     return _classify(name, data, event_id)
+
+
+def _verbatim_of(data: str | bytes) -> str | None:
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return _verbatim(data)
 
 
 def _classify(name: str, data: str | bytes | None, event_id: str | None) -> ParsedEvent:
@@ -367,6 +543,8 @@ def _classify(name: str, data: str | bytes | None, event_id: str | None) -> Pars
         return MalformedEvent(
             f"data is not JSON ({exc.msg} at char {exc.pos})", data, event_id, name
         )
+    except RecursionError:
+        return MalformedEvent("data is nested too deeply", data[:200], event_id, name)
     if not isinstance(obj, dict):
         return MalformedEvent(
             f"data is a JSON {type(obj).__name__}, not an object", data, event_id, name
@@ -394,7 +572,7 @@ def _classify(name: str, data: str | bytes | None, event_id: str | None) -> Pars
         return MalformedEvent(
             f"invalid {kind} payload: {_validation_reason(exc)}", data, event_id, name
         )
-    return PayloadEvent(payload, event_id, name, tuple(warnings))
+    return PayloadEvent(payload, event_id, name, tuple(warnings), raw=_verbatim(data))
 
 
 def _opt_str(value: Any) -> str | None:

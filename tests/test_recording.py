@@ -9,8 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autoplay_cli.errors import InputError
-from autoplay_cli.recording import dumps_envelope, envelope, parse_envelope_line
-from autoplay_cli.wire import parse_payload
+from autoplay_cli.recording import (
+    RecordedEvent,
+    dumps_envelope,
+    envelope,
+    parse_envelope_line,
+)
+from autoplay_cli.wire import PayloadEvent, parse_event, parse_payload
 
 text = st.text(max_size=20)
 opt_text = st.none() | text
@@ -54,21 +59,77 @@ payload = st.one_of(
 def test_dumps_envelope_equals_json_dumps_and_round_trips(
     data: dict[str, object], event_id: str | None, received_at: float
 ) -> None:
+    """A model (no frame text behind it) is re-serialised; a replay writes the same bytes."""
     p = parse_payload(data)
-    line = dumps_envelope(event_id, p, received_at)
+    line = dumps_envelope(RecordedEvent(event_id, received_at, p))
     reference = json.dumps(
         envelope(event_id, p, received_at), ensure_ascii=False, separators=(",", ":")
     )
     assert json.loads(line) == json.loads(reference)
     back = parse_envelope_line(line)
-    assert dumps_envelope(back.id, back.payload, back.received_at) == dumps_envelope(
-        event_id, p, float(received_at)
+    assert back.payload == p
+    assert dumps_envelope(back) == line.replace(
+        f'"received_at":{json.dumps(received_at)}',
+        f'"received_at":{json.dumps(float(received_at))}',
     )
+
+
+@given(data=payload, event_id=opt_text, spaced=st.booleans())
+def test_a_frame_is_recorded_and_replayed_byte_for_byte(
+    data: dict[str, object], event_id: str | None, spaced: bool
+) -> None:
+    """The envelope carries the frame's own text: key order, spacing, escapes, extras."""
+    text = json.dumps(data, ensure_ascii=spaced, separators=(", ", ": ") if spaced else None)
+    event = parse_event(str(data["type"]), text, event_id)
+    assert isinstance(event, PayloadEvent)
+    line = dumps_envelope(RecordedEvent(event_id, 1767225600.5, event))
+    assert line.endswith(',"payload":' + text + "}")
+    back = parse_envelope_line(line)
+    assert back.raw == text and dumps_envelope(back) == line
+    assert back.payload == parse_payload(data)
+
+
+def test_the_wire_payload_is_shown_as_sent_not_as_repaired() -> None:
+    """A miscounted batch keeps its count, a null stays null, case is kept: it is the wire."""
+    text = (
+        '{"type":"actions","count":7,"product_id":null,"actions":[{"type":"CLICK","index":"2"}],'
+        '"x-trace":{"n":[1,2]}}'
+    )
+    event = parse_event("actions", text, "9")
+    assert isinstance(event, PayloadEvent) and event.raw == text
+    assert json.loads(dumps_envelope(RecordedEvent("9", 1.5, event)))["payload"] == json.loads(text)
+    # The model still repairs it for the human view and the library.
+    assert event.payload.count == 1 and event.payload.product_id == ""
+    assert event.payload.actions[0].type == "click" and event.payload.actions[0].index == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Several `data:` lines are joined with a newline: one line again, same JSON.
+        ('{"type":"summary",\n"summary":"a\\nb"}', {"type": "summary", "summary": "a\nb"}),
+        # Not strict JSON: the model's JSON (NaN becomes null there).
+        ('{"type":"summary","replaces":1,"forwarded_at":NaN}', None),
+    ],
+)
+def test_a_frame_that_cannot_stand_verbatim_is_reserialised(
+    text: str, expected: dict[str, object] | None
+) -> None:
+    event = parse_event("summary", text, None)
+    assert isinstance(event, PayloadEvent) and event.raw is None
+    line = dumps_envelope(RecordedEvent(None, 1.0, event))
+    assert "\n" not in line and "NaN" not in line
+    payload = json.loads(line)["payload"]
+    if expected is not None:
+        assert {k: payload[k] for k in expected} == expected
+    else:
+        assert payload["forwarded_at"] is None and payload["replaces"] == 1
 
 
 @pytest.mark.parametrize("stamp", ["NaN", "Infinity", "-Infinity", "1e400", "1" + "0" * 400])
 def test_a_received_at_that_is_not_a_finite_time_is_refused(stamp: str) -> None:
     """Else `--replay --speed 1` would wait forever (or never) on that line."""
     line = '{"id":"1","received_at":' + stamp + ',"payload":{"type":"summary","summary":"x"}}'
-    with pytest.raises(InputError, match="received_at"):
+    # NaN and Infinity are not JSON at all; the others are numbers out of range.
+    with pytest.raises(InputError, match=r"^f:1: (not JSON|'received_at' must be a number)"):
         parse_envelope_line(line, where="f:1")

@@ -330,6 +330,16 @@ def test_the_one_call_path_classifies_exactly_like_the_tolerant_path(
         assert type(fast.payload) is type(slow.payload)
         assert fast.payload.to_wire() == slow.payload.to_wire()
         assert (fast.id, fast.event, fast.warnings) == (slow.id, slow.event, slow.warnings)
+        # What filters read off the cheap view is what the model says.
+        view, model = fast.view, fast.payload
+        assert (view.type, view.session_id) == (model.type, model.session_id)
+        if isinstance(model, ActionsPayload):
+            assert [(a.user_id, a.email, a.canonical_url) for a in view.actions] == [  # type: ignore[attr-defined]
+                (a.user_id, a.email, a.canonical_url) for a in model.actions
+            ]
+            assert (view.user_id, view.email) == (model.user_id, model.email)  # type: ignore[attr-defined]
+        # Strict JSON on one line (all these frames): the frame's text stands for it.
+        assert fast.raw == data
     else:
         assert fast == slow
 

@@ -64,7 +64,7 @@ class _BaseSink:
             output.err().print(f"tail: {notice.message}", markup=False, style=style, soft_wrap=True)
 
     def forwarded(self, event: RecordedEvent, result: ForwardResult) -> None:
-        p = event.payload
+        p = event.view
         what = f"{p.type} of session {p.session_id or 'unknown'}"
         if result.ok:
             text, style = f"forward: {result.status} for {what}", "green"
@@ -97,7 +97,7 @@ class JsonSink(_BaseSink):
     def event(self, event: RecordedEvent) -> None:
         # Lines are batched and written on flush(), which the stream calls before it
         # waits for more bytes: one write per network read, still no added latency.
-        self._pending.append(self._dumps(event.id, event.payload, event.received_at))
+        self._pending.append(self._dumps(event))
         if len(self._pending) >= 256:
             self.flush()
 

@@ -362,7 +362,7 @@ class StreamClient:
                     event = parse_event(name or "message", data, event_id)
                     stats.events += 1
                     if type(event) is PayloadEvent:
-                        stats.payloads[event.payload.type] += 1
+                        stats.payloads[event.view.type] += 1
                     elif isinstance(event, GapEvent):
                         self._count_gap(event)
                     elif isinstance(event, MalformedEvent):

@@ -71,8 +71,9 @@ class Forwarder:
         self.ok = 0
         self.failed = 0
 
-    async def forward(self, payload: Payload) -> ForwardResult:
-        body = payload.model_dump_json().encode()
+    async def forward(self, payload: Payload | str) -> ForwardResult:
+        """POST one payload: a model, or its JSON text (sent as it is, like the connector)."""
+        body = (payload if isinstance(payload, str) else payload.model_dump_json()).encode()
         headers = {"Content-Type": "application/json"}
         if self._secret:
             headers[SIGNATURE_HEADER] = sign(self._secret, body)

@@ -15,12 +15,12 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, S
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, cast
 
 from autoplay_cli.recording import RecordedEvent, RecordingWriter, iter_recording
 from autoplay_cli.stream.client import Notice, StreamClient, StreamConfig, StreamStats
 from autoplay_cli.stream.forward import Forwarder, ForwardResult
-from autoplay_cli.wire import ActionsPayload, Payload, PayloadEvent, warm_up
+from autoplay_cli.wire import ActionsView, PayloadEvent, PayloadView, warm_up
 
 GLOB_CHARS = frozenset("*?[")
 
@@ -55,7 +55,7 @@ class PayloadFilter:
     def active(self) -> bool:
         return bool(self.sessions or self.user or self.email or self.type or self.url)
 
-    def __call__(self, payload: Payload) -> bool:
+    def __call__(self, payload: PayloadView) -> bool:
         if self.type and payload.type != self.type:
             return False
         if self.sessions and payload.session_id not in self.sessions:
@@ -63,20 +63,22 @@ class PayloadFilter:
         if (self.user or self.email) and not self._identity_matches(payload):
             return False
         if self.url:
-            if not isinstance(payload, ActionsPayload):
+            if payload.type != "actions":
                 return False
-            return any(self._url_matches(a.canonical_url) for a in payload.actions)
+            actions = cast(ActionsView, payload).actions
+            return any(self._url_matches(a.canonical_url) for a in actions)
         return True
 
-    def _identity_matches(self, payload: Payload) -> bool:
-        if isinstance(payload, ActionsPayload):
+    def _identity_matches(self, view: PayloadView) -> bool:
+        if view.type == "actions":
+            payload = cast(ActionsView, view)
             users = {payload.user_id, *(a.user_id for a in payload.actions)}
             emails = {payload.email, *(a.email for a in payload.actions)}
             hit = (not self.user or self.user in users) and (not self.email or self.email in emails)
             if hit and payload.session_id:
                 self._identified.add(payload.session_id)
             return hit
-        return payload.session_id in self._identified
+        return view.session_id in self._identified
 
     def _url_matches(self, url: str) -> bool:
         assert self.url is not None
@@ -154,7 +156,7 @@ async def live_events(
     try:
         async for batch in batches:
             now = clock()
-            got = [RecordedEvent(e.id, now, e.payload) for e in batch if type(e) is PayloadEvent]
+            got = [RecordedEvent(e.id, now, e) for e in batch if type(e) is PayloadEvent]
             if got:
                 yield got
     finally:
@@ -222,11 +224,11 @@ async def run(
                 before = shown
                 # The hot loop of `tail`: one pass over every event of a network read.
                 for event in batch:
-                    payload = event.payload
+                    payload = event.view
                     kind = payload.type
                     received[kind] += 1
                     if recorder is not None:
-                        recorder.write(event.id, payload, event.received_at)
+                        recorder.write(event)
                     if filtering and not wanted(payload):
                         continue
                     shown += 1
@@ -235,7 +237,7 @@ async def run(
                         sessions.add(payload.session_id)
                     show(event)
                     if forwarder is not None:
-                        result = await forwarder.forward(payload)
+                        result = await forwarder.forward(event.payload_json)
                         summary.forward_ok = forwarder.ok
                         summary.forward_failed = forwarder.failed
                         sink.forwarded(event, result)

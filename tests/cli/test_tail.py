@@ -64,7 +64,7 @@ def test_json_is_one_envelope_per_line_and_round_trips(
     assert [int(e["id"]) for e in everything] == list(range(1, N + 1))
     for line in result.stdout.splitlines():
         env = parse_envelope_line(line)
-        assert dumps_envelope(env.id, env.payload, env.received_at) == line
+        assert dumps_envelope(env) == line
         assert set(json.loads(line)) == {"id", "event", "received_at", "payload"}
     assert f"{N} events shown" in result.stderr and "stopped: --count" in result.stderr
 

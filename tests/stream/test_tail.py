@@ -158,7 +158,7 @@ async def test_replay_keeps_the_original_pace_scaled_by_speed(tmp_path: Path) ->
     path = tmp_path / "r.ndjson"
     with RecordingWriter(path) as w:
         for i, t in enumerate((100.0, 101.0, 101.0, 104.0)):
-            w.write(str(i), actions("s"), t)
+            w.write(RecordedEvent(str(i), t, actions("s")))
     waits: list[float] = []
 
     async def sleep(seconds: float) -> None:
