@@ -26,21 +26,15 @@ from autoplay_cli.wire import (
     MalformedEvent,
     Payload,
     PayloadEvent,
-    PayloadView,
     UnknownEvent,
     parse_event,
 )
 
 
-class RecordedEvent:
-    """One envelope: an event id, when it was received, and the payload.
+class RecordedEvent(PayloadEvent):
+    """One envelope of a recording: a payload event, plus its line in the file (or 0)."""
 
-    Like :class:`~autoplay_cli.wire.PayloadEvent`, it carries a cheap ``view`` and
-    the payload's ``raw`` JSON text (when verbatim is possible); ``payload``, the
-    model, is built on first use.
-    """
-
-    __slots__ = ("_event", "id", "line", "received_at")
+    __slots__ = ("line",)
 
     def __init__(
         self,
@@ -49,56 +43,35 @@ class RecordedEvent:
         payload: Payload | PayloadEvent,
         line: int = 0,
     ) -> None:
-        self.id = id
-        self.received_at = received_at
-        self._event = payload if isinstance(payload, PayloadEvent) else PayloadEvent(payload)
+        if isinstance(payload, PayloadEvent):
+            super().__init__(
+                payload._payload,
+                id,
+                payload.view.type,
+                payload._warnings,
+                view=payload.view,
+                raw=payload.raw,
+                received_at=received_at,
+            )
+        else:
+            super().__init__(payload, id, payload.type, received_at=received_at)
         self.line = line
-
-    @property
-    def payload(self) -> Payload:
-        return self._event.payload
-
-    @property
-    def view(self) -> PayloadView:
-        return self._event.view
-
-    @property
-    def raw(self) -> str | None:
-        return self._event.raw
-
-    @property
-    def event(self) -> str:
-        return self._event.view.type
-
-    @property
-    def payload_json(self) -> str:
-        """The payload's JSON text (verbatim when it can be)."""
-        return self._event.json
 
     def to_envelope(self) -> dict[str, Any]:
         return {
             "id": self.id,
-            "event": self.event,
+            "event": self.view.type,
             "received_at": self.received_at,
-            "payload": json.loads(self.payload_json),
+            "payload": json.loads(self.json),
         }
 
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, RecordedEvent):
-            return NotImplemented
-        return (self.id, self.received_at, self.payload, self.line) == (
-            other.id,
-            other.received_at,
-            other.payload,
-            other.line,
-        )
-
-    __hash__ = None  # type: ignore[assignment]
+    def _key(self) -> tuple[Any, ...]:
+        return (*super()._key(), self.line)
 
     def __repr__(self) -> str:
         return (
             f"RecordedEvent(id={self.id!r}, received_at={self.received_at!r}, "
-            f"event={self.event!r}, line={self.line})"
+            f"type={self.view.type!r}, line={self.line})"
         )
 
 
@@ -118,22 +91,50 @@ _encode_str = json.encoder.encode_basestring  # what ensure_ascii=False uses for
 
 def envelope_head(event_id: str | None, event: str, received_at: float) -> str:
     """The envelope line up to ``"payload":`` (the payload's JSON text follows, then ``}``)."""
-    rid = _encode_str(event_id) if type(event_id) is str else _encode_scalar(event_id)
-    at = (
-        float.__repr__(received_at)
-        if type(received_at) is float and math.isfinite(received_at)
-        else _encode_scalar(received_at)
-    )
-    return f'{{"id":{rid},"event":"{event}","received_at":{at},"payload":'
+    at = _json_time(received_at)
+    return f'{{"id":{_json_id(event_id)},"event":"{event}","received_at":{at},"payload":'
 
 
-def dumps_envelope(event: RecordedEvent) -> str:
+def _json_id(event_id: str | None) -> str:
+    return _encode_str(event_id) if type(event_id) is str else _encode_scalar(event_id)
+
+
+def _json_time(received_at: float) -> str:
+    if type(received_at) is float and math.isfinite(received_at):
+        return float.__repr__(received_at)
+    return _encode_scalar(received_at)
+
+
+def dumps_envelope(event: PayloadEvent) -> str:
     """The envelope as one compact JSON line (no trailing newline).
 
-    Equal, as JSON, to ``json.dumps(event.to_envelope())``; the payload is copied
-    as text (a float may be spelled ``1.5e-7`` instead of ``1.5e-07``).
+    Equal, as JSON, to ``json.dumps`` of the envelope; the payload is copied as
+    text (a float may be spelled ``1.5e-7`` instead of ``1.5e-07``).
     """
-    return f"{envelope_head(event.id, event.event, event.received_at)}{event.payload_json}}}"
+    return f"{envelope_head(event.id, event.view.type, event.received_at)}{event.json}}}"
+
+
+class EnvelopeWriter:
+    """Envelope lines for a stream of events; the time's text is reused within a read."""
+
+    __slots__ = ("_at", "_at_text")
+
+    def __init__(self) -> None:
+        self._at: float | None = None
+        self._at_text = ""
+
+    def line(self, event: PayloadEvent) -> str:
+        """:func:`dumps_envelope`, cheaper when consecutive events share a time."""
+        at = event.received_at
+        if at != self._at or type(at) is not float:
+            self._at, self._at_text = at, _json_time(at)
+        raw = event.raw
+        event_id = event.id
+        return (
+            f'{{"id":{_encode_str(event_id) if type(event_id) is str else _json_id(event_id)},'
+            f'"event":"{event.view.type}","received_at":{self._at_text},"payload":'
+            f"{raw if raw is not None else event.json}}}"
+        )
 
 
 class _Envelope(msgspec.Struct):
@@ -240,7 +241,7 @@ class RecordingWriter:
                 hint="check the directory exists and is writable",
             ) from exc
 
-    def write(self, event: RecordedEvent) -> None:
+    def write(self, event: PayloadEvent) -> None:
         self._fh.write(dumps_envelope(event) + "\n")
         self._fh.flush()
 

@@ -331,10 +331,11 @@ class PayloadEvent:
     ``view`` holds what filters and counters need; ``raw`` is the frame's data when
     it can stand verbatim for the payload (strict JSON on one line), else ``None``.
     ``payload``, the validated model, is built on first use: ``tail --json`` never
-    needs it. :attr:`json` is the payload's JSON text either way.
+    needs it. :attr:`json` is the payload's JSON text either way. ``received_at``
+    is the unix time of the network read that brought the frame (0.0 when unknown).
     """
 
-    __slots__ = ("_payload", "_warnings", "event", "id", "raw", "view")
+    __slots__ = ("_payload", "_warnings", "event", "id", "raw", "received_at", "view")
 
     def __init__(
         self,
@@ -345,6 +346,7 @@ class PayloadEvent:
         *,
         view: PayloadView | None = None,
         raw: str | None = None,
+        received_at: float = 0.0,
     ) -> None:
         if payload is None and (view is None or raw is None):
             raise TypeError("PayloadEvent needs a payload, or a view and its raw JSON")
@@ -354,6 +356,7 @@ class PayloadEvent:
         self.raw = raw
         self.id = id
         self.event = event
+        self.received_at = received_at
 
     @property
     def payload(self) -> Payload:
@@ -377,9 +380,12 @@ class PayloadEvent:
         return self.raw if self.raw is not None else payload_json(self.payload)
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, PayloadEvent):
+        if not isinstance(other, PayloadEvent) or type(other) is not type(self):
             return NotImplemented
-        return (self.payload, self.id, self.event) == (other.payload, other.id, other.event)
+        return self._key() == other._key()
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.payload, self.id, self.event, self.received_at)
 
     __hash__ = None  # type: ignore[assignment]
 

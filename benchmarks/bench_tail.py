@@ -232,7 +232,7 @@ def breakdown(events: int = 20_000, rounds: int = 3) -> list[tuple[str, float]]:
 
     import httpx
 
-    from autoplay_cli.recording import RecordedEvent, dumps_envelope
+    from autoplay_cli.recording import dumps_envelope
     from autoplay_cli.stream.sse import SSEDecoder
     from autoplay_cli.wire import PayloadEvent, parse_event, warm_up
 
@@ -278,7 +278,8 @@ def breakdown(events: int = 20_000, rounds: int = 3) -> list[tuple[str, float]]:
     def dump_all() -> None:
         for p in parsed:
             assert isinstance(p, PayloadEvent)
-            dumps_envelope(RecordedEvent(p.id, 1767225600.5, p))
+            p.received_at = 1767225600.5
+            dumps_envelope(p)
 
     stages = [
         ("SSE decoding (`stream.sse.SSEDecoder`)", best(ours)),

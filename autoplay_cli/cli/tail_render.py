@@ -16,10 +16,10 @@ from autoplay_cli.cli import output
 if TYPE_CHECKING:
     from rich.text import Text
 
-    from autoplay_cli.recording import RecordedEvent
     from autoplay_cli.stream.client import Notice
     from autoplay_cli.stream.forward import ForwardResult
     from autoplay_cli.stream.tail import TailSummary
+    from autoplay_cli.wire import PayloadEvent
 
 # Colours that read well on dark and light terminals; a session keeps its colour.
 SESSION_COLOURS = (
@@ -51,7 +51,7 @@ class _BaseSink:
         self._out = sys.stdout
         self._write = self._out.write
 
-    def event(self, event: RecordedEvent) -> None:
+    def event(self, event: PayloadEvent) -> None:
         raise NotImplementedError
 
     def flush(self) -> None:
@@ -63,7 +63,7 @@ class _BaseSink:
             style = "yellow" if notice.kind in ALWAYS_SHOWN else "dim"
             output.err().print(f"tail: {notice.message}", markup=False, style=style, soft_wrap=True)
 
-    def forwarded(self, event: RecordedEvent, result: ForwardResult) -> None:
+    def forwarded(self, event: PayloadEvent, result: ForwardResult) -> None:
         p = event.view
         what = f"{p.type} of session {p.session_id or 'unknown'}"
         if result.ok:
@@ -88,16 +88,16 @@ class JsonSink(_BaseSink):
 
     def __init__(self, verbose: bool) -> None:
         super().__init__(verbose)
-        from autoplay_cli.recording import dumps_envelope
+        from autoplay_cli.recording import EnvelopeWriter
 
-        self._dumps = dumps_envelope
+        self._line = EnvelopeWriter().line
 
         self._pending: list[str] = []
 
-    def event(self, event: RecordedEvent) -> None:
+    def event(self, event: PayloadEvent) -> None:
         # Lines are batched and written on flush(), which the stream calls before it
         # waits for more bytes: one write per network read, still no added latency.
-        self._pending.append(self._dumps(event))
+        self._pending.append(self._line(event))
         if len(self._pending) >= 256:
             self.flush()
 
@@ -112,14 +112,14 @@ class JsonSink(_BaseSink):
 class TextSink(_BaseSink):
     """``--text``: the payload's ``to_text()`` form, a blank line between events."""
 
-    def event(self, event: RecordedEvent) -> None:
+    def event(self, event: PayloadEvent) -> None:
         self._write(event.payload.to_text() + "\n\n")
 
 
 class HumanSink(_BaseSink):
     """The default view: time, session, user, action type, description, canonical URL."""
 
-    def event(self, event: RecordedEvent) -> None:
+    def event(self, event: PayloadEvent) -> None:
         from autoplay_cli.wire import ActionsPayload
 
         console = output.out()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -180,8 +181,10 @@ class StreamClient:
         rng: random.Random | None = None,
         on_notice: Callable[[Notice], None] | None = None,
         before_read: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
+        self._clock = clock
         self.stats = StreamStats(last_event_id=config.last_event_id)
         self.backoff = Backoff(
             config.initial_backoff, config.max_backoff, config.jitter, rng or random.Random()
@@ -342,8 +345,10 @@ class StreamClient:
             retry = None
             # All events completed by one network read are handled in one tight loop
             # and handed out as one list: no async hop per event.
+            clock = self._clock
             async for chunk in response.aiter_bytes():
                 frames = decoder.feed(chunk)
+                now = clock()
                 batch: list[ParsedEvent] = []
                 if decoder.retry != retry:
                     retry = decoder.retry
@@ -362,6 +367,7 @@ class StreamClient:
                     event = parse_event(name or "message", data, event_id)
                     stats.events += 1
                     if type(event) is PayloadEvent:
+                        event.received_at = now
                         stats.payloads[event.view.type] += 1
                     elif isinstance(event, GapEvent):
                         self._count_gap(event)

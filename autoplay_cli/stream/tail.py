@@ -123,10 +123,10 @@ class TailSummary:
 class TailSink(Protocol):
     """Where the runner sends things; the CLI renders them."""
 
-    def event(self, event: RecordedEvent) -> None: ...
+    def event(self, event: PayloadEvent) -> None: ...
     def flush(self) -> None: ...
     def notice(self, notice: Notice) -> None: ...
-    def forwarded(self, event: RecordedEvent, result: ForwardResult) -> None: ...
+    def forwarded(self, event: PayloadEvent, result: ForwardResult) -> None: ...
 
 
 @dataclass
@@ -145,18 +145,15 @@ class TailRequest:
     forward_secret: str | None = field(default=None, repr=False)
 
 
-async def live_events(
-    client: StreamClient, clock: Callable[[], float] = time.time
-) -> AsyncIterator[list[RecordedEvent]]:
+async def live_events(client: StreamClient) -> AsyncIterator[list[PayloadEvent]]:
     """The payload events of a live stream, one list per network read.
 
-    Every event of a list is stamped with the time of the read that brought it.
+    Every event of a list carries the time of the read that brought it.
     """
     batches = client.batches()
     try:
         async for batch in batches:
-            now = clock()
-            got = [RecordedEvent(e.id, now, e) for e in batch if type(e) is PayloadEvent]
+            got = [e for e in batch if type(e) is PayloadEvent]
             if got:
                 yield got
     finally:
@@ -193,7 +190,7 @@ async def replay_events(
 
 
 async def run(
-    events: AsyncIterator[Sequence[RecordedEvent]],
+    events: AsyncIterator[Sequence[PayloadEvent]],
     request: TailRequest,
     sink: TailSink,
     summary: TailSummary,
@@ -237,7 +234,7 @@ async def run(
                         sessions.add(payload.session_id)
                     show(event)
                     if forwarder is not None:
-                        result = await forwarder.forward(event.payload_json)
+                        result = await forwarder.forward(event.json)
                         summary.forward_ok = forwarder.ok
                         summary.forward_failed = forwarder.failed
                         sink.forwarded(event, result)
@@ -303,6 +300,7 @@ async def _tail(
     if request.forward_to:
         forwarder = Forwarder(request.forward_to, request.forward_secret)
         summary.forwarding = True
+    source: AsyncIterator[Sequence[PayloadEvent]]
     try:
         if request.replay is not None:
             source = one_by_one(
@@ -310,9 +308,11 @@ async def _tail(
             )
         else:
             assert request.config is not None
-            client = StreamClient(request.config, on_notice=sink.notice, before_read=sink.flush)
+            client = StreamClient(
+                request.config, on_notice=sink.notice, before_read=sink.flush, clock=clock
+            )
             summary.stream = client.stats
-            source = live_events(client, clock)
+            source = live_events(client)
         return await run(source, request, sink, summary, forwarder=forwarder)
     finally:
         if forwarder is not None:
