@@ -7,6 +7,7 @@ in C (``str.replace``/``str.split``), and an incomplete trailing frame waits for
 from __future__ import annotations
 
 import codecs
+import re
 from typing import NamedTuple
 
 
@@ -23,6 +24,10 @@ class SSEEvent(NamedTuple):
 
 
 Frame = tuple[str, str, str]
+
+# `id: X` (no NUL) and `event: Y` lines, each optional, then one `data: Z` line and the
+# blank line: what a connector writes. Single spaces after the colons, as the rules strip.
+_USUAL_FRAME = re.compile(r"(?:id: ([^\n\0]*)\n)?(?:event: ([^\n]*)\n)?data: ([^\n]*)\n\n")
 
 
 class SSEDecoder:
@@ -93,11 +98,42 @@ class SSEDecoder:
             self._pending.append(text)
             text = "".join(self._pending)
             self._pending.clear()
-        lines = text.split("\n")
-        last = lines.pop()
-        if last:
-            self._pending.append(last)
-        return self._lines(lines)
+        end = text.rfind("\n") + 1
+        if end < len(text):
+            self._pending.append(text[end:])
+            text = text[:end]
+        return self._frames(text)
+
+    def _frames(self, text: str) -> list[Frame]:
+        """The events of *text*, whole lines: usual frames by regex, the rest line by line."""
+        out: list[Frame] = []
+        append = out.append
+        pos, size = 0, len(text)
+        while pos < size:
+            if not self._data and not self._event:
+                # Frames as connectors write them, one C call each: [id] [event] data, blank.
+                last_id, start = self._id, pos
+                for m in _USUAL_FRAME.finditer(text, pos):
+                    if m.start() != pos:
+                        break
+                    sse_id, event, data = m.groups()
+                    if sse_id is not None:
+                        last_id = sse_id
+                    append((event or "", data, last_id))
+                    pos = m.end()
+                if pos != start:  # frames were dispatched: their id is the resume point
+                    self._id = self.last_event_id = last_id
+                if pos >= size:
+                    break
+            # Anything else, up to and including the next blank line, by the rules.
+            if text[pos] == "\n":
+                stop = pos + 1  # a blank line alone
+            else:
+                blank = text.find("\n\n", pos)
+                stop = blank + 2 if blank >= 0 else size
+            out += self._lines(text[pos : stop - 1].split("\n"))
+            pos = stop
+        return out
 
     def _lines(self, lines: list[str]) -> list[Frame]:
         out: list[Frame] = []

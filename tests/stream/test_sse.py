@@ -50,8 +50,18 @@ def line(draw: st.DrawFn) -> str:
 
 
 @st.composite
+def usual_frame(draw: st.DrawFn) -> list[str]:
+    """A frame as connectors write it (the decoder's fast path), then its blank line."""
+    lines = [f"id: {draw(VALUE)}"] if draw(st.booleans()) else []
+    if draw(st.booleans()):
+        lines.append(f"event: {draw(VALUE)}")
+    return [*lines, f"data: {draw(VALUE)}", ""]
+
+
+@st.composite
 def stream(draw: st.DrawFn) -> tuple[bytes, list[int]]:
-    lines = draw(st.lists(line(), max_size=30))
+    parts = draw(st.lists(st.one_of(line().map(lambda x: [x]), usual_frame()), max_size=30))
+    lines = [x for part in parts for x in part]
     text = "".join(line + draw(st.sampled_from(["\n", "\r\n", "\r"])) for line in lines)
     body = (text + "\n\n").encode().replace(b"\x07", b"\xff")
     cuts = sorted(draw(st.sets(st.integers(1, max(1, len(body) - 1)), max_size=12)))
