@@ -491,9 +491,15 @@ def parse_payload(data: Any) -> Payload:
 
 
 def parse_event(
-    event_name: str | None, data: str | bytes | None, event_id: str | None = None
+    event_name: str | None,
+    data: str | bytes | None,
+    event_id: str | None = None,
+    received_at: float = 0.0,
 ) -> ParsedEvent:
-    """Classify one SSE frame (event name, data buffer, id) without raising."""
+    """Classify one SSE frame (event name, data buffer, id) without raising.
+
+    A payload event is stamped with *received_at* (unix seconds of its arrival).
+    """
     name = event_name or "message"
     if name == HEARTBEAT_EVENT:
         return HeartbeatEvent(id=event_id)
@@ -506,8 +512,20 @@ def parse_event(
             pass
         else:
             if type(data) is str and "\n" not in data:
-                return PayloadEvent(None, event_id, name, view=view, raw=data)
-    return _parse_with_models(name, data, event_id)
+                # PayloadEvent(None, event_id, name, view=view, raw=data, received_at=...)
+                # without the keyword handling: this runs for every frame of a stream.
+                fast = _new(PayloadEvent)
+                fast._payload, fast._warnings = None, ()
+                fast.view, fast.raw, fast.id = view, data, event_id
+                fast.event, fast.received_at = name, received_at
+                return fast
+    event = _parse_with_models(name, data, event_id)
+    if type(event) is PayloadEvent:
+        event.received_at = received_at
+    return event
+
+
+_new = object.__new__
 
 
 def _parse_with_models(name: str, data: str | bytes | None, event_id: str | None) -> ParsedEvent:

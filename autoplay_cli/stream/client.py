@@ -345,7 +345,7 @@ class StreamClient:
             retry = None
             # All events completed by one network read are handled in one tight loop
             # and handed out as one list: no async hop per event.
-            clock = self._clock
+            clock, parse, payloads = self._clock, parse_event, stats.payloads
             async for chunk in response.aiter_bytes():
                 frames = decoder.feed(chunk)
                 now = clock()
@@ -354,21 +354,17 @@ class StreamClient:
                     retry = decoder.retry
                     assert retry is not None
                     self.backoff.set_server_retry(retry)
+                append = batch.append
                 for name, data, sse_id in frames:
-                    event_id = sse_id or None
-                    if name == HEARTBEAT_EVENT:
-                        stats.events += 1
-                        stats.heartbeats += 1
-                        batch.append(HeartbeatEvent(event_id))
-                        continue
-                    if not data:
+                    if not data and name != HEARTBEAT_EVENT:
                         stats.empty += 1  # nothing to parse: counted, not passed on
                         continue
-                    event = parse_event(name or "message", data, event_id)
-                    stats.events += 1
+                    event = parse(name, data, sse_id or None, now)
+                    append(event)
                     if type(event) is PayloadEvent:
-                        event.received_at = now
-                        stats.payloads[event.view.type] += 1
+                        payloads[event.view.type] += 1
+                    elif type(event) is HeartbeatEvent:
+                        stats.heartbeats += 1
                     elif isinstance(event, GapEvent):
                         self._count_gap(event)
                     elif isinstance(event, MalformedEvent):
@@ -381,7 +377,7 @@ class StreamClient:
                         self._notice(
                             "unknown", f"unknown event type {event.type!r} (id {event.id})"
                         )
-                    batch.append(event)
+                stats.events += len(batch)
                 # An id on a frame that dispatched nothing is a resume point too, and an
                 # empty `id:` clears it (WHATWG: then no Last-Event-ID is sent).
                 stats.last_event_id = decoder.last_event_id or None
