@@ -28,6 +28,7 @@ from autoplay_cli.wire import (
     PayloadEvent,
     UnknownEvent,
     parse_event,
+    refuse_json_constant,
 )
 
 
@@ -162,10 +163,7 @@ def parse_envelope_line(line: str, *, where: str = "<line>") -> RecordedEvent:
             hint="record with `autoplay tail --record FILE` or `--json`",
         ) from exc
     except (msgspec.DecodeError, RecursionError) as exc:
-        raise InputError(
-            f"{where}: not JSON ({exc})",
-            hint="each line must be one envelope from `autoplay tail --json`",
-        ) from exc
+        env = _envelope_by_json(line, where, exc)
     received_at = env.received_at
     if (
         not isinstance(received_at, int | float)
@@ -180,6 +178,27 @@ def parse_envelope_line(line: str, *, where: str = "<line>") -> RecordedEvent:
         float(received_at),
         _payload_event(bytes(env.payload).decode("utf-8"), where),
     )
+
+
+def _envelope_by_json(line: str, where: str, exc: Exception) -> _Envelope:
+    """Python's parser, for what msgspec refuses but JSON allows: an escaped lone surrogate.
+
+    The payload is re-serialised (ASCII-escaped), so its text may differ from the line's.
+    """
+    try:
+        obj = json.loads(line, parse_constant=refuse_json_constant)
+    except (ValueError, RecursionError):
+        raise InputError(
+            f"{where}: not JSON ({exc})",
+            hint="each line must be one envelope from `autoplay tail --json`",
+        ) from exc
+    if not isinstance(obj, dict) or "payload" not in obj:
+        raise InputError(
+            f"{where}: not an envelope (no 'payload' field)",
+            hint="record with `autoplay tail --record FILE` or `--json`",
+        )
+    payload = msgspec.Raw(json.dumps(obj["payload"], separators=(",", ":")).encode())
+    return _Envelope(payload, obj.get("id"), obj.get("received_at"))
 
 
 _BAD_TIME = "'received_at' must be a number of unix seconds"

@@ -24,6 +24,7 @@ from pydantic import (
     ValidationInfo,
     model_validator,
 )
+from pydantic_core import PydanticSerializationError
 
 if TYPE_CHECKING:
     from typing import Self
@@ -395,8 +396,12 @@ class PayloadEvent:
 
 def payload_json(payload: Payload) -> str:
     """A model's JSON text (compact, unknown fields kept)."""
-    # model_dump_json() minus its keyword handling: the same bytes, one call less.
-    return cast(str, payload.__pydantic_serializer__.to_json(payload).decode())
+    try:
+        # model_dump_json() minus its keyword handling: the same bytes, one call less.
+        return cast(str, payload.__pydantic_serializer__.to_json(payload).decode())
+    except PydanticSerializationError:
+        # A string with a lone surrogate (from a "\\ud800" escape): JSON can still spell it.
+        return json.dumps(payload.to_wire(), separators=(",", ":"))
 
 
 def _verbatim(data: str) -> str | None:
@@ -406,8 +411,19 @@ def _verbatim(data: str) -> str | None:
     try:
         _strict_json(data)
     except _FAST_ERRORS:
-        return None  # NaN, Infinity, a lone surrogate...: re-serialised from the model
+        # msgspec also refuses an escaped lone surrogate ("\\ud800"), which JSON's grammar
+        # allows; NaN/Infinity (json.loads takes them) and raw surrogates cannot stand.
+        try:
+            data.encode()
+            json.loads(data, parse_constant=refuse_json_constant)
+        except (ValueError, RecursionError):
+            return None
     return data
+
+
+def refuse_json_constant(name: str) -> Any:
+    """A ``json.loads`` ``parse_constant`` hook: NaN and Infinity are not JSON."""
+    raise ValueError(f"{name} is not JSON")
 
 
 def _model_of(raw: str, view: PayloadView) -> tuple[Payload, tuple[str, ...]]:

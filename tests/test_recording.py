@@ -133,3 +133,18 @@ def test_a_received_at_that_is_not_a_finite_time_is_refused(stamp: str) -> None:
     # NaN and Infinity are not JSON at all; the others are numbers out of range.
     with pytest.raises(InputError, match=r"^f:1: (not JSON|'received_at' must be a number)"):
         parse_envelope_line(line, where="f:1")
+
+
+def test_an_escaped_lone_surrogate_is_written_as_sent_and_read_back() -> None:
+    """JSON's grammar allows "\\ud800"; the line must not crash and must round-trip."""
+    text = '{"type":"summary","summary":"\\ud800 x"}'
+    event = parse_event("summary", text, "1")
+    assert isinstance(event, PayloadEvent) and event.raw == text
+    line = dumps_envelope(RecordedEvent("1", 2.0, event))
+    assert json.loads(line)["payload"]["summary"] == "\ud800 x"
+    back = parse_envelope_line(line)
+    assert back.payload == event.payload and json.loads(dumps_envelope(back)) == json.loads(line)
+    # Split over two data lines it is re-serialised, still as valid JSON.
+    split = parse_event("summary", text.replace(",", ",\n"), "2")
+    assert isinstance(split, PayloadEvent) and split.raw is None
+    assert json.loads(split.json)["summary"] == "\ud800 x"

@@ -207,3 +207,19 @@ async def test_a_bad_recording_is_an_input_error(tmp_path: Path, bad: str) -> No
     path.write_text(bad + "\n")
     with pytest.raises(InputError, match=r"bad\.ndjson:1"):
         _ = [e async for e in replay_events(path)]
+
+
+def test_network_reads_are_larger_during_a_tail_and_restored_after() -> None:
+    import httpcore
+
+    from autoplay_cli.stream.tail import _large_reads
+
+    def read_size() -> int:
+        return int(httpcore.AsyncHTTP11Connection.READ_NUM_BYTES)  # type: ignore[attr-defined]
+
+    before = read_size()
+    with _large_reads(before * 4):
+        assert read_size() == before * 4
+    assert read_size() == before
+    with _large_reads(before // 2):  # never made smaller
+        assert read_size() == before
