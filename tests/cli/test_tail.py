@@ -407,3 +407,21 @@ def test_piping_into_head_exits_0_quietly(
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 0, err
     assert "Error" not in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("mode", [[], ["--text"], ["--json"]])
+def test_a_lone_surrogate_in_a_payload_is_shown_not_a_crash(
+    tmp_path: Path, mode: list[str]
+) -> None:
+    line = (
+        '{"id":"1","event":"summary","received_at":1767225600.5,'
+        '"payload":{"type":"summary","session_id":"s","summary":"bad \\ud800 x"}}'
+    )
+    path = tmp_path / "r.ndjson"
+    path.write_text(line + "\n")
+    result = runner.invoke(app, ["tail", "--replay", str(path), *mode])
+    assert result.exit_code == 0, result.stderr
+    if mode == ["--json"]:
+        assert result.stdout == line + "\n"  # as recorded, byte for byte
+    else:
+        assert "bad ? x" in result.stdout
