@@ -116,26 +116,39 @@ def dumps_envelope(event: PayloadEvent) -> str:
 
 
 class EnvelopeWriter:
-    """Envelope lines for a stream of events; the time's text is reused within a read."""
+    """Collects envelope lines for a stream of events, to be written in one go.
 
-    __slots__ = ("_at", "_at_text")
+    :meth:`add` is :func:`dumps_envelope` plus a newline, cheaper when consecutive
+    events share their time (the events of one network read do); :meth:`take`
+    returns what was collected and starts afresh.
+    """
+
+    __slots__ = ("_at", "_at_text", "_lines")
 
     def __init__(self) -> None:
         self._at: float | None = None
         self._at_text = ""
+        self._lines: list[str] = []
 
-    def line(self, event: PayloadEvent) -> str:
-        """:func:`dumps_envelope`, cheaper when consecutive events share a time."""
+    def add(self, event: PayloadEvent) -> None:
         at = event.received_at
         if at != self._at or type(at) is not float:
             self._at, self._at_text = at, _json_time(at)
         raw = event.raw
         event_id = event.id
-        return (
+        self._lines.append(
             f'{{"id":{_encode_str(event_id) if type(event_id) is str else _json_id(event_id)},'
             f'"event":"{event.view.type}","received_at":{self._at_text},"payload":'
-            f"{raw if raw is not None else event.json}}}"
+            f"{raw if raw is not None else event.json}}}\n"
         )
+
+    def take(self) -> str:
+        text = "".join(self._lines)
+        self._lines.clear()
+        return text
+
+    def __len__(self) -> int:
+        return len(self._lines)
 
 
 class _Envelope(msgspec.Struct):

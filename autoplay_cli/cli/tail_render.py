@@ -94,22 +94,15 @@ class JsonSink(_BaseSink):
         super().__init__(verbose)
         from autoplay_cli.recording import EnvelopeWriter
 
-        self._line = EnvelopeWriter().line
-
-        self._pending: list[str] = []
-
-    def event(self, event: PayloadEvent) -> None:
-        # Lines are batched and written on flush(), which the stream calls before it
-        # waits for more bytes: one write per network read, still no added latency.
-        self._pending.append(self._line(event))
-        if len(self._pending) >= 256:
-            self.flush()
+        # Lines are collected and written on flush(), which the stream calls before it
+        # waits for more bytes (a replay, every few hundred events): one write per
+        # network read, still no added latency.
+        self._lines = EnvelopeWriter()
+        self.event = self._lines.add  # type: ignore[method-assign]
 
     def flush(self) -> None:
-        if self._pending:
-            self._pending.append("")
-            self._write("\n".join(self._pending))
-            self._pending.clear()
+        if len(self._lines):
+            self._write(self._lines.take())
         self._out.flush()
 
 

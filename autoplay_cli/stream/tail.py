@@ -186,13 +186,19 @@ async def replay_events(
     sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     before_wait: Callable[[], None] | None = None,
 ) -> AsyncIterator[RecordedEvent]:
-    """The envelopes of a recording; *speed* 1 keeps the original pace, 0 does not wait."""
+    """The envelopes of a recording; *speed* 1 keeps the original pace, 0 does not wait.
+
+    *before_wait* runs before each pause, and every 256 events when there is none
+    (so a sink that buffers output writes it out regularly).
+    """
     previous: float | None = None
-    for event in iter_recording(path):
+    for number, event in enumerate(iter_recording(path), start=1):
         if speed > 0 and previous is not None and event.received_at > previous:
             if before_wait is not None:
                 before_wait()
             await sleep((event.received_at - previous) / speed)
+        elif before_wait is not None and number % 256 == 0:
+            before_wait()
         previous = event.received_at
         yield event
 
@@ -221,33 +227,49 @@ async def run(
 
     shown = 0
     count = request.count
+    # Nothing to filter, record or forward: every event received is shown, and one
+    # counter serves as both tallies.
+    plain = not filtering and recorder is None and forwarder is None
+    if plain:
+        summary.received = summary.shown
     received, shown_by, sessions = summary.received, summary.shown, summary.sessions
     show = sink.event
     try:
         async with asyncio.timeout(deadline()) as scope:
             async for batch in events:
                 before = shown
-                # The hot loop of `tail`: one pass over every event of a network read.
-                for event in batch:
-                    payload = event.view
-                    kind = payload.type
-                    received[kind] += 1
-                    if recorder is not None:
-                        recorder.write(event)
-                    if filtering and not wanted(payload):
-                        continue
-                    shown += 1
-                    shown_by[kind] += 1
-                    if payload.session_id:
-                        sessions.add(payload.session_id)
-                    show(event)
-                    if forwarder is not None:
-                        result = await forwarder.forward(event.json)
-                        summary.forward_ok = forwarder.ok
-                        summary.forward_failed = forwarder.failed
-                        sink.forwarded(event, result)
-                    if count is not None and shown >= count:
-                        break
+                # The hot loops of `tail`: one pass over every event of a network read.
+                if plain:
+                    for event in batch:
+                        view = event.view
+                        shown_by[view.type] += 1
+                        if view.session_id:
+                            sessions.add(view.session_id)
+                        show(event)
+                        shown += 1
+                        if shown == count:
+                            break
+                else:
+                    for event in batch:
+                        payload = event.view
+                        kind = payload.type
+                        received[kind] += 1
+                        if recorder is not None:
+                            recorder.write(event)
+                        if filtering and not wanted(payload):
+                            continue
+                        shown += 1
+                        shown_by[kind] += 1
+                        if payload.session_id:
+                            sessions.add(payload.session_id)
+                        show(event)
+                        if forwarder is not None:
+                            result = await forwarder.forward(event.json)
+                            summary.forward_ok = forwarder.ok
+                            summary.forward_failed = forwarder.failed
+                            sink.forwarded(event, result)
+                        if count is not None and shown >= count:
+                            break
                 if count is not None and shown >= count:
                     summary.stop_reason = f"--count {count} reached"
                     break

@@ -223,3 +223,37 @@ def test_network_reads_are_larger_during_a_tail_and_restored_after() -> None:
     assert read_size() == before
     with _large_reads(before // 2):  # never made smaller
         assert read_size() == before
+
+
+async def test_a_fast_replay_still_lets_the_sink_write_out_every_256_events(
+    tmp_path: Path,
+) -> None:
+    from autoplay_cli.recording import RecordingWriter
+    from autoplay_cli.stream.tail import replay_events
+
+    path = tmp_path / "r.ndjson"
+    with RecordingWriter(path) as w:
+        for i in range(600):
+            w.write(RecordedEvent(str(i), 100.0 + i, actions("s")))
+    flushed_at: list[int] = []
+    seen: list[object] = []
+    async for event in replay_events(path, 0.0, before_wait=lambda: flushed_at.append(len(seen))):
+        seen.append(event)
+    assert len(seen) == 600 and flushed_at == [255, 511]
+
+
+def test_envelope_writer_lines_equal_dumps_envelope_whatever_the_times() -> None:
+    from autoplay_cli.recording import EnvelopeWriter, dumps_envelope
+
+    events = [
+        RecordedEvent(event_id, at, actions(f"s{i}"))
+        for i, (event_id, at) in enumerate(
+            [("1", 5.5), ("2", 5.5), (None, 7.25), ("é\n", 7.25), ("5", 1e-7), ("6", 5.5)]
+        )
+    ]
+    writer = EnvelopeWriter()
+    for event in events:
+        writer.add(event)
+    assert len(writer) == len(events)
+    assert writer.take() == "".join(dumps_envelope(e) + "\n" for e in events)
+    assert len(writer) == 0 and writer.take() == ""
