@@ -11,6 +11,7 @@ strict JSON on one line, else re-serialised from the payload model.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -20,7 +21,7 @@ from typing import IO, Any
 
 import msgspec
 
-from autoplay_cli.errors import InputError
+from autoplay_cli.errors import AutoplayError, InputError
 from autoplay_cli.wire import (
     GapEvent,
     MalformedEvent,
@@ -30,6 +31,20 @@ from autoplay_cli.wire import (
     parse_event,
     refuse_json_constant,
 )
+
+
+class RecordingError(AutoplayError):
+    """The recording could not be written; the message says how far it got."""
+
+    def __init__(self, path: Path, exc: OSError, last_id: str | None, written: int) -> None:
+        done = f"the {written} events before it are in the file" if written else "nothing recorded"
+        hint = "free some space or pick another --record file"
+        if written and last_id is not None:
+            done += f", the last with id {last_id}"
+            hint += f"; resume with --last-event-id {last_id}"
+        super().__init__(
+            f"cannot write to the recording {path}: {exc.strerror or exc}; {done}", hint=hint
+        )
 
 
 class RecordedEvent(PayloadEvent):
@@ -261,21 +276,47 @@ def iter_recording(path: str | os.PathLike[str]) -> Iterator[RecordedEvent]:
 
 
 class RecordingWriter:
-    """Appends envelopes to an NDJSON file, one flushed line per event."""
+    """Appends envelopes to an NDJSON file, one flushed line per event.
+
+    A line that cannot be written (a full disk, say) is taken back out of the file,
+    so the recording stays whole, and :class:`RecordingError` names the last id
+    that made it (where ``--last-event-id`` resumes).
+    """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         try:
-            self._fh: IO[str] = self.path.open("a", encoding="utf-8")
+            self._fh: IO[bytes] = self.path.open("ab")
+            self._size = self._fh.seek(0, os.SEEK_END)
         except OSError as exc:
             raise InputError(
                 f"cannot open {self.path} for recording: {exc.strerror}",
                 hint="check the directory exists and is writable",
             ) from exc
+        #: The id of the last event written (``None`` until one is).
+        self.last_id: str | None = None
+        self.written = 0
 
     def write(self, event: PayloadEvent) -> None:
-        self._fh.write(dumps_envelope(event) + "\n")
-        self._fh.flush()
+        line = (dumps_envelope(event) + "\n").encode()
+        try:
+            self._fh.write(line)
+            self._fh.flush()
+        except OSError as exc:
+            self._take_back()
+            raise RecordingError(self.path, exc, self.last_id, self.written) from exc
+        self._size += len(line)
+        self.last_id = event.id
+        self.written += 1
+
+    def _take_back(self) -> None:
+        """Cut a partly written line off the file (best effort: the disk may refuse)."""
+        with contextlib.suppress(OSError):
+            os.truncate(self.path, self._size)
+        with contextlib.suppress(OSError):
+            self._fh.close()
+        with contextlib.suppress(OSError):
+            self._fh = self.path.open("ab")
 
     def close(self) -> None:
         self._fh.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -11,8 +13,11 @@ from hypothesis import strategies as st
 from autoplay_cli.errors import InputError
 from autoplay_cli.recording import (
     RecordedEvent,
+    RecordingError,
+    RecordingWriter,
     dumps_envelope,
     envelope,
+    iter_recording,
     parse_envelope_line,
 )
 from autoplay_cli.wire import PayloadEvent, parse_event, parse_payload
@@ -148,3 +153,40 @@ def test_an_escaped_lone_surrogate_is_written_as_sent_and_read_back() -> None:
     split = parse_event("summary", text.replace(",", ",\n"), "2")
     assert isinstance(split, PayloadEvent) and split.raw is None
     assert json.loads(split.json)["summary"] == "\ud800 x"
+
+
+def test_a_line_the_disk_refuses_is_taken_back_and_the_error_says_how_far_it_got(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "rec.ndjson"
+    writer = RecordingWriter(path)
+    summary = parse_payload({"type": "summary", "summary": "x"})
+    writer.write(RecordedEvent("1", 1.0, summary))
+    writer.write(RecordedEvent("2", 2.0, summary))
+    real = writer._fh
+
+    class FullDisk:
+        """Takes half the line, then fails like a full disk."""
+
+        def write(self, data: bytes) -> int:
+            real.write(data[: len(data) // 2])
+            real.flush()
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def flush(self) -> None:
+            pass
+
+        def close(self) -> None:
+            real.close()
+
+    writer._fh = FullDisk()  # type: ignore[assignment]
+    with pytest.raises(RecordingError) as caught:
+        writer.write(RecordedEvent("3", 3.0, summary))
+    message = caught.value.one_line()
+    assert "No space left on device" in message and "the 2 events before it" in message
+    assert "--last-event-id 2" in message
+    # The file holds whole lines only, and the writer goes on once space is back.
+    assert [e.id for e in iter_recording(path)] == ["1", "2"]
+    writer.write(RecordedEvent("3", 3.0, summary))
+    writer.close()
+    assert [e.id for e in iter_recording(path)] == ["1", "2", "3"]
