@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from autoplay_cli.errors import SnapshotError, StoreUnavailableError
+from autoplay_cli.errors import ConfigError, SnapshotError, StoreUnavailableError
 
 
 def safe_url(url: str) -> str:
@@ -30,6 +30,22 @@ def safe_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:****@{host}"))
 
 
+def check_database(url: str) -> None:
+    """Refuse a ``redis://host/NAME`` whose database is not a number (redis-py would use 0)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ConfigError(f"{safe_url(url)} is not a URL") from exc
+    if parts.scheme not in ("redis", "rediss"):
+        return
+    db = parts.path.strip("/")
+    if db and not (db.isascii() and db.isdigit()):
+        raise ConfigError(
+            f"redis URL {safe_url(url)}: the database {db!r} is not a number",
+            hint="end the URL with the database number, e.g. redis://127.0.0.1:6379/15",
+        )
+
+
 class RedisConnection:
     """A lazily created ``redis.asyncio.Redis`` for one URL (or a client you pass in)."""
 
@@ -38,6 +54,8 @@ class RedisConnection:
     ) -> None:
         if url is None and client is None:
             raise ValueError("pass a redis url or a client")
+        if url is not None:
+            check_database(url)
         self.url = url or "<client>"
         self._client = client
         self._owns_client = client is None

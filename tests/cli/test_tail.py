@@ -430,9 +430,7 @@ def test_a_lone_surrogate_in_a_payload_is_shown_not_a_crash(
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
 def test_a_recording_the_disk_refuses_is_one_line_and_exit_1(tmp_path: Path) -> None:
     path = tmp_path / "r.ndjson"
-    path.write_text(
-        '{"id":"1","event":"summary","received_at":1.5,"payload":{"type":"summary"}}\n'
-    )
+    path.write_text('{"id":"1","event":"summary","received_at":1.5,"payload":{"type":"summary"}}\n')
     result = runner.invoke(app, ["tail", "--replay", str(path), "--record", "/dev/full"])
     assert result.exit_code == 1
     assert "cannot write to the recording /dev/full: No space left on device" in result.stderr

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from autoplay_cli.errors import InputError, SnapshotError, StoreUnavailableError
+from autoplay_cli.errors import ConfigError, InputError, SnapshotError, StoreUnavailableError
 from autoplay_cli.session import (
     AgentState,
     ConcurrentUpdateError,
@@ -436,3 +436,21 @@ def test_redis_store_can_be_reused_under_a_new_event_loop(redis_url: str, prefix
     s = asyncio.run(store.update("s1", lambda st: st.transition_to_reactive()))
     assert s.current_state is AgentState.REACTIVE
     asyncio.run(store.aclose())
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://127.0.0.1:6379/abc", "rediss://h/1x", "redis://:secret@h:1/db"]
+)
+def test_a_database_that_is_not_a_number_is_refused_not_taken_as_0(url: str) -> None:
+    from autoplay_cli.session.stores import RedisSessionStore
+
+    with pytest.raises(ConfigError, match="is not a number") as caught:
+        RedisSessionStore(url)
+    assert "secret" not in caught.value.one_line()
+
+
+@pytest.mark.parametrize("url", ["redis://h", "redis://h/", "redis://h:1/15", "unix:///tmp/r.sock"])
+def test_urls_with_a_database_number_or_none_are_taken(url: str) -> None:
+    from autoplay_cli.session._redis import check_database
+
+    assert check_database(url) is None  # raises for a bad one
