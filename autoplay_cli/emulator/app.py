@@ -23,6 +23,7 @@ from starlette.routing import Route
 from autoplay_cli.emulator import scenario
 from autoplay_cli.emulator.ingest import Ingest, IngestError
 from autoplay_cli.emulator.options import EXTERNAL_ID, EmulatorOptions
+from autoplay_cli.emulator.push import Pusher
 from autoplay_cli.emulator.registry import (
     KEY_PREFIX,
     Product,
@@ -43,6 +44,7 @@ class Emulator:
         self.registry = Registry()
         self.ingest = Ingest()
         self.streams: dict[str, ProductStream] = {}
+        self.pushers: dict[str, Pusher] = {}
         self.stopping = False
         self.loop: asyncio.AbstractEventLoop | None = None
         # Build the default source now: a bad --scenario fails before the server starts.
@@ -80,8 +82,26 @@ class Emulator:
             self.streams[product_id] = found
         return found
 
+    def push(self, product: Product) -> None:
+        """Deliver a ``push`` product's payloads to its forward URL (replacing an old pusher)."""
+        old = self.pushers.pop(product.product_id, None)
+        if old is not None:
+            old.stop()
+        if product.integration_type == "push":
+            body = product.body
+            pusher = Pusher(
+                self.stream(product.product_id),
+                body["forward_url"],
+                body["forward_secret"],
+                self.should_stop,
+            )
+            self.pushers[product.product_id] = pusher
+            pusher.start()
+
     def stop(self) -> None:
         self.stopping = True
+        for pusher in self.pushers.values():
+            pusher.stop()
         for s in self.streams.values():
             s.stop()
 
@@ -204,6 +224,7 @@ def build_app(emulator: Emulator) -> Starlette:
             product.key_ids.append(key.key_id)
             result.update(unkey_key=key.key, unkey_key_id=key.key_id)
         registry.add_product(product)
+        emulator.push(product)
         return JSONResponse(result, status_code=201, headers=FAKE_HEADER)
 
     async def webhook(request: Request) -> Response:
@@ -345,8 +366,13 @@ def build_app(emulator: Emulator) -> Starlette:
         return JSONResponse({"meta": unkey_meta(), "data": data}, headers=FAKE_HEADER)
 
     async def healthz(request: Request) -> Response:
+        pushed = {
+            pid: {"forward_url": p.url, "delivered": p.delivered, "failed": p.failed}
+            for pid, p in emulator.pushers.items()
+        }
         return JSONResponse(
-            {"status": "ok", "fake": True, "products": len(registry.products)}, headers=FAKE_HEADER
+            {"status": "ok", "fake": True, "products": len(registry.products), "push": pushed},
+            headers=FAKE_HEADER,
         )
 
     @asynccontextmanager

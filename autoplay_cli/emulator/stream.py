@@ -265,9 +265,15 @@ class ProductStream:
 
     # -- subscription -------------------------------------------------------------
 
-    async def sse(self, last_event_id: str | None) -> AsyncIterator[bytes]:
-        """The SSE byte stream of one subscriber, fault modes applied."""
+    async def sse(self, last_event_id: str | None, *, faults: bool = True) -> AsyncIterator[bytes]:
+        """The SSE byte stream of one subscriber, fault modes applied unless *faults* is false.
+
+        The fault modes are the per-connection ones: ``--latency-ms``, ``--drop-every``
+        and ``--stall-after`` (``--malformed-every`` frames are in the stream itself).
+        """
         opts = self.options
+        if not faults:
+            opts = opts.with_(drop_every=None, stall_after=None, latency_ms=0.0)
         loop = asyncio.get_running_loop()
         latency = opts.latency_ms / 1000.0
         point = self.resume_point(last_event_id)

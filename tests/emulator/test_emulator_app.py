@@ -99,7 +99,7 @@ def test_push_integration_with_its_fields_is_accepted(make_emulator: Any) -> Non
     r = httpx.post(
         f"{emu.url}/products",
         json=body(
-            integration_type="push", forward_url="https://bot.example/hook", forward_secret="s3"
+            integration_type="push", forward_url="http://127.0.0.1:9/hook", forward_secret="s3"
         ),
     )
     assert r.status_code == 201 and r.json()["integration_type"] == "push"
