@@ -173,6 +173,12 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
         outcome.error = Finding(path, 0, "error", f"cannot read: {exc.strerror or exc}")
         return outcome
     outcome.signature = (st.st_mtime_ns, st.st_size)
+    nul = source.find(b"\0")
+    if nul >= 0:
+        # libcst parses it, CPython never would: not Python source (often a binary file).
+        line = source.count(b"\n", 0, nul) + 1
+        outcome.error = Finding(path, line, "error", "does not parse: it contains a NUL byte")
+        return outcome
     try:
         try:
             result = rewrite_source(source)

@@ -20,6 +20,8 @@ from autoplay_cli.codemods.mapping import DEFAULT_MAP, ImportMap, Verdict, is_do
 # Calls whose first (or named) string argument is a dotted target. Patch targets are
 # ``module.attribute`` paths (so is pytest's ``monkeypatch.setattr("a.b.C", v)``); the
 # others name a module.
+# ``__all__`` grown in place: its strings name re-exported bindings too.
+_ALL_METHODS = frozenset({"__all__.append", "__all__.extend", "__all__.insert"})
 _PATCH_SUFFIXES = ("patch", "patch.dict", "patch.multiple")
 _MONKEYPATCH_METHODS = (".setattr", ".delattr")
 _MODULE_CALLS = ("import_module", "importlib.import_module", "__import__")
@@ -596,6 +598,18 @@ class ImportRewriter(cst.CSTTransformer):
             self._all_depth -= 1
         return updated_node
 
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> bool:
+        if dotted_name(node.target) == "__all__":
+            self._all_depth += 1
+        return True
+
+    def leave_AnnAssign(
+        self, original_node: cst.AnnAssign, updated_node: cst.AnnAssign
+    ) -> cst.AnnAssign:
+        if dotted_name(original_node.target) == "__all__":
+            self._all_depth -= 1
+        return updated_node
+
     def visit_AugAssign(self, node: cst.AugAssign) -> bool:
         if dotted_name(node.target) == "__all__":
             self._all_depth += 1
@@ -649,7 +663,14 @@ class ImportRewriter(cst.CSTTransformer):
             text = re.sub(rf"(?<![\w.]){re.escape(old)}\b", new, text)
         return text
 
+    def visit_Call(self, node: cst.Call) -> bool:
+        if dotted_name(node.func) in _ALL_METHODS:
+            self._all_depth += 1
+        return True
+
     def leave_Call(self, original_node: cst.Call, updated_node: cst.Call) -> cst.Call:
+        if dotted_name(original_node.func) in _ALL_METHODS:
+            self._all_depth -= 1
         callee = dotted_name(updated_node.func)
         if callee is None:
             return updated_node

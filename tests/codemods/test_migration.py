@@ -75,6 +75,17 @@ def test_a_file_that_does_not_parse_is_left_byte_identical(tmp_path: Path) -> No
     assert str(failure).startswith(f"{tmp_path / 'bad.py'}:3: error: does not parse")
 
 
+def test_a_file_with_a_nul_byte_is_not_python_and_is_left_alone(tmp_path: Path) -> None:
+    """libcst would parse (and rewrite) it; CPython refuses any source with a NUL."""
+    data = b"import autoplay_sdk.models\nBLOB = '\0'\n"
+    tree(tmp_path, {"nul.py": data, "ok.py": LEGACY})
+    report = migrate([tmp_path])
+    assert (tmp_path / "nul.py").read_bytes() == data
+    assert (tmp_path / "ok.py").read_text() == MIGRATED
+    [failure] = report.failures
+    assert str(failure) == f"{tmp_path / 'nul.py'}:2: error: does not parse: it contains a NUL byte"
+
+
 def test_an_undecodable_file_is_reported_and_untouched(tmp_path: Path) -> None:
     data = b"# -*- coding: utf-8 -*-\nimport autoplay_sdk.models\nS = '\xff\xfe'\n"
     tree(tmp_path, {"enc.py": data, "ok.py": LEGACY})

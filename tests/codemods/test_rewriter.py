@@ -395,6 +395,31 @@ def test_targets_built_at_run_time_are_reported_not_guessed() -> None:
 # -- the ConversationEvent rename ------------------------------------------------------------
 
 
+def test_every_way_of_growing_all_follows_the_rename() -> None:
+    check_transformed(
+        """\
+        from autoplay_sdk import ConversationEvent
+
+        __all__: list[str] = ["ConversationEvent"]
+        __all__ += ["ConversationEvent"]
+        __all__.append("ConversationEvent")
+        __all__.extend(["ConversationEvent", "other"])
+        __all__.insert(0, "ConversationEvent")
+        names.append("ConversationEvent")  # not __all__: a string like any other
+        """,
+        """\
+        from autoplay_sdk import ConversationEventType
+
+        __all__: list[str] = ["ConversationEventType"]
+        __all__ += ["ConversationEventType"]
+        __all__.append("ConversationEventType")
+        __all__.extend(["ConversationEventType", "other"])
+        __all__.insert(0, "ConversationEventType")
+        names.append("ConversationEvent")  # not __all__: a string like any other
+        """,
+    )
+
+
 def test_conversation_event_is_renamed_in_imports_and_uses() -> None:
     check_transformed(
         """\
