@@ -253,6 +253,8 @@ def _syntax_error(path: str, source: bytes, exc: Exception) -> Finding:
 def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None:
     """Replace *path* with *data* through a temporary file, keeping its permission bits.
 
+    A file with several hard links is rewritten in place instead, so that it stays one file.
+
     Raises OSError when the file changed since it was read, so a concurrent edit
     is never overwritten, and when it is read-only: a rename would replace it anyway,
     but a file without write permission is one its owner asked tools not to touch.
@@ -265,6 +267,15 @@ def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None
         target, os.W_OK
     ):
         raise OSError(f"{path} is read-only; make it writable (chmod u+w) to migrate it")
+    if st.st_nlink > 1:
+        # A rename would leave the other names of a hard-linked file on the old text:
+        # rewrite the one inode instead (as editors do), so every name sees the change.
+        with open(target, "r+b") as handle:
+            handle.write(data)
+            handle.truncate()
+            handle.flush()
+            os.fsync(handle.fileno())
+        return
     directory = os.path.dirname(target) or "."
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
     try:

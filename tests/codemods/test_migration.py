@@ -75,6 +75,15 @@ def test_a_file_that_does_not_parse_is_left_byte_identical(tmp_path: Path) -> No
     assert str(failure).startswith(f"{tmp_path / 'bad.py'}:3: error: does not parse")
 
 
+def test_a_hard_linked_file_stays_one_file_with_every_name_migrated(tmp_path: Path) -> None:
+    tree(tmp_path, {"a.py": LEGACY})
+    os.link(tmp_path / "a.py", tmp_path / "b.py")
+    inode = (tmp_path / "a.py").stat().st_ino
+    migrate([tmp_path / "a.py"])
+    assert (tmp_path / "a.py").read_text() == (tmp_path / "b.py").read_text() == MIGRATED
+    assert (tmp_path / "b.py").stat().st_ino == inode and (tmp_path / "a.py").stat().st_nlink == 2
+
+
 def test_a_file_with_a_nul_byte_is_not_python_and_is_left_alone(tmp_path: Path) -> None:
     """libcst would parse (and rewrite) it; CPython refuses any source with a NUL."""
     data = b"import autoplay_sdk.models\nBLOB = '\0'\n"
