@@ -257,7 +257,12 @@ def _decide(
         skill,
         Action.CONFLICT,
         version,
-        note="a folder of that name exists and did not come from autoplay: left alone",
+        # Unknown origin: someone's own folder, or an autoplay copy whose manifest is gone
+        # and that was edited or came from a release this toolkit does not know.
+        note=(
+            "a folder of that name exists that no manifest records and that matches no "
+            "known autoplay copy: left alone (move it aside to install)"
+        ),
     )
 
 

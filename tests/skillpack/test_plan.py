@@ -211,6 +211,9 @@ def test_foreign_folders_are_never_touched_even_with_force(
     (foreign / "SKILL.md").write_text("someone else's\n", encoding="utf-8")
     the_plan, _ = install(project, bundle, force=True)
     assert actions(the_plan) == {CORE: "install", INTERCOM: "conflict"}
+    [note] = [i.note for i in the_plan.items if i.skill == INTERCOM]
+    # It cannot know who made the folder (a lost manifest looks the same): it says what it saw.
+    assert "no manifest records" in note and "move it aside" in note
     assert (foreign / "SKILL.md").read_text(encoding="utf-8") == "someone else's\n"
     assert INTERCOM not in manifest.load(foreign.parent).skills  # type: ignore[union-attr]
     assert {r.skill: r.state for r in status(claude(project), bundle)}[INTERCOM] == "unmanaged"
