@@ -114,8 +114,12 @@ def test_failed_deliveries_are_counted_and_the_pusher_goes_on(
     emu = make_emulator(rate=0, max_events=4)
     assert register(emu, receiver.url).status_code == 201
     receiver.wait_for(4)
-    time.sleep(0.2)
-    health = httpx.get(f"{emu.url}/healthz").json()["push"]["pushy"]
+    deadline = time.monotonic() + 10
+    while True:  # the count follows each answer, a moment after the receiver has the body
+        health = httpx.get(f"{emu.url}/healthz").json()["push"]["pushy"]
+        if health["failed"] >= 4 or time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
     assert health == {"forward_url": receiver.url, "delivered": 0, "failed": 4}
 
 
@@ -130,7 +134,7 @@ def test_reregistering_as_event_stream_stops_the_pushes(
     )
     assert again.status_code == 201
     assert httpx.get(f"{emu.url}/healthz").json()["push"] == {}
-    time.sleep(0.1)
+    time.sleep(0.3)  # a POST already on its way may still land
     settled = len(receiver.got)
     time.sleep(0.5)  # at 50 events/s, a live pusher would have delivered ~25 more
     assert len(receiver.got) == settled
