@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -408,3 +409,31 @@ def test_the_model_of_a_fast_frame_falls_back_to_its_view(monkeypatch: pytest.Mo
     model = event.payload
     assert isinstance(model, ActionsPayload) and len(model.actions) == 2
     assert model.session_id == event.view.session_id and "odd" not in (model.model_extra or {})
+
+
+@pytest.mark.parametrize(
+    ("fast_name", "model"),
+    [
+        ("_FastAction", SlimAction),
+        ("_FastActions", ActionsPayload),
+        ("_FastSummary", SummaryPayload),
+    ],
+)
+def test_the_fast_schema_has_the_models_fields_and_defaults(fast_name: str, model: Any) -> None:
+    """The msgspec twin must change with the models: a field missing there would go unchecked."""
+    import msgspec
+
+    import autoplay_cli.wire as wire
+
+    fast = getattr(wire, fast_name)
+    info = msgspec.inspect.type_info(fast)
+    fast_fields = {
+        f.name: (f.default if f.default is not msgspec.NODEFAULT else f.default_factory())
+        for f in info.fields
+    }
+    if info.tag_field is not None:
+        fast_fields[info.tag_field] = info.tag
+    model_fields = {
+        name: f.get_default(call_default_factory=True) for name, f in model.model_fields.items()
+    }
+    assert fast_fields == model_fields
