@@ -276,11 +276,13 @@ def iter_recording(path: str | os.PathLike[str]) -> Iterator[RecordedEvent]:
 
 
 class RecordingWriter:
-    """Appends envelopes to an NDJSON file, one flushed line per event.
+    """Appends envelopes to an NDJSON file: lines collect in :meth:`write`, and
+    :meth:`flush` (``tail`` calls it after each network read; :meth:`close` too)
+    writes them in one go.
 
-    A line that cannot be written (a full disk, say) is taken back out of the file,
-    so the recording stays whole, and :class:`RecordingError` names the last id
-    that made it (where ``--last-event-id`` resumes).
+    Lines the disk refuses (a full disk, say) are taken back out of the file, so the
+    recording stays whole lines, and :class:`RecordingError` names the last id that
+    made it (where ``--last-event-id`` resumes).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -293,24 +295,33 @@ class RecordingWriter:
                 f"cannot open {self.path} for recording: {exc.strerror}",
                 hint="check the directory exists and is writable",
             ) from exc
-        #: The id of the last event written (``None`` until one is).
+        self._pending = EnvelopeWriter()
+        self._pending_last: str | None = None
+        #: The id of the last event on disk (``None`` until one is), and how many are.
         self.last_id: str | None = None
         self.written = 0
 
     def write(self, event: PayloadEvent) -> None:
-        line = (dumps_envelope(event) + "\n").encode()
+        self._pending.add(event)
+        self._pending_last = event.id
+
+    def flush(self) -> None:
+        count = len(self._pending)
+        if not count:
+            return
+        data = self._pending.take().encode()
         try:
-            self._fh.write(line)
+            self._fh.write(data)
             self._fh.flush()
         except OSError as exc:
             self._take_back()
             raise RecordingError(self.path, exc, self.last_id, self.written) from exc
-        self._size += len(line)
-        self.last_id = event.id
-        self.written += 1
+        self._size += len(data)
+        self.last_id = self._pending_last
+        self.written += count
 
     def _take_back(self) -> None:
-        """Cut a partly written line off the file (best effort: the disk may refuse)."""
+        """Cut partly written lines off the file (best effort: the disk may refuse)."""
         with contextlib.suppress(OSError):
             os.truncate(self.path, self._size)
         with contextlib.suppress(OSError):
@@ -319,7 +330,10 @@ class RecordingWriter:
             self._fh = self.path.open("ab")
 
     def close(self) -> None:
-        self._fh.close()
+        try:
+            self.flush()
+        finally:
+            self._fh.close()
 
     def __enter__(self) -> RecordingWriter:
         return self

@@ -163,10 +163,11 @@ def test_a_line_the_disk_refuses_is_taken_back_and_the_error_says_how_far_it_got
     summary = parse_payload({"type": "summary", "summary": "x"})
     writer.write(RecordedEvent("1", 1.0, summary))
     writer.write(RecordedEvent("2", 2.0, summary))
+    writer.flush()
     real = writer._fh
 
     class FullDisk:
-        """Takes half the line, then fails like a full disk."""
+        """Takes half of what it is given, then fails like a full disk."""
 
         def write(self, data: bytes) -> int:
             real.write(data[: len(data) // 2])
@@ -180,8 +181,10 @@ def test_a_line_the_disk_refuses_is_taken_back_and_the_error_says_how_far_it_got
             real.close()
 
     writer._fh = FullDisk()  # type: ignore[assignment]
+    writer.write(RecordedEvent("3", 3.0, summary))
+    writer.write(RecordedEvent("4", 4.0, summary))
     with pytest.raises(RecordingError) as caught:
-        writer.write(RecordedEvent("3", 3.0, summary))
+        writer.flush()
     message = caught.value.one_line()
     assert "No space left on device" in message and "the 2 events before it" in message
     assert "--last-event-id 2" in message

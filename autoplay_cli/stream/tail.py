@@ -270,6 +270,8 @@ async def run(
                             sink.forwarded(event, result)
                         if count is not None and shown >= count:
                             break
+                    if recorder is not None:
+                        recorder.flush()  # this read's events are in the file before the next
                 if count is not None and shown >= count:
                     summary.stop_reason = f"--count {count} reached"
                     break

@@ -257,3 +257,19 @@ def test_envelope_writer_lines_equal_dumps_envelope_whatever_the_times() -> None
     assert len(writer) == len(events)
     assert writer.take() == "".join(dumps_envelope(e) + "\n" for e in events)
     assert len(writer) == 0 and writer.take() == ""
+
+
+async def test_each_read_is_in_the_recording_before_the_next_read(tmp_path: Path) -> None:
+    path = tmp_path / "r.ndjson"
+    lines_before_read: list[int] = []
+
+    async def reads() -> AsyncIterator[list[RecordedEvent]]:
+        for n in range(3):
+            lines_before_read.append(len(path.read_text().splitlines()) if path.exists() else 0)
+            yield [RecordedEvent(f"{n}.{i}", float(n), actions("s")) for i in range(4)]
+
+    req = TailRequest(record=path, filter=PayloadFilter(sessions=frozenset({"nobody"})))
+    result = await run(reads(), req, Sink(), TailSummary())
+    assert lines_before_read == [0, 4, 8]  # filtered out, recorded all the same
+    assert [e.id for e in iter_recording(path)] == [f"{n}.{i}" for n in range(3) for i in range(4)]
+    assert sum(result.received.values()) == 12 and not result.shown
