@@ -94,3 +94,13 @@ def local_redis_server(
             yield server
         finally:
             server.stop()
+
+
+@contextmanager
+def given_or_local_redis(url: str | None) -> Iterator[str]:
+    """*url* when one is given, else the URL of a throwaway local redis-server for the block."""
+    if url:
+        yield url
+        return
+    with local_redis_server() as server:
+        yield server.url

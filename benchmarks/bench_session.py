@@ -13,10 +13,9 @@ import multiprocessing
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
-from autoplay_cli.local_redis import local_redis_server
+from autoplay_cli.local_redis import given_or_local_redis
 from autoplay_cli.session import MemorySessionStore, RedisSessionStore, SessionState
 
 
@@ -139,16 +138,6 @@ def redis_processes_case(
     return asyncio.run(count()), elapsed, conflicts
 
 
-@contextmanager
-def redis_server(url: str | None) -> Iterator[str]:
-    """The given Redis URL, or a throwaway local redis-server for the run."""
-    if url:
-        yield url
-        return
-    with local_redis_server() as server:
-        yield server.url
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--transitions", type=int, default=400_000)
@@ -184,7 +173,7 @@ def main() -> None:
     row("memory store: update(), 1 key", best(memory_updates))
 
     u = args.updates
-    with redis_server(args.redis_url) as url:
+    with given_or_local_redis(args.redis_url) as url:
 
         def in_process(keys: int, tasks: int, per_task: int) -> tuple[int, float, int | str]:
             prefix = f"autoplay-bench:{uuid.uuid4().hex}:"

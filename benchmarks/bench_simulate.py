@@ -11,14 +11,13 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from autoplay_cli.emulator.traffic import generate_sessions
-from autoplay_cli.local_redis import local_redis_server
+from autoplay_cli.local_redis import given_or_local_redis
 from autoplay_cli.session import MemorySessionStore
 from autoplay_cli.simulate import (
     Report,
@@ -30,16 +29,6 @@ from autoplay_cli.simulate import (
 )
 from autoplay_cli.simulate.runner import frozen_heap
 from autoplay_cli.triggers import TriggerConfig
-
-
-@contextmanager
-def redis_server(url: str | None) -> Iterator[str]:
-    """The given Redis URL, or a throwaway local redis-server for the run."""
-    if url:
-        yield url
-        return
-    with local_redis_server() as server:
-        yield server.url
 
 
 def timed(
@@ -108,7 +97,7 @@ def main() -> None:
         ),
     ]
     if not args.skip_redis:
-        with redis_server(args.redis_url) as url:
+        with given_or_local_redis(args.redis_url) as url:
             runs.append(
                 timed(
                     "Redis store (--store redis://)",
