@@ -13,7 +13,18 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, cast
+from types import GenericAlias
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    ClassVar,
+    Literal,
+    Protocol,
+    cast,
+    get_args,
+    get_origin,
+)
 
 import msgspec
 from pydantic import (
@@ -279,46 +290,42 @@ class ActionsView(PayloadView, Protocol):
     def actions(self) -> Sequence[ActionView]: ...
 
 
-# The payload schema again, for msgspec: same fields, same defaults, stricter types
-# (no strings for numbers, no nulls where a default is due). What it accepts the models
-# accept too (tests/test_wire.py checks it), so a frame it passes is valid without
-# building the models; the frame's own text is then what --json/--record/--forward-to
-# emit. Anything it refuses goes to the models, which decide.
-class _FastAction(msgspec.Struct, gc=False):
-    index: int = 0
-    type: str = ""
-    title: str = ""
-    description: str = ""
-    timestamp_start: float = 0.0
-    timestamp_end: float = 0.0
-    raw_url: str = ""
-    canonical_url: str = ""
-    session_id: str | None = None
-    user_id: str | None = None
-    email: str | None = None
-    conversation_id: str | None = None
+def _fast_twin(model: type[_WireModel], nested: dict[type, Any] | None = None) -> Any:
+    """A msgspec Struct with *model*'s fields and defaults; a ``Literal`` type field is the tag.
+
+    msgspec's types are stricter than the models' (no strings for numbers, no nulls where
+    a default is due), so what the twin accepts the models accept too (tests/test_wire.py
+    checks it): a frame it passes is valid without building the models, and the frame's
+    own text is what --json/--record/--forward-to emit. What it refuses goes to the models.
+    """
+    nested = nested or {}
+    fields: list[tuple[str, Any, Any]] = []
+    tag = None
+    for name, info in model.model_fields.items():
+        if get_origin(info.annotation) is Literal:
+            tag = get_args(info.annotation)[0]
+            continue
+        default = info.get_default()
+        if isinstance(default, list):
+            default = msgspec.field(default_factory=list)
+        annotation: Any = info.annotation
+        if get_origin(annotation) is list and get_args(annotation)[0] in nested:
+            # A list of a nested model: a list of its twin.
+            annotation = GenericAlias(list, (nested[get_args(annotation)[0]],))
+        fields.append((name, annotation, default))
+    return msgspec.defstruct(
+        f"Fast{model.__name__}",
+        fields,
+        gc=False,  # no cycles: the collector need not track them
+        tag_field="type" if tag else None,
+        tag=tag,
+        namespace={"type": tag} if tag else None,  # read like the model's `type`
+    )
 
 
-class _FastActions(msgspec.Struct, tag_field="type", tag="actions", gc=False):
-    type: ClassVar[str] = "actions"
-    product_id: str = ""
-    session_id: str | None = None
-    user_id: str | None = None
-    email: str | None = None
-    actions: list[_FastAction] = msgspec.field(default_factory=list)
-    count: int = 0
-    forwarded_at: float = 0.0
-    conversation_id: str | None = None
-
-
-class _FastSummary(msgspec.Struct, tag_field="type", tag="summary", gc=False):
-    type: ClassVar[str] = "summary"
-    product_id: str = ""
-    session_id: str | None = None
-    summary: str = ""
-    replaces: int = 0
-    forwarded_at: float = 0.0
-
+_FastAction = _fast_twin(SlimAction)
+_FastActions = _fast_twin(ActionsPayload, {SlimAction: _FastAction})
+_FastSummary = _fast_twin(SummaryPayload)
 
 _fast_decode = msgspec.json.Decoder(_FastActions | _FastSummary).decode
 _strict_json = msgspec.json.Decoder().decode
