@@ -105,20 +105,20 @@ _encode_scalar = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).enc
 _encode_str = json.encoder.encode_basestring  # what ensure_ascii=False uses for a str
 
 
-def envelope_head(event_id: str | None, event: str, received_at: float) -> str:
-    """The envelope line up to ``"payload":`` (the payload's JSON text follows, then ``}``)."""
-    at = _json_time(received_at)
-    return f'{{"id":{_json_id(event_id)},"event":"{event}","received_at":{at},"payload":'
-
-
-def _json_id(event_id: str | None) -> str:
-    return _encode_str(event_id) if type(event_id) is str else _encode_scalar(event_id)
-
-
 def _json_time(received_at: float) -> str:
     if type(received_at) is float and math.isfinite(received_at):
         return float.__repr__(received_at)
     return _encode_scalar(received_at)
+
+
+def _envelope_line(event: PayloadEvent, time_text: str) -> str:
+    """The one spelling of an envelope line (no newline), its time already JSON."""
+    event_id, raw = event.id, event.raw
+    return (
+        f'{{"id":{_encode_str(event_id) if type(event_id) is str else _encode_scalar(event_id)},'
+        f'"event":"{event.view.type}","received_at":{time_text},"payload":'
+        f"{raw if raw is not None else event.json}}}"
+    )
 
 
 def dumps_envelope(event: PayloadEvent) -> str:
@@ -127,15 +127,15 @@ def dumps_envelope(event: PayloadEvent) -> str:
     Equal, as JSON, to ``json.dumps`` of the envelope; the payload is copied as
     text (a float may be spelled ``1.5e-7`` instead of ``1.5e-07``).
     """
-    return f"{envelope_head(event.id, event.view.type, event.received_at)}{event.json}}}"
+    return _envelope_line(event, _json_time(event.received_at))
 
 
 class EnvelopeWriter:
     """Collects envelope lines for a stream of events, to be written in one go.
 
-    :meth:`add` is :func:`dumps_envelope` plus a newline, cheaper when consecutive
-    events share their time (the events of one network read do); :meth:`take`
-    returns what was collected and starts afresh.
+    :meth:`add` is :func:`dumps_envelope`, with the time's text reused while
+    consecutive events share it (the events of one network read do); :meth:`take`
+    returns the lines collected, each ending in a newline, and starts afresh.
     """
 
     __slots__ = ("_at", "_at_text", "_lines")
@@ -149,16 +149,13 @@ class EnvelopeWriter:
         at = event.received_at
         if at != self._at or type(at) is not float:
             self._at, self._at_text = at, _json_time(at)
-        raw = event.raw
-        event_id = event.id
-        self._lines.append(
-            f'{{"id":{_encode_str(event_id) if type(event_id) is str else _json_id(event_id)},'
-            f'"event":"{event.view.type}","received_at":{self._at_text},"payload":'
-            f"{raw if raw is not None else event.json}}}\n"
-        )
+        self._lines.append(_envelope_line(event, self._at_text))
 
     def take(self) -> str:
-        text = "".join(self._lines)
+        if not self._lines:
+            return ""
+        self._lines.append("")
+        text = "\n".join(self._lines)
         self._lines.clear()
         return text
 
