@@ -411,8 +411,13 @@ def payload_json(payload: Payload) -> str:
         return json.dumps(payload.to_wire(), separators=(",", ":"))
 
 
-def _verbatim(data: str) -> str | None:
-    """*data* itself when it can stand for the payload in NDJSON: strict JSON, one line."""
+def _verbatim(data: str | bytes) -> str | None:
+    """*data* (as text) when it can stand for the payload in NDJSON: strict JSON, one line."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     if "\n" in data:
         return None
     try:
@@ -562,17 +567,8 @@ def _parse_with_models(name: str, data: str | bytes | None, event_id: str | None
         except ValidationError:
             pass
         else:
-            return PayloadEvent(payload, event_id, name, raw=_verbatim_of(data))
+            return PayloadEvent(payload, event_id, name, raw=_verbatim(data))
     return _classify(name, data, event_id)
-
-
-def _verbatim_of(data: str | bytes) -> str | None:
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    return _verbatim(data)
 
 
 def _classify(name: str, data: str | bytes | None, event_id: str | None) -> ParsedEvent:
