@@ -91,6 +91,7 @@ def root(
     """Toolkit for the Autoplay real-time user-activity platform."""
     output.OPTIONS.debug = debug
     output.OPTIONS.no_color = no_color
+    output.replace_unencodable()
     output.configure_logging()
 
 

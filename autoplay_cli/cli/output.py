@@ -76,6 +76,17 @@ def stderr_is_tty() -> bool:
         return False
 
 
+def replace_unencodable() -> None:
+    """Let stdout print what its encoding cannot hold as "?" rather than crash.
+
+    A payload may carry a lone surrogate (JSON allows "\\ud800"), which no UTF-8
+    stream can write; stderr already escapes such characters by default.
+    """
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="replace")
+
+
 def emit_json(obj: Any) -> None:
     """Write one JSON object as one line on stdout and flush it."""
     import json

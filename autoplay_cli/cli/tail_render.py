@@ -49,10 +49,6 @@ class _BaseSink:
     def __init__(self, verbose: bool) -> None:
         self.verbose = verbose
         self._out = sys.stdout
-        # A payload may hold a lone surrogate (JSON allows "\\ud800"): shown as "?", not a crash.
-        reconfigure = getattr(self._out, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="replace")
         self._write = self._out.write
 
     def event(self, event: PayloadEvent) -> None:
