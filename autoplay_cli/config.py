@@ -229,6 +229,10 @@ def load_profiles(path: Path) -> dict[str, dict[str, str]]:
         raise ConfigError(
             f"config file {path} is not valid TOML: {exc}", hint="fix that line or remove the file"
         ) from exc
+    except RecursionError:
+        raise ConfigError(
+            f"config file {path} is nested too deeply to read", hint="fix or remove the file"
+        ) from None
     profiles: dict[str, dict[str, str]] = {}
     for name, table in data.items():
         if not isinstance(table, dict):

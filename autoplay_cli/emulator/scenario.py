@@ -59,7 +59,7 @@ def read_file(path: Path) -> dict[str, Any]:
         raise InputError(f"cannot read scenario file {path}: {exc.strerror}") from exc
     try:
         doc = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
+    except (ValueError, tomllib.TOMLDecodeError, RecursionError) as exc:
         raise InputError(
             f"scenario file {path} is not valid "
             f"{'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}",

@@ -213,6 +213,8 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
                 f"{where}: not JSON ({exc.msg} at column {exc.colno})",
                 hint="one JSON object per line; comments start with #",
             ) from None
+        except RecursionError:
+            raise InputError(f"{where}: nested too deeply to read") from None
         if not isinstance(obj, dict):
             raise InputError(f"{where}: expected a JSON object, got a {type(obj).__name__}")
         if "scenario" in obj:
@@ -263,7 +265,7 @@ def _first_envelope_time(lines: Sequence[str]) -> float:
             continue
         try:
             obj = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             continue  # reported with its line number by the main pass
         received = obj.get("received_at") if isinstance(obj, dict) else None
         if (

@@ -66,6 +66,8 @@ def load(folder: Path) -> Manifest | None:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}", hint=hint) from exc
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply to read", hint=hint) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise InputError(f"{path}: not an install manifest of format {FORMAT}", hint=hint)
     skills: dict[str, Entry] = {}

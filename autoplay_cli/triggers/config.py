@@ -356,6 +356,8 @@ def load_trigger_config(path: str | Path, registry: TriggerRegistry | None = Non
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"{p}:{_toml_location(str(exc))}", hint="fix the TOML syntax") from exc
+        except RecursionError:
+            raise InputError(f"{p}: nested too deeply to read") from None
     else:
         try:
             data = json.loads(text)
@@ -364,6 +366,8 @@ def load_trigger_config(path: str | Path, registry: TriggerRegistry | None = Non
                 f"{p}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})",
                 hint="fix the JSON syntax, or use a .toml file",
             ) from exc
+        except RecursionError:
+            raise InputError(f"{p}: nested too deeply to read") from None
     return config_from_dict(data, source=str(p), registry=registry)
 
 
