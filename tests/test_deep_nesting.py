@@ -71,5 +71,5 @@ def config_file(tmp: Path) -> Any:
 def test_deep_nesting_is_an_input_error(
     tmp_path: Path, read: Callable[[Path], Any], error: type[AutoplayError]
 ) -> None:
-    with pytest.raises(error, match="nested too deeply|not valid"):
+    with pytest.raises(error, match=r"nested too deeply|not valid"):
         read(tmp_path)
