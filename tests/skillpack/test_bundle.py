@@ -56,7 +56,7 @@ def test_installer_works_from_an_installed_wheel(tmp_path: Path) -> None:
             str(REPO),
         ]
     )
-    (wheel,) = wheels.glob("autoplay-*.whl")
+    (wheel,) = wheels.glob("autoplay_cli-*.whl")
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False).create(env_dir)
     python = env_dir / "bin" / "python"
