@@ -11,12 +11,17 @@ import argparse
 import asyncio
 import multiprocessing
 import os
+import sys
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 
-from autoplay_cli.local_redis import given_or_local_redis
+# The throwaway redis-server helper lives with the tests (it is not part of the wheel).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 from autoplay_cli.session import MemorySessionStore, RedisSessionStore, SessionState
+from tests.support.local_redis import given_or_local_redis
 
 
 class Clock:

@@ -17,7 +17,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from autoplay_cli.emulator.traffic import generate_sessions
-from autoplay_cli.local_redis import given_or_local_redis
 from autoplay_cli.session import MemorySessionStore
 from autoplay_cli.simulate import (
     Report,
@@ -29,6 +28,7 @@ from autoplay_cli.simulate import (
 )
 from autoplay_cli.simulate.runner import frozen_heap
 from autoplay_cli.triggers import TriggerConfig
+from tests.support.local_redis import given_or_local_redis
 
 
 def timed(

@@ -63,7 +63,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     command installs it.
     """
     from autoplay_cli.errors import ServiceUnavailableError
-    from autoplay_cli.local_redis import local_redis_server
+    from tests.support.local_redis import local_redis_server
 
     try:
         server = local_redis_server(tmp_path_factory.mktemp("redis"))

@@ -360,7 +360,7 @@ async def test_redis_outage_is_typed_and_never_a_fresh_state(
 
 async def test_redis_outage_midway(redis_url: str, prefix: str, tmp_path: Path) -> None:
     """A store that worked keeps raising typed errors once its server goes away."""
-    from autoplay_cli.local_redis import local_redis_server
+    from tests.support.local_redis import local_redis_server
 
     with local_redis_server(tmp_path) as server:
         store = RedisSessionStore(server.url, socket_timeout_s=2)
