@@ -26,9 +26,7 @@ BARE_INSTALL = re.compile(
 def _documents() -> list[Path]:
     found = [REPO / "README.md", REPO / "CHANGELOG.md", REPO / "BENCHMARKS.md"]
     for folder in ("docs", "skills", "examples"):
-        found += sorted(
-            p for p in (REPO / folder).rglob("*") if p.is_file() and p.suffix != ".pyc"
-        )
+        found += sorted(p for p in (REPO / folder).rglob("*") if p.is_file() and p.suffix != ".pyc")
     return [p for p in found if p.exists()]
 
 
@@ -87,12 +85,8 @@ def test_the_distribution_is_named_autoplay_cli() -> None:
 
 
 def test_the_wheel_ships_the_package_and_skills_but_no_test_helper(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
-        + ["--quiet", "-w", str(tmp_path), str(REPO)],
-        check=True,
-        capture_output=True,
-    )
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    subprocess.run([*build, "--quiet", "-w", str(tmp_path), str(REPO)], check=True)
     (wheel,) = tmp_path.glob("*.whl")
     assert wheel.name.startswith("autoplay_cli-")
     with zipfile.ZipFile(wheel) as archive:

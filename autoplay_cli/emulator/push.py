@@ -1,6 +1,6 @@
 """Push mode: the emulator POSTs each payload of a ``push`` product to its ``forward_url``.
 
-Signed like the connector does it (WIRE.md §2), through the same :class:`Forwarder`
+Signed like the connector does it (docs/wire.md §2), through the same :class:`Forwarder`
 as ``autoplay tail --forward-to``; the payloads are those of the product's stream,
 in order, read like any subscriber reads them (without the fault modes).
 """

@@ -1,4 +1,4 @@
-"""The connector's registration endpoint, ``POST {connector_url}/products`` (WIRE.md §3).
+"""The connector's registration endpoint, ``POST {connector_url}/products`` (docs/wire.md §3).
 
 One request, never retried: registration is not idempotent. Every outcome other
 than a 2xx with a JSON object becomes one :class:`AutoplayError` whose text has

@@ -1,4 +1,4 @@
-"""Stream keys in Unkey (WIRE.md §4): create one for a product, verify one.
+"""Stream keys in Unkey (docs/wire.md §4): create one for a product, verify one.
 
 The official ``unkey.py`` SDK is imported only here, and only when called.
 Creation runs with retries disabled: ``keys.createKey`` is not idempotent, and the

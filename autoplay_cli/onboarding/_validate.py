@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 from autoplay_cli.config import header_credential, header_safe
 from autoplay_cli.errors import UsageError
 
-# Unkey's externalId alphabet and length (WIRE.md §4); the product id is also a URL
+# Unkey's externalId alphabet and length (docs/wire.md §4); the product id is also a URL
 # path segment, which this alphabet keeps safe without escaping.
 PRODUCT_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
-# Unkey's key prefix alphabet and length (WIRE.md §4).
+# Unkey's key prefix alphabet and length (docs/wire.md §4).
 KEY_PREFIX_RE = re.compile(r"^[A-Za-z0-9_]{1,16}$")
 # Pragmatic: one "@", no spaces, a dotted domain. Deliverability is the connector's call.
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@(?=.{1,253}$)[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")

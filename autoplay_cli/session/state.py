@@ -1,6 +1,6 @@
 """The per-session conversation state machine: THINKING, PROACTIVE, REACTIVE.
 
-Rules (WIRE.md §5): a proactive offer needs THINKING and no cooldown; opening the
+Rules (docs/wire.md §5): a proactive offer needs THINKING and no cooldown; opening the
 chat is never blocked; leaving PROACTIVE/REACTIVE happens only by interaction timeout.
 """
 
@@ -225,7 +225,7 @@ class SessionState:
 
         Blocked when already PROACTIVE or while a cooldown is active. From
         REACTIVE it raises :class:`InvalidTransitionError`: the state never moves
-        directly between PROACTIVE and REACTIVE, in either direction (WIRE §5).
+        directly between PROACTIVE and REACTIVE, in either direction (docs/wire.md §5).
         On success ``last_trigger_id`` records *trigger_id*.
         """
         if self.current_state is AgentState.REACTIVE:
@@ -261,7 +261,7 @@ class SessionState:
         self._enter(AgentState.REACTIVE, "chat opened")
 
     def _no_direct_switch(self, target: AgentState, *, hint: str) -> InvalidTransitionError:
-        """The error for PROACTIVE <-> REACTIVE, which never happens directly (WIRE §5)."""
+        """The error for PROACTIVE <-> REACTIVE, which never happens directly (docs/wire.md §5)."""
         return InvalidTransitionError(
             f"session {self.session_id}: cannot go from {self.current_state.value} to "
             f"{target.value} directly",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-# (from, to, label): the only transitions the FSM allows (WIRE.md §5).
+# (from, to, label): the only transitions the FSM allows (docs/wire.md §5).
 TRANSITIONS: tuple[tuple[str, str, str], ...] = (
     ("thinking", "proactive_assistance", "trigger fires, no cooldown"),
     ("thinking", "reactive_assistance", "user opens chat (clears cooldown)"),

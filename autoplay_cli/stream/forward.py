@@ -1,7 +1,7 @@
 """Push-mode forwarding: POST each payload to a URL, signed like the connector does.
 
 Body: the payload's JSON. Header ``X-Connector-Signature: sha256=<hex HMAC-SHA256>``
-of the raw body with the forward secret (WIRE.md §2).
+of the raw body with the forward secret (docs/wire.md §2).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The built-in proactive triggers (WIRE.md §6): URL ping-pong and page dwell.
+"""The built-in proactive triggers (docs/wire.md §6): URL ping-pong and page dwell.
 
 Both are pure functions of the actions they are given, so the simulator,
 tests and an integrator's worker get the same answer for the same input.

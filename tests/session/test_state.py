@@ -150,7 +150,7 @@ def test_proactive_again_returns_false_unchanged(s: SessionState) -> None:
 
 
 def test_reactive_to_proactive_directly_is_invalid(s: SessionState) -> None:
-    # WIRE §5: PROACTIVE <-> REACTIVE directly never, in either direction.
+    # docs/wire.md §5: PROACTIVE <-> REACTIVE directly never, in either direction.
     reactive(s)
     before = s.to_dict()
     with pytest.raises(InvalidTransitionError) as info:

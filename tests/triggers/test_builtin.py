@@ -1,4 +1,4 @@
-"""The built-in triggers: the WIRE.md §6 counting rules and their edge cases."""
+"""The built-in triggers: the docs/wire.md §6 counting rules and their edge cases."""
 
 from __future__ import annotations
 
