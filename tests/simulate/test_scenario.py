@@ -283,8 +283,8 @@ def test_any_line_either_parses_or_is_an_input_error(lines: list[str]) -> None:
 def test_every_event_kind_is_documented() -> None:
     from autoplay_cli.simulate import EVENT_KINDS
 
-    readme = (EXAMPLES.parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme.split("<!-- section: simulate -->", 1)[1].split("<!-- /section", 1)[0]
+    formats = (EXAMPLES.parents[1] / "docs" / "formats.md").read_text(encoding="utf-8")
+    section = formats.split("## Simulate scenario files", 1)[1].split("\n## ", 1)[0]
     for kind in EVENT_KINDS:
         assert f"`{kind}`" in section or f'"event": "{kind}"' in section, kind
 

@@ -1,4 +1,4 @@
-"""The trigger catalog is data: defaults, parameter checks, and the README are driven by it."""
+"""The trigger catalog is data: defaults, parameter checks, and the docs are driven by it."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from autoplay_cli.triggers import (
     default_registry,
 )
 
-README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+FORMATS = (Path(__file__).resolve().parents[2] / "docs" / "formats.md").read_text(encoding="utf-8")
 
 
 def test_builtin_ids_and_defaults_follow_the_wire_spec() -> None:
@@ -28,7 +28,7 @@ def test_builtin_ids_and_defaults_follow_the_wire_spec() -> None:
 
 @pytest.mark.parametrize("spec", BUILTIN_TRIGGERS, ids=lambda s: s.id)
 def test_every_builtin_and_parameter_is_documented(spec: object) -> None:
-    section = README.split("<!-- section: simulate -->", 1)[1]
+    section = FORMATS.split("## Trigger configuration", 1)[1].split("\n## ", 1)[0]
     assert f"`{spec.id}`" in section  # type: ignore[attr-defined]
     for param in spec.params:  # type: ignore[attr-defined]
         assert f"`{param.name}`" in section
