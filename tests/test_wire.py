@@ -67,7 +67,7 @@ def test_unknown_fields_survive_a_round_trip_at_both_levels() -> None:
 
 def test_round_trip_equals_the_input_when_every_field_is_present() -> None:
     raw = actions_payload(3)
-    for a in raw["actions"]:  # type: ignore[union-attr]
+    for a in raw["actions"]:  # type: ignore[attr-defined]
         a.update(session_id=None, user_id=None, email=None, conversation_id=None)
     assert ActionsPayload.model_validate(raw).to_wire() == raw
 
@@ -381,9 +381,9 @@ def test_model_validate_json_is_as_tolerant_as_model_validate() -> None:
 
 
 def test_construction_with_nulls_falls_back_to_defaults_too() -> None:
-    payload = ActionsPayload(count=None, product_id=None, actions=[{"type": None, "index": None}])
+    payload = ActionsPayload(count=None, product_id=None, actions=[{"type": None, "index": None}])  # type: ignore[arg-type,list-item]
     assert (payload.count, payload.product_id, payload.actions[0].type) == (1, "", "")
-    assert SlimAction(type="Click", title=None).title == ""
+    assert SlimAction(type="Click", title=None).title == ""  # type: ignore[arg-type]
     assert ActionsPayload.__pydantic_custom_init__ is False  # validation skips __init__
 
 
@@ -427,6 +427,7 @@ def test_the_fast_schema_has_the_models_fields_and_defaults(fast_name: str, mode
 
     fast = getattr(wire, fast_name)
     info = msgspec.inspect.type_info(fast)
+    assert isinstance(info, msgspec.inspect.StructType)
     fast_fields = {
         f.name: (f.default if f.default is not msgspec.NODEFAULT else f.default_factory())
         for f in info.fields

@@ -97,7 +97,7 @@ def test_canonical_url_drops_ids_query_and_fragment() -> None:
 
 
 def test_email_from_set_properties() -> None:
-    [batch] = Ingest().batches("p", event(**{"$set": {"email": "bo@acme.example"}}), NOW)
+    [batch] = Ingest().batches("p", event(**{"$set": {"email": "bo@acme.example"}}), NOW)  # type: ignore[arg-type]
     assert batch["email"] == "bo@acme.example"
 
 

@@ -187,7 +187,7 @@ def test_same_seed_same_traffic_other_seed_different(make_emulator: Any, sse: An
 def test_malformed_every(make_emulator: Any, sse: Any) -> None:
     emu = make_emulator(**FAST, max_events=20, malformed_every=5)
     events = parsed(sse(emu.stream_url, emu.token, stop_after=20).data_frames())
-    bad = [int(e.id) for e in events if isinstance(e, MalformedEvent)]
+    bad = [int(e.id) for e in events if isinstance(e, MalformedEvent)]  # type: ignore[arg-type]
     assert bad == [5, 10, 15, 20]
     assert all(isinstance(e, PayloadEvent) for e in events if int(e.id) not in bad)
 

@@ -79,7 +79,7 @@ async def test_unthrottled_production_waits_for_the_slowest_subscriber() -> None
     assert stream.next_id - 1 <= 20  # not beyond one ring ahead of the reader
     got = await chunks.__anext__()
     assert got.startswith(b"id: 1\n")
-    await chunks.aclose()
+    await chunks.aclose()  # type: ignore[attr-defined]
     stream.stop()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -30,14 +31,8 @@ REQ = RegistrationRequest(
 )
 
 
-def register(**kw: object) -> object:
-    return register_product(
-        BASE,
-        kw.pop("request", REQ),
-        admin_key=ADMIN_KEY,  # type: ignore[arg-type]
-        timeout=2.0,
-        **kw,
-    )  # type: ignore[arg-type]
+def register(**kw: Any) -> Any:
+    return register_product(BASE, kw.pop("request", REQ), admin_key=ADMIN_KEY, timeout=2.0, **kw)
 
 
 @respx.mock
@@ -138,7 +133,9 @@ def test_malformed_success_bodies_are_one_clear_error(body: bytes, needle: str) 
         (418, AutoplayError),
     ],
 )
-def test_error_statuses_map_to_the_error_tree_and_are_not_retried(status: int, cls: type) -> None:
+def test_error_statuses_map_to_the_error_tree_and_are_not_retried(
+    status: int, cls: type[AutoplayError]
+) -> None:
     route = respx.post(f"{BASE}/products").respond(
         status, json={"detail": f"nope, and your secret is {WEBHOOK_SECRET} / {ADMIN_KEY}"}
     )

@@ -31,7 +31,8 @@ def test_render_quotes_values_and_comments_missing_ones() -> None:
 @settings(max_examples=25, deadline=None)
 @given(
     st.text(
-        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"), max_size=40
+        alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\0"),
+        max_size=40,
     )
 )
 def test_any_value_survives_a_shell_round_trip(value: str) -> None:

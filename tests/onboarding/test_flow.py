@@ -14,6 +14,7 @@ import respx
 
 from autoplay_cli import config
 from autoplay_cli.errors import (
+    AutoplayError,
     ConfigError,
     ConflictError,
     ServiceUnavailableError,
@@ -76,7 +77,7 @@ def test_prepare_generates_a_fresh_webhook_secret_unless_given() -> None:
     ],
 )
 def test_every_input_is_validated_before_any_request(
-    mocked: Any, kw: dict[str, Any], cls: type, needle: str
+    mocked: Any, kw: dict[str, Any], cls: type[AutoplayError], needle: str
 ) -> None:
     route = mocked.post(f"{BASE}/products").respond(201, json={})
     with pytest.raises(cls) as info:

@@ -81,7 +81,7 @@ def test_a_timeout_may_have_created_the_key() -> None:
 @pytest.mark.parametrize(
     ("status", "cls"), [(401, AuthError), (403, AuthError), (404, NotFoundError), (400, InputError)]
 )
-def test_client_errors(status: int, cls: type) -> None:
+def test_client_errors(status: int, cls: type[AutoplayError]) -> None:
     respx.post(f"{UNKEY}/v2/keys.createKey").respond(
         status,
         json={

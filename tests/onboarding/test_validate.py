@@ -101,9 +101,9 @@ def test_key_prefix_name_timeout_profile() -> None:
     with pytest.raises(UsageError):
         _validate.key_name("x" * 201)
     assert _validate.timeout(2) == 2.0
-    for bad in (0, -1, float("nan")):
+    for bad_timeout in (0, -1, float("nan")):
         with pytest.raises(UsageError):
-            _validate.timeout(bad)
+            _validate.timeout(bad_timeout)
     assert _validate.profile_name("staging-2") == "staging-2"
     with pytest.raises(UsageError):
         _validate.profile_name("bad name")

@@ -52,7 +52,7 @@ def batch(
         forwarded_at=1.0,
         conversation_id=conversation_id,
         actions=[
-            {"index": i, "type": "click", "description": f"on {u}", "canonical_url": u}
+            {"index": i, "type": "click", "description": f"on {u}", "canonical_url": u}  # type: ignore[misc]
             for i, u in enumerate(urls)
         ],
     )

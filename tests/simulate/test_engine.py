@@ -16,6 +16,7 @@ from autoplay_cli.session import MemorySessionStore
 from autoplay_cli.simulate import VirtualClock, load_inputs, simulate, simulate_async
 from autoplay_cli.simulate.scenario import DEFAULT_START, SimEvent, SimulationInput
 from autoplay_cli.triggers import TriggerConfig, config_from_dict, load_trigger_config
+from autoplay_cli.wire import ActionsPayload
 
 from .conftest import Run, bounce, rows
 
@@ -158,10 +159,10 @@ def test_anonymous_batches_and_summaries_are_counted_not_simulated() -> None:
     assert (overall["skipped_anonymous_batches"], overall["summaries_ignored"]) == (1, 2)
 
 
-def _batch(session: str | None, *urls: str) -> object:
-    from autoplay_cli.wire import ActionsPayload
+def _batch(session: str | None, *urls: str) -> ActionsPayload:
+    from autoplay_cli.wire import SlimAction
 
-    return ActionsPayload(session_id=session, actions=[{"canonical_url": u} for u in urls])
+    return ActionsPayload(session_id=session, actions=[SlimAction(canonical_url=u) for u in urls])
 
 
 def _inputs(*events: SimEvent) -> SimulationInput:
@@ -179,8 +180,8 @@ def _example_inputs() -> list[tuple[SimulationInput, TriggerConfig]]:
     combined = load_inputs([EXAMPLES / "combined.ndjson"])
     generated = load_inputs([], generate_sessions(12, seed=3))
     return [
-        (demo, load_trigger_config(demo.config)),
-        (combined, load_trigger_config(combined.config)),
+        (demo, load_trigger_config(demo.config)),  # type: ignore[arg-type]
+        (combined, load_trigger_config(combined.config)),  # type: ignore[arg-type]
         (generated, TriggerConfig()),
     ]
 

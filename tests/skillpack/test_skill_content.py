@@ -65,7 +65,9 @@ def _invocations(line: str) -> list[list[str]]:
         tokens = list(lexer)
     except ValueError:
         return []
-    calls, current, at_start = [], None, True
+    calls: list[list[str]] = []
+    current: list[str] | None = None
+    at_start = True
     for tok in tokens:
         if tok in SEPARATORS:
             at_start, current = True, None

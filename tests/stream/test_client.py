@@ -23,7 +23,7 @@ from autoplay_cli.wire import (
     UnknownEvent,
 )
 
-FAST = {"initial_backoff": 0.01, "max_backoff": 0.05}
+FAST: dict[str, Any] = {"initial_backoff": 0.01, "max_backoff": 0.05}
 
 
 def config_for(handle: Any, **changes: Any) -> StreamConfig:

@@ -19,7 +19,7 @@ from autoplay_cli.stream.tail import (
     replay_events,
     run,
 )
-from autoplay_cli.wire import parse_payload
+from autoplay_cli.wire import PayloadEvent, parse_payload
 
 
 def actions(
@@ -84,10 +84,10 @@ def test_user_filter_follows_a_session_into_its_summaries() -> None:
 
 class Sink:
     def __init__(self) -> None:
-        self.events: list[RecordedEvent] = []
+        self.events: list[PayloadEvent] = []
         self.flushes = 0
 
-    def event(self, event: RecordedEvent) -> None:
+    def event(self, event: PayloadEvent) -> None:
         self.events.append(event)
 
     def flush(self) -> None:
@@ -96,7 +96,7 @@ class Sink:
     def notice(self, notice: Notice) -> None:
         pass
 
-    def forwarded(self, event: RecordedEvent, result: ForwardResult) -> None:
+    def forwarded(self, event: PayloadEvent, result: ForwardResult) -> None:
         pass
 
 
