@@ -15,7 +15,7 @@ from typing import Any
 import typer
 import typer.main
 
-from autoplay_cli.cli.app import build_app
+from autoplay_cli.cli import app as cli_app
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "commands.md"
 # A fixed width, so the page does not depend on the terminal it was generated in.
@@ -62,7 +62,9 @@ def _walk(command: Any, ctx: Any, depth: int) -> Iterator[tuple[int, str, str]]:
 
 def render() -> str:
     """The whole page, as the app's current help texts make it."""
-    root = typer.main.get_command(build_app())
+    # The public `app` object, walked with Click's list_commands/get_command as a lazy
+    # group allows: every command is built, exactly as `autoplay COMMAND --help` builds it.
+    root = typer.main.get_command(cli_app.app)
     parts = [HEADER]
     for depth, path, text in _walk(root, _context(root, "autoplay"), 2):
         parts.append(f"\n{'#' * depth} `{path}`\n\n```text\n{text.rstrip()}\n```\n")
