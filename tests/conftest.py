@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,43 +15,10 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     """Point the config dir at a temp path and clear every AUTOPLAY_*/UNKEY_* variable."""
     cfg = tmp_path_factory.mktemp("config")
     for var in list(os.environ):
-        if var.startswith(("AUTOPLAY_", "UNKEY_")) or var == "NO_COLOR":
+        if var.startswith(("AUTOPLAY_", "UNKEY_")) or var in ("NO_COLOR", "FORCE_COLOR"):
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AUTOPLAY_CONFIG_DIR", str(cfg))
     return cfg
-
-
-@pytest.fixture(scope="session")
-def pristine_cli_state() -> tuple[object, ...]:
-    """Process-wide state as it was before any CLI ran in this test process."""
-    from autoplay_cli.cli import output
-
-    logger = logging.getLogger("autoplay_cli")
-    return (
-        logger.level,
-        tuple(logger.handlers),
-        logger.propagate,
-        output.OPTIONS.debug,
-        output.OPTIONS.no_color,
-    )
-
-
-@pytest.fixture(autouse=True)
-def restore_global_cli_state(pristine_cli_state: tuple[Any, ...]) -> Iterator[None]:
-    """After each test, undo what a CLI run changes process-wide (logging, root options).
-
-    Restoring to the session's pristine state, not to the state at set-up, also
-    undoes CLI runs made by module-scoped fixtures.
-    """
-    from autoplay_cli.cli import output
-
-    yield
-    level, handlers, propagate, debug, no_color = pristine_cli_state
-    logger = logging.getLogger("autoplay_cli")
-    logger.setLevel(level)
-    logger.handlers[:] = list(handlers)
-    logger.propagate = propagate
-    output.OPTIONS.debug, output.OPTIONS.no_color = debug, no_color
 
 
 @pytest.fixture(scope="session")
