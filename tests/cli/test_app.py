@@ -376,3 +376,15 @@ def test_ctrl_c_at_a_prompt_exits_130_and_other_aborts_exit_1(
     assert "Traceback" not in capsys.readouterr().err
     assert run(["aborted"]) == 1
     assert capsys.readouterr().err == "Error: aborted\n"
+
+
+def test_config_show_masks_credentials_inside_urls() -> None:
+    env = {
+        "AUTOPLAY_REDIS_URL": "redis://app:s3cr3tpw@cache:6379/0?password=other",
+        "COLUMNS": "200",
+    }
+    for args in (["config", "show"], ["config", "show", "--json"]):
+        proc = autoplay(*args, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert "s3cr3tpw" not in proc.stdout and "other" not in proc.stdout
+        assert "redis://app:****@cache:6379/0?password=****" in proc.stdout
