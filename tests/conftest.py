@@ -67,3 +67,74 @@ def make_emulator() -> Iterator[Any]:
 def emulator(make_emulator: Any) -> Any:
     """An emulator with default options (endless mixed traffic at 5 events/s)."""
     return make_emulator()
+
+
+# --- hostile or odd HTTP peers on 127.0.0.1 ----------------------------------------------
+
+
+@pytest.fixture
+def raw_http_server() -> Iterator[Any]:
+    """A factory: ``raw_http_server(reply)`` -> base URL of a real server on 127.0.0.1.
+
+    *reply* is ``"trickle"`` (an endless response head, one byte every 0.3 s, so
+    no single read ever times out) or a status code answered to every request.
+    Every server and connection is stopped at teardown.
+    """
+    import socket
+    import threading
+    import time
+
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    listeners: list[socket.socket] = []
+
+    def serve_one(conn: socket.socket, reply: int | str) -> None:
+        with conn:
+            conn.settimeout(5)
+            try:
+                conn.recv(65536)
+                if reply == "trickle":
+                    head = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000
+                    for byte in head:
+                        if stop.wait(0.3):
+                            return
+                        conn.sendall(bytes([byte]))
+                else:
+                    body = b'{"detail":"nope"}'
+                    conn.sendall(
+                        f"HTTP/1.1 {reply} Status\r\nContent-Type: application/json\r\n"
+                        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                        + body
+                    )
+            except OSError:
+                return
+
+    def start(reply: int | str) -> str:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(0.2)
+        listeners.append(listener)
+
+        def accept_loop() -> None:
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                worker = threading.Thread(target=serve_one, args=(conn, reply), daemon=True)
+                threads.append(worker)
+                worker.start()
+
+        thread = threading.Thread(target=accept_loop, daemon=True)
+        threads.append(thread)
+        thread.start()
+        return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+    yield start
+    stop.set()
+    for listener in listeners:
+        listener.close()
+    deadline = time.monotonic() + 5
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
