@@ -8,6 +8,7 @@ and binds it for the invocation; the module functions below use the bound one.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -47,10 +48,8 @@ class Output:
         # CliRunner and pytest's capture swap sys.stdout; follow the current stream.
         if cached is not None and cached.file is stream:
             return cached
-        from rich.console import Console
-
         colour = self.color_enabled(stream)
-        console = Console(
+        console = _console_class()(
             file=stream,
             no_color=not colour,
             color_system="auto" if colour else None,
@@ -102,7 +101,7 @@ class Output:
         saved = (logger.level, list(logger.handlers), logger.propagate)
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        logger.handlers[:] = [handler]
+        logger.addHandler(handler)
         logger.setLevel(self._log_level(False))
         logger.propagate = False
         token = _current.set(self)
@@ -114,6 +113,25 @@ class Output:
             logger.setLevel(saved[0])
             logger.handlers[:] = saved[1]
             logger.propagate = saved[2]
+
+
+@functools.cache
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class QuietPipeConsole(Console):
+        """A console that lets a closed pipe end the command quietly with exit 0.
+
+        Rich's default answer to a closed pipe is ``SystemExit(1)``, so
+        ``autoplay doctor | head -1`` would fail; the error boundary instead
+        treats BrokenPipeError as the reader having seen enough.
+        """
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return QuietPipeConsole
 
 
 _current: ContextVar[Output | None] = ContextVar("autoplay_output", default=None)
