@@ -58,13 +58,13 @@ def test_a_short_secret_is_removed_as_a_whole_token_in_every_encoding(
         return  # reads as a word: see the test below
     for name, encode in ENCODINGS.items():
         shown = encode(secret)
-        text = f"{before} key={shown}; again \"{shown}\""
+        text = f'{before} key={shown}; again "{shown}"'
         result = redact(text, [secret])
         assert f"={shown};" not in result and f'"{shown}"' not in result, name
 
 
 def test_echoed_admin_key_and_webhook_secret_do_not_leak() -> None:
-    admin = "adm/in+key=with&odd\"chars\\x"
+    admin = 'adm/in+key=with&odd"chars\\x'
     webhook = "wh_9f8e7d6c5b4a39281706"
     body = json.dumps({"error": f"bad key {quote(admin, safe='')}", "echo": {"s": webhook}})
     masked = redact(json.dumps({"detail": body}), [admin, webhook])
