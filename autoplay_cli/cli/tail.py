@@ -103,9 +103,7 @@ def tail(
             profile=profile,
         )
         stream = StreamConfig(
-            settings.require("connector_url"),
-            settings.require("product_id"),
-            settings.require("token"),
+            *settings.require_all("connector_url", "product_id", "token"),
             idle_timeout=idle_timeout,
             max_retries=max_retries,
             last_event_id=last_event_id,

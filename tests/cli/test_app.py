@@ -388,3 +388,10 @@ def test_config_show_masks_credentials_inside_urls() -> None:
         assert proc.returncode == 0, proc.stderr
         assert "s3cr3tpw" not in proc.stdout and "other" not in proc.stdout
         assert "redis://app:****@cache:6379/0?password=****" in proc.stdout
+
+
+def test_every_missing_setting_of_a_command_is_named_at_once() -> None:
+    proc = autoplay("tail")
+    assert proc.returncode == EXIT_CONFIG
+    (line,) = proc.stderr.strip().splitlines()
+    assert "connector_url, product_id, token" in line and "--token" in line
