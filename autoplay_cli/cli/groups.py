@@ -18,7 +18,8 @@ class HelpfulGroup(TyperGroup):
     """A Typer group that prints its help on stdout and exits 0 when given no arguments."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if not args and not ctx.resilient_parsing:
+        # A group that runs its own callback without a subcommand keeps doing so.
+        if not args and not ctx.resilient_parsing and not self.invoke_without_command:
             typer.echo(ctx.get_help())
             ctx.exit(0)
         return super().parse_args(ctx, args)
