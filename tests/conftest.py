@@ -77,8 +77,9 @@ def raw_http_server() -> Iterator[Any]:
     """A factory: ``raw_http_server(reply)`` -> base URL of a real server on 127.0.0.1.
 
     *reply* is ``"trickle"`` (an endless response head, one byte every 0.3 s, so
-    no single read ever times out) or a status code answered to every request.
-    Every server and connection is stopped at teardown.
+    no single read ever times out), ``"huge"`` (a 400 whose JSON body claims
+    200 MB; ``raw_http_server.sent[url]`` counts the bytes that went out), or a
+    status code answered to every request. Everything stops at teardown.
     """
     import socket
     import threading
@@ -88,12 +89,24 @@ def raw_http_server() -> Iterator[Any]:
     threads: list[threading.Thread] = []
     listeners: list[socket.socket] = []
 
-    def serve_one(conn: socket.socket, reply: int | str) -> None:
+    sent: dict[str, int] = {}
+
+    def serve_one(conn: socket.socket, reply: int | str, url: str) -> None:
         with conn:
             conn.settimeout(5)
             try:
                 conn.recv(65536)
-                if reply == "trickle":
+                if reply == "huge":
+                    size = 200 * 1024 * 1024
+                    conn.sendall(
+                        f"HTTP/1.1 400 Bad\r\nContent-Type: application/json\r\n"
+                        f"Content-Length: {size}\r\n\r\n".encode()
+                    )
+                    chunk = b'{"detail":"' + b"x" * 65_000
+                    while sent[url] < size and not stop.is_set():
+                        conn.sendall(chunk)
+                        sent[url] += len(chunk)
+                elif reply == "trickle":
                     head = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000
                     for byte in head:
                         if stop.wait(0.3):
@@ -122,15 +135,18 @@ def raw_http_server() -> Iterator[Any]:
                     continue
                 except OSError:
                     return
-                worker = threading.Thread(target=serve_one, args=(conn, reply), daemon=True)
+                worker = threading.Thread(target=serve_one, args=(conn, reply, url), daemon=True)
                 threads.append(worker)
                 worker.start()
 
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        sent[url] = 0
         thread = threading.Thread(target=accept_loop, daemon=True)
         threads.append(thread)
         thread.start()
-        return f"http://127.0.0.1:{listener.getsockname()[1]}"
+        return url
 
+    start.sent = sent  # type: ignore[attr-defined]
     yield start
     stop.set()
     for listener in listeners:

@@ -36,10 +36,32 @@ def run_with_deadline(make: Callable[[], Awaitable[T]], timeout: float) -> T:
         return pool.submit(asyncio.run, bounded()).result()
 
 
+# No answer this toolkit reads (a registration, an error's explanation) comes near
+# this; a peer sending more is not read further, so memory stays bounded.
+MAX_BODY = 1 << 20
+
+
+async def _read_capped(response: httpx.Response, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk[: limit - size])
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)
+
+
 def request(
-    method: str, url: str, *, timeout: float, transport: Any = None, **kwargs: Any
+    method: str,
+    url: str,
+    *,
+    timeout: float,
+    transport: Any = None,
+    max_body: int = MAX_BODY,
+    **kwargs: Any,
 ) -> httpx.Response:
-    """One request, its body read in full, within *timeout* seconds in total.
+    """One request, its body read (at most *max_body* bytes), within *timeout* seconds in total.
 
     At the deadline, raises ``httpx.ReadTimeout`` (``httpx.ConnectTimeout`` if the
     request was not sent yet), so callers handle it as any other timeout.
@@ -62,10 +84,18 @@ def request(
             request = client.build_request(method, url, extensions={"trace": trace}, **kwargs)
             response = await client.send(request, stream=True)
             try:
-                await response.aread()
+                body = await _read_capped(response, max_body)
             finally:
                 await response.aclose()
-            return response
+            # Headers that described the wire form (compression, length) no longer apply.
+            headers = [
+                (k, v)
+                for k, v in response.headers.multi_items()
+                if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+            ]
+            return httpx.Response(
+                response.status_code, headers=headers, content=body, request=request
+            )
 
     try:
         return run_with_deadline(send, timeout)

@@ -853,3 +853,12 @@ def test_a_malformed_config_does_not_block_onboard_when_flags_give_everything(
     assert result.exit_code == 0, result.stderr
     result = cli("onboard", "--product-id", "acme-mf", "--email", EMAIL, "--dry-run")
     assert result.exit_code == EXIT_CONFIG and "config.toml" in result.stderr
+
+
+def test_a_huge_error_body_is_read_only_in_part(raw_http_server: Any) -> None:
+    url = raw_http_server("huge")
+    result = cli("onboard", "--connector-url", url, "--product-id", "acme", "--email", EMAIL)
+    assert result.exit_code == 8, result.stderr  # HTTP 400: the connector rejected a value
+    assert "HTTP 400" in result.stderr and len(result.stderr) < 1000
+    # The client stopped reading after its cap; what went out is that plus socket buffers.
+    assert raw_http_server.sent[url] < 20 * 1024 * 1024
