@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
-from autoplay_cli.errors import ConfigError, UsageError, mask
+from autoplay_cli.errors import AutoplayError, ConfigError, UsageError, mask, mask_url
 
 CONFIG_FILENAME = "config.toml"
 DEFAULT_PROFILE = "default"
@@ -137,34 +138,71 @@ class Resolved:
     def display(self) -> str:
         if self.value is None:
             return "(not set)"
-        return mask(self.value) if self.secret else self.value
+        return mask(self.value) if self.secret else mask_url(self.value)
 
 
 class Settings:
-    """The resolved configuration of one invocation."""
+    """The resolved configuration of one invocation.
 
-    def __init__(self, values: dict[str, Resolved], profile: str, path: Path) -> None:
+    A malformed config file does not stop a command whose settings all come from
+    flags or the environment: its error is raised only when a value is looked up
+    that the file might have given.
+    """
+
+    def __init__(
+        self,
+        values: dict[str, Resolved],
+        profile: str,
+        path: Path,
+        file_error: ConfigError | None = None,
+    ) -> None:
         self._values = values
         self.profile = profile
         self.path = path
+        self.file_error = file_error
 
     def __getitem__(self, key: str) -> Resolved:
         return self._values[key]
 
+    def check_file(self) -> None:
+        """Raise the config file's error, if it could not be read."""
+        if self.file_error is not None:
+            raise self.file_error
+
     def get(self, key: str) -> str | None:
-        return self._values[key].value
+        value = self._values[key].value
+        if value is None:
+            self.check_file()
+        return value
 
     def require(self, key: str) -> str:
         """The value of *key*, or a :class:`ConfigError` saying every way to set it."""
-        value = self._values[key].value
-        if value:
-            return value
-        setting = SETTINGS_BY_KEY[key]
+        return self.require_all(key)[0]
+
+    def require_all(self, *keys: str) -> tuple[str, ...]:
+        """The values of *keys*; if any is missing, one ConfigError naming every missing one."""
+        missing = [k for k in keys if not self._values[k].value]
+        if not missing:
+            return tuple(str(self._values[k].value) for k in keys)
+        self.check_file()
+        found = [SETTINGS_BY_KEY[k] for k in missing]
+        if len(found) == 1:
+            setting = found[0]
+            raise ConfigError(
+                f"no {setting.description or setting.key} is configured",
+                hint=(
+                    f"pass {setting.flag}, set {setting.env[0]}, or run "
+                    f"`autoplay config set {setting.key} VALUE --profile {self.profile}`"
+                ),
+            )
         raise ConfigError(
-            f"no {setting.description or key} is configured",
+            f"{len(found)} settings are not configured: " + ", ".join(s.key for s in found),
             hint=(
-                f"pass {setting.flag}, set {setting.env[0]}, or run "
-                f"`autoplay config set {key} VALUE --profile {self.profile}`"
+                "pass "
+                + " ".join(f"{s.flag} VALUE" for s in found)
+                + ", set "
+                + ", ".join(s.env[0] for s in found)
+                + f", or run `autoplay config set KEY VALUE --profile {self.profile}` for each"
             ),
         )
 
@@ -272,9 +310,13 @@ def resolve(
     profile_from_flag = profile is not None
     profile = profile or env.get(PROFILE_ENV) or DEFAULT_PROFILE
     path = config_path(env)
-    profiles = load_profiles(path)
+    file_error: ConfigError | None = None
+    try:
+        profiles = load_profiles(path)
+    except ConfigError as exc:
+        profiles, file_error = {}, exc
     explicit = profile_from_flag or bool(env.get(PROFILE_ENV))
-    if explicit and profile not in profiles and profile != DEFAULT_PROFILE:
+    if file_error is None and explicit and profile not in profiles and profile != DEFAULT_PROFILE:
         known = ", ".join(sorted(profiles)) or "none"
         raise ConfigError(
             f"profile {profile!r} is not in {path} (profiles: {known})",
@@ -301,7 +343,7 @@ def resolve(
                 values[s.key] = Resolved(s.key, s.default, "default", s.secret)
             else:
                 values[s.key] = Resolved(s.key, None, "not set", s.secret)
-    return Settings(values, profile, path)
+    return Settings(values, profile, path, file_error)
 
 
 def _toml_string(value: str) -> str:
@@ -319,44 +361,202 @@ def dump_profiles(profiles: Mapping[str, Mapping[str, str]]) -> str:
     return "\n\n".join(blocks) + "\n" if blocks else ""
 
 
+def ensure_directory(directory: Path, *, only_leaf: bool) -> bool:
+    """Create *directory* (mode 0700) if it is missing; returns whether it was created.
+
+    Never creates a directory in the filesystem root, and with *only_leaf* only the
+    last component: a mistyped path must fail, not grow a tree in an odd place.
+    """
+    if directory.is_dir():
+        return False
+    missing = [directory, *(p for p in directory.parents if not p.exists())]
+    missing = [p for p in missing if not p.exists()]
+    top = missing[-1]
+    if top.parent == top or top.parent == Path(top.anchor) or (only_leaf and len(missing) > 1):
+        raise ConfigError(
+            f"directory {top.parent if only_leaf else top} does not exist; refusing to create "
+            f"{directory}",
+            hint="create it first, or choose a path under an existing directory",
+        )
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot create directory {directory}: {exc.strerror or exc}",
+            hint="check the path and its permissions",
+        ) from exc
+    return True
+
+
 def write_private_file(path: Path, text: str) -> None:
-    """Write *text* to *path* atomically, readable by the owner only (mode 0600)."""
+    """Write *text* to *path* atomically, readable by the owner only (mode 0600).
+
+    A symbolic link is written through (its target is replaced), not replaced by
+    a regular file. The directory must exist.
+    """
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    target = Path(os.path.realpath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def set_value(
-    key: str, value: str, *, profile: str | None = None, env: Mapping[str, str] | None = None
-) -> Path:
-    """Store one setting in a profile of the config file; returns the file's path."""
-    env = os.environ if env is None else env
-    if key not in SETTINGS_BY_KEY:
-        raise UsageError(
-            f"unknown setting {key!r}", hint="known settings: " + ", ".join(SETTINGS_BY_KEY)
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``.config.toml.lock`` (next to the file) while inside.
+
+    Every read-modify-write of the config file takes it, so parallel ``config set``
+    or ``onboard --save-profile`` runs add their profiles one after the other.
+    """
+    import fcntl
+
+    target = Path(os.path.realpath(path))
+    lock = target.with_name(f".{target.name}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+_ANY_TABLE = re.compile(r"^\s*\[")
+_TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_-]+)\s*\]\s*(?:#.*)?$")
+_KEY_LINE = re.compile(r"^\s*([A-Za-z0-9_-]+)\s*=")
+
+
+def _edit_text(text: str, profile: str, values: Mapping[str, str | None]) -> str:
+    """*text* with *values* set (or, for None, removed) in table [*profile*], all else kept.
+
+    Comments, order and spacing of everything not edited stay as they were.
+    """
+    lines = text.splitlines(keepends=True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    start = next(
+        (i for i, ln in enumerate(lines) if (m := _TABLE.match(ln)) and m.group(1) == profile),
+        None,
+    )
+    if start is None:
+        new = [f"{k} = {_toml_string(v)}\n" for k, v in values.items() if v is not None]
+        if not new:
+            return "".join(lines)
+        gap = ["\n"] if lines and lines[-1].strip() else []
+        return "".join([*lines, *gap, f"[{profile}]\n", *new])
+    end = next((i for i in range(start + 1, len(lines)) if _ANY_TABLE.match(lines[i])), len(lines))
+    body = lines[start + 1 : end]
+    for key, value in values.items():
+        at = next(
+            (i for i, ln in enumerate(body) if (m := _KEY_LINE.match(ln)) and m.group(1) == key),
+            None,
         )
+        if value is None:
+            if at is not None:
+                del body[at]
+        elif at is not None:
+            body[at] = f"{key} = {_toml_string(value)}\n"
+        else:
+            last = max((i for i, ln in enumerate(body) if ln.strip()), default=-1)
+            body.insert(last + 1, f"{key} = {_toml_string(value)}\n")
+    if not any(ln.strip() for ln in body) and all(v is None for v in values.values()):
+        return "".join(lines[:start] + lines[end:])  # the table is empty now: drop it
+    return "".join(lines[: start + 1] + body + lines[end:])
+
+
+def update_profile(
+    profile: str, values: Mapping[str, str | None], *, env: Mapping[str, str] | None = None
+) -> Path:
+    """Set (or, for None, remove) *values* in *profile* of the config file, under its lock.
+
+    The file keeps its comments and layout; it is written atomically (mode 0600),
+    through a symbolic link. Returns the file's path.
+    """
+    import tomllib
+
+    env = os.environ if env is None else env
+    path = config_path(env)
+    ensure_directory(path.parent, only_leaf=bool(env.get(CONFIG_DIR_ENV)))
+    with _locked(path):
+        profiles = load_profiles(path)
+        table = profiles.setdefault(profile, {})
+        for key, value in values.items():
+            if value is None:
+                table.pop(key, None)
+            else:
+                table[key] = value
+        if not table:
+            del profiles[profile]
+        try:
+            old = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            old = ""
+        text = _edit_text(old, profile, values)
+        try:
+            edited_ok = {k: dict(v) for k, v in tomllib.loads(text).items()} == profiles
+        except (tomllib.TOMLDecodeError, AttributeError, TypeError):
+            edited_ok = False
+        if not edited_ok:
+            # A layout the line editor does not know (inline tables, dotted keys):
+            # rewrite the file whole, which is always right, but drops comments.
+            text = dump_profiles(profiles)
+        try:
+            write_private_file(path, text)
+        except OSError as exc:
+            raise AutoplayError(
+                f"cannot write config file {path}: {exc.strerror or exc}; it was left unchanged",
+                hint="free some disk space or check the directory's permissions",
+            ) from exc
+    return path
+
+
+def check_value(key: str, value: str) -> str:
+    """*value* checked (and normalised) as setting *key*, or a UsageError naming the fix."""
+    from autoplay_cli.onboarding import _validate
+
+    setting = SETTINGS_BY_KEY[key]
+    if key in ("connector_url", "unkey_server_url"):
+        return _validate.url(value, what=setting.description)
+    if key == "product_id":
+        return _validate.product_id(value)
+    if key == "unkey_api_id":
+        return _validate.unkey_api_id(value)
+    if key == "redis_url":
+        return _validate.redis_url(value)
+    if setting.secret:
+        return header_credential(value, what=setting.description, flag=f"the {key} value")
+    return value
+
+
+def _profile_for_writing(profile: str | None, env: Mapping[str, str]) -> str:
     profile = profile or env.get(PROFILE_ENV) or DEFAULT_PROFILE
     if not _PROFILE_NAME.match(profile):
         raise UsageError(
             f"invalid profile name {profile!r}",
             hint="use letters, digits, '-' and '_' (at most 64)",
         )
-    path = config_path(env)
-    profiles = load_profiles(path)
-    profiles.setdefault(profile, {})[key] = value
-    write_private_file(path, dump_profiles(profiles))
-    return path
+    return profile
+
+
+def set_value(
+    key: str, value: str, *, profile: str | None = None, env: Mapping[str, str] | None = None
+) -> Path:
+    """Store one setting, checked, in a profile of the config file; returns the file's path."""
+    env = os.environ if env is None else env
+    if key not in SETTINGS_BY_KEY:
+        raise UsageError(
+            f"unknown setting {key!r}", hint="known settings: " + ", ".join(SETTINGS_BY_KEY)
+        )
+    value = check_value(key, value)
+    return update_profile(_profile_for_writing(profile, env), {key: value}, env=env)
 
 
 def unset_value(
@@ -364,13 +564,8 @@ def unset_value(
 ) -> bool:
     """Remove one setting from a profile; returns whether it was there."""
     env = os.environ if env is None else env
-    profile = profile or env.get(PROFILE_ENV) or DEFAULT_PROFILE
-    path = config_path(env)
-    profiles = load_profiles(path)
-    if key not in profiles.get(profile, {}):
+    profile = _profile_for_writing(profile, env)
+    if key not in load_profiles(config_path(env)).get(profile, {}):
         return False
-    del profiles[profile][key]
-    if not profiles[profile]:
-        del profiles[profile]
-    write_private_file(path, dump_profiles(profiles))
+    update_profile(profile, {key: None}, env=env)
     return True

@@ -112,23 +112,25 @@ EXIT_CODES: dict[int, str] = {
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every occurrence of each non-empty secret in *text* with a mask."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, mask(secret))
-    return text
+    """*text* with every secret masked, in any encoding, and URL credentials masked.
+
+    See :func:`autoplay_cli.redact.redact`, loaded on first use to keep this
+    module, which every command imports, free of its imports.
+    """
+    from autoplay_cli import redact as _redact
+
+    return _redact.redact(text, secrets)
 
 
 def mask(secret: str | None) -> str:
-    """Show at most a short prefix and the last 4 characters of a secret.
+    """Show at most a short prefix and the last 4 characters of a secret (see ``redact.mask``)."""
+    from autoplay_cli import redact as _redact
 
-    Short secrets are masked completely, so the mask never reveals more than
-    a third of the value.
-    """
-    if not secret:
-        return ""
-    if len(secret) < 12:
-        return "****"
-    # 3 + 4 visible characters stay under a third of the value only from 21 on.
-    head = secret[:3] if len(secret) >= 21 else ""
-    return f"{head}…{secret[-4:]}"
+    return _redact.mask(secret)
+
+
+def mask_url(url: str) -> str:
+    """*url* with its password and credential query values masked (see ``redact.mask_url``)."""
+    from autoplay_cli import redact as _redact
+
+    return _redact.mask_url(url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,43 +15,10 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     """Point the config dir at a temp path and clear every AUTOPLAY_*/UNKEY_* variable."""
     cfg = tmp_path_factory.mktemp("config")
     for var in list(os.environ):
-        if var.startswith(("AUTOPLAY_", "UNKEY_")) or var == "NO_COLOR":
+        if var.startswith(("AUTOPLAY_", "UNKEY_")) or var in ("NO_COLOR", "FORCE_COLOR"):
             monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AUTOPLAY_CONFIG_DIR", str(cfg))
     return cfg
-
-
-@pytest.fixture(scope="session")
-def pristine_cli_state() -> tuple[object, ...]:
-    """Process-wide state as it was before any CLI ran in this test process."""
-    from autoplay_cli.cli import output
-
-    logger = logging.getLogger("autoplay_cli")
-    return (
-        logger.level,
-        tuple(logger.handlers),
-        logger.propagate,
-        output.OPTIONS.debug,
-        output.OPTIONS.no_color,
-    )
-
-
-@pytest.fixture(autouse=True)
-def restore_global_cli_state(pristine_cli_state: tuple[Any, ...]) -> Iterator[None]:
-    """After each test, undo what a CLI run changes process-wide (logging, root options).
-
-    Restoring to the session's pristine state, not to the state at set-up, also
-    undoes CLI runs made by module-scoped fixtures.
-    """
-    from autoplay_cli.cli import output
-
-    yield
-    level, handlers, propagate, debug, no_color = pristine_cli_state
-    logger = logging.getLogger("autoplay_cli")
-    logger.setLevel(level)
-    logger.handlers[:] = list(handlers)
-    logger.propagate = propagate
-    output.OPTIONS.debug, output.OPTIONS.no_color = debug, no_color
 
 
 @pytest.fixture(scope="session")
@@ -101,3 +67,90 @@ def make_emulator() -> Iterator[Any]:
 def emulator(make_emulator: Any) -> Any:
     """An emulator with default options (endless mixed traffic at 5 events/s)."""
     return make_emulator()
+
+
+# --- hostile or odd HTTP peers on 127.0.0.1 ----------------------------------------------
+
+
+@pytest.fixture
+def raw_http_server() -> Iterator[Any]:
+    """A factory: ``raw_http_server(reply)`` -> base URL of a real server on 127.0.0.1.
+
+    *reply* is ``"trickle"`` (an endless response head, one byte every 0.3 s, so
+    no single read ever times out), ``"huge"`` (a 400 whose JSON body claims
+    200 MB; ``raw_http_server.sent[url]`` counts the bytes that went out), or a
+    status code answered to every request. Everything stops at teardown.
+    """
+    import socket
+    import threading
+    import time
+
+    stop = threading.Event()
+    threads: list[threading.Thread] = []
+    listeners: list[socket.socket] = []
+
+    sent: dict[str, int] = {}
+
+    def serve_one(conn: socket.socket, reply: int | str, url: str) -> None:
+        with conn:
+            conn.settimeout(5)
+            try:
+                conn.recv(65536)
+                if reply == "huge":
+                    size = 200 * 1024 * 1024
+                    conn.sendall(
+                        f"HTTP/1.1 400 Bad\r\nContent-Type: application/json\r\n"
+                        f"Content-Length: {size}\r\n\r\n".encode()
+                    )
+                    chunk = b'{"detail":"' + b"x" * 65_000
+                    while sent[url] < size and not stop.is_set():
+                        conn.sendall(chunk)
+                        sent[url] += len(chunk)
+                elif reply == "trickle":
+                    head = b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 100_000
+                    for byte in head:
+                        if stop.wait(0.3):
+                            return
+                        conn.sendall(bytes([byte]))
+                else:
+                    body = b'{"detail":"nope"}'
+                    conn.sendall(
+                        f"HTTP/1.1 {reply} Status\r\nContent-Type: application/json\r\n"
+                        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+                        + body
+                    )
+            except OSError:
+                return
+
+    def start(reply: int | str) -> str:
+        listener = socket.create_server(("127.0.0.1", 0))
+        listener.settimeout(0.2)
+        listeners.append(listener)
+
+        def accept_loop() -> None:
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+                worker = threading.Thread(target=serve_one, args=(conn, reply, url), daemon=True)
+                threads.append(worker)
+                worker.start()
+
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        sent[url] = 0
+        thread = threading.Thread(target=accept_loop, daemon=True)
+        threads.append(thread)
+        thread.start()
+        return url
+
+    start.sent = sent  # type: ignore[attr-defined]
+    yield start
+    stop.set()
+    for listener in listeners:
+        listener.close()
+    deadline = time.monotonic() + 5
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))

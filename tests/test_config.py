@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,7 +87,7 @@ def test_xdg_config_home_is_used_without_override(tmp_path: Path) -> None:
 def test_malformed_file_names_the_file_and_line(isolated_env: Path) -> None:
     path = write_config(isolated_env, '[default]\nproduct_id = "a"\nthis is not toml\n')
     with pytest.raises(ConfigError) as info:
-        config.resolve()
+        config.resolve().check_file()
     assert str(path) in info.value.message
     assert "line 3" in info.value.message
 
@@ -102,7 +105,7 @@ def test_structurally_wrong_files_are_config_errors(
 ) -> None:
     write_config(isolated_env, text)
     with pytest.raises(ConfigError, match=needle.replace("[", r"\[").replace("]", r"\]")):
-        config.resolve()
+        config.resolve().check_file()
 
 
 def test_require_names_every_way_to_set_a_value() -> None:
@@ -122,7 +125,8 @@ def test_set_value_writes_atomically_with_mode_0600(isolated_env: Path) -> None:
     assert config.resolve(profile="staging").get("product_id") == "acme"
     assert config.resolve().get("product_id") == "other"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert [p.name for p in isolated_env.iterdir()] == ["config.toml"]  # no temp files left
+    # no temporary file left; the lock file stays, empty, for the next writer
+    assert sorted(p.name for p in isolated_env.iterdir()) == [".config.toml.lock", "config.toml"]
 
 
 def test_set_value_rejects_unknown_keys_and_bad_profile_names() -> None:
@@ -179,3 +183,175 @@ def test_resolved_display_masks_secrets_only(monkeypatch: pytest.MonkeyPatch) ->
 def test_redact_replaces_each_secret() -> None:
     text = "bad key uk_live_0123456789abcdef for acme"
     assert redact(text, ["uk_live_0123456789abcdef", None]) == "bad key uk_…cdef for acme"
+
+
+# --- concurrent writers, layout kept, symlinks, full disks, validation ---------------------
+
+
+def _autoplay(*args: str, **kw: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "autoplay_cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,  # type: ignore[call-overload]
+    )
+
+
+def test_parallel_config_set_processes_keep_every_profile(isolated_env: Path) -> None:
+    procs = [
+        _autoplay("config", "set", "product_id", f"product-{n}", "--profile", f"p{n}")
+        for n in range(8)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    profiles = config.load_profiles(isolated_env / "config.toml")
+    assert profiles == {f"p{n}": {"product_id": f"product-{n}"} for n in range(8)}
+
+
+def test_parallel_save_profile_processes_keep_every_profile(isolated_env: Path) -> None:
+    code = (
+        "import sys\n"
+        "from autoplay_cli.onboarding._envfile import save_profile\n"
+        "n = sys.argv[1]\n"
+        "save_profile({'product_id': 'acme-' + n, 'token': 'uk_' + n * 12}, profile='s' + n)\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(n)], stderr=subprocess.PIPE, text=True)
+        for n in range(8)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    profiles = config.load_profiles(isolated_env / "config.toml")
+    assert sorted(profiles) == [f"s{n}" for n in range(8)]
+
+
+def test_set_keeps_comments_and_layout(isolated_env: Path) -> None:
+    original = (
+        "# my settings\n"
+        "[default]\n"
+        "# the staging connector\n"
+        'connector_url = "https://connector.example.com"  \n'
+        "\n"
+        "[other]   # second profile\n"
+        'product_id = "b"\n'
+    )
+    path = write_config(isolated_env, original)
+    config.set_value("product_id", "acme")
+    config.set_value("connector_url", "https://c2.example.com")
+    config.set_value("product_id", "z", profile="new")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# my settings\n[default]\n# the staging connector\n")
+    assert 'connector_url = "https://c2.example.com"\nproduct_id = "acme"\n' in text
+    assert "[other]   # second profile\n" in text
+    assert config.load_profiles(path) == {
+        "default": {"connector_url": "https://c2.example.com", "product_id": "acme"},
+        "other": {"product_id": "b"},
+        "new": {"product_id": "z"},
+    }
+    assert config.unset_value("product_id", profile="other")
+    assert "# my settings" in path.read_text(encoding="utf-8")
+    assert "other" not in config.load_profiles(path)
+
+
+def test_set_writes_through_a_symlinked_config_file(isolated_env: Path, tmp_path: Path) -> None:
+    real = tmp_path / "dotfiles" / "autoplay.toml"
+    real.parent.mkdir()
+    real.write_text('[default]\nproduct_id = "a"\n', encoding="utf-8")
+    link = isolated_env / "config.toml"
+    link.symlink_to(real)
+    config.set_value("product_id", "b")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert config.load_profiles(real) == {"default": {"product_id": "b"}}
+
+
+def test_a_full_disk_is_an_error_and_leaves_the_file_unchanged(isolated_env: Path) -> None:
+    import resource
+    import signal
+
+    path = write_config(isolated_env, '[default]\nproduct_id = "a"\n')
+    before = path.read_bytes()
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40, 40))
+
+    proc = _autoplay(
+        "config",
+        "set",
+        "connector_url",
+        "https://" + "c" * 60 + ".example.com",
+        preexec_fn=small_files,
+    )
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1, err
+    assert err.startswith("Error: cannot write config file") and "unchanged" in err
+    assert "Traceback" not in err
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in isolated_env.iterdir()) == [".config.toml.lock", "config.toml"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "needle"),
+    [
+        ("connector_url", "connector.example.com", "absolute http(s)"),
+        ("connector_url", "https://u:pw@connector.example.com", "user name or password"),
+        ("unkey_server_url", "ftp://unkey", "absolute http(s)"),
+        ("product_id", "acme app!", "invalid product id"),
+        ("redis_url", "http://cache:6379", "invalid Redis URL"),
+        ("unkey_api_id", "my api", "invalid Unkey API id"),
+        ("token", "uk_live with space", "spaces"),
+    ],
+)
+def test_set_checks_the_value_for_its_key(key: str, value: str, needle: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(needle)):
+        config.set_value(key, value)
+    assert not (config.config_path()).exists()
+
+
+def test_set_normalises_a_valid_url() -> None:
+    config.set_value("connector_url", "https://connector.example.com/")
+    assert config.resolve().get("connector_url") == "https://connector.example.com"
+
+
+def test_config_dir_is_never_grown_from_the_filesystem_root(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    missing_root = Path("/autoplay-test-should-not-exist-" + os.urandom(4).hex())
+    monkeypatch.setenv("AUTOPLAY_CONFIG_DIR", str(missing_root / "a" / "b"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        config.set_value("product_id", "acme")
+    assert not missing_root.exists()
+    # Under an existing directory, the one missing directory is created.
+    monkeypatch.setenv("AUTOPLAY_CONFIG_DIR", str(tmp_path / "cfg"))
+    config.set_value("product_id", "acme")
+    assert stat.S_IMODE((tmp_path / "cfg").stat().st_mode) == 0o700
+    # ... but not a tree below a missing one.
+    monkeypatch.setenv("AUTOPLAY_CONFIG_DIR", str(tmp_path / "x" / "y"))
+    with pytest.raises(ConfigError, match="does not exist"):
+        config.set_value("product_id", "acme")
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_malformed_file_does_not_block_settings_given_as_flags(isolated_env: Path) -> None:
+    write_config(isolated_env, "[default\n")
+    flags = {"connector_url": "http://c", "product_id": "p", "token": "uk_123456789012"}
+    settings = config.resolve(flags, profile="staging")
+    assert settings.require_all("connector_url", "product_id", "token") == (
+        "http://c",
+        "p",
+        "uk_123456789012",
+    )
+    # A value the file might have given still reports the file.
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        settings.get("redis_url")
+
+
+def test_every_missing_setting_is_named_at_once() -> None:
+    with pytest.raises(ConfigError) as info:
+        config.resolve().require_all("connector_url", "product_id", "token")
+    line = info.value.one_line()
+    for needle in ("connector_url", "product_id", "token", "--connector-url", "AUTOPLAY_TOKEN"):
+        assert needle in line

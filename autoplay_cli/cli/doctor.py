@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 _MARKS = {"pass": ("✓", "green"), "fail": ("✗", "red"), "skip": ("-", "dim")}
 
 
-def _print_check(check: Check) -> None:
+def _print_check(out: output.Output, check: Check) -> None:
     from rich.text import Text
 
     mark, style = _MARKS[check.status]
@@ -25,14 +25,15 @@ def _print_check(check: Check) -> None:
     line.append(check.detail)
     if check.status == "skip":
         line.append(" (skipped)", style="dim")
-    output.out().print(line)
+    out.out().print(line)
     if check.fix and check.status != "pass":
-        output.out().print(
+        out.out().print(
             Text(f"    fix: {check.fix}", style="yellow" if check.status == "fail" else "dim")
         )
 
 
 def doctor(
+    ctx: typer.Context,
     connector_url: options.ConnectorUrl = None,
     product_id: options.ProductId = None,
     token: options.Token = None,
@@ -41,15 +42,31 @@ def doctor(
     unkey_server_url: options.UnkeyServerUrl = None,
     profile: options.Profile = None,
     timeout: Annotated[
-        float, typer.Option("--timeout", help="Seconds to wait for the first event or heartbeat.")
+        float,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Seconds to wait for the first event or heartbeat; every other check "
+            "ends within 5 s, or SECONDS if lower.",
+        ),
     ] = 20.0,
     json_: Annotated[
         bool, typer.Option("--json", help="Print the report as one JSON object.")
     ] = False,
 ) -> None:
-    """Check the configuration, connector, stream key, Unkey and Redis; exit 0 only if all pass."""
+    """Check the configuration, connector, stream key, Unkey and Redis; exit 0 only if all pass.
+
+    \b
+    Examples:
+      autoplay doctor
+      autoplay doctor --profile staging --timeout 5
+      autoplay doctor --json | jq '.checks[] | select(.status == "fail")'
+    """
+    import functools
+
     from autoplay_cli.onboarding import checks
 
+    out = output.of(ctx)
     if not timeout > 0:
         raise typer.BadParameter("must be a positive number of seconds", param_hint="--timeout")
     flags = {
@@ -61,7 +78,11 @@ def doctor(
         "unkey_server_url": unkey_server_url,
     }
     report = checks.run_checks(
-        flags, profile=profile, stream_timeout=timeout, on_check=None if json_ else _print_check
+        flags,
+        profile=profile,
+        stream_timeout=timeout,
+        http_timeout=min(timeout, checks.DEFAULT_HTTP_TIMEOUT),
+        on_check=None if json_ else functools.partial(_print_check, out),
     )
     if json_:
         output.emit_json(report.to_dict())
@@ -73,4 +94,4 @@ def doctor(
             hint="apply the fixes shown and run `autoplay doctor` again",
         )
     if not json_:
-        output.info(f"All {len(report.checks)} checks passed or were skipped.")
+        out.err().print(f"All {len(report.checks)} checks passed or were skipped.")

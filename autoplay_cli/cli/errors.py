@@ -30,7 +30,7 @@ def exit_code_for(exc: BaseException) -> int:
     import traceback
 
     if isinstance(exc, AutoplayError):
-        if output.OPTIONS.debug:
+        if output.current().debug:
             traceback.print_exception(exc, file=sys.stderr)
         output.print_error(exc.one_line())
         return exc.exit_code
@@ -40,7 +40,7 @@ def exit_code_for(exc: BaseException) -> int:
     if isinstance(exc, BrokenPipeError):
         _quiet_broken_pipe()
         return 0
-    if output.OPTIONS.debug:
+    if output.current().debug:
         traceback.print_exception(exc, file=sys.stderr)
     output.print_error(
         f"unexpected internal error: {type(exc).__name__}: {exc} — rerun with --debug "

@@ -39,11 +39,15 @@ def _ask(required: RequiredInput) -> str:
         return str(typer.prompt(required.label, value_proc=proc, err=True))
     except typer.Abort as exc:
         if isinstance(exc.__context__, KeyboardInterrupt):
+            # The cursor is still on the prompt line: end it, so the report that
+            # follows starts a line of its own (not "^CInterrupted.").
+            sys.stderr.write("\n")
             raise KeyboardInterrupt from None  # Ctrl-C exits 130, as everywhere else
         raise
 
 
 def onboard(
+    ctx: typer.Context,
     product_id: Annotated[
         str | None, typer.Option("--product-id", help="Product id (the key's Unkey externalId).")
     ] = None,
@@ -51,7 +55,12 @@ def onboard(
         str | None, typer.Option("--email", help="Contact email of the product's owner.")
     ] = None,
     integration_type: Annotated[
-        str, typer.Option("--integration-type", help="event_stream (default) or push.")
+        str,
+        typer.Option(
+            "--integration-type",
+            metavar="[event_stream|push]",
+            help="event_stream: the SSE stream (default); push: the connector POSTs payloads.",
+        ),
     ] = "event_stream",
     forward_url: Annotated[
         str | None, typer.Option("--forward-url", help="push: URL the connector POSTs payloads to.")
@@ -121,27 +130,35 @@ def onboard(
         bool, typer.Option("--verbose", "-v", help="Log each step on stderr.")
     ] = False,
 ) -> None:
-    """Register a product with the connector and show its stream key and webhook secret once."""
+    """Register a product with the connector and show its stream key and webhook secret once.
+
+    \b
+    Examples:
+      autoplay onboard --product-id acme-app --email ops@acme.io --dry-run
+      autoplay onboard --product-id acme-app --email ops@acme.io --env-file acme.env
+      autoplay onboard --product-id acme-app --email ops@acme.io --save-profile acme --json
+    """
     flags = dict(locals())  # every option, named as OnboardOptions' fields
-    for name in ("profile", "json_", "dry_run", "verbose"):
+    for name in ("ctx", "profile", "json_", "dry_run", "verbose"):
         del flags[name]
     from autoplay_cli import onboarding
     from autoplay_cli.cli.onboard_render import render_dry_run, render_result
 
-    output.configure_logging(verbose=verbose)
+    out = output.of(ctx)
+    out.set_verbose(verbose)
     plan = onboarding.prepare(onboarding.resolve_options(flags, profile=profile, ask=_ask))
     for warning in plan.warnings:
-        output.warn(warning)
+        out.warn(warning)
     if dry_run:
         render_dry_run(plan, json_)
         return
     spin = output.stderr_is_tty() and not json_
     with (
-        output.err().status(f"Registering {plan.options.product_id}…")
+        out.err().status(f"Registering {plan.options.product_id}…")
         if spin
         else contextlib.nullcontext()
     ):
         result = onboarding.onboard(plan)
-    render_result(result, json_)
+    render_result(result, json_, out)
     if result.error is not None:
         raise result.error

@@ -18,7 +18,7 @@ def render_dry_run(plan: OnboardPlan, json_: bool) -> None:
     output.emit_text("\n".join(plan.describe_lines()))
 
 
-def render_result(result: OnboardResult, json_: bool) -> None:
+def render_result(result: OnboardResult, json_: bool, out: output.Output | None = None) -> None:
     if json_:
         output.emit_json(result.to_dict())
         return
@@ -40,7 +40,7 @@ def render_result(result: OnboardResult, json_: bool) -> None:
     body.add_row(Text("\nNext steps:\n" + "\n".join(steps)))
     verb = "re-registered" if result.reregistered else "registered"
     panel = Panel(body, title=Text(f"Product {result.product_id} {verb}"), title_align="left")
-    console = output.out()
+    console = (out or output.current()).out()
     # Never fold a secret across lines: widen to the longest row rather than wrap it.
     widest = max(len(label) for label, _ in rows) + max(len(value) for _, value in rows) + 8
     width = console.width

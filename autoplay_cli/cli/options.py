@@ -15,6 +15,70 @@ import typer
 
 from autoplay_cli.config import PROFILE_ENV, SETTINGS_BY_KEY
 
+# Placeholders shown in help for values of these parameter names. Any other
+# option or argument shows its own name in capitals (``--user USER``), never a
+# Python type such as ``<list[str]>`` or ``<float range>``.
+METAVARS: dict[str, str] = {
+    "session": "SESSION_ID",
+    "last_event_id": "EVENT_ID",
+    "user": "USER_ID",
+    "connector_url": "URL",
+    "forward_to": "URL",
+    "forward_url": "URL",
+    "unkey_server_url": "URL",
+    "redis_url": "URL",
+    "token": "KEY",
+    "admin_key": "KEY",
+    "unkey_root_key": "KEY",
+    "forward_secret": "SECRET",
+    "webhook_secret": "SECRET",
+    "unkey_api_id": "API_ID",
+    "contact_email": "EMAIL",
+    "profile": "NAME",
+    "save_profile": "NAME",
+    "key_name": "NAME",
+    "key_prefix": "PREFIX",
+    "timeout": "SECONDS",
+    "max_time": "SECONDS",
+    "until_idle": "SECONDS",
+    "idle_timeout": "SECONDS",
+    "count": "N",
+    "max_retries": "N",
+    "record": "FILE",
+    "replay": "FILE",
+    "env_file": "FILE",
+    "url": "PATTERN",
+    "speed": "FACTOR",
+}
+
+
+def _choices(param: Any) -> Any:
+    # Typer 0.29 describes a parameter's type in ``type_descriptor``; older
+    # releases use Click's parameter type, which has ``choices`` for a choice.
+    desc = getattr(param, "type_descriptor", None)
+    if desc is not None:
+        return desc.choices if desc.is_choice else None
+    return getattr(getattr(param, "type", None), "choices", None)
+
+
+def name_metavars(command: Any) -> Any:
+    """Give every value of *command* (and its subcommands) a named placeholder in help.
+
+    An option with fixed choices lists them (``[actions|summary]``); a parameter
+    whose command set a ``metavar`` keeps it. Returns *command*.
+    """
+    for param in getattr(command, "params", ()):
+        if param.metavar is not None or getattr(param, "is_flag", False):
+            continue
+        choices = _choices(param)
+        if choices:
+            param.metavar = "[" + "|".join(str(getattr(c, "value", c)) for c in choices) + "]"
+        elif param.name:
+            param.metavar = METAVARS.get(param.name, param.name.upper())
+    for sub in getattr(command, "commands", {}).values():
+        name_metavars(sub)
+    return command
+
 
 def setting_option(key: str) -> Any:
     """A ``--flag`` for one setting of the resolver, with its environment fallback in the help."""

@@ -1,72 +1,166 @@
 """Output conventions shared by every command.
 
 Data goes to stdout, diagnostics and progress to stderr. Colour follows the
-terminal, ``NO_COLOR`` and ``--no-color``; spinners only when stderr is a TTY.
+terminal, ``NO_COLOR``/``FORCE_COLOR`` and ``--no-color``; spinners only when
+stderr is a TTY. The root command puts one :class:`Output` in the Typer context
+and binds it for the invocation; the module functions below use the bound one.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-class GlobalOptions:
-    """Options of the root command that every command's output follows."""
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0")
 
-    def __init__(self, debug: bool = False, no_color: bool = False) -> None:
-        self.debug = debug
+
+class Output:
+    """How one invocation writes: its debug and colour choices and its consoles."""
+
+    def __init__(self, *, debug: bool | None = None, no_color: bool = False) -> None:
+        self.debug = _env_flag("AUTOPLAY_DEBUG") if debug is None else debug
         self.no_color = no_color
+        self._consoles: dict[str, Console] = {}
+
+    def color_enabled(self, stream: Any) -> bool:
+        if self.no_color or os.environ.get("NO_COLOR"):
+            return False
+        if _env_flag("FORCE_COLOR"):
+            return True
+        try:
+            return bool(stream.isatty())
+        except (AttributeError, ValueError):
+            return False
+
+    def _console(self, name: str) -> Console:
+        stream = sys.stdout if name == "out" else sys.stderr
+        cached = self._consoles.get(name)
+        # CliRunner and pytest's capture swap sys.stdout; follow the current stream.
+        if cached is not None and cached.file is stream:
+            return cached
+        colour = self.color_enabled(stream)
+        console = _console_class()(
+            file=stream,
+            no_color=not colour,
+            color_system="auto" if colour else None,
+            force_terminal=colour or None,
+            highlight=False,
+            # Never fold a diagnostic line: it may be grepped or parsed from a log.
+            soft_wrap=True,
+            emoji=False,
+        )
+        self._consoles[name] = console
+        return console
+
+    def out(self) -> Console:
+        """Rich console on stdout, for human-readable data."""
+        return self._console("out")
+
+    def err(self) -> Console:
+        """Rich console on stderr, for diagnostics, progress and summaries."""
+        return self._console("err")
+
+    def warn(self, message: str) -> None:
+        colour = self.color_enabled(sys.stderr)
+        self.err().print(
+            f"[yellow]Warning:[/yellow] {message}" if colour else f"Warning: {message}",
+            markup=colour,
+        )
+
+    def set_verbose(self, verbose: bool) -> None:
+        """Log INFO records too (``--verbose``); ``--debug`` already logs DEBUG."""
+        import logging
+
+        logging.getLogger("autoplay_cli").setLevel(self._log_level(verbose))
+
+    def _log_level(self, verbose: bool) -> int:
+        import logging
+
+        return logging.DEBUG if self.debug else logging.INFO if verbose else logging.ERROR
+
+    @contextmanager
+    def bound(self) -> Iterator[Output]:
+        """Make this the current output and route the package's logs to stderr, until exit.
+
+        Everything is put back on exit, so one invocation leaves no trace in the
+        process (tests run many in one).
+        """
+        import logging
+
+        logger = logging.getLogger("autoplay_cli")
+        saved = (logger.level, list(logger.handlers), logger.propagate)
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(self._log_level(False))
+        logger.propagate = False
+        token = _current.set(self)
+        try:
+            replace_unencodable()
+            yield self
+        finally:
+            _current.reset(token)
+            logger.setLevel(saved[0])
+            logger.handlers[:] = saved[1]
+            logger.propagate = saved[2]
 
 
-OPTIONS = GlobalOptions(debug=os.environ.get("AUTOPLAY_DEBUG", "") not in ("", "0"))
-_consoles: dict[str, Console] = {}
+@functools.cache
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class QuietPipeConsole(Console):
+        """A console that lets a closed pipe end the command quietly with exit 0.
+
+        Rich's default answer to a closed pipe is ``SystemExit(1)``, so
+        ``autoplay doctor | head -1`` would fail; the error boundary instead
+        treats BrokenPipeError as the reader having seen enough.
+        """
+
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return QuietPipeConsole
+
+
+_current: ContextVar[Output | None] = ContextVar("autoplay_output", default=None)
+
+
+def current() -> Output:
+    """The output of the running invocation (outside one: defaults from the environment)."""
+    bound = _current.get()
+    return bound if bound is not None else Output()
+
+
+def of(ctx: Any) -> Output:
+    """The output object that the root command put in the Typer context *ctx*."""
+    obj = ctx.find_object(Output)
+    return obj if obj is not None else current()
 
 
 def color_enabled(stream: Any) -> bool:
-    if OPTIONS.no_color or os.environ.get("NO_COLOR"):
-        return False
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
-def _console(name: str) -> Console:
-    stream = sys.stdout if name == "out" else sys.stderr
-    cached = _consoles.get(name)
-    # CliRunner and pytest's capture swap sys.stdout; follow the current stream.
-    if cached is not None and cached.file is stream:
-        return cached
-    from rich.console import Console
-
-    colour = color_enabled(stream)
-    console = Console(
-        file=stream,
-        no_color=not colour,
-        color_system="auto" if colour else None,
-        force_terminal=colour or None,
-        highlight=False,
-        # Never fold a diagnostic line: it may be grepped or parsed from a log.
-        soft_wrap=True,
-        emoji=False,
-    )
-    _consoles[name] = console
-    return console
+    return current().color_enabled(stream)
 
 
 def out() -> Console:
     """Rich console on stdout, for human-readable data."""
-    return _console("out")
+    return current().out()
 
 
 def err() -> Console:
     """Rich console on stderr, for diagnostics, progress and summaries."""
-    return _console("err")
+    return current().err()
 
 
 def stderr_is_tty() -> bool:
@@ -107,12 +201,7 @@ def info(message: str) -> None:
 
 
 def warn(message: str) -> None:
-    err().print(
-        f"[yellow]Warning:[/yellow] {message}"
-        if color_enabled(sys.stderr)
-        else f"Warning: {message}",
-        markup=color_enabled(sys.stderr),
-    )
+    current().warn(message)
 
 
 def print_error(message: str) -> None:
@@ -123,20 +212,8 @@ def print_error(message: str) -> None:
 
 
 def configure_logging(verbose: bool = False) -> None:
-    """Send the package's log records to stderr: INFO with --verbose, DEBUG with --debug."""
-    import logging
-
-    logger = logging.getLogger("autoplay_cli")
-    level = logging.DEBUG if OPTIONS.debug else logging.INFO if verbose else logging.ERROR
-    logger.setLevel(level)
-    # One handler of ours, always bound to the current stderr (tests swap it).
-    for old in [h for h in logger.handlers if getattr(h, "_autoplay", False)]:
-        logger.removeHandler(old)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler._autoplay = True  # type: ignore[attr-defined]
-    logger.addHandler(handler)
-    logger.propagate = False
+    """Log INFO records with --verbose (DEBUG with --debug) for the running invocation."""
+    current().set_verbose(verbose)
 
 
 class ProgressBar:

@@ -102,10 +102,11 @@ def tail(
             {"connector_url": connector_url, "product_id": product_id, "token": token},
             profile=profile,
         )
+        base, product, key = settings.require_all("connector_url", "product_id", "token")
         stream = StreamConfig(
-            settings.require("connector_url"),
-            settings.require("product_id"),
-            settings.require("token"),
+            base,
+            product,
+            key,
             idle_timeout=idle_timeout,
             max_retries=max_retries,
             last_event_id=last_event_id,

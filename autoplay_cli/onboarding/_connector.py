@@ -23,6 +23,7 @@ from autoplay_cli.errors import (
     mask,
     redact,
 )
+from autoplay_cli.onboarding import _http
 from autoplay_cli.onboarding._secrets import RedactedCause
 
 if TYPE_CHECKING:
@@ -115,9 +116,9 @@ def register_product(
     *,
     admin_key: str | None = None,
     timeout: float = 15.0,
-    transport: httpx.BaseTransport | None = None,
+    transport: Any = None,
 ) -> Registration:
-    """Send one registration request and interpret the answer."""
+    """Send one registration request and interpret the answer, all within *timeout* seconds."""
     import httpx
 
     url = products_url(connector_url)
@@ -130,10 +131,14 @@ def register_product(
         request.force_reregister,
     )
     try:
-        with httpx.Client(
-            timeout=httpx.Timeout(timeout), transport=transport, follow_redirects=False
-        ) as client:
-            response = client.post(url, json=request.body(), headers=request_headers(admin_key))
+        response = _http.request(
+            "POST",
+            url,
+            timeout=timeout,
+            transport=transport,
+            json=request.body(),
+            headers=request_headers(admin_key),
+        )
     except httpx.ConnectTimeout as exc:
         raise ServiceUnavailableError(
             f"cannot reach the connector at {connector_url}: no connection within {timeout:g} s",
@@ -268,10 +273,12 @@ def _error_for(
             f"the connector refused the registration (HTTP {status}){detail}",
             hint="pass the operator key with --admin-key or AUTOPLAY_ADMIN_KEY",
         )
-    if status == 404:
+    if status in (404, 405):
+        # 405: something answers there, but it does not take a registration: the
+        # URL is not a connector's base URL.
         return NotFoundError(
             f"the connector has no registration endpoint at {products_url(connector_url)} "
-            f"(HTTP 404){detail}",
+            f"(HTTP {status}){detail}",
             hint="check --connector-url: it is the connector's base URL, without /products",
         )
     if status in (400, 422):

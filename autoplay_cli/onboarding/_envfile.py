@@ -30,6 +30,11 @@ def check_env_file_target(path: Path, *, force: bool) -> None:
     """
     if path.is_dir():
         raise UsageError(f"--env-file {path} is a directory", hint="give a file path")
+    if path.is_symlink() and not path.exists():
+        raise UsageError(
+            f"--env-file {path} is a dangling symbolic link (to {os.readlink(path)})",
+            hint="remove the link or point it at an existing directory, or choose another path",
+        )
     if path.exists() and not force:
         raise UsageError(
             f"--env-file {path} already exists; refusing to overwrite it",
@@ -41,6 +46,29 @@ def check_env_file_target(path: Path, *, force: bool) -> None:
             f"--env-file {path}: {parent} is not a directory",
             hint="choose a path in an existing directory",
         )
+    if not parent.exists() and (not parent.parent.is_dir() or parent.parent == Path(parent.anchor)):
+        # One missing directory under an existing one is created (and said so);
+        # never a whole tree from a typo, nor anything in the filesystem root.
+        raise UsageError(
+            f"--env-file {path}: directory {parent} does not exist",
+            hint=f"create it first (mkdir -p {shlex.quote(str(parent))}) or choose another path",
+        )
+
+
+def unsafe_directory_warning(path: Path) -> str | None:
+    """A warning when *path*'s directory lets anyone replace files in it (no sticky bit)."""
+    import stat
+
+    try:
+        mode = path.parent.stat().st_mode
+    except OSError:
+        return None
+    if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
+        return (
+            f"--env-file {path} is in a world-writable directory without the sticky bit: "
+            "any local user can replace or remove the credentials file there"
+        )
+    return None
 
 
 def render_env_file(values: Mapping[str, str | None], *, header: str) -> str:
@@ -54,9 +82,13 @@ def render_env_file(values: Mapping[str, str | None], *, header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_env_file(path: Path, text: str, *, force: bool) -> None:
-    """Write the env file atomically with mode 0600, refusing to overwrite without *force*."""
+def write_env_file(path: Path, text: str, *, force: bool) -> bool:
+    """Write the env file atomically with mode 0600, refusing to overwrite without *force*.
+
+    Returns whether its directory had to be created (mode 0700).
+    """
     check_env_file_target(path, force=force)
+    created = config.ensure_directory(path.parent, only_leaf=True)
     try:
         if force:
             config.write_private_file(path, text)
@@ -73,6 +105,7 @@ def write_env_file(path: Path, text: str, *, force: bool) -> None:
             f"cannot write --env-file {path}: {exc.strerror or exc}",
             hint="check the directory exists and is writable",
         ) from exc
+    return created
 
 
 def _write_new_private_file(path: Path, text: str) -> None:
@@ -111,18 +144,9 @@ def check_profile_target(profile: str, *, force: bool) -> None:
 
 
 def save_profile(values: Mapping[str, str | None], *, profile: str) -> Path:
-    """Store *values* in *profile* of the config file in one write (mode 0600).
+    """Store *values* in *profile* of the config file in one locked write (mode 0600).
 
     A missing value is removed from the profile, so a replaced profile never pairs
     the new product with the previous product's stream key.
     """
-    path = config.config_path()
-    profiles = config.load_profiles(path)
-    table = profiles.setdefault(profile, {})
-    for key, value in values.items():
-        if value is None:
-            table.pop(key, None)
-        else:
-            table[key] = value
-    config.write_private_file(path, config.dump_profiles(profiles))
-    return path
+    return config.update_profile(profile, values)

@@ -92,10 +92,14 @@ class RequiredInput:
     elsewhere: str = ""
 
     def missing(self) -> UsageError:
-        return UsageError(
+        return MissingInput(
             f"missing {self.flag}",
             hint=f"pass {self.flag}{self.elsewhere} (prompted only on a terminal)",
         )
+
+
+class MissingInput(UsageError):
+    """A required value that was neither given nor could be asked for."""
 
 
 REQUIRED_INPUTS = (
@@ -129,9 +133,22 @@ def resolve_options(
     settings = config.resolve({k: flags.get(k) for k in CONNECTION_SETTINGS}, profile=profile)
     values = {k: v for k, v in flags.items() if v is not None and k not in CONNECTION_SETTINGS}
     values.update({k: settings.get(k) for k in CONNECTION_SETTINGS})
+    absent: list[RequiredInput] = []
     for required in REQUIRED_INPUTS:
         if not values.get(required.field):
-            values[required.field] = ask(required)
+            try:
+                values[required.field] = ask(required)
+            except MissingInput:
+                absent.append(required)  # collected, to name every missing one at once
+    if len(absent) == 1:
+        raise absent[0].missing()
+    if absent:
+        raise UsageError(
+            "missing " + ", ".join(r.flag for r in absent),
+            hint="pass "
+            + " and ".join(f"{r.flag}{r.elsewhere}" for r in absent)
+            + " (prompted only on a terminal)",
+        )
     return OnboardOptions(**values)
 
 
@@ -318,6 +335,9 @@ def prepare(options: OnboardOptions) -> OnboardPlan:
     ):
         if value:
             _validate.credential(value, what=what, flag=flag)
+    if o.unkey_api_id:
+        # Checked before registering: a key created after it would otherwise fail late.
+        _validate.unkey_api_id(o.unkey_api_id)
     unkey_server_url = None
     if o.unkey_server_url:
         unkey_server_url = _validate.url(o.unkey_server_url, what="Unkey server URL")
@@ -335,6 +355,8 @@ def prepare(options: OnboardOptions) -> OnboardPlan:
     env_file = o.env_file.expanduser() if o.env_file is not None else None
     if env_file is not None:
         _envfile.check_env_file_target(env_file, force=o.force)
+        if (w := _envfile.unsafe_directory_warning(env_file)) is not None:
+            warnings.append(w)
     if o.save_profile is not None:
         _validate.profile_name(o.save_profile)
         _envfile.check_profile_target(o.save_profile, force=o.force)
@@ -500,9 +522,10 @@ def _hand_over(plan: OnboardPlan, result: OnboardResult) -> None:
                 "`autoplay onboard`.\nSecrets: keep this file private (mode 0600). "
                 "Load it with: source FILE"
             )
-            _envfile.write_env_file(
+            if _envfile.write_env_file(
                 o.env_file, _envfile.render_env_file(values, header=header), force=o.force
-            )
+            ):
+                result.notes.append(f"Created the directory {o.env_file.parent} (mode 0700).")
             result.env_file = str(o.env_file)
             log.info("wrote the credentials to %s (mode 0600)", o.env_file)
         if o.save_profile is not None:

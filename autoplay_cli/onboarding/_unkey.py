@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from autoplay_cli.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
+from autoplay_cli.onboarding import _http
 from autoplay_cli.onboarding._secrets import RedactedCause
 
 log = logging.getLogger(__name__)
@@ -53,27 +54,45 @@ def _no_retries() -> Any:
     return utils.RetryConfig("none", utils.BackoffStrategy(0, 0, 1.0, 0), False)
 
 
-@contextlib.contextmanager
-def _client(root_key: str, server_url: str | None, timeout: float) -> Iterator[Any]:
+@contextlib.asynccontextmanager
+async def _client(root_key: str, server_url: str | None, timeout: float) -> AsyncIterator[Any]:
     """An SDK client over HTTP clients we own and close.
 
-    Left to itself the SDK creates an async client too and closes it from a
+    Left to itself the SDK creates the clients and closes them from a
     ``weakref.finalize`` hook that runs an event loop during garbage collection,
     which can re-enter the import machinery at any later point; owning both
-    clients keeps that hook inert.
+    clients keeps that hook inert. Calls go through the async client, so that a
+    deadline can cancel them (see :func:`_call`).
     """
     import httpx
     from unkey.py import Unkey
 
-    with httpx.Client(follow_redirects=True) as sync_client:
-        yield Unkey(
-            root_key=root_key,
-            server_url=server_url or DEFAULT_SERVER_URL,
-            client=sync_client,
-            async_client=httpx.AsyncClient(),  # never used: these calls are synchronous
-            retry_config=_no_retries(),
-            timeout_ms=max(1, int(timeout * 1000)),
-        )
+    async with httpx.AsyncClient(follow_redirects=True) as async_client:
+        with httpx.Client(follow_redirects=True) as sync_client:  # never used
+            yield Unkey(
+                root_key=root_key,
+                server_url=server_url or DEFAULT_SERVER_URL,
+                client=sync_client,
+                async_client=async_client,
+                retry_config=_no_retries(),
+                timeout_ms=max(1, int(timeout * 1000)),
+            )
+
+
+def _call(
+    root_key: str, server_url: str | None, timeout: float, call: Callable[[Any], Awaitable[Any]]
+) -> Any:
+    """``await call(sdk)``, all of it within *timeout* seconds (a timeout is httpx's)."""
+    import httpx
+
+    async def run() -> Any:
+        async with _client(root_key, server_url, timeout) as unkey:
+            return await call(unkey)
+
+    try:
+        return _http.run_with_deadline(run, timeout)
+    except TimeoutError as exc:
+        raise httpx.ReadTimeout(f"no complete answer within {timeout:g} s") from exc
 
 
 def create_stream_key(
@@ -94,14 +113,18 @@ def create_stream_key(
         prefix,
     )
     try:
-        with _client(root_key, server_url, timeout) as unkey:
-            res = unkey.keys.create_key(
+        res = _call(
+            root_key,
+            server_url,
+            timeout,
+            lambda unkey: unkey.keys.create_key_async(
                 api_id=api_id,
                 external_id=product_id,
                 name=name,
                 prefix=prefix,
                 retries=_no_retries(),
-            )
+            ),
+        )
     except Exception as exc:
         raise _translate(
             exc,
@@ -122,10 +145,14 @@ def verify_key(
     server_url: str | None = None,
     timeout: float = 10.0,
 ) -> KeyVerification:
-    """Ask Unkey whether *key* is valid (one request)."""
+    """Ask Unkey whether *key* is valid (one request, within *timeout* seconds)."""
     try:
-        with _client(root_key, server_url, timeout) as unkey:
-            res = unkey.keys.verify_key(key=key, retries=_no_retries())
+        res = _call(
+            root_key,
+            server_url,
+            timeout,
+            lambda unkey: unkey.keys.verify_key_async(key=key, retries=_no_retries()),
+        )
     except Exception as exc:
         raise _translate(
             exc,

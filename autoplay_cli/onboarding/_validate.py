@@ -49,6 +49,43 @@ INTEGRATION_TYPES: dict[str, IntegrationType] = {
 DEFAULT_INTEGRATION_TYPE = "event_stream"
 
 
+_UNKEY_API_ID_RE = re.compile(r"^api_[A-Za-z0-9]{1,64}$")
+
+
+def unkey_api_id(value: str) -> str:
+    """An Unkey API id as Unkey issues them (``api_`` and letters or digits)."""
+    value = value.strip()
+    if not _UNKEY_API_ID_RE.match(value):
+        raise UsageError(
+            f"invalid Unkey API id {value!r}: Unkey API ids look like 'api_' followed by "
+            "letters and digits",
+            hint="copy the API id from the Unkey dashboard (--unkey-api-id / UNKEY_API_ID)",
+        )
+    return value
+
+
+def redis_url(value: str) -> str:
+    """A redis://, rediss:// or unix:// URL (its password never echoed)."""
+    from autoplay_cli.errors import mask_url
+
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for an out-of-range port
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("redis", "rediss", "unix")
+        or not (parts.hostname or parts.path)
+    ):
+        raise UsageError(
+            f"invalid Redis URL {mask_url(value)!r}",
+            hint="give it as redis://[:password@]host[:port][/db], rediss://… or unix:///path",
+        )
+    return value
+
+
 def product_id(value: str) -> str:
     value = value.strip()
     if not PRODUCT_ID_RE.match(value):
@@ -80,11 +117,16 @@ def _is_loopback(host: str) -> bool:
 
 def url(value: str, *, what: str) -> str:
     """An absolute http(s) URL without query or fragment; trailing slashes removed."""
+    from autoplay_cli.errors import mask_url
+
     value = value.strip()
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(
-            f"invalid {what} {value!r}: it must be an absolute http(s):// URL",
+            f"invalid {what} {mask_url(value)!r}: it must be an absolute http(s):// URL",
             hint=f"give the {what} as https://host[:port][/path]",
         )
     if parts.username or parts.password:
@@ -95,14 +137,14 @@ def url(value: str, *, what: str) -> str:
         )
     if parts.query or parts.fragment:
         raise UsageError(
-            f"invalid {what} {value!r}: it must not have a query or fragment",
+            f"invalid {what} {mask_url(value)!r}: it must not have a query or fragment",
             hint=f"give only the {what}'s base, e.g. https://host/path",
         )
     try:
         parts.port  # noqa: B018 - raises ValueError for an out-of-range port
     except ValueError as exc:
         raise UsageError(
-            f"invalid {what} {value!r}: bad port", hint="use a port between 1 and 65535"
+            f"invalid {what} {mask_url(value)!r}: bad port", hint="use a port between 1 and 65535"
         ) from exc
     return value.rstrip("/")
 

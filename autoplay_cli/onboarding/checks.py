@@ -12,10 +12,15 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from autoplay_cli import config
-from autoplay_cli.errors import AutoplayError, ConfigError, ServiceUnavailableError, redact
+from autoplay_cli.errors import (
+    AutoplayError,
+    ConfigError,
+    ServiceUnavailableError,
+    mask_url,
+    redact,
+)
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +67,8 @@ class DoctorReport:
 
 
 def display_url(url: str) -> str:
-    """*url* with any password replaced, for showing a Redis or connector URL.
-
-    Redis URLs may carry the password in the user info or as ``?password=``.
-    """
-    parts = urlsplit(url)
-    if parts.password is not None:
-        netloc = parts.netloc.rsplit("@", 1)[1]
-        parts = parts._replace(netloc=f"{parts.username or ''}:****@{netloc}")
-    if parts.query:
-        query = [
-            (k, "****" if k.lower() == "password" else v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        ]
-        parts = parts._replace(query=urlencode(query, safe="*"))
-    return urlunsplit(parts)
+    """*url* with any password replaced, for showing a Redis or connector URL."""
+    return mask_url(url)
 
 
 # Settings sent in HTTP headers: a value that cannot be encoded would fail inside the
@@ -153,7 +145,7 @@ class _Doctor:
         if missing:
             fix = None
             try:
-                s.require(missing[0])
+                s.require_all(*missing)
             except ConfigError as exc:
                 fix = exc.hint
             return self.add(
@@ -176,12 +168,16 @@ class _Doctor:
     def check_connector(self) -> bool:
         import httpx
 
+        from autoplay_cli.onboarding import _http
+
         title = "connector reachable"
         url = self.connector_url
         start = self.clock()
+        # /products exists on every connector and takes only POST: a GET answering
+        # 405 (or 401/403) shows a connector is there; 404 means it is not.
+        probe = url + "/products"
         try:
-            with httpx.Client(timeout=self.http_timeout, follow_redirects=False) as client:
-                response = client.get(url + "/")
+            response = _http.request("GET", probe, timeout=self.http_timeout)
         except httpx.TransportError as exc:
             kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "refused or failed"
             return self.add(
@@ -192,19 +188,30 @@ class _Doctor:
                 "check connector_url (--connector-url / AUTOPLAY_CONNECTOR_URL) and "
                 "that the connector is running",
             )
-        if response.status_code >= 500:
+        status = response.status_code
+        if status >= 500:
             return self.add(
                 "connector",
                 title,
                 FAIL,
-                f"{display_url(url)} answered HTTP {response.status_code}",
+                f"{display_url(url)} answered HTTP {status}",
                 "the connector is up but failing: check its logs",
+            )
+        if status in (404, 410) or 300 <= status < 400:
+            return self.add(
+                "connector",
+                title,
+                FAIL,
+                f"{display_url(url)} answers, but {display_url(probe)} answered HTTP {status}: "
+                "no connector there",
+                "connector_url must be the connector's base URL (without /products or "
+                "/stream/…): check --connector-url / AUTOPLAY_CONNECTOR_URL",
             )
         return self.add(
             "connector",
             title,
             PASS,
-            f"{display_url(url)} answered HTTP {response.status_code} in {self.elapsed_ms(start)}",
+            f"{display_url(url)} answered HTTP {status} at /products in {self.elapsed_ms(start)}",
         )
 
     def check_stream(self) -> bool:
@@ -346,6 +353,9 @@ def run_checks(
     """Run every check in order; *on_check* sees each result as soon as it is known."""
     try:
         settings: config.Settings | None = config.resolve(flags, profile=profile)
+        # Checking the configuration includes the file, even where flags cover it all.
+        assert settings is not None
+        settings.check_file()
     except ConfigError as exc:
         settings = None
         failure: ConfigError | None = exc

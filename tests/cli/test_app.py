@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import pytest
 import typer
@@ -43,23 +44,119 @@ def test_version_in_process_and_as_a_module() -> None:
     assert (proc.returncode, proc.stdout.strip(), proc.stderr) == (0, f"autoplay {__version__}", "")
 
 
-def test_help_lists_every_command_with_a_description() -> None:
-    result = runner.invoke(app, ["--help"], env={"COLUMNS": "200"})
+def test_help_lists_every_command_with_its_whole_summary() -> None:
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "80"})
     assert result.exit_code == 0
-    for name, _module, _attr in COMMANDS:
-        line = next((ln for ln in result.stdout.splitlines() if f" {name} " in ln), None)
-        assert line is not None, f"{name} missing from --help"
-        assert len(line.split(name, 1)[1].strip(" │")) > 10, f"{name} has no description"
+    for entry in COMMANDS:
+        line = next((ln for ln in result.stdout.splitlines() if f" {entry.name} " in ln), None)
+        assert line is not None, f"{entry.name} missing from --help"
+        assert line.split(entry.name, 1)[1].strip() == entry.summary, line
 
 
-def test_the_help_index_matches_every_command_docstring() -> None:
-    import importlib
+def test_every_summary_is_one_short_sentence() -> None:
+    names = [entry.name for entry in COMMANDS]
+    assert len(names) == len(set(names))
+    for entry in COMMANDS:
+        assert "\n" not in entry.summary and entry.summary.endswith("."), entry
+        assert 10 <= len(entry.summary) <= 50, entry
 
-    from autoplay_cli.cli.app import HELP, _short_help
 
-    assert list(HELP) == [name for name, _module, _attr in COMMANDS]
-    for name, module, attr in COMMANDS:
-        assert HELP[name] == _short_help(getattr(importlib.import_module(module), attr)), name
+@pytest.mark.parametrize("args", [[], ["config"]], ids=["autoplay", "autoplay config"])
+def test_a_bare_command_prints_its_help_and_exits_0(args: list[str]) -> None:
+    proc = autoplay(*args)  # `python -m autoplay_cli ...`
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    assert proc.stdout.startswith("Usage: autoplay") and "Commands:" in proc.stdout
+    assert proc.stdout == autoplay(*args, "--help").stdout
+
+
+def test_the_installed_autoplay_script_alone_prints_help() -> None:
+    script = Path(sys.executable).with_name("autoplay")
+    assert script.exists(), "the package is installed with its console script"
+    proc = subprocess.run([str(script)], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert proc.stdout.startswith("Usage: autoplay")
+
+
+def test_double_dash_before_the_command_still_runs_it(isolated_env: Path) -> None:
+    proc = autoplay("--", "config", "path")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(isolated_env / "config.toml")
+
+
+def test_a_command_is_added_by_one_registry_entry(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import types
+
+    from autoplay_cli.cli import app as app_module
+
+    probe = types.ModuleType("autoplay_probe_relay")
+
+    def relay(
+        port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 1,
+    ) -> None:
+        """Forward the stream somewhere."""
+        sys.stdout.write(f"relay on {port}\n")
+
+    probe.relay = relay  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, probe.__name__, probe)
+    entry = app_module.Command("relay", probe.__name__, "relay", "Forward the stream.")
+    monkeypatch.setattr(app_module, "COMMANDS", (*app_module.COMMANDS, entry))
+    assert run(["relay", "--port", "7"]) == 0
+    assert capsys.readouterr().out == "relay on 7\n"
+    assert run(["--help"]) == 0
+    assert "relay            Forward the stream." in capsys.readouterr().out
+    assert run(["relay", "--help"]) == 0
+    assert "--port PORT" in capsys.readouterr().out
+
+
+def _help_of_every_command() -> dict[str, str]:
+    from autoplay_cli.cli.app import load_command
+
+    helps = {}
+    for entry in COMMANDS:
+        command = load_command(entry)
+        paths = [[entry.name]] + [[entry.name, sub] for sub in getattr(command, "commands", {})]
+        for path in paths:
+            result = runner.invoke(app, [*path, "--help"], env={"COLUMNS": "100"})
+            assert result.exit_code == 0, (path, result.stderr)
+            helps[" ".join(path)] = result.stdout
+    return helps
+
+
+def test_help_names_values_instead_of_showing_types() -> None:
+    import re
+
+    for path, text in _help_of_every_command().items():
+        assert not re.search(r"<(str|int|float|path|list|bool)[^>]*>", text), (path, text)
+        assert "{" not in text.split("\n", 1)[0], (path, text)  # the usage line
+
+
+def test_options_with_fixed_choices_list_them() -> None:
+    helps = _help_of_every_command()
+    assert "--integration-type [event_stream|push]" in helps["onboard"]
+
+
+def test_config_set_help_lists_every_key() -> None:
+    from autoplay_cli.config import SETTINGS
+
+    text = _help_of_every_command()["config set"]
+    assert text.startswith("Usage: autoplay config set [OPTIONS] KEY VALUE")
+    for setting in SETTINGS:
+        assert f"  {setting.key} " in text, setting.key
+
+
+@pytest.mark.parametrize(
+    "path", ["doctor", "onboard", "config", "config show", "config set", "config unset"]
+)
+def test_help_ends_with_two_or_three_examples(path: str) -> None:
+    helps = _help_of_every_command()
+    tail = helps[path].rstrip().rsplit("Examples:", 1)
+    assert len(tail) == 2, helps[path]
+    examples = [ln for ln in tail[1].splitlines() if ln.strip()]
+    assert 2 <= len(examples) <= 3, examples
+    assert all(ln.strip().startswith(("autoplay ", "cat ")) for ln in examples), examples
 
 
 def test_root_help_imports_no_command_module() -> None:
@@ -75,6 +172,7 @@ def test_root_help_imports_no_command_module() -> None:
     assert set(loaded) <= {
         "autoplay_cli.cli.app",
         "autoplay_cli.cli.errors",
+        "autoplay_cli.cli.groups",
         "autoplay_cli.cli.output",
     }, loaded
 
@@ -270,11 +368,30 @@ def test_ctrl_c_at_a_prompt_exits_130_and_other_aborts_exit_1(
         app_module,
         "COMMANDS",
         (
-            ("interrupted", probe.__name__, "interrupted"),
-            ("aborted", probe.__name__, "aborted"),
+            app_module.Command("interrupted", probe.__name__, "interrupted", "Interrupted."),
+            app_module.Command("aborted", probe.__name__, "aborted", "Aborted."),
         ),
     )
     assert run(["interrupted"]) == EXIT_INTERRUPTED
     assert "Traceback" not in capsys.readouterr().err
     assert run(["aborted"]) == 1
     assert capsys.readouterr().err == "Error: aborted\n"
+
+
+def test_config_show_masks_credentials_inside_urls() -> None:
+    env = {
+        "AUTOPLAY_REDIS_URL": "redis://app:s3cr3tpw@cache:6379/0?password=other",
+        "COLUMNS": "200",
+    }
+    for args in (["config", "show"], ["config", "show", "--json"]):
+        proc = autoplay(*args, env=env)
+        assert proc.returncode == 0, proc.stderr
+        assert "s3cr3tpw" not in proc.stdout and "other" not in proc.stdout
+        assert "redis://app:****@cache:6379/0?password=****" in proc.stdout
+
+
+def test_every_missing_setting_of_a_command_is_named_at_once() -> None:
+    proc = autoplay("tail")
+    assert proc.returncode == EXIT_CONFIG
+    (line,) = proc.stderr.strip().splitlines()
+    assert "connector_url, product_id, token" in line and "--token" in line

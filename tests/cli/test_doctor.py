@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -16,14 +15,6 @@ from autoplay_cli.cli.app import app
 from autoplay_cli.errors import EXIT_FAILURE, EXIT_USAGE
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def fresh_log_handler() -> None:
-    """Drop the package's stderr log handler, bound to an earlier CliRunner's (closed) stderr."""
-    logger = logging.getLogger("autoplay_cli")
-    for handler in [h for h in logger.handlers if getattr(h, "_autoplay", False)]:
-        logger.removeHandler(handler)
 
 
 def test_healthy_emulator_exits_0_with_a_tick_per_check(emulator: Any, redis_url: str) -> None:
@@ -114,3 +105,55 @@ def closed_port() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def _doctor_proc(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "autoplay_cli", "doctor", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_timeout_bounds_each_check_against_a_trickling_connector(raw_http_server: Any) -> None:
+    url = raw_http_server("trickle")
+    proc = _doctor_proc(
+        "--connector-url",
+        url,
+        "--product-id",
+        "acme",
+        "--token",
+        "uk_123456789012",
+        "--timeout",
+        "1",
+        "--json",
+    )
+    out, err = proc.communicate(timeout=60)  # before the fix: never returned
+    assert proc.returncode == EXIT_FAILURE, err
+    checks = {c["id"]: c for c in json.loads(out)["checks"]}
+    assert checks["connector"]["status"] == "fail"
+    assert "timed out" in checks["connector"]["detail"]
+
+
+def test_a_url_without_a_connector_is_not_reachable_as_one(raw_http_server: Any) -> None:
+    url = raw_http_server(404)
+    result = runner.invoke(
+        app, ["doctor", "--connector-url", url, "--product-id", "a", "--token", "uk_1234567890"]
+    )
+    assert result.exit_code == EXIT_FAILURE
+    line = next(ln for ln in result.stdout.splitlines() if "connector reachable" in ln)
+    assert line.startswith("✗") and "HTTP 404" in line and "no connector there" in line
+
+
+def test_a_closed_pipe_after_the_first_line_exits_0_quietly(emulator: Any) -> None:
+    # `autoplay doctor | head -1`
+    proc = _doctor_proc(env=emulator.env())
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 0, err
+    assert first.startswith("✓ configuration resolved")
+    assert err == ""

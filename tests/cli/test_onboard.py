@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -257,6 +258,8 @@ def test_a_real_terminal_prompts_validates_and_ctrl_c_exits_130(emulator: Any) -
         if until(b"Interrupted.", within=3):
             break
     assert b"Interrupted." in seen, seen
+    # On a line of its own, not glued to the prompt and the terminal's "^C".
+    assert b"^CInterrupted." not in seen and b"\nInterrupted." in seen, seen
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 130
@@ -419,16 +422,6 @@ UNKEY_ECHO = {
     "meta": {"requestId": "r"},
     "error": {"title": "t", "detail": f"echo {ROOT}", "status": 0, "type": "x"},
 }
-
-
-@pytest.fixture(autouse=True)
-def fresh_log_handler() -> None:
-    """Drop the package's stderr log handler, bound to an earlier CliRunner's (closed) stderr."""
-    import logging
-
-    logger = logging.getLogger("autoplay_cli")
-    for handler in [h for h in logger.handlers if getattr(h, "_autoplay", False)]:
-        logger.removeHandler(handler)
 
 
 @pytest.fixture
@@ -680,3 +673,192 @@ def test_a_sourced_env_file_never_lends_its_webhook_secret(emulator: Any) -> Non
     result = cli("onboard", "--product-id", "acme-n", "--email", EMAIL, "--json", env=env)
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["webhook_secret"] != other
+
+
+# --- deadlines, odd peers, unsafe places, full disks ----------------------------------------
+
+
+def test_timeout_bounds_the_whole_request_against_a_trickling_connector(
+    raw_http_server: Any,
+) -> None:
+    url = raw_http_server("trickle")
+    proc = autoplay(
+        "onboard",
+        "--connector-url",
+        url,
+        "--product-id",
+        "acme-slow",
+        "--email",
+        EMAIL,
+        "--timeout",
+        "1",
+        timeout=60,  # before the fix: never returned
+    )
+    assert proc.returncode == EXIT_UNAVAILABLE, proc.stderr
+    assert "did not answer within 1 s" in proc.stderr
+
+
+def test_a_url_answering_405_is_exit_5_as_the_readme_says(raw_http_server: Any) -> None:
+    url = raw_http_server(405)
+    proc = autoplay("onboard", "--connector-url", url, "--product-id", "acme", "--email", EMAIL)
+    assert proc.returncode == EXIT_NOT_FOUND, proc.stderr
+    assert "HTTP 405" in proc.stderr and "--connector-url" in proc.stderr
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"^\| 5 \| [^\n]*405", readme, re.M)
+
+
+def test_a_bad_unkey_api_id_fails_before_registering(emulator: Any) -> None:
+    env = {**unkey_env(emulator), "UNKEY_API_ID": "not-an-api-id"}
+    result = cli("onboard", "--product-id", "acme-api", "--email", EMAIL, env=env)
+    assert result.exit_code == EXIT_USAGE, result.stderr
+    assert "invalid Unkey API id" in result.stderr
+    assert emulator.emulator.registry.product("acme-api") is None
+
+
+def test_every_missing_value_is_named_at_once() -> None:
+    result = cli("onboard")
+    assert result.exit_code == EXIT_USAGE
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1
+    assert line.startswith("Error: missing --connector-url, --product-id, --email")
+
+
+def test_a_dangling_env_file_link_is_refused_before_registering(
+    emulator: Any, tmp_path: Path
+) -> None:
+    link = tmp_path / "acme.env"
+    link.symlink_to(tmp_path / "gone" / "acme.env")
+    for extra in ([], ["--force"]):
+        result = cli(
+            "onboard",
+            "--product-id",
+            "acme-dl",
+            "--email",
+            EMAIL,
+            "--env-file",
+            str(link),
+            *extra,
+            env=unkey_env(emulator),
+        )
+        assert result.exit_code == EXIT_USAGE, result.stderr
+        assert "dangling symbolic link" in result.stderr
+    assert emulator.emulator.registry.product("acme-dl") is None
+
+
+@pytest.mark.parametrize(("mode", "warned"), [(0o777, True), (0o1777, False), (0o755, False)])
+def test_an_env_file_in_a_world_writable_directory_is_warned_about(
+    emulator: Any, tmp_path: Path, mode: int, warned: bool
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(mode)
+    result = cli(
+        "onboard",
+        "--product-id",
+        "acme-ww",
+        "--email",
+        EMAIL,
+        "--dry-run",
+        "--env-file",
+        str(shared / "acme.env"),
+        env=unkey_env(emulator),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert ("world-writable directory without the sticky bit" in result.stderr) is warned
+
+
+def test_env_file_directories_are_not_grown_from_nothing(emulator: Any, tmp_path: Path) -> None:
+    deep = tmp_path / "a" / "b" / "acme.env"
+    result = cli(
+        "onboard",
+        "--product-id",
+        "acme-deep",
+        "--email",
+        EMAIL,
+        "--env-file",
+        str(deep),
+        env=unkey_env(emulator),
+    )
+    assert result.exit_code == EXIT_USAGE and "does not exist" in result.stderr
+    assert not (tmp_path / "a").exists()
+    assert emulator.emulator.registry.product("acme-deep") is None
+    one_level = tmp_path / "new" / "acme.env"
+    result = cli(
+        "onboard",
+        "--product-id",
+        "acme-new",
+        "--email",
+        EMAIL,
+        "--env-file",
+        str(one_level),
+        env=unkey_env(emulator),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert one_level.exists() and f"Created the directory {one_level.parent}" in result.stdout
+
+
+def test_a_full_disk_on_save_profile_is_an_error_not_silence(
+    emulator: Any, isolated_env: Path
+) -> None:
+    import resource
+    import signal
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64, 64))
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autoplay_cli",
+            "onboard",
+            "--product-id",
+            "acme-full",
+            "--email",
+            EMAIL,
+            "--save-profile",
+            "full",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **unkey_env(emulator), "PYTHONDONTWRITEBYTECODE": "1"},
+        timeout=60,
+        preexec_fn=small_files,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "cannot write config file" in proc.stderr
+    (key,) = keys_of(emulator, "acme-full")
+    assert key.key in proc.stdout  # the key is still shown once
+    assert not (isolated_env / "config.toml").exists()
+
+
+def test_a_malformed_config_does_not_block_onboard_when_flags_give_everything(
+    emulator: Any, isolated_env: Path
+) -> None:
+    (isolated_env / "config.toml").write_text("[default\n", encoding="utf-8")
+    flags = [
+        "--connector-url",
+        emulator.url,
+        "--admin-key",
+        "adm_1234567890123",
+        "--unkey-root-key",
+        emulator.unkey_root_key,
+        "--unkey-api-id",
+        emulator.unkey_api_id,
+        "--unkey-server-url",
+        emulator.unkey_url,
+    ]
+    result = cli("onboard", "--product-id", "acme-mf", "--email", EMAIL, "--dry-run", *flags)
+    assert result.exit_code == 0, result.stderr
+    result = cli("onboard", "--product-id", "acme-mf", "--email", EMAIL, "--dry-run")
+    assert result.exit_code == EXIT_CONFIG and "config.toml" in result.stderr
+
+
+def test_a_huge_error_body_is_read_only_in_part(raw_http_server: Any) -> None:
+    url = raw_http_server("huge")
+    result = cli("onboard", "--connector-url", url, "--product-id", "acme", "--email", EMAIL)
+    assert result.exit_code == 8, result.stderr  # HTTP 400: the connector rejected a value
+    assert "HTTP 400" in result.stderr and len(result.stderr) < 1000
+    # The client stopped reading after its cap; what went out is that plus socket buffers.
+    assert raw_http_server.sent[url] < 20 * 1024 * 1024

@@ -39,5 +39,28 @@ def test_colour_is_off_for_no_color_and_for_pipes(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("NO_COLOR", "1")
     assert output.color_enabled(Tty()) is False
     monkeypatch.delenv("NO_COLOR")
-    monkeypatch.setattr(output.OPTIONS, "no_color", True)
-    assert output.color_enabled(Tty()) is False
+    assert output.Output(no_color=True).color_enabled(Tty()) is False
+    monkeypatch.setenv("FORCE_COLOR", "1")
+    assert output.color_enabled(io.StringIO()) is True
+    assert output.Output(no_color=True).color_enabled(Tty()) is False
+
+
+def test_a_cli_run_leaves_no_process_wide_state() -> None:
+    import logging
+
+    from typer.testing import CliRunner
+
+    from autoplay_cli.cli.app import app
+
+    runner = CliRunner()
+    logger = logging.getLogger("autoplay_cli")
+    before = (logger.level, list(logger.handlers), logger.propagate)
+    coloured = {"FORCE_COLOR": "1", "COLUMNS": "200"}
+    result = runner.invoke(app, ["--debug", "--no-color", "config", "show"], env=coloured)
+    assert result.exit_code == 0, result.stderr
+    assert "\x1b[" not in result.stdout  # --no-color was in force during the run ...
+    assert (logger.level, list(logger.handlers), logger.propagate) == before
+    assert output.current().debug is False and output.current().no_color is False
+    # ... and the next run, without it, is not affected.
+    result = runner.invoke(app, ["config", "show"], env=coloured)
+    assert result.exit_code == 0 and "\x1b[" in result.stdout

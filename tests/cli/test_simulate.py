@@ -199,11 +199,8 @@ def test_help_documents_the_options() -> None:
 def test_colour_output_has_the_same_text(monkeypatch: pytest.MonkeyPatch) -> None:
     import re
 
-    from autoplay_cli.cli import output
-
     plain = sim(DEMO)[1]
-    monkeypatch.setattr(output, "color_enabled", lambda stream: True)
-    monkeypatch.setattr(output, "_consoles", {})
+    monkeypatch.setenv("FORCE_COLOR", "1")
     coloured = runner.invoke(app, ["simulate", DEMO]).stdout
     assert "\x1b[" in coloured
     assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain

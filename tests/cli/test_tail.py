@@ -342,11 +342,9 @@ def test_a_missing_replay_file_exits_8(tmp_path: Path) -> None:
 def test_colour_on_a_terminal_is_stable_per_session(
     emu: Any, everything: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from autoplay_cli.cli import output
     from autoplay_cli.cli.tail_render import SESSION_COLOURS, session_colour
 
-    monkeypatch.setattr(output, "color_enabled", lambda stream: True)
-    monkeypatch.setattr(output, "_consoles", {})
+    monkeypatch.setenv("FORCE_COLOR", "1")
     result = tail(
         emu,
         "--count",

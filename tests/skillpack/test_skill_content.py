@@ -91,6 +91,13 @@ def _option_map(command: Any) -> dict[str, Any]:
     return names
 
 
+def _subcommands(command: Any) -> dict[str, Any] | None:
+    # Through the group API, which also covers the root's lazily loaded commands.
+    if not hasattr(command, "list_commands"):
+        return None
+    return {name: command.get_command(None, name) for name in command.list_commands(None)}
+
+
 def check_invocation(root: Any, args: list[str]) -> list[str]:
     """Problems with one ``autoplay`` invocation (empty when it is valid)."""
     problems: list[str] = []
@@ -116,7 +123,7 @@ def check_invocation(root: Any, args: list[str]) -> list[str]:
                     i += 1
             i += 1
             continue
-        subcommands = getattr(command, "commands", None)
+        subcommands = _subcommands(command)
         if subcommands is not None:
             if tok not in subcommands:
                 problems.append(f"`{path}` has no command {tok!r}")
@@ -124,7 +131,7 @@ def check_invocation(root: Any, args: list[str]) -> list[str]:
             command, path = subcommands[tok], f"{path} {tok}"
             options = _option_map(command)
         i += 1
-    if getattr(command, "commands", None) is not None and command is not root:
+    if _subcommands(command) is not None and command is not root:
         problems.append(f"`{path}` needs a subcommand")
     return problems
 
