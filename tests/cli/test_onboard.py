@@ -698,13 +698,13 @@ def test_timeout_bounds_the_whole_request_against_a_trickling_connector(
     assert "did not answer within 1 s" in proc.stderr
 
 
-def test_a_url_answering_405_is_exit_5_as_the_readme_says(raw_http_server: Any) -> None:
+def test_a_url_answering_405_is_exit_5_as_documented(raw_http_server: Any) -> None:
     url = raw_http_server(405)
     proc = autoplay("onboard", "--connector-url", url, "--product-id", "acme", "--email", EMAIL)
     assert proc.returncode == EXIT_NOT_FOUND, proc.stderr
     assert "HTTP 405" in proc.stderr and "--connector-url" in proc.stderr
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    assert re.search(r"^\| 5 \| [^\n]*405", readme, re.M)
+    table = (Path(__file__).resolve().parents[2] / "docs" / "exit-codes.md").read_text("utf-8")
+    assert re.search(r"^\| 5 \| [^\n]*405", table, re.M)
 
 
 def test_a_bad_unkey_api_id_fails_before_registering(emulator: Any) -> None:
