@@ -33,7 +33,7 @@ def _lower_hex(text: str) -> str:
 
 
 secrets_ = st.text(
-    alphabet=st.characters(min_codepoint=33, max_codepoint=0x2FF, exclude_categories=("Cs",)),
+    alphabet=st.characters(min_codepoint=33, max_codepoint=0x2FF, exclude_categories=["Cs"]),
     min_size=12,
     max_size=40,
 )
