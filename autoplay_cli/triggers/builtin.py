@@ -42,7 +42,7 @@ def _stamp(action: ActionLike, name: str) -> float | None:
 
 
 def ping_pong_cycles(urls: Sequence[str]) -> int:
-    """Count positions ``i`` with ``url[i] == url[i+2] != url[i+1]``, URLs stripped, blanks dropped."""
+    """Count positions ``i`` with ``url[i] == url[i+2] != url[i+1]`` (stripped, blanks dropped)."""
     kept = [u.strip() for u in urls if u and u.strip()]
     return sum(1 for a, b, c in zip(kept, kept[1:], kept[2:], strict=False) if a == c and a != b)
 
