@@ -41,11 +41,12 @@ class AgentState(StrEnum):
     REACTIVE = "reactive_assistance"
 
 
-class InvalidTransitionError(AutoplayError, RuntimeError):
+class InvalidTransitionError(AutoplayError, ValueError, RuntimeError):
     """A transition the state machine never allows (e.g. PROACTIVE -> REACTIVE).
 
-    Subclasses :class:`RuntimeError` too, so generic callers can catch it as
-    "this operation is not valid in the current state".
+    Subclasses :class:`ValueError`, as the SDK's error does, so ``except
+    ValueError`` in ported code still catches it; and :class:`RuntimeError`,
+    as earlier releases of this toolkit did.
     """
 
     def __init__(
@@ -86,9 +87,10 @@ class SessionState:
     so a snapshot written by one process keeps correct timeouts and cooldowns
     when read by another, or after a restart.
 
-    ``transition_to_proactive(trigger_id)`` returns ``False`` and changes nothing
-    when the session is already PROACTIVE or a cooldown is active (from REACTIVE
-    it raises); on success it records the trigger id in ``last_trigger_id``.
+    As in the SDK, only THINKING accepts a transition: ``transition_to_proactive``
+    and ``transition_to_reactive`` raise :class:`InvalidTransitionError` in
+    PROACTIVE or REACTIVE; ``transition_to_proactive`` returns ``False`` (and
+    changes nothing) only when a cooldown blocks it.
     """
 
     __slots__ = (
@@ -174,15 +176,16 @@ class SessionState:
         return max(0.0, self.cooldown_until - self.now())
 
     def effective_timeouts(self, tour_registry: TourRegistry | None = None) -> tuple[float, float]:
-        """``(interaction_timeout_s, cooldown_period_s)``, the active tour's overrides applied."""
-        timeout, cooldown = self.interaction_timeout_s, self.cooldown_period_s
+        """``(interaction_timeout_s, cooldown_period_s)``: the running tour's, else the session's.
+
+        The running tour is the registry's entry for ``active_tour_id`` (looked
+        up as a provider flow id first, as the SDK does, then as a tour id);
+        a tour without timings of its own has the SDK's tour defaults (20 s, 120 s).
+        """
         tour = self._active_tour(tour_registry)
         if tour is not None:
-            if tour.interaction_timeout_s is not None:
-                timeout = tour.interaction_timeout_s
-            if tour.cooldown_period_s is not None:
-                cooldown = tour.cooldown_period_s
-        return timeout, cooldown
+            return tour.timings()
+        return self.interaction_timeout_s, self.cooldown_period_s
 
     def _active_tour(self, tour_registry: TourRegistry | None) -> TourDefinition | None:
         if tour_registry is None or self.active_tour_id is None:
@@ -221,20 +224,20 @@ class SessionState:
         log.info("session %s: %s -> %s (%s)", self.session_id, previous.value, target.value, why)
 
     def transition_to_proactive(self, trigger_id: str) -> bool:
-        """THINKING -> PROACTIVE when a trigger fires; ``False`` (no change) if blocked.
+        """THINKING -> PROACTIVE when a trigger fires; ``False`` (no change) during a cooldown.
 
-        Blocked when already PROACTIVE or while a cooldown is active. From
-        REACTIVE it raises :class:`InvalidTransitionError`: the state never moves
-        directly between PROACTIVE and REACTIVE, in either direction (WIRE §5).
-        On success ``last_trigger_id`` records *trigger_id*.
+        From PROACTIVE or REACTIVE it raises :class:`InvalidTransitionError`, as
+        the SDK does: an offer is already running, or the user is chatting, and
+        both leave only by interaction timeout (WIRE §5). On success
+        ``last_trigger_id`` records *trigger_id*.
         """
-        if self.current_state is AgentState.REACTIVE:
-            raise self._no_direct_switch(
+        if self.current_state is not AgentState.THINKING:
+            raise self._not_from_here(
                 AgentState.PROACTIVE,
                 hint="check can_deliver_proactive() first; the session "
                 "returns to thinking by interaction timeout",
             )
-        if self.current_state is not AgentState.THINKING or self.cooldown_active:
+        if self.cooldown_active:
             return False
         self.last_trigger_id = str(trigger_id)
         self._enter(AgentState.PROACTIVE, f"trigger {trigger_id}")
@@ -243,28 +246,26 @@ class SessionState:
     def transition_to_reactive(self) -> None:
         """The user opened the chat: THINKING -> REACTIVE, never blocked by cooldown.
 
-        Clears any cooldown. In REACTIVE already, it counts as an interaction.
-        From PROACTIVE it raises :class:`InvalidTransitionError`: a proactive
-        conversation returns to THINKING by timeout first.
+        Clears any cooldown. From PROACTIVE or REACTIVE it raises
+        :class:`InvalidTransitionError`, as the SDK does: record the user's
+        messages with :meth:`record_user_interaction` instead.
         """
-        if self.current_state is AgentState.REACTIVE:
-            self._touch()
-            return
-        if self.current_state is AgentState.PROACTIVE:
-            raise self._no_direct_switch(
+        if self.current_state is not AgentState.THINKING:
+            raise self._not_from_here(
                 AgentState.REACTIVE,
-                hint="record the user's reply with "
-                "record_user_interaction(); the session returns to thinking by interaction timeout",
+                hint="record the user's message with record_user_interaction(); "
+                "the session returns to thinking by interaction timeout",
             )
         self.cooldown_until = None
         self.active_cooldown_period_s = None
         self._enter(AgentState.REACTIVE, "chat opened")
 
-    def _no_direct_switch(self, target: AgentState, *, hint: str) -> InvalidTransitionError:
-        """The error for PROACTIVE <-> REACTIVE, which never happens directly (WIRE §5)."""
+    def _not_from_here(self, target: AgentState, *, hint: str) -> InvalidTransitionError:
+        """The error for a transition out of PROACTIVE/REACTIVE (only a timeout leaves them)."""
+        how = "directly" if target is not self.current_state else "again (it is already there)"
         return InvalidTransitionError(
             f"session {self.session_id}: cannot go from {self.current_state.value} to "
-            f"{target.value} directly",
+            f"{target.value} {how}",
             current=self.current_state,
             target=target.value,
             hint=hint,
@@ -275,12 +276,14 @@ class SessionState:
 
         The timeout (and the cooldown started on return) come from the active
         tour in *tour_registry* when it defines them, else the session's own.
-        Returning clears visual guidance and the active tour.
+        Returning clears visual guidance and the active tour. The timeout fires
+        when the time since the last interaction is strictly greater than the
+        timeout (as in the SDK): exactly at the timeout the session stays.
         """
         if self.current_state is AgentState.THINKING:
             return False
         timeout, cooldown = self.effective_timeouts(tour_registry)
-        if self.now() - self.last_interaction_at < timeout:
+        if not self.now() - self.last_interaction_at > timeout:
             return False
         self.visual_guidance_active = False
         self.active_tour_id = None
@@ -291,13 +294,11 @@ class SessionState:
     def set_visual_guidance(self, active: bool, tour_id: str | None = None) -> None:
         """Start (``active=True``, optionally naming the tour) or stop a tour overlay.
 
-        Only in PROACTIVE or REACTIVE; starting a tour resets the interaction
-        timer. *tour_id* is the tour's provider flow id (or its registry id).
-        Stopping guidance that is not active is a no-op in any state.
+        Only in PROACTIVE or REACTIVE: in THINKING, starting or stopping raises
+        :class:`InvalidTransitionError`, as in the SDK. Starting a tour resets the
+        interaction timer. *tour_id* is the tour's provider flow id (or its
+        registry id).
         """
-        if not active and not self.visual_guidance_active:
-            self.active_tour_id = None
-            return
         if self.current_state is AgentState.THINKING:
             raise InvalidTransitionError(
                 f"session {self.session_id}: visual guidance can only change in "

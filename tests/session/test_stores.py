@@ -216,7 +216,7 @@ async def test_many_tasks_lose_no_updates(store: Store) -> None:
 
 async def test_persisted_state_survives_a_restart(store: Store, clock: Any) -> None:
     await store.update("s1", lambda st: st.transition_to_proactive("t"))
-    clock.advance(20)
+    clock.advance(20.5)
     s = await store.update("s1", lambda st: st.tick())
     assert s.current_state is AgentState.THINKING
     clock.advance(45)
