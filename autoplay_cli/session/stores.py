@@ -58,7 +58,8 @@ class SessionStore(Protocol):
     ) -> SessionState: ...
 
 
-def _fill_metadata(state: SessionState, metadata: Mapping[str, Any] | None) -> None:
+def fill_metadata(state: SessionState, metadata: Mapping[str, Any] | None) -> None:
+    """Set the keys of *metadata* that *state* lacks (or holds as null); never overwrite."""
     for key, value in (metadata or {}).items():
         if value is not None and state.metadata.get(key) is None:
             state.metadata[key] = value
@@ -233,7 +234,7 @@ class _CasStore:
         ):
             return existing
         return await self.update(
-            session_id, lambda s: _fill_metadata(s, metadata), metadata=metadata
+            session_id, lambda s: fill_metadata(s, metadata), metadata=metadata
         )
 
 
