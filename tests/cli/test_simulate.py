@@ -34,7 +34,7 @@ def test_human_timeline_and_summary_on_stdout() -> None:
     assert code == 0
     assert out.startswith("time   session  event")
     assert "canonical_url_ping_pong  offer     proactive" in out
-    assert "blocked: v2_cooldown_active (0:46 left)" in out
+    assert "blocked: v2_cooldown_active (0:47 left)" in out
     assert "\nSummary\n" in out and "offers made: 3; offers blocked: 2" in out
     assert "\x1b[" not in out
     assert "Simulated demo" in err
