@@ -27,6 +27,8 @@ Clock = Callable[[], float]
 DEFAULT_INTERACTION_TIMEOUT_S = 20.0
 DEFAULT_COOLDOWN_PERIOD_S = 60.0
 SNAPSHOT_VERSION = 1
+# The ``_v`` of the snapshots autoplay-sdk 0.7.x writes (its only version).
+SDK_SNAPSHOT_VERSION = 1
 
 REASON_OK = "ok"
 REASON_COOLDOWN = "v2_cooldown_active"
@@ -133,7 +135,7 @@ class SessionState:
         )
         self._clock: Clock = clock or time.time
         # The store revision this object was read at (set by session stores; not persisted).
-        self._store_revision: int | None = None
+        self._store_revision: int | str | None = None
         now = self._clock()
         self.current_state: AgentState = AgentState.THINKING
         self.state_entered_at: float = now
@@ -385,13 +387,26 @@ class SessionState:
 
     @classmethod
     def from_dict(cls, data: Any, *, clock: Clock | None = None) -> SessionState:
-        """Rebuild a state from :meth:`to_dict` output.
+        """Rebuild a state from :meth:`to_dict` output, or from an SDK snapshot.
 
-        Raises :class:`~autoplay_cli.errors.SnapshotError` for an unknown
-        version or invalid content; never returns a half-read state.
+        Our snapshots (``"version": 1``) are read strictly: an unknown version
+        or invalid content raises :class:`~autoplay_cli.errors.SnapshotError`,
+        never a half-read state.
+
+        A snapshot written by ``autoplay-sdk`` 0.7.x (``SessionState.to_dict()``
+        there, recognised by its ``"_v": 1``) is read as that SDK reads it:
+        what is missing or invalid takes the SDK's default. Its timestamps are
+        ``time.monotonic()`` readings of the process that wrote it, meaningless
+        in any other process or after a restart, so they are treated as
+        unknown and the timers restart from now (``clock()``): the interaction
+        timer of a PROACTIVE/REACTIVE session, and a cooldown that was running
+        (for its full period). State, metadata, timings, tour, guidance and the
+        conversation link are kept; ``last_trigger_id`` is unknown (None).
         """
         if not isinstance(data, Mapping):
             raise SnapshotError(f"session snapshot must be an object, got {type(data).__name__}")
+        if is_sdk_snapshot(data):
+            return cls._from_sdk(data, clock)
         version = data.get("version")
         if version != SNAPSHOT_VERSION or isinstance(version, bool):
             raise SnapshotError(
@@ -437,6 +452,66 @@ class SessionState:
             raise SnapshotError(f"{where}: visual guidance is active in thinking")
         return state
 
+    @classmethod
+    def _from_sdk(cls, data: Mapping[str, Any], clock: Clock | None) -> SessionState:
+        if data.get("_v") != SDK_SNAPSHOT_VERSION or isinstance(data.get("_v"), bool):
+            raise SnapshotError(
+                f"unsupported autoplay-sdk session snapshot version {data.get('_v')!r} "
+                f"(this toolkit reads the SDK's version {SDK_SNAPSHOT_VERSION})",
+                hint="delete the stored session so it is recreated",
+            )
+        sid = data.get("session_id")
+        if not isinstance(sid, str) or not sid.strip():
+            raise SnapshotError(
+                f"autoplay-sdk session snapshot has no session_id (got {sid!r})",
+                hint="a session store fills it in from the key; pass it in the data otherwise",
+            )
+        metadata = data.get("metadata")
+        state = cls(
+            sid,
+            metadata if isinstance(metadata, Mapping) else None,
+            interaction_timeout_s=_sdk_period(
+                data.get("interaction_timeout_s"), DEFAULT_INTERACTION_TIMEOUT_S, zero=False
+            ),
+            cooldown_period_s=_sdk_period(
+                data.get("cooldown_period_s"), DEFAULT_COOLDOWN_PERIOD_S, zero=True
+            ),
+            clock=clock,
+        )
+        raw_state = data.get("current_state")
+        try:
+            state.current_state = AgentState(raw_state if isinstance(raw_state, str) else "")
+        except ValueError:
+            log.warning(
+                "session %s: autoplay-sdk snapshot has current_state %r; read as thinking "
+                "(as the SDK does)",
+                sid,
+                raw_state,
+            )
+        # Timers restart from now: __init__ already set state_entered_at and
+        # last_interaction_at to clock(); the SDK's monotonic stamps are not used.
+        tour = data.get("active_tour_id")
+        if state.current_state is not AgentState.THINKING:
+            state.visual_guidance_active = data.get("visual_guidance_active") is True
+            state.active_tour_id = tour if isinstance(tour, str) and tour else None
+        cid = data.get("conversation_id")
+        if data.get("conversation_linked") is True and isinstance(cid, str) and cid:
+            state.conversation_linked, state.conversation_id = True, cid
+        elif isinstance(cid, str) and cid:
+            state.conversation_id = cid  # the SDK keeps an unlinked id too
+        thinking = data.get("thinking")
+        if (
+            state.current_state is AgentState.THINKING
+            and isinstance(thinking, Mapping)
+            and thinking.get("cooldown_active") is True
+        ):
+            override = thinking.get("active_cooldown_period_s")
+            period = _sdk_period(override, state.cooldown_period_s, zero=True)
+            state.start_cooldown(period)
+            if override is None:
+                state.active_cooldown_period_s = period
+        return state
+
     def copy(self) -> SessionState:
         """An independent copy sharing the same clock."""
         return SessionState.from_dict(self.to_dict(), clock=self._clock)
@@ -455,6 +530,19 @@ class SessionState:
             f"cooldown_active={self.cooldown_active}, "
             f"conversation_id={self.conversation_id!r})"
         )
+
+
+def is_sdk_snapshot(data: Any) -> bool:
+    """True for a snapshot written by ``autoplay-sdk`` 0.7.x (``"_v"``, no ``"version"``)."""
+    return isinstance(data, Mapping) and "_v" in data and "version" not in data
+
+
+def _sdk_period(value: Any, default: float, *, zero: bool) -> float:
+    """An SDK timing, or *default* where the SDK's value would not be valid here."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not zero):
+        return default
+    return float(value)
 
 
 def _field(
