@@ -145,3 +145,6 @@ def simulate(
     else:
         output.info(f"Simulated {', '.join(report.names)}")
         render.human(report, summary_only=summary_only)
+    if report.namespace:
+        # On stderr, so stdout stays identical to an in-memory run.
+        output.info(f"Redis keys of this run: {report.namespace}* (kept 1 h for inspection)")

@@ -133,6 +133,8 @@ class Report:
     names: list[str] = field(default_factory=list)
     keep_steps: bool = True
     step_count: int = 0
+    # The Redis key namespace of a ``--store`` run (None in memory).
+    namespace: str | None = None
 
     def __repr__(self) -> str:
         return f"Report(steps={self.step_count}, sessions={len(self.sessions)})"
@@ -182,6 +184,7 @@ class Report:
             config=self.config,
             names=self.names,
             keep_steps=self.keep_steps,
+            namespace=self.namespace,
         )
         view.step_count = len(view.steps)
         return view

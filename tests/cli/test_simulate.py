@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from autoplay_cli.cli.app import app
-from autoplay_cli.errors import EXIT_INPUT, EXIT_UNAVAILABLE, EXIT_USAGE
+from autoplay_cli.errors import (
+    EXIT_AUTH,
+    EXIT_CONFIG,
+    EXIT_INPUT,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
 from autoplay_cli.simulate.runner import demo_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,6 +119,89 @@ def test_redis_store_gives_the_same_output(redis_url: str) -> None:
     memory = sim(DEMO, "--json")
     redis = sim(DEMO, "--json", "--store", redis_url)
     assert redis[0] == 0 and redis[1] == memory[1]
+
+
+def test_parallel_store_runs_in_real_processes_keep_to_their_own_keys(
+    redis_url: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    import redis
+
+    # Sessions of the same names in every run: before, the runs deleted and
+    # overwrote each other's keys and printed wrong timelines.
+    expected = sim(DEMO, "--json")[1]
+    env = {**__import__("os").environ, "NO_COLOR": "1"}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "autoplay_cli",
+                "simulate",
+                DEMO,
+                "--json",
+                "--store",
+                redis_url,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for _ in range(3)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    namespaces = set()
+    for proc, (out, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err.decode()
+        assert out.decode() == expected
+        line = next(x for x in err.decode().splitlines() if "Redis keys of this run" in x)
+        namespaces.add(line.split(": ", 1)[1].split("*", 1)[0])
+    assert len(namespaces) == 3  # one namespace per run
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    for ns in namespaces:
+        keys = list(client.scan_iter(match=ns + "*"))
+        assert {k.split(":")[-1] for k in keys if ":session_state:" in k} >= {"maria", "kenji"}
+        assert all(0 < client.ttl(k) <= 3600 for k in keys)
+    client.close()
+
+
+@pytest.fixture
+def redis_user(redis_url: str) -> Any:
+    """An ACL user with a known password on the shared test server."""
+    import uuid
+
+    import redis
+
+    name = f"sim-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(redis_url)
+    client.acl_setuser(
+        name, enabled=True, passwords=["+right-pass-123"], commands=["+@all"], keys=["*"]
+    )
+    yield name
+    client.acl_deluser(name)
+    client.close()
+
+
+def test_store_with_a_wrong_password_is_an_auth_error_not_an_outage(
+    redis_url: str, redis_user: str
+) -> None:
+    hostport = redis_url.split("//", 1)[1].split("/", 1)[0]
+    code, out, err = sim(DEMO, "--store", f"redis://{redis_user}:wrong-pass-456@{hostport}/0")
+    assert code == EXIT_AUTH and out == ""
+    assert "refused the credentials" in err and "password" in err
+    assert "redis-server is running" not in err and "wrong-pass-456" not in err
+    assert len(err.strip().splitlines()) == 1
+    ok = sim(DEMO, "--summary-only", "--store", f"redis://{redis_user}:right-pass-123@{hostport}/0")
+    assert ok[0] == 0
+
+
+def test_store_with_a_database_the_server_lacks_is_a_config_error(redis_url: str) -> None:
+    hostport = redis_url.split("//", 1)[1].split("/", 1)[0]
+    code, out, err = sim(DEMO, "--store", f"redis://{hostport}/999")
+    assert code == EXIT_CONFIG and out == ""
+    assert "no such database" in err and "redis-server is running" not in err
 
 
 def test_unreachable_redis_is_one_error_line() -> None:
