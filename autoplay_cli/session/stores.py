@@ -9,6 +9,7 @@ a stale write is refused instead of silently replacing the new session.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import itertools
 import json
@@ -261,6 +262,10 @@ class _CasStore:
         )
 
 
+class _TypeChanged(Exception):
+    """The key changed type between two reads (an upgrade ran in between)."""
+
+
 def _is_sdk(revision: object) -> bool:
     return isinstance(revision, str) and revision.startswith(SDK_PREFIX)
 
@@ -316,21 +321,6 @@ class MemorySessionStore(_CasStore):
         with self._lock:
             return sorted(self._data)
 
-
-# The key holds a hash in our layout, a JSON string in the SDK's layout, or nothing.
-# Returns {type, snapshot, revision token}; the token of an SDK string is "sdk:" + its SHA-1.
-_READ_SCRIPT = """
-local t = redis.call('TYPE', KEYS[1])['ok']
-if t == 'hash' then
-  local v = redis.call('HMGET', KEYS[1], 'snapshot', 'revision', 'incarnation')
-  if not v[1] then return {t} end
-  return {t, v[1], (v[3] or '') .. ':' .. (v[2] or '')}
-elseif t == 'string' then
-  local raw = redis.call('GET', KEYS[1])
-  return {t, raw, 'sdk:' .. redis.sha1hex(raw)}
-end
-return {t}
-"""
 
 # KEYS[1] session key. ARGV: expected token ("*" = any), snapshot JSON, ttl seconds
 # ("keep" = keep the key's remaining time to live), a fresh incarnation id.
@@ -428,24 +418,67 @@ class RedisSessionStore(_CasStore):
 
     async def _read(self, session_id: str) -> tuple[Revision, str | None]:
         key = self.key(session_id)
-        with self._conn.errors("read session", key):
-            reply = await self._script(_READ_SCRIPT)(keys=[key])
-        kind = _text(reply[0])
-        if kind == "none":
+        # One HMGET in the common case; a key of another type (the SDK's string) costs
+        # more round trips, and is read again if it changes type in between.
+        for _ in range(self.max_attempts):
+            with self._conn.errors("read session", key):
+                client = self._conn.client()
+                try:
+                    raw, revision, incarnation = await client.hmget(
+                        key, ["snapshot", "revision", "incarnation"]
+                    )
+                except Exception as exc:
+                    if "WRONGTYPE" not in str(exc):
+                        raise
+                    try:
+                        return await self._read_foreign(client, key)
+                    except Exception as again:
+                        if "WRONGTYPE" not in str(again):
+                            raise
+                        continue  # upgraded to a hash meanwhile: read that
+            return self._hash_value(key, raw, revision, incarnation)
+        raise ConcurrentUpdateError(
+            f"session {session_id!r}: its key kept changing type while being read",
+            hint="retry; stop the writers that replace it",
+        )
+
+    @staticmethod
+    def _hash_value(
+        key: str, raw: Any, revision: Any, incarnation: Any
+    ) -> tuple[Revision, str | None]:
+        if raw is None:
+            if revision is not None:
+                raise SnapshotError(
+                    f"redis key {key} holds a hash without a session snapshot",
+                    hint="delete the key or use another key prefix",
+                )
             return ABSENT, None
-        if len(reply) < 3:
-            what = "a hash without a session snapshot" if kind == "hash" else f"a {kind}"
-            raise SnapshotError(
-                f"redis key {key} holds {what}, not a session",
-                hint="delete the key or use another key prefix",
-            )
-        token = _text(reply[2])
-        if kind == "hash" and not token.rpartition(":")[2].isdigit():
+        rev = _text(revision) if revision is not None else ""
+        if not rev.isdigit():
             raise SnapshotError(
                 f"redis key {key} has no valid revision",
                 hint="delete the key so the session is recreated",
             )
-        return token, _text(reply[1])
+        inc = _text(incarnation) if incarnation is not None else ""
+        return f"{inc}:{rev}", _text(raw)
+
+    async def _read_foreign(self, client: Any, key: str) -> tuple[Revision, str | None]:
+        kind = _text(await client.type(key))
+        if kind == "none":  # deleted in between
+            return ABSENT, None
+        if kind == "hash":  # upgraded in between: the caller reads the hash
+            raise _TypeChanged("WRONGTYPE")
+        if kind != "string":
+            raise SnapshotError(
+                f"redis key {key} holds a {kind}, not a session",
+                hint="delete the key or use another key prefix",
+            )
+        raw = await client.get(key)
+        if raw is None:
+            return ABSENT, None
+        data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
+        # The same token the compare-and-set script computes (redis.sha1hex of the value).
+        return SDK_PREFIX + hashlib.sha1(data).hexdigest(), data.decode("utf-8", "replace")
 
     async def _cas(
         self, session_id: str, expected: Revision | None, snapshot: str, *, ttl: str | None = None
