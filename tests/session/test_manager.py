@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autoplay_cli.errors import InputError
 from autoplay_cli.session import (
@@ -435,3 +437,53 @@ async def test_redis_manager_links_in_redis_across_workers(
     assert await b.on_actions(batch("s1", "/b")) == "posted"
     assert [n[1] for n in writer.notes] == ["conv-1", "conv-1"]
     assert await b.proactive_allowed("s1") == (True, "ok")
+
+
+GATE_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["gate_then_offer", "open_chat", "message", "link", "tick", "offer_unchecked"]
+        ),
+        st.floats(min_value=0, max_value=90, allow_nan=False),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=GATE_OPS)
+def test_gate_and_offer_agree_under_random_sequences(ops: list[tuple[str, float]]) -> None:
+    """Whatever happened before, a yes from the gate is an offer the state machine takes."""
+
+    class Clock:
+        t = 1_767_225_600.0
+
+        def __call__(self) -> float:
+            return self.t
+
+    async def run() -> None:
+        clock = Clock()
+        m = DeliveryManager(Writer(), clock=clock)
+        for op, dt in ops:
+            clock.t += dt
+            if op == "gate_then_offer":
+                allowed, reason = await m.proactive_allowed("s")
+                moved = await m.record_proactive_offer("s", "t")
+                assert moved is allowed, reason
+            elif op == "offer_unchecked":
+                await m.record_proactive_offer("s", "t")  # False when refused, never raises
+            elif op == "open_chat":
+
+                def open_chat(s: Any) -> None:
+                    if s.current_state is AgentState.THINKING:
+                        s.transition_to_reactive()
+
+                await m.store.update("s", open_chat)
+            elif op == "message":
+                await m.store.update("s", lambda s: s.record_user_interaction())
+            elif op == "link":
+                await m.on_chatbot_event("s", "conv-1")
+            else:
+                await m.store.update("s", lambda s: s.tick())
+
+    asyncio.run(run())
