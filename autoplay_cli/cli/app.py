@@ -45,6 +45,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("tail", "autoplay_cli.cli.tail", "tail", "Follow, record or replay the live stream."),
     Command("simulate", "autoplay_cli.cli.simulate", "simulate", "Run sessions through triggers."),
     Command(
+        "migrate-sessions",
+        "autoplay_cli.cli.migrate_sessions",
+        "migrate_sessions",
+        "Upgrade SDK-stored Redis sessions.",
+    ),
+    Command(
         "migrate-imports",
         "autoplay_cli.cli.migrate_imports",
         "migrate_imports",

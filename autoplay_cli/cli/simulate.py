@@ -9,6 +9,12 @@ import typer
 
 from autoplay_cli.cli import output
 
+# Bounds of the command-line values: beyond them a run means nothing (a cooldown of
+# 1e308 s) or cannot fit in memory (10,000 generated sessions take about 330 MB).
+MAX_TIMING_S = 30 * 86400
+MAX_GENERATE = 100_000
+TRIGGER_IDS = "canonical_url_ping_pong, user_page_dwell"
+
 
 def simulate(
     files: Annotated[
@@ -50,19 +56,27 @@ def simulate(
         typer.Option(
             "--interaction-timeout",
             metavar="SECONDS",
-            help="Override every interaction timeout (tours' own still win).",
+            help="Override every interaction timeout (tours' own still win); "
+            f"at most {MAX_TIMING_S} (30 days).",
             show_default=False,
         ),
     ] = None,
     cooldown: Annotated[
-        float | None, typer.Option("--cooldown", metavar="SECONDS", help="Override every cooldown.")
+        float | None,
+        typer.Option(
+            "--cooldown",
+            metavar="SECONDS",
+            help=f"Override every cooldown; at most {MAX_TIMING_S} (30 days).",
+            show_default=False,
+        ),
     ] = None,
     trigger: Annotated[
         list[str] | None,
         typer.Option(
             "--trigger",
             metavar="ID=on|off",
-            help="Turn a trigger on or off (repeatable).",
+            help=f"Turn a trigger on or off (repeatable). IDs: {TRIGGER_IDS}, "
+            "or a criteria trigger of the config.",
             show_default=False,
         ),
     ] = None,
@@ -71,7 +85,9 @@ def simulate(
         typer.Option(
             "--set",
             metavar="TRIGGER.PARAM=VALUE",
-            help="Set a trigger parameter (repeatable).",
+            help="Set a trigger parameter (repeatable). PARAM: min_cycles, hesitation "
+            "(canonical_url_ping_pong); dwell_threshold_seconds, user_page_dwell_max_actions "
+            "(user_page_dwell); interaction_timeout_s, cooldown_period_s (any trigger).",
             show_default=False,
         ),
     ] = None,
@@ -93,7 +109,7 @@ def simulate(
             show_default=False,
         ),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for --generate.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", metavar="SEED", help="Seed for --generate.")] = 0,
     pulse: Annotated[
         float,
         typer.Option(
@@ -113,8 +129,29 @@ def simulate(
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Run the bundled demo scenario.")] = False,
 ) -> None:
-    """Replay recorded or scripted sessions through the triggers and the session FSM."""
+    """Replay recorded or scripted sessions through the triggers and the session FSM.
+
+    \b
+    Examples:
+      autoplay simulate --demo
+      autoplay simulate today.ndjson --config triggers.toml --cooldown 30
+      autoplay simulate --generate 200 --seed 7 --summary-only
+    """
+    from autoplay_cli.errors import UsageError
     from autoplay_cli.simulate.runner import RunOptions, run
+
+    for flag, value in (("--interaction-timeout", interaction_timeout), ("--cooldown", cooldown)):
+        # Lower bounds and NaN are checked with the config; here only what the flag adds.
+        if value is not None and value > MAX_TIMING_S:
+            raise UsageError(
+                f"{flag} must be at most {MAX_TIMING_S} seconds (30 days), got {value:g}",
+                hint="a longer period means the same as 30 days in any simulation",
+            )
+    if generate is not None and generate > MAX_GENERATE:
+        raise UsageError(
+            f"--generate must be at most {MAX_GENERATE}, got {generate}",
+            hint="about 33 KB of memory per session; run several seeds for more",
+        )
 
     options = RunOptions(
         files=list(files or []),
@@ -145,3 +182,6 @@ def simulate(
     else:
         output.info(f"Simulated {', '.join(report.names)}")
         render.human(report, summary_only=summary_only)
+    if report.namespace:
+        # On stderr, so stdout stays identical to an in-memory run.
+        output.info(f"Redis keys of this run: {report.namespace}* (kept 1 h for inspection)")

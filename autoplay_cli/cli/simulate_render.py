@@ -23,36 +23,49 @@ STATE_STYLES = {"proactive": "green", "reactive": "magenta", "thinking": ""}
 
 
 def _print_table(
-    header: tuple[str, ...], rows: list[tuple[str, ...]], styles: dict[int, dict[str, str]]
+    header: tuple[str, ...],
+    rows: list[tuple[str, ...]],
+    styles: dict[int, dict[str, str]],
+    *,
+    width: int | None = None,
 ) -> None:
     """Columns as in ``report.format_table``; colour only when the terminal allows it."""
-    from autoplay_cli.simulate.report import format_table
+    from autoplay_cli.simulate.report import format_table, layout
 
-    lines = format_table(header, rows)
+    lines = format_table(header, rows, width)
     if not output.color_enabled(sys.stdout):
         output.emit_text("\n".join(lines))
         return
     from rich.text import Text
 
-    widths = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header))]
+    widths, placed = layout(header, rows, width or 10**9)
     console = output.out()
     console.print(Text(lines[0], style="bold"), soft_wrap=True)
-    for row in rows:
+    for row, (inline, below) in zip(rows, placed, strict=True):
         text = Text()
-        for i, cell in enumerate(row):
-            pad = "" if i == len(row) - 1 else " " * (widths[i] - len(cell) + 2)
+        cells = row if inline else (*row[:-1], "")
+        for i, cell in enumerate(cells):
+            pad = "" if i == len(cells) - 1 else " " * (widths[i] - len(cell) + 2)
             style = next((s for k, s in styles.get(i, {}).items() if cell.startswith(k)), "")
             text.append(cell, style=style)
             text.append(pad)
+        text.rstrip()
         console.print(text, soft_wrap=True)
+        for extra in below:
+            console.print(Text(extra, style="dim"), soft_wrap=True)
 
 
 def human(report: Report, *, summary_only: bool = False) -> None:
     """The timeline, then the per-session summary and the overall figures."""
-    from autoplay_cli.simulate.report import SUMMARY_HEADER, TIMELINE_HEADER
+    from autoplay_cli.simulate.report import LINE_WIDTH, SUMMARY_HEADER, TIMELINE_HEADER
 
     if not summary_only:
-        _print_table(TIMELINE_HEADER, report.timeline_rows(), {4: DECISION_STYLES, 5: STATE_STYLES})
+        _print_table(
+            TIMELINE_HEADER,
+            report.timeline_rows(),
+            {4: DECISION_STYLES, 5: STATE_STYLES},
+            width=LINE_WIDTH,
+        )
         output.emit_text("")
     output.emit_text("Summary")
     _print_table(SUMMARY_HEADER, report.summary_rows(), {})

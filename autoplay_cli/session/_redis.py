@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from autoplay_cli.errors import ConfigError, SnapshotError, StoreUnavailableError
+from autoplay_cli.errors import AuthError, ConfigError, SnapshotError, StoreUnavailableError
 
 
 def safe_url(url: str) -> str:
@@ -103,6 +103,28 @@ class RedisConnection:
                 raise SnapshotError(
                     f"redis key {key} holds a value of the wrong type",
                     hint="delete the key or use another key prefix",
+                ) from exc
+            # The server answered: these are the URL's fault, not an outage.
+            auth_refused = isinstance(exc, rexc.AuthenticationError | rexc.AuthorizationError) or (
+                isinstance(exc, rexc.ResponseError) and "AUTH" in str(exc)
+            )
+            if auth_refused:
+                raise AuthError(
+                    f"redis at {self.where} refused the credentials ({doing}: {exc})",
+                    hint="check the user and password in the URL "
+                    "(redis://USER:PASSWORD@host:port/db, or redis://:PASSWORD@… without a user)",
+                ) from exc
+            if isinstance(exc, rexc.ResponseError) and "DB index" in str(exc):
+                raise ConfigError(
+                    f"redis at {self.where} has no such database ({doing}: {exc})",
+                    hint="use a database number the server has (0–15 by default), "
+                    "e.g. redis://127.0.0.1:6379/15",
+                ) from exc
+            if isinstance(exc, rexc.ResponseError):
+                raise StoreUnavailableError(
+                    f"redis at {self.where} answered with an error ({doing}: {exc})",
+                    hint="check that the URL points at a Redis server (6.2 or later) "
+                    "that allows Lua scripts",
                 ) from exc
             if isinstance(exc, rexc.RedisError | OSError):
                 raise StoreUnavailableError(

@@ -26,10 +26,24 @@ DEFAULT_LINK_TTL_S = 86400
 
 
 class ConversationEventType(StrEnum):
-    """What the chat side reported: a new conversation, or a reply in an existing one."""
+    """What the chat side reported: a new conversation, or a reply in an existing one.
 
-    NEW = "new"
-    REPLY_EXISTING = "reply_existing"
+    The values are the SDK's (``"NEW"``, ``"REPLY_EXISTING"``); parsing from a
+    string accepts either case, so links stored by earlier releases
+    (``"new"``, ``"reply_existing"``) still read.
+    """
+
+    NEW = "NEW"
+    REPLY_EXISTING = "REPLY_EXISTING"
+
+    @classmethod
+    def _missing_(cls, value: object) -> ConversationEventType | None:
+        if isinstance(value, str):
+            wanted = value.strip().upper()
+            for member in cls:
+                if member.value == wanted:
+                    return member
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +79,7 @@ class ConversationLink:
         ):
             raise SnapshotError(f"conversation link {cid!r}: linked_at must be a number")
         try:
-            event = ConversationEventType(data.get("event", "new"))
+            event = ConversationEventType(data.get("event", ConversationEventType.NEW.value))
         except ValueError:
             raise SnapshotError(
                 f"conversation link {cid!r}: unknown event {data.get('event')!r}"
@@ -199,7 +213,8 @@ async def prepare_link(
             kind = ConversationEventType(event)
         except ValueError:
             raise InputError(
-                f"unknown conversation event {event!r}", hint="use 'new' or 'reply_existing'"
+                f"unknown conversation event {event!r}",
+                hint="use 'NEW' or 'REPLY_EXISTING' (either case)",
             ) from None
     link = ConversationLink(
         session_id, conversation_id, kind, time.time() if linked_at is None else linked_at

@@ -23,8 +23,13 @@ from autoplay_cli.session.linking import (
     prepare_link,
     resolve_linked_conversation_id,
 )
-from autoplay_cli.session.state import REASON_OK, Clock, InvalidTransitionError, SessionState
-from autoplay_cli.session.stores import MemorySessionStore, RedisSessionStore, SessionStore
+from autoplay_cli.session.state import Clock, InvalidTransitionError, SessionState
+from autoplay_cli.session.stores import (
+    MemorySessionStore,
+    RedisSessionStore,
+    SessionStore,
+    fill_metadata,
+)
 
 if TYPE_CHECKING:
     from autoplay_cli.session.tours import TourRegistry
@@ -57,14 +62,32 @@ class _Buffered:
 
 
 def render_note(payloads: list[Payload]) -> str:
-    """One note body: summaries first (they condense earlier activity), then merged actions."""
+    """One note body: summaries first (they condense earlier activity), then merged actions.
+
+    Each summary gets its own header line here (the payload's text form may be
+    the summary alone, as in the SDK); batches without actions add nothing.
+    """
     from autoplay_cli.wire import ActionsPayload
 
-    actions = [p for p in payloads if isinstance(p, ActionsPayload)]
-    parts = [p.to_text() for p in payloads if not isinstance(p, ActionsPayload)]
+    actions = [p for p in payloads if isinstance(p, ActionsPayload) and p.actions]
+    parts = [
+        f"Session {p.session_id or 'unknown'} — summary of {_count(p.replaces, 'action')}\n"
+        f"{p.summary}"
+        for p in payloads
+        if not isinstance(p, ActionsPayload)
+    ]
     if actions:
         parts.append(ActionsPayload.merge(actions).to_text())
     return "\n\n".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def _has_content(payload: Payload) -> bool:
+    """A summary always says something; an actions batch only when it holds actions."""
+    return bool(getattr(payload, "actions", True))
 
 
 class DeliveryManager:
@@ -129,9 +152,10 @@ class DeliveryManager:
     async def on_actions(self, payload: Payload | Mapping[str, Any]) -> Delivery:
         """Handle one stream payload (``actions`` or ``summary``; a dict is parsed).
 
-        Returns what happened: ``"ignored"`` (anonymous session), ``"buffered"``
-        (not linked yet), ``"queued"`` (a coalesced note will follow) or
-        ``"posted"`` (flushed now).
+        Returns what happened: ``"ignored"`` (anonymous session, or a batch
+        with no actions: nothing to post, though its identity and
+        ``conversation_id`` still apply), ``"buffered"`` (not linked yet),
+        ``"queued"`` (a coalesced note will follow) or ``"posted"`` (flushed now).
         """
         if isinstance(payload, Mapping):
             from autoplay_cli.wire import parse_payload
@@ -148,9 +172,14 @@ class DeliveryManager:
         }
         state = await self.store.get_or_create(sid, identity)
         now = self._now()
-        self._pending.setdefault(sid, []).append(_Buffered(now, payload))
         conversation_id = resolve_linked_conversation_id(state)
         carried = getattr(payload, "conversation_id", None)
+        if not _has_content(payload):
+            # Nothing to tell the chat; a carried conversation id still links the session.
+            if conversation_id is None and carried:
+                await self.on_chatbot_event(sid, carried)
+            return "ignored"
+        self._pending.setdefault(sid, []).append(_Buffered(now, payload))
         if conversation_id is None and carried:
             # The connector already knows the chat thread: link now; that flushes the buffer.
             await self.on_chatbot_event(sid, carried)
@@ -256,7 +285,9 @@ class DeliveryManager:
         """The chat reported *conversation_id* for *session_id*: link, persist, flush.
 
         The event is inferred when not given (REPLY_EXISTING for a conversation
-        the link store knows, else NEW). The pre-link buffer goes out as one note.
+        the link store knows, else NEW). *metadata* fills the keys the session
+        lacks (or holds as null) and never overwrites existing ones, as
+        ``get_or_create`` does. The pre-link buffer goes out as one note.
         """
         if not isinstance(session_id, str) or not session_id.strip():
             raise InputError(
@@ -270,9 +301,9 @@ class DeliveryManager:
         )
 
         def apply(state: SessionState) -> None:
-            for key, value in (metadata or {}).items():
-                if value is not None:
-                    state.metadata[key] = value
+            # As get_or_create does: fill keys the session lacks (or holds as null),
+            # never overwrite what it already knows.
+            fill_metadata(state, metadata)
             state.on_conversation_linked(link)
 
         state = await self.store.update(session_id, apply, metadata=metadata)
@@ -291,29 +322,35 @@ class DeliveryManager:
     async def proactive_allowed(self, session_id: str) -> tuple[bool, str]:
         """May the copilot offer help now? Ticks and persists the session first.
 
-        ``(True, "ok")`` when the state machine allows it; an unlinked session
-        that has had no offer yet gets ``(True, "ok_unlinked_first_offer")``
-        (the offer creates a new conversation); otherwise ``(False, reason)``
-        with the state machine's reason.
+        The rule, stated once: the answer is yes exactly when
+        :meth:`record_proactive_offer` would move the session to PROACTIVE, i.e.
+        when the state machine accepts the transition (THINKING, no cooldown).
+        The gate never says yes where the state machine says no: not in
+        PROACTIVE, not in REACTIVE (the user is chatting, linked or not), not
+        during a cooldown. When it says yes, the reason tells where the offer
+        goes: ``"ok_unlinked_first_offer"`` for a session with no linked
+        conversation and no offer yet (the offer starts a new conversation),
+        ``"ok"`` otherwise. When it says no, the reason is the state machine's
+        (``v2_state_…`` or ``v2_cooldown_active``).
         """
         state = await self.store.update(session_id, lambda s: s.tick(self.tour_registry))
         allowed, reason = state.can_deliver_proactive()
-        if allowed:
-            return True, REASON_OK
-        if not state.conversation_linked and state.last_trigger_id is None:
+        if allowed and not state.conversation_linked and state.last_trigger_id is None:
             return True, REASON_UNLINKED_FIRST_OFFER
-        return False, reason
+        return allowed, reason
 
     async def record_proactive_offer(self, session_id: str, trigger_id: str) -> bool:
-        """The offer was sent: THINKING -> PROACTIVE, persisted; ``False`` if blocked.
+        """The offer was sent: THINKING -> PROACTIVE, persisted; ``False`` if not moved.
 
-        Blocked: already PROACTIVE, a cooldown, or the user is chatting (REACTIVE,
-        e.g. after an unlinked session's first offer: the state stays REACTIVE).
+        ``False`` (state unchanged) exactly when :meth:`proactive_allowed` says
+        no: a cooldown, or the session is PROACTIVE or REACTIVE (where the state
+        machine itself raises; the manager turns that into ``False``).
         """
         moved: list[bool] = []
 
         def apply(state: SessionState) -> None:
             moved.clear()
+            state.tick(self.tour_registry)
             try:
                 moved.append(state.transition_to_proactive(trigger_id))
             except InvalidTransitionError:

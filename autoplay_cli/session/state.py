@@ -27,6 +27,8 @@ Clock = Callable[[], float]
 DEFAULT_INTERACTION_TIMEOUT_S = 20.0
 DEFAULT_COOLDOWN_PERIOD_S = 60.0
 SNAPSHOT_VERSION = 1
+# The ``_v`` of the snapshots autoplay-sdk 0.7.x writes (its only version).
+SDK_SNAPSHOT_VERSION = 1
 
 REASON_OK = "ok"
 REASON_COOLDOWN = "v2_cooldown_active"
@@ -41,11 +43,12 @@ class AgentState(StrEnum):
     REACTIVE = "reactive_assistance"
 
 
-class InvalidTransitionError(AutoplayError, RuntimeError):
+class InvalidTransitionError(AutoplayError, ValueError, RuntimeError):
     """A transition the state machine never allows (e.g. PROACTIVE -> REACTIVE).
 
-    Subclasses :class:`RuntimeError` too, so generic callers can catch it as
-    "this operation is not valid in the current state".
+    Subclasses :class:`ValueError`, as the SDK's error does, so ``except
+    ValueError`` in ported code still catches it; and :class:`RuntimeError`,
+    as earlier releases of this toolkit did.
     """
 
     def __init__(
@@ -86,9 +89,10 @@ class SessionState:
     so a snapshot written by one process keeps correct timeouts and cooldowns
     when read by another, or after a restart.
 
-    ``transition_to_proactive(trigger_id)`` returns ``False`` and changes nothing
-    when the session is already PROACTIVE or a cooldown is active (from REACTIVE
-    it raises); on success it records the trigger id in ``last_trigger_id``.
+    As in the SDK, only THINKING accepts a transition: ``transition_to_proactive``
+    and ``transition_to_reactive`` raise :class:`InvalidTransitionError` in
+    PROACTIVE or REACTIVE; ``transition_to_proactive`` returns ``False`` (and
+    changes nothing) only when a cooldown blocks it.
     """
 
     __slots__ = (
@@ -131,7 +135,7 @@ class SessionState:
         )
         self._clock: Clock = clock or time.time
         # The store revision this object was read at (set by session stores; not persisted).
-        self._store_revision: int | None = None
+        self._store_revision: int | str | None = None
         now = self._clock()
         self.current_state: AgentState = AgentState.THINKING
         self.state_entered_at: float = now
@@ -174,15 +178,16 @@ class SessionState:
         return max(0.0, self.cooldown_until - self.now())
 
     def effective_timeouts(self, tour_registry: TourRegistry | None = None) -> tuple[float, float]:
-        """``(interaction_timeout_s, cooldown_period_s)``, the active tour's overrides applied."""
-        timeout, cooldown = self.interaction_timeout_s, self.cooldown_period_s
+        """``(interaction_timeout_s, cooldown_period_s)``: the running tour's, else the session's.
+
+        The running tour is the registry's entry for ``active_tour_id`` (looked
+        up as a provider flow id first, as the SDK does, then as a tour id);
+        a tour without timings of its own has the SDK's tour defaults (20 s, 120 s).
+        """
         tour = self._active_tour(tour_registry)
         if tour is not None:
-            if tour.interaction_timeout_s is not None:
-                timeout = tour.interaction_timeout_s
-            if tour.cooldown_period_s is not None:
-                cooldown = tour.cooldown_period_s
-        return timeout, cooldown
+            return tour.timings()
+        return self.interaction_timeout_s, self.cooldown_period_s
 
     def _active_tour(self, tour_registry: TourRegistry | None) -> TourDefinition | None:
         if tour_registry is None or self.active_tour_id is None:
@@ -221,20 +226,20 @@ class SessionState:
         log.info("session %s: %s -> %s (%s)", self.session_id, previous.value, target.value, why)
 
     def transition_to_proactive(self, trigger_id: str) -> bool:
-        """THINKING -> PROACTIVE when a trigger fires; ``False`` (no change) if blocked.
+        """THINKING -> PROACTIVE when a trigger fires; ``False`` (no change) during a cooldown.
 
-        Blocked when already PROACTIVE or while a cooldown is active. From
-        REACTIVE it raises :class:`InvalidTransitionError`: the state never moves
-        directly between PROACTIVE and REACTIVE, in either direction (docs/wire.md §5).
-        On success ``last_trigger_id`` records *trigger_id*.
+        From PROACTIVE or REACTIVE it raises :class:`InvalidTransitionError`, as
+        the SDK does: an offer is already running, or the user is chatting, and
+        both leave only by interaction timeout (docs/wire.md §5). On success
+        ``last_trigger_id`` records *trigger_id*.
         """
-        if self.current_state is AgentState.REACTIVE:
-            raise self._no_direct_switch(
+        if self.current_state is not AgentState.THINKING:
+            raise self._not_from_here(
                 AgentState.PROACTIVE,
                 hint="check can_deliver_proactive() first; the session "
                 "returns to thinking by interaction timeout",
             )
-        if self.current_state is not AgentState.THINKING or self.cooldown_active:
+        if self.cooldown_active:
             return False
         self.last_trigger_id = str(trigger_id)
         self._enter(AgentState.PROACTIVE, f"trigger {trigger_id}")
@@ -243,28 +248,26 @@ class SessionState:
     def transition_to_reactive(self) -> None:
         """The user opened the chat: THINKING -> REACTIVE, never blocked by cooldown.
 
-        Clears any cooldown. In REACTIVE already, it counts as an interaction.
-        From PROACTIVE it raises :class:`InvalidTransitionError`: a proactive
-        conversation returns to THINKING by timeout first.
+        Clears any cooldown. From PROACTIVE or REACTIVE it raises
+        :class:`InvalidTransitionError`, as the SDK does: record the user's
+        messages with :meth:`record_user_interaction` instead.
         """
-        if self.current_state is AgentState.REACTIVE:
-            self._touch()
-            return
-        if self.current_state is AgentState.PROACTIVE:
-            raise self._no_direct_switch(
+        if self.current_state is not AgentState.THINKING:
+            raise self._not_from_here(
                 AgentState.REACTIVE,
-                hint="record the user's reply with "
-                "record_user_interaction(); the session returns to thinking by interaction timeout",
+                hint="record the user's message with record_user_interaction(); "
+                "the session returns to thinking by interaction timeout",
             )
         self.cooldown_until = None
         self.active_cooldown_period_s = None
         self._enter(AgentState.REACTIVE, "chat opened")
 
-    def _no_direct_switch(self, target: AgentState, *, hint: str) -> InvalidTransitionError:
-        """The error for PROACTIVE <-> REACTIVE, which never happens directly (docs/wire.md §5)."""
+    def _not_from_here(self, target: AgentState, *, hint: str) -> InvalidTransitionError:
+        """The error for a transition out of PROACTIVE/REACTIVE (only a timeout leaves them)."""
+        how = "directly" if target is not self.current_state else "again (it is already there)"
         return InvalidTransitionError(
             f"session {self.session_id}: cannot go from {self.current_state.value} to "
-            f"{target.value} directly",
+            f"{target.value} {how}",
             current=self.current_state,
             target=target.value,
             hint=hint,
@@ -275,12 +278,14 @@ class SessionState:
 
         The timeout (and the cooldown started on return) come from the active
         tour in *tour_registry* when it defines them, else the session's own.
-        Returning clears visual guidance and the active tour.
+        Returning clears visual guidance and the active tour. The timeout fires
+        when the time since the last interaction is strictly greater than the
+        timeout (as in the SDK): exactly at the timeout the session stays.
         """
         if self.current_state is AgentState.THINKING:
             return False
         timeout, cooldown = self.effective_timeouts(tour_registry)
-        if self.now() - self.last_interaction_at < timeout:
+        if not self.now() - self.last_interaction_at > timeout:
             return False
         self.visual_guidance_active = False
         self.active_tour_id = None
@@ -291,13 +296,11 @@ class SessionState:
     def set_visual_guidance(self, active: bool, tour_id: str | None = None) -> None:
         """Start (``active=True``, optionally naming the tour) or stop a tour overlay.
 
-        Only in PROACTIVE or REACTIVE; starting a tour resets the interaction
-        timer. *tour_id* is the tour's provider flow id (or its registry id).
-        Stopping guidance that is not active is a no-op in any state.
+        Only in PROACTIVE or REACTIVE: in THINKING, starting or stopping raises
+        :class:`InvalidTransitionError`, as in the SDK. Starting a tour resets the
+        interaction timer. *tour_id* is the tour's provider flow id (or its
+        registry id).
         """
-        if not active and not self.visual_guidance_active:
-            self.active_tour_id = None
-            return
         if self.current_state is AgentState.THINKING:
             raise InvalidTransitionError(
                 f"session {self.session_id}: visual guidance can only change in "
@@ -384,13 +387,26 @@ class SessionState:
 
     @classmethod
     def from_dict(cls, data: Any, *, clock: Clock | None = None) -> SessionState:
-        """Rebuild a state from :meth:`to_dict` output.
+        """Rebuild a state from :meth:`to_dict` output, or from an SDK snapshot.
 
-        Raises :class:`~autoplay_cli.errors.SnapshotError` for an unknown
-        version or invalid content; never returns a half-read state.
+        Our snapshots (``"version": 1``) are read strictly: an unknown version
+        or invalid content raises :class:`~autoplay_cli.errors.SnapshotError`,
+        never a half-read state.
+
+        A snapshot written by ``autoplay-sdk`` 0.7.x (``SessionState.to_dict()``
+        there, recognised by its ``"_v": 1``) is read as that SDK reads it:
+        what is missing or invalid takes the SDK's default. Its timestamps are
+        ``time.monotonic()`` readings of the process that wrote it, meaningless
+        in any other process or after a restart, so they are treated as
+        unknown and the timers restart from now (``clock()``): the interaction
+        timer of a PROACTIVE/REACTIVE session, and a cooldown that was running
+        (for its full period). State, metadata, timings, tour, guidance and the
+        conversation link are kept; ``last_trigger_id`` is unknown (None).
         """
         if not isinstance(data, Mapping):
             raise SnapshotError(f"session snapshot must be an object, got {type(data).__name__}")
+        if is_sdk_snapshot(data):
+            return cls._from_sdk(data, clock)
         version = data.get("version")
         if version != SNAPSHOT_VERSION or isinstance(version, bool):
             raise SnapshotError(
@@ -436,6 +452,66 @@ class SessionState:
             raise SnapshotError(f"{where}: visual guidance is active in thinking")
         return state
 
+    @classmethod
+    def _from_sdk(cls, data: Mapping[str, Any], clock: Clock | None) -> SessionState:
+        if data.get("_v") != SDK_SNAPSHOT_VERSION or isinstance(data.get("_v"), bool):
+            raise SnapshotError(
+                f"unsupported autoplay-sdk session snapshot version {data.get('_v')!r} "
+                f"(this toolkit reads the SDK's version {SDK_SNAPSHOT_VERSION})",
+                hint="delete the stored session so it is recreated",
+            )
+        sid = data.get("session_id")
+        if not isinstance(sid, str) or not sid.strip():
+            raise SnapshotError(
+                f"autoplay-sdk session snapshot has no session_id (got {sid!r})",
+                hint="a session store fills it in from the key; pass it in the data otherwise",
+            )
+        metadata = data.get("metadata")
+        state = cls(
+            sid,
+            metadata if isinstance(metadata, Mapping) else None,
+            interaction_timeout_s=_sdk_period(
+                data.get("interaction_timeout_s"), DEFAULT_INTERACTION_TIMEOUT_S, zero=False
+            ),
+            cooldown_period_s=_sdk_period(
+                data.get("cooldown_period_s"), DEFAULT_COOLDOWN_PERIOD_S, zero=True
+            ),
+            clock=clock,
+        )
+        raw_state = data.get("current_state")
+        try:
+            state.current_state = AgentState(raw_state if isinstance(raw_state, str) else "")
+        except ValueError:
+            log.warning(
+                "session %s: autoplay-sdk snapshot has current_state %r; read as thinking "
+                "(as the SDK does)",
+                sid,
+                raw_state,
+            )
+        # Timers restart from now: __init__ already set state_entered_at and
+        # last_interaction_at to clock(); the SDK's monotonic stamps are not used.
+        tour = data.get("active_tour_id")
+        if state.current_state is not AgentState.THINKING:
+            state.visual_guidance_active = data.get("visual_guidance_active") is True
+            state.active_tour_id = tour if isinstance(tour, str) and tour else None
+        cid = data.get("conversation_id")
+        if data.get("conversation_linked") is True and isinstance(cid, str) and cid:
+            state.conversation_linked, state.conversation_id = True, cid
+        elif isinstance(cid, str) and cid:
+            state.conversation_id = cid  # the SDK keeps an unlinked id too
+        thinking = data.get("thinking")
+        if (
+            state.current_state is AgentState.THINKING
+            and isinstance(thinking, Mapping)
+            and thinking.get("cooldown_active") is True
+        ):
+            override = thinking.get("active_cooldown_period_s")
+            period = _sdk_period(override, state.cooldown_period_s, zero=True)
+            state.start_cooldown(period)
+            if override is None:
+                state.active_cooldown_period_s = period
+        return state
+
     def copy(self) -> SessionState:
         """An independent copy sharing the same clock."""
         return SessionState.from_dict(self.to_dict(), clock=self._clock)
@@ -454,6 +530,19 @@ class SessionState:
             f"cooldown_active={self.cooldown_active}, "
             f"conversation_id={self.conversation_id!r})"
         )
+
+
+def is_sdk_snapshot(data: Any) -> bool:
+    """True for a snapshot written by ``autoplay-sdk`` 0.7.x (``"_v"``, no ``"version"``)."""
+    return isinstance(data, Mapping) and "_v" in data and "version" not in data
+
+
+def _sdk_period(value: Any, default: float, *, zero: bool) -> float:
+    """An SDK timing, or *default* where the SDK's value would not be valid here."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not ok or value < 0 or (value == 0 and not zero):
+        return default
+    return float(value)
 
 
 def _field(

@@ -2,16 +2,21 @@
 
 Every stored snapshot carries a revision; ``update`` reads, applies the mutation,
 and writes only if the revision is unchanged (compare-and-set), retrying otherwise.
+Revisions never repeat for a key, even after it is deleted and created again, so
+a stale write is refused instead of silently replacing the new session.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
+import itertools
 import json
 import random
 import threading
-from collections.abc import Callable, Mapping
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 from autoplay_cli.errors import ConflictError, InputError, SnapshotError
@@ -26,6 +31,7 @@ from autoplay_cli.session.state import (
     DEFAULT_INTERACTION_TIMEOUT_S,
     Clock,
     SessionState,
+    is_sdk_snapshot,
 )
 
 SESSION_KEY_PREFIX = "autoplay:session_state:"
@@ -33,6 +39,11 @@ DEFAULT_TTL_S = 86400
 DEFAULT_MAX_ATTEMPTS = 200
 
 Mutation = Callable[[SessionState], Any]
+# An opaque revision token: equal tokens mean "nobody wrote in between". ABSENT is
+# the token of a key that does not exist; SDK_PREFIX marks a value in the SDK's layout.
+Revision = int | str
+ABSENT: Revision = 0
+SDK_PREFIX = "sdk:"
 
 
 class ConcurrentUpdateError(ConflictError):
@@ -58,7 +69,8 @@ class SessionStore(Protocol):
     ) -> SessionState: ...
 
 
-def _fill_metadata(state: SessionState, metadata: Mapping[str, Any] | None) -> None:
+def fill_metadata(state: SessionState, metadata: Mapping[str, Any] | None) -> None:
+    """Set the keys of *metadata* that *state* lacks (or holds as null); never overwrite."""
     for key, value in (metadata or {}).items():
         if value is not None and state.metadata.get(key) is None:
             state.metadata[key] = value
@@ -67,7 +79,7 @@ def _fill_metadata(state: SessionState, metadata: Mapping[str, Any] | None) -> N
 class _CasStore:
     """Shared logic over two primitives: read (revision, snapshot) and compare-and-set.
 
-    Revision 0 means "absent". ``_cas(expected=None)`` writes unconditionally.
+    Revision ``ABSENT`` (0) means "absent". ``_cas(expected=None)`` writes unconditionally.
     """
 
     def __init__(
@@ -97,10 +109,12 @@ class _CasStore:
             clock=lambda: 0.0,
         )
 
-    async def _read(self, session_id: str) -> tuple[int, str | None]:
+    async def _read(self, session_id: str) -> tuple[Revision, str | None]:
         raise NotImplementedError
 
-    async def _cas(self, session_id: str, expected: int | None, snapshot: str) -> int | None:
+    async def _cas(
+        self, session_id: str, expected: Revision | None, snapshot: str
+    ) -> Revision | None:
         """Write when the revision is *expected* (any, if None); the new revision, or None."""
         raise NotImplementedError
 
@@ -116,13 +130,16 @@ class _CasStore:
             clock=self.clock,
         )
 
-    def _decode(self, session_id: str, revision: int, raw: str) -> SessionState:
+    def _decode(self, session_id: str, revision: Revision, raw: str) -> SessionState:
         try:
             data = json.loads(raw)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise SnapshotError(
                 f"{self._where(session_id)} does not hold JSON", hint="delete it so it is recreated"
             ) from exc
+        if is_sdk_snapshot(data) and not data.get("session_id"):
+            # The SDK writes an empty id as "": the key says whose session it is.
+            data = {**data, "session_id": session_id}
         state = SessionState.from_dict(data, clock=self.clock)
         if state.session_id != session_id:
             raise SnapshotError(f"{self._where(session_id)} holds session {state.session_id!r}")
@@ -198,10 +215,12 @@ class _CasStore:
             revision, raw = await self._read(session_id)
             if raw is None:
                 state, before = self.new_state(session_id, metadata), None
-                state._store_revision = 0
+                state._store_revision = ABSENT
             else:
                 state = self._decode(session_id, revision, raw)
-                before = state.to_dict()
+                # An SDK snapshot is written back (in our layout) even when fn changes
+                # nothing: its timers restarted at this read, and must not restart again.
+                before = None if _is_sdk(revision) else state.to_dict()
             result = fn(state)
             if inspect.isawaitable(result):
                 await result
@@ -226,15 +245,29 @@ class _CasStore:
 
         *metadata* is the new session's metadata; for an existing session, its
         keys that the stored metadata lacks (or holds as null) are filled in.
+        A session stored by the SDK is upgraded to this store's layout here.
         """
         existing = await self.get(session_id)
-        if existing is not None and not any(
-            v is not None and existing.metadata.get(k) is None for k, v in (metadata or {}).items()
+        if (
+            existing is not None
+            and not _is_sdk(existing._store_revision)
+            and not any(
+                v is not None and existing.metadata.get(k) is None
+                for k, v in (metadata or {}).items()
+            )
         ):
             return existing
         return await self.update(
-            session_id, lambda s: _fill_metadata(s, metadata), metadata=metadata
+            session_id, lambda s: fill_metadata(s, metadata), metadata=metadata
         )
+
+
+class _TypeChanged(Exception):
+    """The key changed type between two reads (an upgrade ran in between)."""
+
+
+def _is_sdk(revision: object) -> bool:
+    return isinstance(revision, str) and revision.startswith(SDK_PREFIX)
 
 
 class MemorySessionStore(_CasStore):
@@ -260,19 +293,25 @@ class MemorySessionStore(_CasStore):
         )
         self._data: dict[str, tuple[int, str]] = {}
         self._lock = threading.Lock()
+        # One counter for the whole store: a key deleted and created again never gets
+        # a revision it had before, so a stale save() of the old session is refused.
+        self._revisions = itertools.count(1)
 
-    async def _read(self, session_id: str) -> tuple[int, str | None]:
+    async def _read(self, session_id: str) -> tuple[Revision, str | None]:
         with self._lock:
-            revision, raw = self._data.get(session_id, (0, None))
+            revision, raw = self._data.get(session_id, (ABSENT, None))
         return revision, raw
 
-    async def _cas(self, session_id: str, expected: int | None, snapshot: str) -> int | None:
+    async def _cas(
+        self, session_id: str, expected: Revision | None, snapshot: str
+    ) -> Revision | None:
         with self._lock:
-            current = self._data.get(session_id, (0, None))[0]
+            current = self._data.get(session_id, (ABSENT, None))[0]
             if expected is not None and current != expected:
                 return None
-            self._data[session_id] = (current + 1, snapshot)
-            return current + 1
+            new = next(self._revisions)
+            self._data[session_id] = (new, snapshot)
+            return new
 
     async def delete(self, session_id: str) -> None:
         with self._lock:
@@ -283,16 +322,35 @@ class MemorySessionStore(_CasStore):
             return sorted(self._data)
 
 
-# KEYS[1] session key. ARGV: expected revision ("*" = any), snapshot JSON, ttl seconds.
-# Returns the new revision, or -1 when the stored revision is not the expected one.
+# KEYS[1] session key. ARGV: expected token ("*" = any), snapshot JSON, ttl seconds
+# ("keep" = keep the key's remaining time to live), a fresh incarnation id.
+# A revision token is "incarnation:revision". The incarnation is drawn when the key
+# is created (or upgraded from the SDK's string), so a token never repeats across a
+# delete and a re-creation. Returns the new token, or -1 when the current one differs.
 _CAS_SCRIPT = """
-local cur = redis.call('HGET', KEYS[1], 'revision')
-if not cur then cur = '0' end
+local t = redis.call('TYPE', KEYS[1])['ok']
+local cur, inc, rev = '0', ARGV[4], 0
+if t == 'hash' then
+  local v = redis.call('HMGET', KEYS[1], 'revision', 'incarnation')
+  rev = tonumber(v[1] or '0') or 0
+  inc = v[2] or ''
+  cur = inc .. ':' .. (v[1] or '')
+elseif t == 'string' then
+  cur = 'sdk:' .. redis.sha1hex(redis.call('GET', KEYS[1]))
+elseif t ~= 'none' then
+  return redis.error_reply('WRONGTYPE the session key holds a ' .. t)
+end
 if ARGV[1] ~= '*' and cur ~= ARGV[1] then return -1 end
-local new = tonumber(cur) + 1
-redis.call('HSET', KEYS[1], 'snapshot', ARGV[2], 'revision', new)
-redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
-return new
+local pttl = redis.call('PTTL', KEYS[1])
+if t ~= 'hash' then redis.call('DEL', KEYS[1]) end
+rev = rev + 1
+redis.call('HSET', KEYS[1], 'snapshot', ARGV[2], 'revision', rev, 'incarnation', inc)
+if ARGV[3] == 'keep' then
+  if pttl > 0 then redis.call('PEXPIRE', KEYS[1], pttl) end
+else
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+end
+return inc .. ':' .. rev
 """
 
 
@@ -300,11 +358,17 @@ class RedisSessionStore(_CasStore):
     """Sessions in Redis, shared by every worker and surviving restarts.
 
     Key ``autoplay:session_state:{session_id}`` is a hash with ``snapshot`` (the
-    JSON of :meth:`SessionState.to_dict`) and ``revision`` (an integer bumped by
-    each write); it expires ``ttl_s`` seconds (default 24 h) after the last write.
-    Writes are compare-and-set on the revision (one Lua script), so concurrent
-    workers never lose each other's updates. Redis being unreachable raises
+    JSON of :meth:`SessionState.to_dict`), ``revision`` (an integer bumped by
+    each write) and ``incarnation`` (drawn when the key is created); it expires
+    ``ttl_s`` seconds (default 24 h) after the last write. Writes are
+    compare-and-set on (incarnation, revision) in one Lua script, so concurrent
+    workers never lose each other's updates, and a stale write after the key
+    was deleted and recreated is refused. Redis being unreachable raises
     :class:`~autoplay_cli.errors.StoreUnavailableError`; no fresh state is made up.
+
+    A key written by ``autoplay-sdk`` 0.7.x (a JSON string) is read as it is
+    (see :meth:`SessionState.from_dict`) and replaced by this layout, in one
+    atomic step, on the first write; :meth:`upgrade` does that on demand.
     """
 
     def __init__(
@@ -331,7 +395,7 @@ class RedisSessionStore(_CasStore):
         self.ttl_s = ttl_s
         self.key_prefix = key_prefix
         self._conn = RedisConnection(url, client=client, socket_timeout_s=socket_timeout_s)
-        self._script: Any = None
+        self._scripts: dict[str, Any] = {}
 
     def key(self, session_id: str) -> str:
         return f"{self.key_prefix}{session_id}"
@@ -345,31 +409,126 @@ class RedisSessionStore(_CasStore):
         """A conversation-link store on the same Redis connection."""
         return RedisConversationLinkStore(ttl_s=ttl_s, key_prefix=key_prefix, connection=self._conn)
 
-    async def _read(self, session_id: str) -> tuple[int, str | None]:
+    def _script(self, source: str) -> Any:
+        client = self._conn.client()
+        script = self._scripts.get(source)
+        if script is None or script.registered_client is not client:
+            script = self._scripts[source] = client.register_script(source)
+        return script
+
+    async def _read(self, session_id: str) -> tuple[Revision, str | None]:
         key = self.key(session_id)
-        with self._conn.errors("read session", key):
-            raw, revision = await self._conn.client().hmget(key, ["snapshot", "revision"])
+        # One HMGET in the common case; a key of another type (the SDK's string) costs
+        # more round trips, and is read again if it changes type in between.
+        for _ in range(self.max_attempts):
+            with self._conn.errors("read session", key):
+                client = self._conn.client()
+                try:
+                    raw, revision, incarnation = await client.hmget(
+                        key, ["snapshot", "revision", "incarnation"]
+                    )
+                except Exception as exc:
+                    if "WRONGTYPE" not in str(exc):
+                        raise
+                    try:
+                        return await self._read_foreign(client, key)
+                    except Exception as again:
+                        if "WRONGTYPE" not in str(again):
+                            raise
+                        continue  # upgraded to a hash meanwhile: read that
+            return self._hash_value(key, raw, revision, incarnation)
+        raise ConcurrentUpdateError(
+            f"session {session_id!r}: its key kept changing type while being read",
+            hint="retry; stop the writers that replace it",
+        )
+
+    @staticmethod
+    def _hash_value(
+        key: str, raw: Any, revision: Any, incarnation: Any
+    ) -> tuple[Revision, str | None]:
         if raw is None:
-            return 0, None
-        try:
-            rev = int(revision)
-        except (TypeError, ValueError):
+            if revision is not None:
+                raise SnapshotError(
+                    f"redis key {key} holds a hash without a session snapshot",
+                    hint="delete the key or use another key prefix",
+                )
+            return ABSENT, None
+        rev = _text(revision) if revision is not None else ""
+        if not rev.isdigit():
             raise SnapshotError(
                 f"redis key {key} has no valid revision",
                 hint="delete the key so the session is recreated",
-            ) from None
-        return rev, raw.decode("utf-8") if isinstance(raw, bytes) else raw
-
-    async def _cas(self, session_id: str, expected: int | None, snapshot: str) -> int | None:
-        key = self.key(session_id)
-        with self._conn.errors("write session", key):
-            client = self._conn.client()
-            if self._script is None or self._script.registered_client is not client:
-                self._script = client.register_script(_CAS_SCRIPT)
-            new = await self._script(
-                keys=[key], args=["*" if expected is None else str(expected), snapshot, self.ttl_s]
             )
-        return None if int(new) < 0 else int(new)
+        inc = _text(incarnation) if incarnation is not None else ""
+        return f"{inc}:{rev}", _text(raw)
+
+    async def _read_foreign(self, client: Any, key: str) -> tuple[Revision, str | None]:
+        kind = _text(await client.type(key))
+        if kind == "none":  # deleted in between
+            return ABSENT, None
+        if kind == "hash":  # upgraded in between: the caller reads the hash
+            raise _TypeChanged("WRONGTYPE")
+        if kind != "string":
+            raise SnapshotError(
+                f"redis key {key} holds a {kind}, not a session",
+                hint="delete the key or use another key prefix",
+            )
+        raw = await client.get(key)
+        if raw is None:
+            return ABSENT, None
+        data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8")
+        # The same token the compare-and-set script computes (redis.sha1hex of the value).
+        return SDK_PREFIX + hashlib.sha1(data).hexdigest(), data.decode("utf-8", "replace")
+
+    async def _cas(
+        self, session_id: str, expected: Revision | None, snapshot: str, *, ttl: str | None = None
+    ) -> Revision | None:
+        key = self.key(session_id)
+        token = "*" if expected is None else str(expected)
+        with self._conn.errors("write session", key):
+            new = await self._script(_CAS_SCRIPT)(
+                keys=[key],
+                args=[token, snapshot, ttl or str(self.ttl_s), uuid.uuid4().hex],
+            )
+        if isinstance(new, int):
+            return None
+        return _text(new)
+
+    async def upgrade(self, session_id: str, *, dry_run: bool = False) -> str:
+        """Rewrite a session stored by the SDK in this store's layout, atomically.
+
+        Returns ``"upgraded"`` (or, with *dry_run*, what would be: nothing is
+        written), ``"current"`` (already in this layout, or gone). A key that
+        changes between the read and the write (a worker wrote it) is read again.
+        The key keeps its remaining time to live. Unreadable content raises
+        :class:`SnapshotError` and the key is left as it is.
+        """
+        for _ in range(self.max_attempts):
+            revision, raw = await self._read(session_id)
+            if raw is None or not _is_sdk(revision):
+                return "current"
+            state = self._decode(session_id, revision, raw)
+            if dry_run:
+                return "upgraded"
+            if await self._cas(session_id, revision, self._encode(state), ttl="keep") is not None:
+                return "upgraded"
+            self.conflicts += 1
+        raise ConcurrentUpdateError(
+            f"session {session_id!r}: changed {self.max_attempts} times while being upgraded",
+            hint="run the command again",
+        )
+
+    async def session_ids(self, *, count: int = 500) -> AsyncIterator[str]:
+        """The ids of the sessions under this store's prefix (SCAN: no blocking of Redis)."""
+        pattern = _glob_escape(self.key_prefix) + "*"
+        with self._conn.errors("list sessions"):
+            cursor: Any = 0
+            while True:
+                cursor, keys = await self._conn.client().scan(cursor, match=pattern, count=count)
+                for key in keys:
+                    yield _text(key)[len(self.key_prefix) :]
+                if int(cursor) == 0:
+                    return
 
     async def delete(self, session_id: str) -> None:
         key = self.key(session_id)
@@ -382,5 +541,13 @@ class RedisSessionStore(_CasStore):
             await self._conn.client().ping()
 
     async def aclose(self) -> None:
-        self._script = None
+        self._scripts.clear()
         await self._conn.aclose()
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _glob_escape(text: str) -> str:
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)

@@ -12,6 +12,11 @@ from typing import Any
 
 from autoplay_cli.errors import InputError
 
+# The SDK's tour defaults: a tour that names no timings of its own runs with these
+# (not with the session's values), so a long tour is not cut off by a short chat timeout.
+DEFAULT_TOUR_INTERACTION_TIMEOUT_S = 20.0
+DEFAULT_TOUR_COOLDOWN_PERIOD_S = 120.0
+
 
 def _optional_period(value: Any, where: str) -> float | None:
     if value is None:
@@ -36,15 +41,18 @@ def _non_empty(value: Any, where: str) -> str:
 class TourDefinition:
     """One product tour.
 
-    ``provider_flow_id`` is the id the tour provider (the chat widget) reports;
-    ``interaction_timeout_s`` / ``cooldown_period_s``, when set, replace the
-    session's values while this tour is active (``None`` keeps them).
+    ``provider_flow_id`` is the id the tour provider (the chat widget) reports.
+    While the tour runs, its ``interaction_timeout_s`` and ``cooldown_period_s``
+    replace the session's. A tour that gives none (or ``None``) has the SDK's
+    tour defaults: 20 s and 120 s.
     """
 
     tour_id: str
     provider_flow_id: str
-    interaction_timeout_s: float | None = None
-    cooldown_period_s: float | None = None
+    # Typed as optional so callers may pass None ("the tour default"); after
+    # construction both always hold a number.
+    interaction_timeout_s: float | None = DEFAULT_TOUR_INTERACTION_TIMEOUT_S
+    cooldown_period_s: float | None = DEFAULT_TOUR_COOLDOWN_PERIOD_S
 
     def __post_init__(self) -> None:
         _non_empty(self.tour_id, "tour_id")
@@ -52,7 +60,26 @@ class TourDefinition:
         timeout = _optional_period(self.interaction_timeout_s, "interaction_timeout_s")
         if timeout == 0:
             raise InputError("interaction_timeout_s must be > 0")
-        _optional_period(self.cooldown_period_s, "cooldown_period_s")
+        cooldown = _optional_period(self.cooldown_period_s, "cooldown_period_s")
+        # frozen: normalise through object.__setattr__ (None means "the tour default").
+        object.__setattr__(
+            self,
+            "interaction_timeout_s",
+            DEFAULT_TOUR_INTERACTION_TIMEOUT_S if timeout is None else timeout,
+        )
+        object.__setattr__(
+            self,
+            "cooldown_period_s",
+            DEFAULT_TOUR_COOLDOWN_PERIOD_S if cooldown is None else cooldown,
+        )
+
+    def timings(self) -> tuple[float, float]:
+        """``(interaction_timeout_s, cooldown_period_s)`` while this tour runs."""
+        timeout, cooldown = self.interaction_timeout_s, self.cooldown_period_s
+        return (
+            DEFAULT_TOUR_INTERACTION_TIMEOUT_S if timeout is None else timeout,
+            DEFAULT_TOUR_COOLDOWN_PERIOD_S if cooldown is None else cooldown,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,7 +133,11 @@ class TourRegistry:
         return self._by_flow.get(flow_id)
 
     def resolve(self, tour_or_flow_id: str) -> TourDefinition | None:
-        """The tour a session's ``active_tour_id`` names: provider flow id first, then tour id."""
+        """The tour a session's ``active_tour_id`` names: provider flow id first, then tour id.
+
+        The SDK stores the provider flow id there and looks it up by that alone;
+        the tour-id lookup is an addition for callers that pass the registry id.
+        """
         return self._by_flow.get(tour_or_flow_id) or self._by_id.get(tour_or_flow_id)
 
     def __len__(self) -> int:

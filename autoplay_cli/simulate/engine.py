@@ -420,9 +420,8 @@ async def simulate_async(
 
     In memory, sessions are live :class:`SessionState` objects (the run is their
     only writer). With Redis, every step is a compare-and-set update of a snapshot
-    under ``autoplay:simulate:session_state:{id}`` (links under
-    ``autoplay:simulate:conversation_link:{id}``); the keys of the sessions and
-    conversations in the input are deleted first, so every run starts fresh.
+    in a key namespace of the run's own (see :mod:`autoplay_cli.simulate.redis_run`),
+    so every run starts fresh and parallel runs never meet.
     A *store* built by the caller (e.g. a ``MemorySessionStore``) must have a
     :class:`VirtualClock` as its ``clock``; it is moved to the input's start.
     """
@@ -440,18 +439,11 @@ async def simulate_async(
         clock = VirtualClock(inputs.start)
         store = LiveSessionStore(clock=clock, **timings)
     else:
-        from autoplay_cli.session import RedisSessionStore
+        from autoplay_cli.simulate.redis_run import open_redis_run
 
         clock = VirtualClock(inputs.start)
-        store = RedisSessionStore(
-            store_url, clock=clock, key_prefix=SIMULATION_KEY_PREFIX, **timings
-        )
-        links = store.link_store(key_prefix=SIMULATION_LINK_PREFIX)
-        await store.ping()
-        for sid in sorted({e.session_id for e in inputs.events if e.session_id}):
-            await store.delete(sid)
-        for cid in sorted({e.args["conversation"] for e in inputs.events if e.kind == "link"}):
-            await links.delete(cid)
+        # A key namespace of this run's own: parallel runs never share or delete keys.
+        store, links, namespace = await open_redis_run(store_url, clock, **timings)
     try:
         engine = Engine(
             config,
@@ -464,6 +456,8 @@ async def simulate_async(
             snapshots=snapshots,
         )
         engine.report.names = list(inputs.names)
+        if store_url is not None:
+            engine.report.namespace = namespace
         return await engine.run(inputs.events)
     finally:
         await store.aclose()

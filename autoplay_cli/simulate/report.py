@@ -6,6 +6,8 @@ and the golden tests compare; ``to_json`` gives the ``--json`` objects.
 
 from __future__ import annotations
 
+import math
+import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +32,11 @@ NOOP = "no-op"  # a chat event or tick that changed nothing
 REJECTED = "rejected"  # the state machine refused the transition
 TIMEOUT = "timeout"  # an interaction timeout returned the session to thinking
 SKIPPED = "skipped"  # input the engine cannot attribute (anonymous batch, summary)
+
+# Human views fit this many columns: a row's details that would not fit go on
+# indented lines below it.
+LINE_WIDTH = 100
+DETAIL_INDENT = 4
 
 
 def iso_utc(t: float) -> str | None:
@@ -133,6 +140,8 @@ class Report:
     names: list[str] = field(default_factory=list)
     keep_steps: bool = True
     step_count: int = 0
+    # The Redis key namespace of a ``--store`` run (None in memory).
+    namespace: str | None = None
 
     def __repr__(self) -> str:
         return f"Report(steps={self.step_count}, sessions={len(self.sessions)})"
@@ -182,6 +191,7 @@ class Report:
             config=self.config,
             names=self.names,
             keep_steps=self.keep_steps,
+            namespace=self.namespace,
         )
         view.step_count = len(view.steps)
         return view
@@ -233,13 +243,23 @@ class Report:
     # -- text views ------------------------------------------------------------------------
 
     def timeline_rows(self) -> list[tuple[str, ...]]:
-        """Rows of (time, session, event, trigger, decision, state after, details)."""
+        """Rows of (time, session, event, trigger, decision, state after, details).
+
+        A cooldown still running after the step leads the details (``cooldown
+        0:47 left``) unless they already say it, so the state column stays narrow.
+        """
         rows: list[tuple[str, ...]] = []
         for s in self.steps:
             event = f"{s.event} ×{s.actions}" if s.event == "actions" else s.event
-            state = SHORT.get(s.state or "", s.state or "")
-            if s.cooldown_remaining_s > 0 and s.state == "thinking":
-                state += f" (cooldown {clock_text(s.cooldown_remaining_s)})"
+            details = step_details(s)
+            if (
+                s.cooldown_remaining_s > 0
+                and s.state == "thinking"
+                and s.decision != TIMEOUT
+                and not (s.decision == BLOCKED and s.reason == "v2_cooldown_active")
+            ):
+                left = f"cooldown {clock_text(s.cooldown_remaining_s)} left"
+                details = f"{left}; {details}" if details else left
             rows.append(
                 (
                     f"+{clock_text(s.time - self.start)}",
@@ -247,8 +267,8 @@ class Report:
                     event,
                     s.trigger or "",
                     s.decision,
-                    state,
-                    step_details(s),
+                    SHORT.get(s.state or "", s.state or ""),
+                    details,
                 )
             )
         return rows
@@ -267,7 +287,6 @@ class Report:
                     str(s.rejected),
                     "yes" if s.went_reactive else "no",
                     *(clock_text(s.time_in[k]) for k in STATES),
-                    SHORT[s.state],
                 )
             )
         return rows
@@ -276,36 +295,39 @@ class Report:
         o = self.overall()
         blocked = ", ".join(f"{k} ×{v}" for k, v in o["blocked"].items()) or "none"
         lines = [
-            f"{o['sessions']} sessions, {o['action_events']} action events in {o['batches']} "
-            f"batches over {clock_text(o['virtual_duration_s'])} of virtual time",
+            f"{plural(o['sessions'], 'session')}, {plural(o['action_events'], 'action event')} "
+            f"in {plural(o['batches'], 'batch', 'batches')} over "
+            f"{clock_text(o['virtual_duration_s'])} of virtual time",
             f"offers made: {o['offers']}; offers blocked: {sum(o['blocked'].values())} "
             f"({blocked}); rejected transitions: {o['rejected']}",
             f"sessions that went reactive: {o['sessions_went_reactive']}; time in state: "
             + ", ".join(f"{SHORT[k]} {clock_text(v)}" for k, v in o["time_in_state_s"].items()),
         ]
         if o["skipped_anonymous_batches"]:
+            n = o["skipped_anonymous_batches"]
             lines.append(
-                f"skipped: {o['skipped_anonymous_batches']} anonymous batches (no session id)"
+                f"skipped: {plural(n, 'anonymous batch', 'anonymous batches')} (no session id)"
             )
         if o["summaries_ignored"]:
-            lines.append(
-                f"ignored: {o['summaries_ignored']} summary payloads (triggers read actions only)"
-            )
-        return lines
+            n = o["summaries_ignored"]
+            lines.append(f"ignored: {plural(n, 'summary payload')} (triggers read actions only)")
+        return [line for text in lines for line in wrap(text)]
 
 
 TIMELINE_HEADER = ("time", "session", "event", "trigger", "decision", "state after", "details")
+# Narrow headers keep the table within LINE_WIDTH: "chat" = the session went reactive
+# (the user opened the chat); thinking/proactive/reactive = time spent in each state.
+# The final state is left to --json: every run drains its sessions back to thinking.
 SUMMARY_HEADER = (
     "session",
     "actions",
     "offers",
     "blocked",
     "rejected",
-    "went reactive",
-    "in thinking",
-    "in proactive",
-    "in reactive",
-    "final state",
+    "chat",
+    "thinking",
+    "proactive",
+    "reactive",
 )
 
 
@@ -337,23 +359,92 @@ def step_details(s: Step) -> str:
     return "; ".join(parts)
 
 
+def plural(n: int, singular: str, plural_form: str | None = None) -> str:
+    """``1 session``, ``2 sessions`` (or *plural_form*)."""
+    return f"{n} {singular if n == 1 else plural_form or singular + 's'}"
+
+
+def wrap(text: str, width: int = LINE_WIDTH, indent: str = "") -> list[str]:
+    """*text* broken at spaces into lines of at most *width* columns (long words kept)."""
+    return textwrap.wrap(
+        text,
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    ) or [indent.rstrip()]
+
+
 def clock_text(seconds: float) -> str:
-    """``M:SS`` (``H:MM:SS`` past an hour), tenths only when not whole."""
-    seconds = round(seconds, 1)
+    """``M:SS`` (``H:MM:SS`` past an hour, ``Nd HH:MM:SS`` past a day), tenths only when not whole.
+
+    Past 100 days (a huge ``--cooldown`` from a config file, say) the value is
+    given in days with three significant digits, so a column never explodes.
+    """
+    if not math.isfinite(seconds):
+        return "∞" if seconds > 0 else "?"
+    if abs(seconds) >= 100 * 86400:
+        return f"{seconds / 86400:.3g} d"
+    sign = "-" if seconds < 0 else ""
+    seconds = round(abs(seconds), 1)
     whole = int(seconds)
     tenths = round((seconds - whole) * 10)
-    hours, rest = divmod(whole, 3600)
+    if tenths == 10:
+        whole, tenths = whole + 1, 0
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
-    text = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-    return f"{text}.{tenths}" if tenths else text
+    if days:
+        text = f"{days}d {hours:02d}:{minutes:02d}:{secs:02d}"
+    elif hours:
+        text = f"{hours}:{minutes:02d}:{secs:02d}"
+    else:
+        text = f"{minutes}:{secs:02d}"
+    return sign + (f"{text}.{tenths}" if tenths else text)
 
 
-def format_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
-    """Left-aligned columns two spaces apart; the last column is not padded."""
-    widths = [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header))]
+def column_widths(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[int]:
+    """The width of each column but the last (which is never padded)."""
+    return [max([len(header[i])] + [len(r[i]) for r in rows]) for i in range(len(header) - 1)]
 
-    def line(cells: tuple[str, ...]) -> str:
-        padded = [c.ljust(w) for c, w in zip(cells[:-1], widths[:-1], strict=True)]
-        return "  ".join([*padded, cells[-1]]).rstrip()
 
-    return [line(header), *(line(r) for r in rows)]
+def layout(
+    header: tuple[str, ...], rows: list[tuple[str, ...]], width: int = LINE_WIDTH
+) -> tuple[list[int], list[tuple[bool, list[str]]]]:
+    """Column widths, and for each row: whether its last cell fits on the line, and the
+    lines it takes below when not (wrapped at *width*, indented)."""
+    widths = column_widths(header, rows)
+    lead = sum(w + 2 for w in widths)
+    placed: list[tuple[bool, list[str]]] = []
+    for row in rows:
+        last = row[-1]
+        if not last or lead + len(last) <= width:
+            placed.append((True, []))
+        else:
+            placed.append((False, wrap(last, width, " " * DETAIL_INDENT)))
+    return widths, placed
+
+
+def format_table(
+    header: tuple[str, ...], rows: list[tuple[str, ...]], width: int | None = None
+) -> list[str]:
+    """Left-aligned columns two spaces apart; the last column is not padded.
+
+    With *width*, a last cell that would make its line longer goes below the
+    row instead, wrapped and indented (the header then omits nothing).
+    """
+    widths = column_widths(header, rows)
+
+    def line(cells: tuple[str, ...], last: str) -> str:
+        padded = [c.ljust(w) for c, w in zip(cells[:-1], widths, strict=True)]
+        return "  ".join([*padded, last]).rstrip()
+
+    if width is None:
+        return [line(header, header[-1]), *(line(r, r[-1]) for r in rows)]
+    _, placed = layout(header, rows, width)
+    out = [line(header, header[-1])]
+    for row, (inline, below) in zip(rows, placed, strict=True):
+        out.append(line(row, row[-1] if inline else ""))
+        out.extend(below)
+    return out

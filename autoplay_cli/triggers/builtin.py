@@ -1,24 +1,82 @@
 """The built-in proactive triggers (docs/wire.md §6): URL ping-pong and page dwell.
 
-Both are pure functions of the actions they are given, so the simulator,
-tests and an integrator's worker get the same answer for the same input.
+Both are pure functions of the actions and the evaluation time they are given,
+so the simulator, tests and an integrator's worker get the same answer for the
+same input. Canonical URLs are compared stripped; blank ones are dropped.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from autoplay_cli.errors import InputError
 from autoplay_cli.triggers.base import ActionLike, Firing
 
 PING_PONG_ID = "canonical_url_ping_pong"
 DWELL_ID = "user_page_dwell"
 
+# Lower bounds of the parameters: the classes and the catalog (registry.py) share them,
+# so a value the config loader accepts is one the class accepts, and the other way round.
+MIN_CYCLES_MINIMUM = 1
+DWELL_THRESHOLD_MINIMUM = 0.0
+DWELL_MAX_ACTIONS_MINIMUM = 1
+# Hesitation (SDK 0.10+): at least this many distinct pages, and a return to one of them.
+HESITATION_DISTINCT_URLS = 3
+
+
+def url_of(action: ActionLike) -> str:
+    """The action's canonical URL, stripped; ``""`` when blank or missing."""
+    url = getattr(action, "canonical_url", None)
+    return url.strip() if isinstance(url, str) else ""
+
+
+def _stamp(action: ActionLike, name: str) -> float | None:
+    """A timestamp as epoch seconds, or ``None`` when missing, zero, negative or not finite."""
+    value = getattr(action, name, None)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and value > 0 else None
+
 
 def ping_pong_cycles(urls: Sequence[str]) -> int:
-    """Count positions ``i`` with ``url[i] == url[i+2] != url[i+1]``, empty URLs dropped."""
-    kept = [u for u in urls if u]
+    """Count positions ``i`` with ``url[i] == url[i+2] != url[i+1]`` (stripped, blanks dropped)."""
+    kept = [u.strip() for u in urls if u and u.strip()]
     return sum(1 for a, b, c in zip(kept, kept[1:], kept[2:], strict=False) if a == c and a != b)
+
+
+def hesitation(urls: Sequence[str]) -> tuple[int, list[str]]:
+    """``(distinct pages, pages returned to)`` over *urls* (stripped, blanks dropped).
+
+    Staying on a page (the same URL twice in a row) is not a return; coming
+    back to a page after visiting another one is.
+    """
+    seen: set[str] = set()
+    revisits: list[str] = []
+    previous = None
+    for raw in urls:
+        url = raw.strip() if raw else ""
+        if not url or url == previous:
+            continue
+        if url in seen:
+            revisits.append(url)
+        seen.add(url)
+        previous = url
+    return len(seen), revisits
+
+
+def _check(name: str, value: Any, minimum: float, *, whole: bool) -> None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and whole:
+        ok = float(value).is_integer()
+    if not ok or value < minimum:
+        kind = "a whole number" if whole else "a finite number"
+        raise InputError(
+            f"{name} must be {kind} ≥ {minimum:g}, got {value!r}",
+            hint="see the trigger catalog in docs/sessions.md",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,66 +88,112 @@ class Dwell:
     actions: int
 
 
-def trailing_dwell(actions: Sequence[ActionLike]) -> Dwell | None:
+def trailing_dwell(actions: Sequence[ActionLike], now: float | None = None) -> Dwell | None:
     """The trailing run on the last action's canonical URL, or ``None`` without one.
 
     Actions without a canonical URL (custom events) neither extend nor break
-    the run. The run lasts from its first action's start to the latest end
-    (or start) of its last action.
+    the run. The run lasts from its first known start to the latest of: its
+    last action's start, that action's end (when known), and *now* (the
+    evaluation time, when given): a user who lands on a page and stays idle
+    keeps dwelling there. A timestamp of 0 or a missing one is unknown, never a
+    start in 1970 or an end that makes a dwell long by itself.
     """
-    last = None
-    first_start = 0.0
+    last_url = None
+    last: ActionLike | None = None
+    first_start: float | None = None
     count = 0
     for action in reversed(actions):
-        url = action.canonical_url
+        url = url_of(action)
         if not url:
             continue
-        if last is None:
-            last = action
-        elif url != last.canonical_url:
+        if last_url is None:
+            last_url, last = url, action
+        elif url != last_url:
             break
-        first_start = action.timestamp_start
+        start = _stamp(action, "timestamp_start")
+        if start is not None:
+            first_start = start
         count += 1
-    if last is None:
+    if last_url is None or last is None:
         return None
-    end = max(last.timestamp_end, last.timestamp_start)
-    return Dwell(last.canonical_url, end - first_start, count)
+    ends = [
+        t for t in (_stamp(last, "timestamp_start"), _stamp(last, "timestamp_end")) if t is not None
+    ]
+    if now is not None and math.isfinite(now) and now > 0:
+        ends.append(float(now))
+    if first_start is None or not ends:
+        return Dwell(last_url, 0.0, count)
+    return Dwell(last_url, max(0.0, max(ends) - first_start), count)
 
 
 @dataclass(frozen=True, slots=True)
 class CanonicalUrlPingPong:
-    """Fires when the user bounces between pages: ``min_cycles`` or more A→B→A patterns."""
+    """Fires when the user bounces between pages: ``min_cycles`` or more A→B→A patterns.
+
+    With ``hesitation=True`` (off by default; SDK 0.10 introduced it) it also
+    fires when the recent actions visit at least 3 distinct pages and return
+    to one of them (A→B→C→A, say), even without an A→B→A triple.
+    """
 
     min_cycles: int = 1
     id: str = PING_PONG_ID
+    hesitation: bool = False
+
+    def __post_init__(self) -> None:
+        _check("min_cycles", self.min_cycles, MIN_CYCLES_MINIMUM, whole=True)
+        if not isinstance(self.hesitation, bool):
+            raise InputError(f"hesitation must be true or false, got {self.hesitation!r}")
 
     def evaluate(self, actions: Sequence[ActionLike], now: float) -> Firing | None:
-        kept = [a.canonical_url for a in actions if a.canonical_url]
+        kept = [u for u in map(url_of, actions) if u]
         cycles = ping_pong_cycles(kept)
-        if cycles < self.min_cycles:
-            return None
-        # min_cycles >= 1, so there is a last cycle to name.
-        i = max(
-            i for i in range(len(kept) - 2) if kept[i] == kept[i + 2] and kept[i] != kept[i + 1]
-        )
-        plural = "s" if cycles != 1 else ""
-        return Firing(
-            self.id,
-            f"{cycles} ping-pong cycle{plural} (min {self.min_cycles}), "
-            f"last {kept[i]} ↔ {kept[i + 1]}",
-        )
+        if cycles >= self.min_cycles:
+            i = max(
+                i for i in range(len(kept) - 2) if kept[i] == kept[i + 2] and kept[i] != kept[i + 1]
+            )
+            plural = "s" if cycles != 1 else ""
+            return Firing(
+                self.id,
+                f"{cycles} ping-pong cycle{plural} (min {self.min_cycles}), "
+                f"last {kept[i]} ↔ {kept[i + 1]}",
+            )
+        if self.hesitation:
+            distinct, revisits = hesitation(kept)
+            if distinct >= HESITATION_DISTINCT_URLS and revisits:
+                return Firing(
+                    self.id,
+                    f"hesitation: {distinct} distinct pages, back to {revisits[-1]}",
+                )
+        return None
 
 
 @dataclass(frozen=True, slots=True)
 class UserPageDwell:
-    """Fires when the user lingers on one page: a long trailing run with few actions."""
+    """Fires when the user lingers on one page: a long trailing run with few actions.
+
+    The dwell is measured up to the evaluation time *now* (see :func:`trailing_dwell`).
+    """
 
     dwell_threshold_seconds: float = 60.0
     user_page_dwell_max_actions: int = 5
     id: str = DWELL_ID
 
+    def __post_init__(self) -> None:
+        _check(
+            "dwell_threshold_seconds",
+            self.dwell_threshold_seconds,
+            DWELL_THRESHOLD_MINIMUM,
+            whole=False,
+        )
+        _check(
+            "user_page_dwell_max_actions",
+            self.user_page_dwell_max_actions,
+            DWELL_MAX_ACTIONS_MINIMUM,
+            whole=True,
+        )
+
     def evaluate(self, actions: Sequence[ActionLike], now: float) -> Firing | None:
-        dwell = trailing_dwell(actions)
+        dwell = trailing_dwell(actions, now)
         if (
             dwell is not None
             and dwell.seconds >= self.dwell_threshold_seconds

@@ -15,6 +15,9 @@ from autoplay_cli.errors import InputError
 from autoplay_cli.triggers.base import Trigger
 from autoplay_cli.triggers.builtin import (
     DWELL_ID,
+    DWELL_MAX_ACTIONS_MINIMUM,
+    DWELL_THRESHOLD_MINIMUM,
+    MIN_CYCLES_MINIMUM,
     PING_PONG_ID,
     CanonicalUrlPingPong,
     UserPageDwell,
@@ -26,13 +29,15 @@ class ParamSpec:
     """One trigger parameter: its type, default, lower bound and meaning."""
 
     name: str
-    type: type[int] | type[float]
-    default: int | float
+    type: type[int] | type[float] | type[bool]
+    default: int | float | bool
     minimum: int | float
     description: str
 
-    def coerce(self, value: Any, *, where: str) -> int | float:
-        """Validate *value* (a number, or a string from ``--set``) for this parameter."""
+    def coerce(self, value: Any, *, where: str) -> int | float | bool:
+        """Validate *value* (a number or bool, or a string from ``--set``) for this parameter."""
+        if self.type is bool:
+            return _boolean(value, where=where, hint=f"{self.name}: {self.description}")
         if isinstance(value, str):
             try:
                 value = self.type(value)
@@ -53,6 +58,18 @@ class ParamSpec:
         return self.type(value)
 
 
+_TRUE = frozenset({"true", "on", "yes", "1"})
+_FALSE = frozenset({"false", "off", "no", "0"})
+
+
+def _boolean(value: Any, *, where: str, hint: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise InputError(f"{where}: expected true or false, got {value!r}", hint=hint)
+
+
 @dataclass(frozen=True, slots=True)
 class TriggerSpec:
     """A catalog entry: id, description, parameters, and the factory that builds it."""
@@ -65,7 +82,7 @@ class TriggerSpec:
     def param(self, name: str) -> ParamSpec | None:
         return next((p for p in self.params if p.name == name), None)
 
-    def defaults(self) -> dict[str, int | float]:
+    def defaults(self) -> dict[str, int | float | bool]:
         return {p.name: p.default for p in self.params}
 
     def build(self, params: Mapping[str, Any]) -> Trigger:
@@ -76,7 +93,23 @@ BUILTIN_TRIGGERS: tuple[TriggerSpec, ...] = (
     TriggerSpec(
         PING_PONG_ID,
         "the user goes back and forth between two pages (A → B → A) in the recent actions",
-        (ParamSpec("min_cycles", int, 1, 1, "how many A → B → A positions are needed to fire"),),
+        (
+            ParamSpec(
+                "min_cycles",
+                int,
+                1,
+                MIN_CYCLES_MINIMUM,
+                "how many A → B → A positions are needed to fire",
+            ),
+            ParamSpec(
+                "hesitation",
+                bool,
+                False,
+                0,
+                "also fire on at least 3 distinct pages with a return to one of them "
+                "(SDK 0.10+; off by default)",
+            ),
+        ),
         CanonicalUrlPingPong,
     ),
     TriggerSpec(
@@ -87,11 +120,15 @@ BUILTIN_TRIGGERS: tuple[TriggerSpec, ...] = (
                 "dwell_threshold_seconds",
                 float,
                 60.0,
-                0.0,
-                "minimum duration of the trailing run on one page",
+                DWELL_THRESHOLD_MINIMUM,
+                "minimum time on the page, from the run's first action to the evaluation time",
             ),
             ParamSpec(
-                "user_page_dwell_max_actions", int, 5, 1, "maximum number of actions in that run"
+                "user_page_dwell_max_actions",
+                int,
+                5,
+                DWELL_MAX_ACTIONS_MINIMUM,
+                "maximum number of actions in that run",
             ),
         ),
         UserPageDwell,

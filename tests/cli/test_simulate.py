@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from autoplay_cli.cli.app import app
-from autoplay_cli.errors import EXIT_INPUT, EXIT_UNAVAILABLE, EXIT_USAGE
+from autoplay_cli.errors import (
+    EXIT_AUTH,
+    EXIT_CONFIG,
+    EXIT_INPUT,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+)
 from autoplay_cli.simulate.runner import demo_files
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +41,7 @@ def test_human_timeline_and_summary_on_stdout() -> None:
     assert code == 0
     assert out.startswith("time   session  event")
     assert "canonical_url_ping_pong  offer     proactive" in out
-    assert "blocked: v2_cooldown_active (0:46 left)" in out
+    assert "blocked: v2_cooldown_active (0:47 left)" in " ".join(out.split())
     assert "\nSummary\n" in out and "offers made: 3; offers blocked: 2" in out
     assert "\x1b[" not in out
     assert "Simulated demo" in err
@@ -114,6 +121,89 @@ def test_redis_store_gives_the_same_output(redis_url: str) -> None:
     assert redis[0] == 0 and redis[1] == memory[1]
 
 
+def test_parallel_store_runs_in_real_processes_keep_to_their_own_keys(
+    redis_url: str, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    import redis
+
+    # Sessions of the same names in every run: before, the runs deleted and
+    # overwrote each other's keys and printed wrong timelines.
+    expected = sim(DEMO, "--json")[1]
+    env = {**__import__("os").environ, "NO_COLOR": "1"}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "autoplay_cli",
+                "simulate",
+                DEMO,
+                "--json",
+                "--store",
+                redis_url,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        for _ in range(3)
+    ]
+    results = [p.communicate(timeout=120) for p in procs]
+    namespaces = set()
+    for proc, (out, err) in zip(procs, results, strict=True):
+        assert proc.returncode == 0, err.decode()
+        assert out.decode() == expected
+        line = next(x for x in err.decode().splitlines() if "Redis keys of this run" in x)
+        namespaces.add(line.split(": ", 1)[1].split("*", 1)[0])
+    assert len(namespaces) == 3  # one namespace per run
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    for ns in namespaces:
+        keys = list(client.scan_iter(match=ns + "*"))
+        assert {k.split(":")[-1] for k in keys if ":session_state:" in k} >= {"maria", "kenji"}
+        assert all(0 < client.ttl(k) <= 3600 for k in keys)
+    client.close()
+
+
+@pytest.fixture
+def redis_user(redis_url: str) -> Any:
+    """An ACL user with a known password on the shared test server."""
+    import uuid
+
+    import redis
+
+    name = f"sim-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(redis_url)
+    client.acl_setuser(
+        name, enabled=True, passwords=["+right-pass-123"], commands=["+@all"], keys=["*"]
+    )
+    yield name
+    client.acl_deluser(name)
+    client.close()
+
+
+def test_store_with_a_wrong_password_is_an_auth_error_not_an_outage(
+    redis_url: str, redis_user: str
+) -> None:
+    hostport = redis_url.split("//", 1)[1].split("/", 1)[0]
+    code, out, err = sim(DEMO, "--store", f"redis://{redis_user}:wrong-pass-456@{hostport}/0")
+    assert code == EXIT_AUTH and out == ""
+    assert "refused the credentials" in err and "password" in err
+    assert "redis-server is running" not in err and "wrong-pass-456" not in err
+    assert len(err.strip().splitlines()) == 1
+    ok = sim(DEMO, "--summary-only", "--store", f"redis://{redis_user}:right-pass-123@{hostport}/0")
+    assert ok[0] == 0
+
+
+def test_store_with_a_database_the_server_lacks_is_a_config_error(redis_url: str) -> None:
+    hostport = redis_url.split("//", 1)[1].split("/", 1)[0]
+    code, out, err = sim(DEMO, "--store", f"redis://{hostport}/999")
+    assert code == EXIT_CONFIG and out == ""
+    assert "no such database" in err and "redis-server is running" not in err
+
+
 def test_unreachable_redis_is_one_error_line() -> None:
     import socket
 
@@ -136,6 +226,45 @@ def test_bundled_demo_is_the_example(tmp_path: Path) -> None:
     assert strip == example
 
 
+def test_timeline_and_summary_lines_fit_100_columns_details_wrapped_below() -> None:
+    for scenario in ("demo", "combined"):
+        code, out, _ = sim(str(EXAMPLES / f"{scenario}.ndjson"))
+        assert code == 0
+        lines = out.splitlines()
+        assert max(len(line) for line in lines) <= 100, scenario
+    # A long detail goes below its row, indented, never cut: the words are all there.
+    lines = sim(DEMO)[1].splitlines()
+    row = next(i for i, line in enumerate(lines) if line.startswith("+1:06  amara"))
+    assert lines[row].rstrip().endswith("proactive")
+    assert lines[row + 1].startswith("    46 s on /integrations/:id with 3 actions")
+    assert "[No thanks]" in lines[row + 2]
+
+
+def test_a_huge_cooldown_from_a_config_file_keeps_the_table_narrow(tmp_path: Path) -> None:
+    config = tmp_path / "t.toml"
+    config.write_text("cooldown_period_s = 1e308\n", encoding="utf-8")
+    code, out, _ = sim(DEMO, "--config", str(config))
+    assert code == 0 and max(len(line) for line in out.splitlines()) <= 100
+    assert "e+303 d left" in out
+
+
+def test_counts_are_singular_for_one() -> None:
+    scenario = str(EXAMPLES / "demo.ndjson")
+    out = sim(scenario, "--session", "amara")[1]
+    assert "1 session, 3 action events in 2 batches" in out
+    assert "1 sessions" not in out
+
+
+def test_help_names_values_lists_choices_and_gives_examples() -> None:
+    result = runner.invoke(app, ["simulate", "--help"])
+    assert result.exit_code == 0
+    text = result.stdout
+    assert "--seed SEED" in text and "<int>" not in text and "<float" not in text
+    assert "canonical_url_ping_pong, user_page_dwell" in text  # --trigger's choices
+    assert "ID=on|off" in text
+    assert "Examples:" in text and "autoplay simulate --demo" in text
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
@@ -145,7 +274,11 @@ def test_bundled_demo_is_the_example(tmp_path: Path) -> None:
         ([DEMO, "--trigger", "nope=on"], EXIT_USAGE, "unknown trigger 'nope'"),
         ([DEMO, "--set", "user_page_dwell.speed=3"], EXIT_USAGE, "has no parameter 'speed'"),
         ([DEMO, "--interaction-timeout", "0"], EXIT_USAGE, "--interaction-timeout must be > 0"),
-        ([DEMO, "--cooldown", "inf"], EXIT_USAGE, "--cooldown must be ≥ 0 seconds, got inf"),
+        ([DEMO, "--cooldown", "inf"], EXIT_USAGE, "--cooldown must be at most 2592000 seconds"),
+        ([DEMO, "--cooldown", "1e308"], EXIT_USAGE, "--cooldown must be at most 2592000 seconds"),
+        ([DEMO, "--cooldown", "-1"], EXIT_USAGE, "--cooldown must be ≥ 0 seconds, got -1"),
+        ([DEMO, "--interaction-timeout", "1e308"], EXIT_USAGE, "at most 2592000 seconds"),
+        (["--generate", "100001"], EXIT_USAGE, "--generate must be at most 100000"),
         ([DEMO, "--set", "user_page_dwell.interaction_timeout_s=0"], EXIT_USAGE, "finite"),
         ([DEMO, "--pulse", "-1"], EXIT_USAGE, "--pulse must be 0 or 0.001–86400 seconds"),
         ([DEMO, "--pulse", "1e-300"], EXIT_USAGE, "--pulse must be 0 or 0.001–86400 seconds"),

@@ -21,7 +21,7 @@ async def main(
 ) -> None:
     import redis.asyncio as aioredis
 
-    from autoplay_cli.session import RedisSessionStore, SessionState
+    from autoplay_cli.session import AgentState, RedisSessionStore, SessionState
 
     # Start together, so the workers really contend.
     raw = aioredis.Redis.from_url(url)
@@ -34,8 +34,10 @@ async def main(
         meta = state.metadata
         meta["total"] = meta.get("total", 0) + 1
         meta[worker] = meta.get(worker, 0) + 1
-        # Exercise the FSM too: the chat opens, the user interacts.
-        state.transition_to_reactive()
+        # Exercise the FSM too: the chat opens (once: it is refused when already open),
+        # the user interacts.
+        if state.current_state is AgentState.THINKING:
+            state.transition_to_reactive()
         state.record_user_interaction()
 
     async with RedisSessionStore(url, key_prefix=prefix + "session:") as store:

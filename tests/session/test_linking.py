@@ -37,9 +37,20 @@ async def links(
     await store.aclose()
 
 
-def test_event_type_values() -> None:
-    assert NEW.value == "new" and REPLY.value == "reply_existing"
-    assert ConversationEventType("reply_existing") is REPLY
+def test_event_type_values_are_the_sdks_and_parse_in_either_case() -> None:
+    assert NEW.value == "NEW" and REPLY.value == "REPLY_EXISTING"
+    for text in ("REPLY_EXISTING", "reply_existing", "Reply_Existing", " reply_existing "):
+        assert ConversationEventType(text) is REPLY
+    assert ConversationEventType("new") is NEW and ConversationEventType("NEW") is NEW
+    for bad in ("reply", "", "NEWS", 1, None):
+        with pytest.raises(ValueError):
+            ConversationEventType(bad)
+
+
+def test_links_stored_by_earlier_releases_still_read() -> None:
+    old = {"session_id": "s1", "conversation_id": "c1", "event": "reply_existing", "linked_at": 1}
+    assert ConversationLink.from_dict(old).event is REPLY
+    assert ConversationLink("s1", "c1", REPLY).to_dict()["event"] == "REPLY_EXISTING"
 
 
 def test_link_dict_round_trip() -> None:
@@ -150,7 +161,7 @@ async def test_redis_links_are_shared_between_workers_with_ttl(redis_url: str, p
         finally:
             await raw.aclose()
         assert 0 < ttl <= 86400  # b wrote last, with the default TTL
-        assert stored["session_id"] == "s2" and stored["event"] == "reply_existing"
+        assert stored["session_id"] == "s2" and stored["event"] == "REPLY_EXISTING"
         await b.delete("c1")
         assert await a.get("c1") is None
     finally:

@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from autoplay_cli.errors import InputError
 from autoplay_cli.session import (
@@ -277,14 +279,15 @@ async def test_chatbot_event_needs_ids(manager: DeliveryManager, sid: Any, cid: 
 
 
 async def test_proactive_gate(manager: DeliveryManager, clock: Any) -> None:
-    # A brand-new session: THINKING, no cooldown.
+    await manager.on_chatbot_event("s1", "conv-1")
+    # A linked session: THINKING, no cooldown.
     assert await manager.proactive_allowed("s1") == (True, "ok")
     assert await manager.record_proactive_offer("s1", "user_page_dwell") is True
-    # Offered, not linked yet: no second offer while PROACTIVE.
+    # No second offer while PROACTIVE.
     assert await manager.proactive_allowed("s1") == (False, "v2_state_proactive_assistance")
     assert await manager.record_proactive_offer("s1", "again") is False
     # The timeout is applied (and persisted) by the gate itself.
-    clock.advance(20)
+    clock.advance(20.5)
     assert await manager.proactive_allowed("s1") == (False, "v2_cooldown_active")
     state = await manager.store.get("s1")
     assert state is not None and state.current_state is AgentState.THINKING
@@ -292,15 +295,79 @@ async def test_proactive_gate(manager: DeliveryManager, clock: Any) -> None:
     assert await manager.proactive_allowed("s1") == (True, "ok")
 
 
-async def test_unlinked_session_first_offer_is_allowed(manager: DeliveryManager) -> None:
+async def _reactive(m: DeliveryManager, sid: str) -> None:
+    await m.store.update(sid, lambda s: s.transition_to_reactive())
+
+
+async def _proactive(m: DeliveryManager, sid: str) -> None:
+    await m.store.update(sid, lambda s: s.transition_to_proactive("t"))
+
+
+async def _cooling(m: DeliveryManager, sid: str) -> None:
+    await m.store.update(sid, lambda s: s.start_cooldown(30))
+
+
+async def _thinking(m: DeliveryManager, sid: str) -> None:
+    await m.store.get_or_create(sid)
+
+
+async def _offered_before(m: DeliveryManager, sid: str) -> None:
+    await m.store.update(sid, lambda s: setattr(s, "last_trigger_id", "earlier"))
+
+
+GATE_CASES = {
+    # state set-up: (unlinked answer, linked answer)
+    "thinking": (_thinking, (True, "ok_unlinked_first_offer"), (True, "ok")),
+    "thinking, offered before": (_offered_before, (True, "ok"), (True, "ok")),
+    "thinking, cooling down": (
+        _cooling,
+        (False, "v2_cooldown_active"),
+        (False, "v2_cooldown_active"),
+    ),
+    "proactive": (
+        _proactive,
+        (False, "v2_state_proactive_assistance"),
+        (False, "v2_state_proactive_assistance"),
+    ),
+    "reactive": (
+        _reactive,
+        (False, "v2_state_reactive_assistance"),
+        (False, "v2_state_reactive_assistance"),
+    ),
+}
+
+
+@pytest.mark.parametrize("linked", [False, True], ids=["unlinked", "linked"])
+@pytest.mark.parametrize("case", GATE_CASES)
+async def test_proactive_gate_never_contradicts_the_state_machine(
+    writer: Writer, clock: Any, case: str, linked: bool
+) -> None:
+    # The rule: proactive_allowed says yes exactly when record_proactive_offer moves the
+    # session to PROACTIVE; an unlinked session's first offer is no exception to it.
+    m = DeliveryManager(writer, clock=clock)
+    setup, unlinked_answer, linked_answer = GATE_CASES[case]
+    if linked:
+        await m.on_chatbot_event("s1", "conv-1")
+    await setup(m, "s1")
+    before = await m.store.get("s1")
+    assert before is not None
+    answer = await m.proactive_allowed("s1")
+    assert answer == (linked_answer if linked else unlinked_answer)
+    moved = await m.record_proactive_offer("s1", "user_page_dwell")
+    assert moved is answer[0]
+    after = await m.store.get("s1")
+    assert after is not None
+    assert after.current_state is (AgentState.PROACTIVE if moved else before.current_state)
+
+
+async def test_unlinked_session_first_offer_is_refused_while_reactive(
+    manager: DeliveryManager,
+) -> None:
     await manager.store.update("s1", lambda s: s.transition_to_reactive())
-    assert await manager.proactive_allowed("s1") == (True, "ok_unlinked_first_offer")
-    # The user is chatting: the offer goes into the new conversation, the state stays REACTIVE.
+    assert await manager.proactive_allowed("s1") == (False, "v2_state_reactive_assistance")
     assert await manager.record_proactive_offer("s1", "user_page_dwell") is False
     state = await manager.store.get("s1")
     assert state is not None and state.current_state is AgentState.REACTIVE
-    await manager.on_chatbot_event("s1", "conv-1")
-    assert await manager.proactive_allowed("s1") == (False, "v2_state_reactive_assistance")
 
 
 async def test_gate_uses_tour_overrides(writer: Writer, clock: Any) -> None:
@@ -317,10 +384,44 @@ async def test_gate_uses_tour_overrides(writer: Writer, clock: Any) -> None:
     await m.store.update("s1", start_tour)
     clock.advance(50)
     assert await m.proactive_allowed("s1") == (False, "v2_state_reactive_assistance")
-    clock.advance(50)
+    clock.advance(50.5)
     assert await m.proactive_allowed("s1") == (False, "v2_cooldown_active")
     clock.advance(1)
     assert await m.proactive_allowed("s1") == (True, "ok")
+
+
+async def test_chatbot_event_fills_missing_metadata_and_never_overwrites(
+    manager: DeliveryManager,
+) -> None:
+    await manager.store.get_or_create("s1", {"user_id": "u1", "email": None})
+    await manager.on_chatbot_event(
+        "s1", "conv-1", {"user_id": "other", "email": "a@example.com", "plan": "pro"}
+    )
+    state = await manager.store.get("s1")
+    assert state is not None
+    assert state.metadata == {"user_id": "u1", "email": "a@example.com", "plan": "pro"}
+    # A new session takes the metadata as given, like get_or_create.
+    await manager.on_chatbot_event("s2", "conv-2", {"user_id": "u2"})
+    fresh = await manager.store.get("s2")
+    assert fresh is not None and fresh.metadata == {"user_id": "u2"}
+
+
+async def test_actions_payload_with_no_actions_produces_no_note(
+    manager: DeliveryManager, writer: Writer
+) -> None:
+    empty = {"type": "actions", "session_id": "s1", "actions": []}
+    assert await manager.on_actions(empty) == "ignored"
+    assert manager.pending("s1") == 0
+    await manager.on_chatbot_event("s1", "conv-1")
+    assert await manager.drain() == 0 and writer.notes == []
+    # Linked: still nothing to post.
+    assert await manager.on_actions(empty) == "ignored"
+    assert await manager.drain() == 0 and writer.notes == []
+    # An empty batch carrying the conversation id still links the session.
+    carried = {"type": "actions", "session_id": "s2", "actions": [], "conversation_id": "c-9"}
+    assert await manager.on_actions(carried) == "ignored"
+    state = await manager.store.get("s2")
+    assert state is not None and state.conversation_id == "c-9" and writer.notes == []
 
 
 async def test_redis_manager_links_in_redis_across_workers(
@@ -336,3 +437,53 @@ async def test_redis_manager_links_in_redis_across_workers(
     assert await b.on_actions(batch("s1", "/b")) == "posted"
     assert [n[1] for n in writer.notes] == ["conv-1", "conv-1"]
     assert await b.proactive_allowed("s1") == (True, "ok")
+
+
+GATE_OPS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["gate_then_offer", "open_chat", "message", "link", "tick", "offer_unchecked"]
+        ),
+        st.floats(min_value=0, max_value=90, allow_nan=False),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=GATE_OPS)
+def test_gate_and_offer_agree_under_random_sequences(ops: list[tuple[str, float]]) -> None:
+    """Whatever happened before, a yes from the gate is an offer the state machine takes."""
+
+    class Clock:
+        t = 1_767_225_600.0
+
+        def __call__(self) -> float:
+            return self.t
+
+    async def run() -> None:
+        clock = Clock()
+        m = DeliveryManager(Writer(), clock=clock)
+        for op, dt in ops:
+            clock.t += dt
+            if op == "gate_then_offer":
+                allowed, reason = await m.proactive_allowed("s")
+                moved = await m.record_proactive_offer("s", "t")
+                assert moved is allowed, reason
+            elif op == "offer_unchecked":
+                await m.record_proactive_offer("s", "t")  # False when refused, never raises
+            elif op == "open_chat":
+
+                def open_chat(s: Any) -> None:
+                    if s.current_state is AgentState.THINKING:
+                        s.transition_to_reactive()
+
+                await m.store.update("s", open_chat)
+            elif op == "message":
+                await m.store.update("s", lambda s: s.record_user_interaction())
+            elif op == "link":
+                await m.on_chatbot_event("s", "conv-1")
+            else:
+                await m.store.update("s", lambda s: s.tick())
+
+    asyncio.run(run())

@@ -142,11 +142,33 @@ def test_proactive_allowed_again_once_the_cooldown_ends(s: SessionState, clock: 
     assert s.transition_to_proactive("t") is True
 
 
-def test_proactive_again_returns_false_unchanged(s: SessionState) -> None:
+def test_proactive_while_proactive_raises_invalid_transition(s: SessionState) -> None:
+    # As the SDK: only a cooldown makes it return False; being PROACTIVE already raises.
     proactive(s)
     before = s.to_dict()
-    assert s.transition_to_proactive("another") is False
+    with pytest.raises(InvalidTransitionError) as info:
+        s.transition_to_proactive("another")
+    assert info.value.current is P and info.value.target == "proactive_assistance"
+    assert "already" in info.value.message
     assert s.to_dict() == before
+
+
+def test_proactive_returns_false_only_when_a_cooldown_blocks(s: SessionState) -> None:
+    s.start_cooldown(5)
+    assert s.transition_to_proactive("t") is False
+    for enter in (proactive, reactive):
+        other = SessionState("x", clock=s.clock)
+        enter(other)
+        with pytest.raises(InvalidTransitionError):
+            other.transition_to_proactive("t")
+
+
+def test_invalid_transition_error_is_a_value_error(s: SessionState) -> None:
+    proactive(s)
+    with pytest.raises(ValueError):  # ported `except ValueError:` still catches it
+        s.transition_to_reactive()
+    assert issubclass(InvalidTransitionError, ValueError)
+    assert issubclass(InvalidTransitionError, AutoplayError)
 
 
 def test_reactive_to_proactive_directly_is_invalid(s: SessionState) -> None:
@@ -176,12 +198,14 @@ def test_thinking_to_reactive_is_never_blocked_and_clears_the_cooldown(
     assert s.last_interaction_at == clock.t
 
 
-def test_reactive_again_counts_as_an_interaction(s: SessionState, clock: Any) -> None:
+def test_reactive_while_reactive_raises_invalid_transition(s: SessionState, clock: Any) -> None:
     reactive(s)
     clock.advance(15)
-    s.transition_to_reactive()
-    assert s.current_state is R
-    assert s.last_interaction_at == clock.t
+    before = s.to_dict()
+    with pytest.raises(InvalidTransitionError) as info:
+        s.transition_to_reactive()
+    assert info.value.current is R and "record_user_interaction" in (info.value.hint or "")
+    assert s.to_dict() == before  # not even an interaction: the timer is not extended
 
 
 def test_proactive_to_reactive_directly_is_invalid(s: SessionState) -> None:
@@ -190,7 +214,7 @@ def test_proactive_to_reactive_directly_is_invalid(s: SessionState) -> None:
     with pytest.raises(InvalidTransitionError) as info:
         s.transition_to_reactive()
     err = info.value
-    assert isinstance(err, AutoplayError) and isinstance(err, RuntimeError)
+    assert isinstance(err, AutoplayError) and isinstance(err, ValueError)
     assert err.current is P and err.target == "reactive_assistance"
     assert "proactive_assistance" in str(err) and err.hint
     assert s.to_dict() == before
@@ -208,7 +232,7 @@ def test_timeout_returns_to_thinking_with_cooldown_and_no_guidance(
     s.set_visual_guidance(True, "flow-1")
     clock.advance(19.9)
     assert s.tick() is False and s.current_state is entered
-    clock.advance(0.1)
+    clock.advance(0.2)
     assert s.tick() is True
     assert s.current_state is T
     assert s.cooldown_active and s.cooldown_remaining_s == 60.0
@@ -232,6 +256,18 @@ RECORDERS = [
 ]
 
 
+@pytest.mark.parametrize("enter", [proactive, reactive])
+def test_timeout_fires_only_when_strictly_greater_than_the_timeout(
+    s: SessionState, clock: Any, enter: Any
+) -> None:
+    enter(s)
+    state = s.current_state
+    clock.advance(20.0)  # exactly the timeout: still in the conversation (the SDK's `>`)
+    assert s.tick() is False and s.current_state is state
+    clock.t = math.nextafter(clock.t, math.inf)
+    assert s.tick() is True and s.current_state is T
+
+
 @pytest.mark.parametrize("recorder", RECORDERS)
 def test_interactions_reset_the_timer(s: SessionState, clock: Any, recorder: str) -> None:
     proactive(s)
@@ -239,7 +275,7 @@ def test_interactions_reset_the_timer(s: SessionState, clock: Any, recorder: str
     getattr(s, recorder)()
     clock.advance(15)
     assert s.tick() is False and s.current_state is P
-    clock.advance(5)
+    clock.advance(5.5)
     assert s.tick() is True
 
 
@@ -268,7 +304,7 @@ def test_every_reason_string(s: SessionState, clock: Any) -> None:
     assert s.can_deliver_proactive() == (True, "ok")
     proactive(s)
     assert s.can_deliver_proactive() == (False, "v2_state_proactive_assistance")
-    clock.advance(20)
+    clock.advance(20.5)
     s.tick()
     assert s.can_deliver_proactive() == (False, "v2_cooldown_active")
     reactive(s)
@@ -305,11 +341,15 @@ def test_cooldown_blocks_only_proactive(s: SessionState) -> None:
 # -- visual guidance and tours ---------------------------------------------------
 
 
+def test_visual_guidance_in_thinking_raises_invalid_transition(s: SessionState) -> None:
+    before = s.to_dict()
+    for active in (True, False):  # as the SDK: starting or stopping, THINKING refuses
+        with pytest.raises(InvalidTransitionError, match="visual guidance"):
+            s.set_visual_guidance(active, "flow-1")
+    assert s.to_dict() == before
+
+
 def test_visual_guidance_only_in_proactive_or_reactive(s: SessionState) -> None:
-    with pytest.raises(InvalidTransitionError, match="visual guidance"):
-        s.set_visual_guidance(True, "flow-1")
-    s.set_visual_guidance(False)  # stopping nothing is a no-op
-    assert not s.visual_guidance_active
     reactive(s)
     s.set_visual_guidance(True, "flow-1")
     assert s.visual_guidance_active and s.active_tour_id == "flow-1"
@@ -321,6 +361,7 @@ REGISTRY = TourRegistry(
     [
         TourDefinition("onboarding", "flow-1", interaction_timeout_s=90, cooldown_period_s=5),
         TourDefinition("billing", "flow-2", interaction_timeout_s=None, cooldown_period_s=300),
+        TourDefinition("plain", "flow-3"),
     ]
 )
 
@@ -330,19 +371,51 @@ def test_tour_overrides_timeout_and_cooldown(s: SessionState, clock: Any, tour_r
     proactive(s)
     s.set_visual_guidance(True, tour_ref)
     assert s.effective_timeouts(REGISTRY) == (90, 5)
-    clock.advance(89)
+    clock.advance(90)
     assert s.tick(REGISTRY) is False
-    clock.advance(1)
+    clock.advance(0.5)
     assert s.tick(REGISTRY) is True
     assert s.cooldown_remaining_s == 5 and s.active_cooldown_period_s == 5
 
 
-def test_tour_without_timeout_keeps_the_session_timeout(s: SessionState, clock: Any) -> None:
+def test_tour_without_timings_has_the_sdk_tour_defaults_while_it_runs(clock: Any) -> None:
+    # A session with its own (long) timings: the running tour's defaults replace them.
+    s = SessionState("t", interaction_timeout_s=300, cooldown_period_s=30, clock=clock)
+    reactive(s)
+    s.set_visual_guidance(True, "flow-3")
+    assert s.effective_timeouts(REGISTRY) == (20.0, 120.0)
+    clock.advance(20.5)
+    assert s.tick(REGISTRY) is True
+    assert s.cooldown_remaining_s == 120 and s.active_cooldown_period_s == 120
+    # The tour no longer runs: the session's own timings apply again.
+    assert s.effective_timeouts(REGISTRY) == (300, 30)
+
+
+def test_tour_with_only_a_cooldown_has_the_default_tour_timeout(
+    s: SessionState, clock: Any
+) -> None:
     reactive(s)
     s.set_visual_guidance(True, "flow-2")
-    clock.advance(20)
+    clock.advance(20.5)
     assert s.tick(REGISTRY) is True
     assert s.cooldown_remaining_s == 300
+
+
+def test_running_tour_is_looked_up_by_provider_flow_id_before_tour_id(
+    s: SessionState, clock: Any
+) -> None:
+    # A tour id that is also another tour's provider flow id: the flow id wins, as in the SDK.
+    registry = TourRegistry(
+        [
+            TourDefinition("flow-x", "flow-a", interaction_timeout_s=50, cooldown_period_s=1),
+            TourDefinition("tour-b", "flow-x", interaction_timeout_s=70, cooldown_period_s=2),
+        ]
+    )
+    proactive(s)
+    s.set_visual_guidance(True, "flow-x")
+    assert s.effective_timeouts(registry) == (70, 2)
+    s.set_visual_guidance(True, "tour-b")  # not a flow id: found by tour id
+    assert s.effective_timeouts(registry) == (70, 2)
 
 
 def test_tour_ignored_without_registry_or_when_unknown(s: SessionState, clock: Any) -> None:
@@ -351,14 +424,14 @@ def test_tour_ignored_without_registry_or_when_unknown(s: SessionState, clock: A
     assert s.effective_timeouts(REGISTRY) == (20, 60)
     s.active_tour_id = "flow-1"
     assert s.effective_timeouts(None) == (20, 60)
-    clock.advance(20)
+    clock.advance(20.5)
     assert s.tick() is True
 
 
 def test_session_level_overrides(clock: Any) -> None:
     s = SessionState("s", interaction_timeout_s=5, cooldown_period_s=7, clock=clock)
     proactive(s)
-    clock.advance(5)
+    clock.advance(5.5)
     assert s.tick()
     assert s.cooldown_remaining_s == 7
 
@@ -391,7 +464,7 @@ def test_transitions_logged_at_info_with_the_session_id(
 ) -> None:
     caplog = session_logs
     proactive(s)
-    clock.advance(20)
+    clock.advance(20.5)
     s.tick()
     reactive(s)
     transitions = [r for r in caplog.records if "->" in r.getMessage()]
@@ -446,7 +519,7 @@ def test_snapshot_keeps_timeouts_and_cooldowns_across_processes(make_clock: Any)
     reader = make_clock(1_767_225_620.0)
     other = SessionState.from_dict(data, clock=reader)
     assert other.tick() is False
-    reader.advance(10)
+    reader.advance(10.5)
     assert other.tick() is True
     data2 = other.to_dict()
 
@@ -461,7 +534,7 @@ def test_snapshot_in_a_real_second_process(clock: Any) -> None:
     code = (
         "import json,sys; from autoplay_cli.session import SessionState as S;"
         "s=S.from_dict(json.loads(sys.stdin.read()), clock=lambda: %r);"
-        "s.tick(); print(json.dumps(s.to_dict()))" % (clock.t + 12.5)
+        "s.tick(); print(json.dumps(s.to_dict()))" % (clock.t + 12.75)
     )
     out = subprocess.run(
         [sys.executable, "-c", code],
@@ -473,7 +546,7 @@ def test_snapshot_in_a_real_second_process(clock: Any) -> None:
     )
     after = json.loads(out.stdout)
     assert after["current_state"] == "thinking"
-    assert after["cooldown_until"] == clock.t + 12.5 + 33
+    assert after["cooldown_until"] == clock.t + 12.75 + 33
 
 
 @pytest.mark.parametrize("version", [None, 0, 2, "1", 1.5, True])
@@ -639,9 +712,10 @@ def apply(s: SessionState, op: str, arg: str) -> None:
     timeout=st.floats(min_value=0.5, max_value=90, allow_nan=False),
     cooldown=st.floats(min_value=0, max_value=90, allow_nan=False),
 )
-def test_fsm_properties(
+def test_random_operation_sequences_raise_only_invalid_transition_error(
     steps: list[tuple[str, float, str]], timeout: float, cooldown: float
 ) -> None:
+    """Random operation sequences never raise anything but InvalidTransitionError."""
     clock = _Clock()
     s = SessionState("prop", interaction_timeout_s=timeout, cooldown_period_s=cooldown, clock=clock)
     for op, dt, arg in steps:
@@ -653,11 +727,9 @@ def test_fsm_properties(
         try:
             apply(s, op, arg)
         except InvalidTransitionError:
-            # Only the two documented refusals exist, and they change nothing.
-            assert (
-                (op == "reactive" and before is P)
-                or (op == "proactive" and before is R)
-                or (op == "guidance_on" and before is T)
+            # Only the documented refusals exist (the SDK's), and they change nothing.
+            assert (op in ("reactive", "proactive") and before is not T) or (
+                op in ("guidance_on", "guidance_off") and before is T
             )
             assert s.current_state is before
             continue

@@ -216,7 +216,7 @@ async def test_many_tasks_lose_no_updates(store: Store) -> None:
 
 async def test_persisted_state_survives_a_restart(store: Store, clock: Any) -> None:
     await store.update("s1", lambda st: st.transition_to_proactive("t"))
-    clock.advance(20)
+    clock.advance(20.5)
     s = await store.update("s1", lambda st: st.tick())
     assert s.current_state is AgentState.THINKING
     clock.advance(45)
@@ -331,10 +331,15 @@ async def test_redis_wrong_key_type(
     redis_store_factory: Callable[..., RedisSessionStore], redis_url: str, prefix: str
 ) -> None:
     raw = await raw_redis(redis_url)
-    await raw.set(prefix + "session:str", "old sdk string value")
+    await raw.rpush(prefix + "session:list", "a value of another kind")
+    await raw.set(prefix + "session:str", "a string that is no SDK snapshot")
     await raw.aclose()
-    with pytest.raises(SnapshotError, match="wrong type"):
-        await redis_store_factory().get("str")
+    store = redis_store_factory()
+    for call in (store.get("list"), store.update("list", lambda s: None)):
+        with pytest.raises(SnapshotError, match="holds a list"):
+            await call
+    with pytest.raises(SnapshotError, match="does not hold JSON"):
+        await store.get("str")
 
 
 @pytest.mark.parametrize("call", ["get", "get_or_create", "update", "save", "delete", "ping"])
@@ -453,4 +458,58 @@ def test_a_database_that_is_not_a_number_is_refused_not_taken_as_0(url: str) -> 
 def test_urls_with_a_database_number_or_none_are_taken(url: str) -> None:
     from autoplay_cli.session._redis import check_database
 
-    check_database(url)  # raises for a bad one
+    assert check_database(url) is None  # raises for a bad one
+
+
+# -- revisions across a delete (issue 18) -------------------------------------------------------
+
+
+async def test_stale_save_after_delete_and_recreate_is_refused(store: Store) -> None:
+    # Reader A holds revision 1 of the old session; the session is deleted (or expires)
+    # and created again, so the new one is at its first revision too. A's stale save
+    # must not replace it.
+    await store.update("s1", lambda s: s.metadata.update(old=True))
+    stale = await store.get("s1")
+    assert stale is not None
+    await store.delete("s1")
+    fresh = await store.update("s1", lambda s: s.metadata.update(new=True))
+    assert fresh.metadata == {"new": True}
+    stale.metadata["lost"] = "update"
+    with pytest.raises(ConcurrentUpdateError):
+        await store.save(stale)
+    kept = await store.get("s1")
+    assert kept is not None and kept.metadata == {"new": True}
+
+
+async def test_revisions_never_repeat_for_a_key_across_recreations(store: Store) -> None:
+    seen = []
+    for _ in range(5):
+        for _ in range(3):
+            state = await store.update(
+                "s1", lambda s: s.metadata.update(n=s.metadata.get("n", 0) + 1)
+            )
+            seen.append(state._store_revision)
+        await store.delete("s1")
+    assert len(set(seen)) == len(seen)
+
+
+async def test_redis_stale_save_after_expiry_and_recreate_is_refused(
+    redis_store_factory: Callable[..., RedisSessionStore], redis_url: str, prefix: str
+) -> None:
+    store = redis_store_factory()
+    await store.update("s1", lambda s: None)
+    await store.update("s1", lambda s: s.metadata.update(v=1))
+    stale = await store.get("s1")
+    assert stale is not None
+    raw = await raw_redis(redis_url)
+    await raw.pexpire(prefix + "session:s1", 1)  # the key expires
+    while await raw.exists(prefix + "session:s1"):
+        await asyncio.sleep(0.01)
+    await raw.aclose()
+    other = redis_store_factory()  # another worker recreates it
+    await other.update("s1", lambda s: s.metadata.update(v="new"))
+    await other.update("s1", lambda s: s.metadata.update(w=2))
+    with pytest.raises(ConcurrentUpdateError):
+        await store.save(stale)
+    kept = await other.get("s1")
+    assert kept is not None and kept.metadata == {"v": "new", "w": 2}

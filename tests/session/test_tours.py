@@ -15,11 +15,14 @@ TOURS = [
 ]
 
 
-def test_definition_fields_and_defaults() -> None:
+def test_tour_without_its_own_timings_has_the_sdk_tour_defaults() -> None:
     t = TourDefinition("t", "f")
     assert (t.tour_id, t.provider_flow_id) == ("t", "f")
-    assert t.interaction_timeout_s is None and t.cooldown_period_s is None
+    assert (t.interaction_timeout_s, t.cooldown_period_s) == (20.0, 120.0)
+    assert TourDefinition("t", "f", None, None) == t  # None means "the tour default"
     assert TourDefinition("t", "f", 30, 0).cooldown_period_s == 0
+    parsed = TourDefinition.from_dict({"tour_id": "t", "provider_flow_id": "f"})
+    assert (parsed.interaction_timeout_s, parsed.cooldown_period_s) == (20.0, 120.0)
 
 
 @pytest.mark.parametrize(

@@ -25,20 +25,21 @@ T, P, R = "thinking", "proactive_assistance", "reactive_assistance"
 
 
 def test_offer_block_timeout_cooldown_and_offer_again(run_lines: Run) -> None:
-    report = run_lines(bounce(0), bounce(5), bounce(30), bounce(80), bounce(90))
+    report = run_lines(bounce(0), bounce(5), bounce(30), bounce(81), bounce(90))
     assert rows(report) == [
         (0, "s", "actions", "offer", P),
         (5, "s", "actions", "blocked", P),
-        (20, "s", "timeout", "timeout", T),  # 20 s after the offer, on the pulse
+        # The first pulse strictly more than 20 s after the offer (the SDK's `>`).
+        (21, "s", "timeout", "timeout", T),
         (30, "s", "actions", "blocked", T),
-        (80, "s", "actions", "offer", P),  # the 60 s cooldown ended at 80
+        (81, "s", "actions", "offer", P),  # the 60 s cooldown ended at 81
         (90, "s", "actions", "blocked", P),  # a blocked offer is not an interaction...
-        (100, "s", "timeout", "timeout", T),  # ...so the timeout still counts from 80
+        (102, "s", "timeout", "timeout", T),  # ...so the timeout still counts from 81
     ]
     blocked_by_state, _, by_cooldown = report.steps[1], report.steps[2], report.steps[3]
     assert blocked_by_state.reason == "v2_state_proactive_assistance"
     assert by_cooldown.reason == "v2_cooldown_active"
-    assert by_cooldown.cooldown_remaining_s == 50.0
+    assert by_cooldown.cooldown_remaining_s == 51.0
     offer = report.steps[0].offer
     assert offer is not None and offer.body == "Need my expert help?"
     assert report.steps[0].snapshot["last_trigger_id"] == "canonical_url_ping_pong"
@@ -47,7 +48,7 @@ def test_offer_block_timeout_cooldown_and_offer_again(run_lines: Run) -> None:
         2,
         {"v2_state_proactive_assistance": 2, "v2_cooldown_active": 1},
     )
-    assert summary.time_in == {T: 60.0, P: 40.0, R: 0.0}
+    assert summary.time_in == {T: 60.0, P: 42.0, R: 0.0}
 
 
 def test_rejected_transitions_are_recorded_and_the_run_goes_on(run_lines: Run) -> None:
@@ -60,10 +61,10 @@ def test_rejected_transitions_are_recorded_and_the_run_goes_on(run_lines: Run) -
     assert rows(report) == [
         (0, "s", "actions", "offer", P),
         (2, "s", "open_chat", "rejected", P),
-        (20, "s", "timeout", "timeout", T),
+        (21, "s", "timeout", "timeout", T),
         (25, "s", "tour_start", "rejected", T),
         (26, "s", "open_chat", "applied", R),  # never blocked by cooldown, clears it
-        (46, "s", "timeout", "timeout", T),  # the run drains: open sessions time out
+        (47, "s", "timeout", "timeout", T),  # the run drains: open sessions time out
     ]
     assert "cannot go from proactive_assistance to reactive_assistance" in report.steps[1].reason
     assert "visual guidance can only change" in report.steps[3].reason
@@ -85,7 +86,7 @@ def test_reactive_blocks_offers_and_interactions_keep_it_open(run_lines: Run) ->
         (30, "s", "reaction", "applied", R),
         (40, "s", "actions", "blocked", R),
         (45, "s", "tick", "no-op", R),
-        (50, "s", "timeout", "timeout", T),
+        (51, "s", "timeout", "timeout", T),
     ]
     assert report.steps[3].reason == "v2_state_reactive_assistance"
 
@@ -128,8 +129,8 @@ def test_trigger_timings_and_tour_overrides() -> None:
         if s.event == "timeout"
     ]
     assert timeouts == [
-        ("a", 10, "no interaction for 10 s; cooldown 30 s starts"),
-        ("b", 110, "no interaction for 60 s; cooldown 5 s starts"),
+        ("a", 11, "no interaction for 10 s; cooldown 30 s starts"),
+        ("b", 111, "no interaction for 60 s; cooldown 5 s starts"),
     ]
 
 
@@ -141,10 +142,10 @@ def test_conversation_linking_new_inferred_reply_and_kept(run_lines: Run) -> Non
         {"at": 3, "session": "a", "event": "link", "conversation": "c3", "link": "new"},
     )
     assert [s.detail for s in report.steps] == [
-        "c1 (new)",
-        "c1 (reply_existing)",
-        "c2 (reply_existing, kept c1)",
-        "c3 (new)",
+        "c1 (NEW)",
+        "c1 (REPLY_EXISTING)",
+        "c2 (REPLY_EXISTING, kept c1)",
+        "c3 (NEW)",
     ]
     assert report.steps[-1].snapshot["conversation_id"] == "c3"
 

@@ -13,7 +13,16 @@ T, P = "thinking", "proactive_assistance"
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0, "0:00"), (5, "0:05"), (65.25, "1:05.2"), (59.96, "1:00"), (3725, "1:02:05")],
+    [
+        (0, "0:00"),
+        (5, "0:05"),
+        (65.25, "1:05.2"),
+        (59.96, "1:00"),
+        (3725, "1:02:05"),
+        (2 * 86400 + 5, "2d 00:00:05"),
+        (1e308, "1.16e+303 d"),  # a huge cooldown stays a short cell
+        (float("inf"), "∞"),
+    ],
 )
 def test_clock_text(seconds: float, text: str) -> None:
     assert clock_text(seconds) == text
@@ -30,6 +39,15 @@ def test_iso_utc_and_times_past_what_a_date_holds() -> None:
 def test_format_table_pads_all_but_the_last_column() -> None:
     lines = format_table(("a", "bb", "c"), [("xxx", "y", "long text"), ("", "", "")])
     assert lines == ["a    bb  c", "xxx  y   long text", ""]
+
+
+def test_format_table_with_a_width_puts_a_long_last_cell_below_its_row() -> None:
+    rows = [("a", "short"), ("b", "a rather long detail that cannot fit in twenty columns")]
+    lines = format_table(("k", "details"), rows, width=20)
+    assert lines[:2] == ["k  details", "a  short"]
+    assert lines[2] == "b"
+    assert all(line.startswith("    ") and len(line) <= 20 for line in lines[3:])
+    assert " ".join(" ".join(lines[3:]).split()) == rows[1][1]
 
 
 def test_summary_folds_steps_per_session() -> None:

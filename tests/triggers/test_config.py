@@ -32,7 +32,8 @@ class A:
 
 
 PING_PONG = [A("/a"), A("/b"), A("/a")]
-DWELL = [A("/form", 0.0), A("/form", 100.0)]
+T0 = 1_767_225_600.0  # epoch seconds (a timestamp of 0 means "unknown")
+DWELL = [A("/form", T0), A("/form", T0 + 100.0)]
 
 
 def test_defaults_enable_both_builtins_with_the_default_body() -> None:
@@ -76,11 +77,11 @@ def test_criteria_tree_and_or() -> None:
     ping_offer = lost.evaluate([A("/a"), A("/b"), A("/a"), A("/b")], 0.0)  # min_cycles 2
     assert ping_offer is not None and ping_offer.detail.startswith("bouncing: 2 ping-pong")
     assert lost.evaluate(PING_PONG, 0.0) is None  # one cycle is below the file's min_cycles
-    long_dwell = [A("/form", 0.0), A("/form", 50.0), A("/form", 95.0)]
+    long_dwell = [A("/form", T0), A("/form", T0 + 50.0), A("/form", T0 + 95.0)]
     offer = lost.evaluate(long_dwell, 0.0)
     assert offer is not None and "dwelling:" in offer.detail and "few actions:" in offer.detail
     # the AND fails when the leaf with the tighter action cap does not hold
-    busy = [A("/form", float(t)) for t in (0, 30, 60, 95)]
+    busy = [A("/form", T0 + t) for t in (0, 30, 60, 95)]
     assert lost.evaluate(busy, 0.0) is None
 
 
