@@ -133,6 +133,8 @@ def scan(folder: Path) -> dict[str, str]:
         rel = path.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts) or not path.is_file():
             continue
+        if not manifest.inside(folder, rel.as_posix()):  # reached through a symlinked folder
+            continue
         digest = _file_hash(path)
         if digest is not None:
             found[rel.as_posix()] = digest
@@ -284,6 +286,7 @@ def make_plan(
     items: list[Item] = []
     for target in targets:
         man = manifest.load(target.folder) or manifest.Manifest()
+        _check_paths(target.folder, man, bundle)
         names = list(skills)
         if migrate:
             for extra in bundle.skills:
@@ -303,6 +306,20 @@ def make_plan(
     return Plan(targets, skills, items, bundle, force)
 
 
+def _check_paths(folder: Path, man: manifest.Manifest, bundle: Bundle) -> None:
+    """Refuse (InputError) when a recorded or bundled file of a skill leaves its folder.
+
+    The manifest's paths are plain relative names (checked when it is read); this
+    catches the rest: a symlink inside a skill's folder that points elsewhere, through
+    which an update would delete or write files outside the skills folder.
+    """
+    for skill in sorted(set(man.skills) | set(bundle.skills)):
+        entry = man.skills.get(skill)
+        shipped = bundle.skills.get(skill)
+        rels = set(entry.files if entry else ()) | set(shipped.files if shipped else ())
+        manifest.check_inside(folder, skill, rels)
+
+
 def _prune_empty_dirs(top: Path, path: Path) -> None:
     for parent in path.parents:
         if parent == top or top not in parent.parents:
@@ -317,43 +334,61 @@ def apply(plan: Plan) -> Result:
     """Carry out *plan*: copy files, make backups, update each target's manifest."""
     result = Result()
     for target in plan.targets:
-        items = [i for i in plan.items if i.folder == target.folder]
-        loaded = manifest.load(target.folder)
-        man = loaded or manifest.Manifest()
-        before = man.to_json()
-        for item in items:
-            if item.action not in WRITES and item.action is not Action.UNCHANGED:
-                continue
-            want = plan.bundle.skills[item.skill].hashes()
-            old = man.skills.get(item.skill)
-            origin = old.origin if old else "autoplay"
-            if item.action is Action.MIGRATE:
-                origin = f"migrated from {item.installed}"
-            if item.action in WRITES:
-                try:
-                    _write_skill(plan, item, old, result)
-                except BaseException as exc:  # Ctrl-C too: record what landed, then go
-                    _save_after_failure(plan, target, man, item, old, origin)
-                    if not isinstance(exc, OSError):
-                        raise
-                    where = exc.filename or item.path
-                    raise AutoplayError(
-                        f"cannot install {item.skill}: {where}: {exc.strerror or exc}",
-                        hint="free the path or fix its permissions, then run again "
-                        "(what was written is recorded, so the rerun resumes)",
-                    ) from exc
-            man.skills[item.skill] = manifest.Entry(item.version, want, origin)
-        if man.to_json() != before or (loaded is None and man.skills):
-            try:
-                target.folder.mkdir(parents=True, exist_ok=True)
-                if manifest.save(target.folder, man):
-                    result.written.append(manifest.path_for(target.folder))
-            except OSError as exc:
-                raise AutoplayError(
-                    f"cannot write {manifest.path_for(target.folder)}: {exc.strerror or exc}",
-                    hint="fix the folder's permissions, then run again",
-                ) from exc
+        try:
+            with manifest.locked(target.folder):
+                _apply_target(plan, target, result)
+        except OSError as exc:  # only the lock's: _apply_target reports its own
+            raise _cannot_write(target.folder, exc) from exc
     return result
+
+
+def _cannot_write(folder: Path, exc: OSError) -> AutoplayError:
+    where = exc.filename or folder
+    return AutoplayError(
+        f"cannot write into {folder}: {where}: {exc.strerror or exc}",
+        hint="move the file that is in the way or fix the permissions, then run again",
+    )
+
+
+def _apply_target(plan: Plan, target: Target, result: Result) -> None:
+    """Apply *plan*'s items for *target*, holding its manifest lock (read-modify-write)."""
+    items = [i for i in plan.items if i.folder == target.folder]
+    loaded = manifest.load(target.folder)
+    man = loaded or manifest.Manifest()
+    _check_paths(target.folder, man, plan.bundle)
+    before = man.to_json()
+    for item in items:
+        if item.action not in WRITES and item.action is not Action.UNCHANGED:
+            continue
+        want = plan.bundle.skills[item.skill].hashes()
+        old = man.skills.get(item.skill)
+        origin = old.origin if old else "autoplay"
+        if item.action is Action.MIGRATE:
+            origin = f"migrated from {item.installed}"
+        if item.action in WRITES:
+            try:
+                _write_skill(plan, item, old, result)
+            except BaseException as exc:  # Ctrl-C too: record what landed, then go
+                _save_after_failure(plan, target, man, item, old, origin)
+                if not isinstance(exc, OSError):
+                    raise
+                where = exc.filename or item.path
+                raise AutoplayError(
+                    f"cannot install {item.skill}: {where}: {exc.strerror or exc}",
+                    hint="free the path or fix its permissions, then run again "
+                    "(what was written is recorded, so the rerun resumes)",
+                ) from exc
+        man.skills[item.skill] = manifest.Entry(item.version, want, origin)
+    if man.to_json() != before or (loaded is None and man.skills):
+        try:
+            target.folder.mkdir(parents=True, exist_ok=True)
+            if manifest.save(target.folder, man):
+                result.written.append(manifest.path_for(target.folder))
+        except OSError as exc:
+            raise AutoplayError(
+                f"cannot write {manifest.path_for(target.folder)}: {exc.strerror or exc}",
+                hint="fix the folder's permissions, then run again",
+            ) from exc
 
 
 def _write_skill(plan: Plan, item: Item, old: manifest.Entry | None, result: Result) -> None:
@@ -369,6 +404,10 @@ def _write_skill(plan: Plan, item: Item, old: manifest.Entry | None, result: Res
         ours |= set(scan(here))
     for rel in sorted(ours - set(want)):
         gone = here / rel
+        # Checked before anything was written (_check_paths); checked again right here
+        # because deleting outside the skill's folder must never happen.
+        if not manifest.inside(here, rel):
+            continue
         if gone.is_file() and not gone.is_symlink():
             gone.unlink()
             result.removed.append(gone)
@@ -430,6 +469,7 @@ def status(targets: list[Target], bundle: Bundle) -> list[Status]:
     rows: list[Status] = []
     for target in targets:
         man = manifest.load(target.folder) or manifest.Manifest()
+        _check_paths(target.folder, man, bundle)
         for skill in bundle.skills:
             if skill not in catalog.BY_NAME:
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -162,3 +163,60 @@ def test_a_broken_manifest_is_one_error_line(
     assert run(["install-skills"]) == EXIT_INPUT
     err = capsys.readouterr().err
     assert err.startswith("Error: ") and ".autoplay-skills.json:1: not valid JSON" in err
+
+
+def _craft(project: Path, tmp_path: Path, form: str, *, right_hash: bool) -> Path:
+    """Install core, then list a victim file outside its folder in the manifest (*form*)."""
+    assert run(["install-skills", "--agent", "agents", "--chatbot", "ada"]) == 0
+    here = project / ".agents/skills/autoplay-core"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    victim = outside / "victim.md"
+    victim.write_text("precious\n", encoding="utf-8")
+    if form == "dotdot":
+        rel = "../../../../outside/victim.md"
+        assert (here / rel).resolve() == victim.resolve()
+    elif form == "absolute":
+        rel = str(victim)
+    else:  # a symlink inside the skill's folder, pointing outside
+        (here / "refs").symlink_to(outside, target_is_directory=True)
+        rel = "refs/victim.md"
+    path = project / ".agents/skills/.autoplay-skills.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    digest = hashlib.sha256(victim.read_bytes()).hexdigest() if right_hash else "0" * 64
+    data["skills"]["autoplay-core"]["files"][rel] = digest
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return victim
+
+
+@pytest.mark.parametrize("form", ["dotdot", "absolute", "symlink"])
+@pytest.mark.parametrize("force", [False, True])
+def test_a_crafted_manifest_never_deletes_outside_the_skill_folder(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], form: str, force: bool
+) -> None:
+    # The right hash makes the skill look untouched (an update), a wrong one needs --force:
+    # either way the victim was an "old file of ours" that the update would delete.
+    victim = _craft(project, tmp_path, form, right_hash=not force)
+    capsys.readouterr()
+    before = files(project)
+    args = ["install-skills", "--agent", "agents", *(["--force"] if force else [])]
+    assert run(args) == EXIT_INPUT
+    out, err = capsys.readouterr()
+    assert victim.read_text(encoding="utf-8") == "precious\n"
+    assert files(project) == before  # nothing written either
+    assert out == ""
+    assert err.startswith("Error: ") and err.count("\n") == 1
+    assert ".autoplay-skills.json" in err and "nothing was changed" in err
+    assert run(["install-skills", "--list", "--agent", "agents"]) == EXIT_INPUT
+
+
+@pytest.mark.parametrize("name", ["../escape", "/abs", "a/b", ".."])
+def test_a_crafted_skill_name_in_the_manifest_is_refused(
+    project: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    folder = project / ".agents/skills"
+    folder.mkdir(parents=True)
+    body = {"format": 1, "skills": {name: {"files": {"SKILL.md": "0" * 64}, "version": "1"}}}
+    (folder / ".autoplay-skills.json").write_text(json.dumps(body), encoding="utf-8")
+    assert run(["install-skills", "--agent", "agents"]) == EXIT_INPUT
+    assert "is not a plain folder name" in capsys.readouterr().err
