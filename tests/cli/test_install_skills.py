@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -220,3 +223,76 @@ def test_a_crafted_skill_name_in_the_manifest_is_refused(
     (folder / ".autoplay-skills.json").write_text(json.dumps(body), encoding="utf-8")
     assert run(["install-skills", "--agent", "agents"]) == EXIT_INPUT
     assert "is not a plain folder name" in capsys.readouterr().err
+
+
+# Each process imports the CLI first, then waits for the same start signal, so that
+# the four installs really overlap instead of being spread out by start-up time.
+_RACER = """
+import os, sys, time
+from autoplay_cli.cli.app import app_for, run
+app_for(sys.argv[2:])
+while not os.path.exists(sys.argv[1]):
+    time.sleep(0.001)
+sys.exit(run(sys.argv[2:]))
+"""
+
+
+def test_parallel_installs_into_one_folder_keep_every_manifest_entry(
+    project: Path, tmp_path: Path
+) -> None:
+    chatbots = ["ada", "botpress", "crisp", "dify", "landbot", "tidio"]
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                _RACER,
+                str(go),
+                "install-skills",
+                "--dest",
+                "skills",
+                "--chatbot",
+                name,
+            ],
+            cwd=project,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for name in chatbots
+    ]
+    time.sleep(1.5)  # let every process finish importing
+    go.touch()
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err.decode()
+    recorded = json.loads((project / "skills/.autoplay-skills.json").read_text(encoding="utf-8"))
+    assert sorted(recorded["skills"]) == sorted(
+        ["autoplay-core", *(f"chatbot-{n}" for n in chatbots)]
+    )
+    assert not (project / "skills/.autoplay-skills.json.lock").exists()
+
+
+def test_a_non_utf8_manifest_is_an_input_error_naming_it(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = project / ".agents/skills"
+    folder.mkdir(parents=True)
+    (folder / ".autoplay-skills.json").write_bytes(b'{"format": 1, "skills": {"\xff": {}}}')
+    assert run(["install-skills", "--agent", "agents"]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and err.count("\n") == 1
+    assert str(folder / ".autoplay-skills.json") in err and "not UTF-8" in err
+
+
+@pytest.mark.parametrize("in_the_way", [".agents", ".agents/skills"])
+def test_a_file_in_the_way_of_the_target_folder_exits_1_as_documented(
+    project: Path, capsys: pytest.CaptureFixture[str], in_the_way: str
+) -> None:
+    (project / ".agents").mkdir(exist_ok=True) if in_the_way != ".agents" else None
+    (project / in_the_way).write_text("mine\n", encoding="utf-8")
+    assert run(["install-skills", "--agent", "agents"]) == EXIT_FAILURE
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and err.count("\n") == 1
+    assert in_the_way in err and "in the way" in err
+    assert (project / in_the_way).read_text(encoding="utf-8") == "mine\n"
