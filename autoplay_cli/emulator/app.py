@@ -33,7 +33,10 @@ from autoplay_cli.emulator.registry import (
 from autoplay_cli.emulator.stream import ProductStream
 
 FAKE_HEADER = {"X-Autoplay-Emulator": "fake connector; not the real Autoplay or Unkey"}
-MAX_WEBHOOK_BYTES = 1 << 20  # one ingest request; larger ones get 413
+# Any one request body (registration, ingest, fake Unkey); larger ones get 413, and
+# are never read whole: a declared length is refused up front, a chunked body once
+# this much has arrived.
+MAX_BODY_BYTES = 1 << 20
 
 
 class Emulator:
@@ -125,6 +128,20 @@ def _bearer(request: Request) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
+async def _read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes | None:
+    """The request body, or None once it is known to be over *limit* bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():  # stop reading as soon as it is too large
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def build_app(emulator: Emulator) -> Starlette:
     """The ASGI app serving *emulator*."""
     opts = emulator.options
@@ -177,8 +194,11 @@ def build_app(emulator: Emulator) -> Starlette:
             request.headers.get("x-admin-key"), opts.admin_key
         ):
             return _error(401, "unauthorized", "missing or wrong X-Admin-Key")
+        raw = await _read_capped(request)
+        if raw is None:
+            return _error(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes")
         try:
-            body = json.loads(await request.body())
+            body = json.loads(raw)
         except (ValueError, RecursionError):
             return _error(400, "invalid_json", "the request body is not valid JSON")
         problems = validate_registration(body)
@@ -245,17 +265,13 @@ def build_app(emulator: Emulator) -> Starlette:
                 "missing or wrong X-PostHog-Secret",
                 hint="send the product's webhook secret in the X-PostHog-Secret header",
             )
-        chunks, size = [], 0
-        async for chunk in request.stream():  # stop reading as soon as it is too large
-            size += len(chunk)
-            if size > MAX_WEBHOOK_BYTES:
-                return _error(
-                    413,
-                    "too_large",
-                    f"the body is over {MAX_WEBHOOK_BYTES} bytes; send fewer events per request",
-                )
-            chunks.append(chunk)
-        raw = b"".join(chunks)
+        raw = await _read_capped(request)
+        if raw is None:
+            return _error(
+                413,
+                "too_large",
+                f"the body is over {MAX_BODY_BYTES} bytes; send fewer events per request",
+            )
         try:
             batches = emulator.ingest.batches(product_id, json.loads(raw), opts.clock())
         except (ValueError, RecursionError) as exc:  # bad JSON, or an IngestError saying why
@@ -296,8 +312,13 @@ def build_app(emulator: Emulator) -> Starlette:
         await delay()
         if not _same(_bearer(request), opts.unkey_root_key):
             return None, unkey_error(401, "Unauthorized", "the root key is missing or invalid")
+        raw = await _read_capped(request)
+        if raw is None:
+            return None, unkey_error(
+                413, "Payload Too Large", f"the body is over {MAX_BODY_BYTES} bytes"
+            )
         try:
-            body = json.loads(await request.body())
+            body = json.loads(raw)
         except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
