@@ -16,6 +16,11 @@ if TYPE_CHECKING:
 def _ready(handle: EmulatorHandle, *, json_: bool, env: bool) -> None:
     """Say where to connect: once, on stdout, before serving."""
     opts = handle.emulator.options
+    if not handle.loopback:  # known only once bound: a name may resolve to loopback
+        output.warn(
+            f"bound to {handle.host}: the fake connector and its keys are reachable "
+            "from other machines"
+        )
     pace = f"{opts.rate:g} events/s" if opts.rate else "as fast as read"
     if json_:
         output.emit_json(handle.describe())
@@ -144,8 +149,4 @@ def emulate(
         options = options.with_(token=token)
     if webhook_secret is not None:
         options = options.with_(webhook_secret=webhook_secret)
-    if not options.loopback:
-        output.warn(
-            f"binding to {host}: the fake connector and its keys are reachable from other machines"
-        )
     serve(options.validated(), lambda handle: _ready(handle, json_=json_, env=env))
