@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import time
@@ -105,7 +106,7 @@ def test_list_shows_catalog_and_state(project: Path, capsys: pytest.CaptureFixtu
     # --dest is relative to the current folder (src/), like any path typed in a shell.
     (project / "src/vendor/skills/chatbot-dify/SKILL.md").write_text("x", encoding="utf-8")
     capsys.readouterr()
-    assert run(["install-skills", "--list", "--dest", "vendor/skills", "--json"]) == 0
+    assert run(["install-skills", "list", "--dest", "vendor/skills", "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert rows[0] == {"kind": "bundle", "source": "source tree", "location": str(SKILLS_DIR)}
     assert [r["name"] for r in rows if r["kind"] == "skill"] == [s.name for s in CATALOG]
@@ -113,7 +114,7 @@ def test_list_shows_catalog_and_state(project: Path, capsys: pytest.CaptureFixtu
         "autoplay-core": "current",
         "chatbot-dify": "modified",
     }
-    assert run(["install-skills", "--list", "--dest", "vendor/skills"]) == 0
+    assert run(["install-skills", "list", "--dest", "vendor/skills"]) == 0
     out = capsys.readouterr().out
     assert "chatbot-tidio" in out and "vendor/skills/chatbot-dify" in out and "modified" in out
 
@@ -125,8 +126,11 @@ def test_list_shows_catalog_and_state(project: Path, capsys: pytest.CaptureFixtu
         (["--user-activity", "amplitude"], "valid values: fullstory, posthog"),
         (["--agent", "windsurf"], "unknown --agent 'windsurf'"),
         (["--agent", "claude", "--dest", "x"], "--dest and --agent cannot be combined"),
-        (["--validate", ".", "--chatbot", "ada"], "--validate cannot be combined"),
-        (["--validate", ".", "--dry-run"], "--validate cannot be combined"),
+        (["validate", ".", "--chatbot", "ada"], "No such option: --chatbot"),
+        (["list", "--dry-run"], "No such option: --dry-run"),
+        (["--list"], "--list is now a subcommand — run `autoplay install-skills list`"),
+        (["--validate", "x"], "run `autoplay install-skills validate x`"),
+        (["lsit"], "No such command 'lsit' (try: install, list, validate)"),
     ],
 )
 def test_usage_errors(
@@ -141,20 +145,20 @@ def test_usage_errors(
 def test_validate_bundled_and_broken_skills(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(["install-skills", "--validate", str(SKILLS_DIR)]) == 0
+    assert run(["install-skills", "validate", str(SKILLS_DIR)]) == 0
     assert "11 skill folder(s) valid, 0 warning(s)" in capsys.readouterr().err
     bad = tmp_path / "Bad_Skill"
     bad.mkdir()
     (bad / "SKILL.md").write_text("---\nname: Bad_Skill\nextra: 1\n---\n", encoding="utf-8")
-    assert run(["install-skills", "--validate", str(bad), "--json"]) == EXIT_FAILURE
+    assert run(["install-skills", "validate", str(bad), "--json"]) == EXIT_FAILURE
     out, err = capsys.readouterr()
     problems = [json.loads(line) for line in out.splitlines()]
     assert {p["severity"] for p in problems} == {"error"} and len(problems) == 3
     assert "Error: 3 error(s) in 1 skill folder(s)" in err
-    assert run(["install-skills", "--validate", str(tmp_path / "missing")]) == EXIT_INPUT
+    assert run(["install-skills", "validate", str(tmp_path / "missing")]) == EXIT_INPUT
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert run(["install-skills", "--validate", str(empty)]) == EXIT_INPUT
+    assert run(["install-skills", "validate", str(empty)]) == EXIT_INPUT
 
 
 def test_a_broken_manifest_is_one_error_line(
@@ -210,7 +214,7 @@ def test_a_crafted_manifest_never_deletes_outside_the_skill_folder(
     assert out == ""
     assert err.startswith("Error: ") and err.count("\n") == 1
     assert ".autoplay-skills.json" in err and "nothing was changed" in err
-    assert run(["install-skills", "--list", "--agent", "agents"]) == EXIT_INPUT
+    assert run(["install-skills", "list", "--agent", "agents"]) == EXIT_INPUT
 
 
 @pytest.mark.parametrize("name", ["../escape", "/abs", "a/b", ".."])
@@ -296,3 +300,28 @@ def test_a_file_in_the_way_of_the_target_folder_exits_1_as_documented(
     assert err.startswith("Error: ") and err.count("\n") == 1
     assert in_the_way in err and "in the way" in err
     assert (project / in_the_way).read_text(encoding="utf-8") == "mine\n"
+
+
+def test_install_is_the_default_subcommand(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["install-skills", "--chatbot", "ada", "--dry-run"]) == 0
+    implicit = capsys.readouterr()
+    assert run(["install-skills", "install", "--chatbot", "ada", "--dry-run"]) == 0
+    assert capsys.readouterr() == implicit
+    assert "install        .agents/skills/chatbot-ada" in implicit.out
+
+
+@pytest.mark.parametrize("sub", [[], ["install"], ["list"], ["validate"]])
+def test_help_names_values_and_ends_with_examples(
+    capsys: pytest.CaptureFixture[str], sub: list[str]
+) -> None:
+    assert run(["install-skills", *sub, "--help"]) == 0
+    text = capsys.readouterr().out
+    assert not re.search(r"<(str|int|float|list\[str\])>", text), text
+    tail = text.rstrip().splitlines()
+    examples = tail[tail.index("  Examples:") + 1 :]
+    assert 2 <= len(examples) <= 3
+    assert all(line.startswith("    autoplay install-skills") for line in examples)
+    if not sub:
+        assert "install   " in text and "list      " in text and "validate  " in text

@@ -97,6 +97,11 @@ def check_invocation(root: Any, args: list[str]) -> list[str]:
     i = 0
     while i < len(args):
         tok = args[i]
+        default = getattr(command, "default_command", None)
+        if default is not None and tok not in command.commands and tok not in ("-h", "--help"):
+            # A group that runs its default subcommand when no subcommand is named.
+            command, path = command.commands[default], f"{path} {default}"
+            options = _option_map(command)
         if tok == "--":
             break
         if tok.startswith("-") and tok != "-":
@@ -122,7 +127,11 @@ def check_invocation(root: Any, args: list[str]) -> list[str]:
             command, path = subcommands[tok], f"{path} {tok}"
             options = _option_map(command)
         i += 1
-    if getattr(command, "commands", None) is not None and command is not root:
+    if (
+        getattr(command, "commands", None) is not None
+        and command is not root
+        and getattr(command, "default_command", None) is None
+    ):
         problems.append(f"`{path}` needs a subcommand")
     return problems
 
@@ -158,7 +167,12 @@ def test_the_checker_itself_catches_bad_references(root_command: Any) -> None:
         "`autoplay` has no command 'no-such-command'"
     ]
     assert check_invocation(root_command, ["install-skills", "--bogus"]) == [
-        "`autoplay install-skills` has no option --bogus"
+        "`autoplay install-skills install` has no option --bogus"
+    ]
+    assert check_invocation(root_command, ["install-skills", "list", "--json"]) == []
+    assert check_invocation(root_command, ["install-skills"]) == []
+    assert check_invocation(root_command, ["install-skills", "list", "--force"]) == [
+        "`autoplay install-skills list` has no option --force"
     ]
     assert check_invocation(root_command, ["config"]) == ["`autoplay config` needs a subcommand"]
     assert _invocations("autoplay tail --json | jq . && autoplay doctor") == [
