@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import signal
 import socket
 import subprocess
@@ -265,3 +266,23 @@ def test_binding_every_interface_warns_and_localhost_does_not() -> None:
     with emulate("--host", "localhost") as (proc, first):
         err = _stderr_until_serving(proc)
     assert "http://127.0.0.1:" in first and "Warning" not in err
+
+
+def test_help_names_every_value_and_gives_examples() -> None:
+    result = runner.invoke(app, ["emulate", "--help"])
+    assert result.exit_code == 0
+    assert not re.search(r"<(str|int|float)>", result.stdout), result.stdout
+    for shown in (
+        "--port PORT",
+        "--rate EVENTS_PER_S",
+        "--scenario NAME|FILE",
+        "--heartbeat SECONDS",
+    ):
+        assert shown in result.stdout
+    assert "mixed (default), hesitant, stuck, confident, anonymous" in " ".join(
+        result.stdout.split()
+    )
+    block = result.stdout.split("Examples:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert 2 <= len(block) <= 3 and all(
+        line.strip().startswith("autoplay emulate") for line in block
+    )

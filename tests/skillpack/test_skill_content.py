@@ -127,11 +127,10 @@ def check_invocation(root: Any, args: list[str]) -> list[str]:
             command, path = subcommands[tok], f"{path} {tok}"
             options = _option_map(command)
         i += 1
-    if (
-        getattr(command, "commands", None) is not None
-        and command is not root
-        and getattr(command, "default_command", None) is None
-    ):
+    default = getattr(command, "default_command", None)
+    if default is not None:  # a bare group that runs its default subcommand
+        command = command.commands[default]
+    if getattr(command, "commands", None) is not None and command is not root:
         problems.append(f"`{path}` needs a subcommand")
     return problems
 
