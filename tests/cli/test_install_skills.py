@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -325,3 +326,21 @@ def test_help_names_values_and_ends_with_examples(
     assert all(line.startswith("    autoplay install-skills") for line in examples)
     if not sub:
         assert "install   " in text and "list      " in text and "validate  " in text
+
+
+def test_an_update_never_writes_through_a_symlinked_folder_of_a_skill(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(["install-skills", "--agent", "agents"]) == 0
+    here = project / ".agents/skills/autoplay-core"
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    # A cloned repository replaces the skill's references/ folder by a link to elsewhere;
+    # updating the skill would write the bundled reference files there.
+    shutil.rmtree(here / "references")
+    (here / "references").symlink_to(outside, target_is_directory=True)
+    capsys.readouterr()
+    assert run(["install-skills", "--agent", "agents", "--force"]) == EXIT_INPUT
+    err = capsys.readouterr().err
+    assert "autoplay-core/references/" in err and "leads outside the skill's folder" in err
+    assert list(outside.iterdir()) == []
