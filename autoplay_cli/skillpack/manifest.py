@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 
@@ -143,7 +143,7 @@ _UNSAFE_HINT = (
 )
 
 
-def check_inside(folder: Path, skill: str, rels: list[str] | set[str] | dict[str, str]) -> None:
+def check_inside(folder: Path, skill: str, rels: Iterable[str]) -> None:
     """Raise :class:`InputError` when a path of *skill* leaves its folder through a symlink."""
     here = folder / skill
     if not here.exists():

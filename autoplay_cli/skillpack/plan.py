@@ -286,7 +286,6 @@ def make_plan(
     items: list[Item] = []
     for target in targets:
         man = manifest.load(target.folder) or manifest.Manifest()
-        _check_paths(target.folder, man, bundle)
         names = list(skills)
         if migrate:
             for extra in bundle.skills:
@@ -299,25 +298,31 @@ def make_plan(
                     and any(files == scan(here) for _, files in legacy.get(extra, []))
                 ):
                     names.append(extra)
-        for skill in names:
-            items.append(
-                _decide(target, man, skill, bundle, force=force, migrate=migrate, legacy=legacy)
-            )
+        decided = [
+            _decide(target, man, skill, bundle, force=force, migrate=migrate, legacy=legacy)
+            for skill in names
+        ]
+        _check_paths(target.folder, man, bundle, decided)
+        items.extend(decided)
     return Plan(targets, skills, items, bundle, force)
 
 
-def _check_paths(folder: Path, man: manifest.Manifest, bundle: Bundle) -> None:
-    """Refuse (InputError) when a recorded or bundled file of a skill leaves its folder.
+def _check_paths(
+    folder: Path, man: manifest.Manifest, bundle: Bundle, items: list[Item] | None = None
+) -> None:
+    """Refuse (InputError) when a file we would touch leaves its skill's folder.
 
     The manifest's paths are plain relative names (checked when it is read); this
     catches the rest: a symlink inside a skill's folder that points elsewhere, through
-    which an update would delete or write files outside the skills folder.
+    which an update would delete or write files outside the skills folder. Checked: the
+    files the manifest records (deleted or hashed) and, for the *items* that write, the
+    bundled files. A folder that is not ours (a conflict) is never touched, so not checked.
     """
-    for skill in sorted(set(man.skills) | set(bundle.skills)):
-        entry = man.skills.get(skill)
-        shipped = bundle.skills.get(skill)
-        rels = set(entry.files if entry else ()) | set(shipped.files if shipped else ())
-        manifest.check_inside(folder, skill, rels)
+    for skill, entry in sorted(man.skills.items()):
+        manifest.check_inside(folder, skill, entry.files)
+    for item in items or ():
+        if item.action in WRITES:
+            manifest.check_inside(folder, item.skill, bundle.skills[item.skill].files)
 
 
 def _prune_empty_dirs(top: Path, path: Path) -> None:
@@ -355,7 +360,7 @@ def _apply_target(plan: Plan, target: Target, result: Result) -> None:
     items = [i for i in plan.items if i.folder == target.folder]
     loaded = manifest.load(target.folder)
     man = loaded or manifest.Manifest()
-    _check_paths(target.folder, man, plan.bundle)
+    _check_paths(target.folder, man, plan.bundle, items)
     before = man.to_json()
     for item in items:
         if item.action not in WRITES and item.action is not Action.UNCHANGED:

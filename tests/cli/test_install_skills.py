@@ -294,7 +294,8 @@ def test_a_non_utf8_manifest_is_an_input_error_naming_it(
 def test_a_file_in_the_way_of_the_target_folder_exits_1_as_documented(
     project: Path, capsys: pytest.CaptureFixture[str], in_the_way: str
 ) -> None:
-    (project / ".agents").mkdir(exist_ok=True) if in_the_way != ".agents" else None
+    if in_the_way != ".agents":
+        (project / ".agents").mkdir()
     (project / in_the_way).write_text("mine\n", encoding="utf-8")
     assert run(["install-skills", "--agent", "agents"]) == EXIT_FAILURE
     err = capsys.readouterr().err
@@ -344,3 +345,15 @@ def test_an_update_never_writes_through_a_symlinked_folder_of_a_skill(
     err = capsys.readouterr().err
     assert "autoplay-core/references/" in err and "leads outside the skill's folder" in err
     assert list(outside.iterdir()) == []
+
+
+def test_a_folder_that_is_not_ours_may_hold_any_symlink(
+    project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = project / ".agents/skills/autoplay-core"  # the user's own, unrecorded folder
+    mine.mkdir(parents=True)
+    (mine / "notes").symlink_to(tmp_path, target_is_directory=True)
+    assert run(["install-skills", "--agent", "agents", "--chatbot", "ada"]) == 0
+    out = capsys.readouterr().out
+    assert "conflict       .agents/skills/autoplay-core" in out
+    assert "install        .agents/skills/chatbot-ada" in out
