@@ -8,6 +8,7 @@ never came from us (never touched).
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -173,7 +174,15 @@ def locked(folder: Path) -> Iterator[None]:
         return
     path = folder / LOCK_NAME
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = _open_lock(path)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            # A folder we may not write: a run with nothing to write still succeeds (as
+            # before there was a lock), and any write it tries fails with its own error.
+            yield
+            return
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             # The holder before us may have removed the file we locked: then our lock
@@ -194,6 +203,10 @@ def locked(folder: Path) -> Iterator[None]:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()  # while still holding the lock, so no one else locks it meanwhile
         os.close(fd)
+
+
+def _open_lock(path: Path) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import re
@@ -357,3 +358,20 @@ def test_a_folder_that_is_not_ours_may_hold_any_symlink(
     out = capsys.readouterr().out
     assert "conflict       .agents/skills/autoplay-core" in out
     assert "install        .agents/skills/chatbot-ada" in out
+
+
+def test_a_folder_we_may_not_write_still_reports_an_unchanged_install(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from autoplay_cli.skillpack import manifest
+
+    assert run(["install-skills", "--agent", "agents"]) == 0
+    capsys.readouterr()
+
+    def refused(path: Path) -> int:
+        # The tests run as root, for whom no folder is read-only: refuse as a real one would.
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(manifest, "_open_lock", refused)
+    assert run(["install-skills", "--agent", "agents"]) == 0
+    assert "Done: 11 unchanged" in capsys.readouterr().err
