@@ -38,7 +38,7 @@ class DefaultToInstall(TyperGroup):
         help_names = ctx.help_option_names or ["--help"]
         if args and not args[0].startswith("-") and args[0] not in self.commands:
             # `install` takes no argument, so a bare word can only be a mistyped subcommand.
-            ctx.fail(f"No such command {args[0]!r} (try: {', '.join(self.commands)}).")
+            ctx.fail(f"No such command {args[0]!r} (try: {', '.join(self.commands)})")
         if not args or (args[0] not in self.commands and args[0] not in help_names):
             args = [self.default_command, *args]
         return list(super().parse_args(ctx, args))
