@@ -1,24 +1,81 @@
-"""``autoplay install-skills``: copy the bundled agent skills where coding agents look for them."""
+"""``autoplay install-skills``: copy the bundled agent skills where coding agents look for them.
+
+Three subcommands: ``install`` (the default, so ``autoplay install-skills --agent claude``
+installs), ``list`` and ``validate DIR``.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from autoplay_cli.errors import UsageError
+AGENT_HELP = (
+    "Agent to install for (repeatable): claude, cursor, codex, copilot, gemini, agents. "
+    "Default: detected from the project."
+)
+DEST_HELP = "Use this one folder instead of agent folders (relative to here)."
+JSON_HELP = "One JSON object per line."
 
 
-def install_skills(
+def examples(*lines: str) -> str:
+    """A help epilog listing *lines* as examples, kept as typed (``\\b``: no rewrapping)."""
+    return "\b\nExamples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
+class DefaultToInstall(TyperGroup):
+    """A group whose first word, when it names no subcommand, belongs to ``install``.
+
+    ``autoplay install-skills --chatbot ada`` is ``autoplay install-skills install
+    --chatbot ada``; ``--help`` alone still shows the group's help.
+    """
+
+    default_command = "install"
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        help_names = ctx.help_option_names or ["--help"]
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            # `install` takes no argument, so a bare word can only be a mistyped subcommand.
+            ctx.fail(f"No such command {args[0]!r} (try: {', '.join(self.commands)})")
+        if not args or (args[0] not in self.commands and args[0] not in help_names):
+            args = [self.default_command, *args]
+        return list(super().parse_args(ctx, args))
+
+
+install_skills = typer.Typer(
+    name="install-skills",
+    cls=DefaultToInstall,
+    help="Install the bundled agent skills for Claude Code, Cursor, Codex, Copilot, Gemini CLI.\n\n"
+    "Without a subcommand, `install` runs: `autoplay install-skills --agent claude` installs.",
+    epilog=examples(
+        "autoplay install-skills --chatbot intercom --user-activity posthog",
+        "autoplay install-skills list --agent claude",
+        "autoplay install-skills validate my-skills/",
+    ),
+    no_args_is_help=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+@install_skills.command(
+    "install",
+    epilog=examples(
+        "autoplay install-skills                     # every skill, agents detected here",
+        "autoplay install-skills --chatbot ada --agent claude --dry-run",
+        "autoplay install-skills --migrate --force   # adopt old SDK copies, update edits",
+    ),
+)
+def install(
     chatbot: Annotated[
         list[str] | None,
         typer.Option(
             "--chatbot",
             metavar="NAME",
-            help="Chatbot skill to install "
-            "(repeatable): intercom, ada, botpress, dify, crisp, "
-            "landbot, tidio.",
+            help="Chatbot skill to install (repeatable): intercom, ada, botpress, dify, "
+            "crisp, landbot, tidio.",
         ),
     ] = None,
     user_activity: Annotated[
@@ -41,24 +98,9 @@ def install_skills(
         typer.Option("--all", help="Install every skill (the default when nothing is selected)."),
     ] = False,
     agent: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--agent",
-            metavar="NAME",
-            help="Agent to install for (repeatable): "
-            "claude, cursor, codex, copilot, gemini, agents. "
-            "Default: detected from the project.",
-        ),
+        list[str] | None, typer.Option("--agent", metavar="NAME", help=AGENT_HELP)
     ] = None,
-    dest: Annotated[
-        Path | None,
-        typer.Option(
-            "--dest", metavar="DIR", help="Install into this one folder (relative to here)."
-        ),
-    ] = None,
-    list_: Annotated[
-        bool, typer.Option("--list", help="Show the catalog and what is installed here.")
-    ] = False,
+    dest: Annotated[Path | None, typer.Option("--dest", metavar="DIR", help=DEST_HELP)] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan; write nothing.")
     ] = False,
@@ -66,46 +108,89 @@ def install_skills(
         bool,
         typer.Option("--force", help="Update locally edited skills too, after backing them up."),
     ] = False,
-    validate: Annotated[
-        Path | None,
-        typer.Option(
-            "--validate",
-            metavar="DIR",
-            help="Check a skill folder (or a folder of skills) against the Agent Skills spec.",
-        ),
-    ] = None,
-    json_: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+    old_list: Annotated[bool, typer.Option("--list", hidden=True)] = False,
+    old_validate: Annotated[str | None, typer.Option("--validate", hidden=True)] = None,
 ) -> None:
-    """Install the bundled agent skills for Claude Code, Cursor, Codex, Copilot, Gemini CLI."""
-    from autoplay_cli.cli import install_skills_render as report
+    """Install or update the bundled skills (the default subcommand).
 
-    if validate is not None:
-        if (
-            list_
-            or chatbot
-            or user_activity
-            or migrate
-            or all_
-            or agent
-            or dest
-            or force
-            or dry_run
-        ):
-            raise UsageError("--validate cannot be combined with install options")
-        report.validation(validate, json_)
-        return
+    Skills you edited are kept (--force backs them up, then updates them); folders
+    that did not come from this command are never touched.
+    """
+    from autoplay_cli.errors import UsageError
+
+    # The flags of earlier releases: say where they went rather than "no such option".
+    if old_list:
+        raise UsageError("--list is now a subcommand", hint="run `autoplay install-skills list`")
+    if old_validate is not None:
+        raise UsageError(
+            "--validate is now a subcommand",
+            hint=f"run `autoplay install-skills validate {old_validate}`",
+        )
+    from autoplay_cli.cli import install_skills_render as report
     from autoplay_cli.skillpack import bundle, catalog, plan
     from autoplay_cli.skillpack.agents import find_project_root, resolve_targets
 
     root = find_project_root(Path.cwd())
-    if dest is not None:
-        dest = Path.cwd() / dest  # as typed: relative to where the user stands, not the root
-    if list_:
-        report.listing(root, agent or [], dest, json_)
-        return
     skills = catalog.select(chatbot or [], user_activity or [], migrate=migrate, all_=all_)
-    targets, how = resolve_targets(root, agent or [], dest)
+    targets, how = resolve_targets(root, agent or [], _as_typed(dest))
     the_plan = plan.make_plan(targets, skills, bundle.load(), force=force, migrate=migrate)
     if not dry_run:
         plan.apply(the_plan)
     report.outcome(the_plan, root, how, json_, dry_run)
+
+
+@install_skills.command(
+    "list",
+    epilog=examples(
+        "autoplay install-skills list",
+        "autoplay install-skills list --agent claude --json",
+    ),
+)
+def list_(
+    agent: Annotated[
+        list[str] | None, typer.Option("--agent", metavar="NAME", help=AGENT_HELP)
+    ] = None,
+    dest: Annotated[Path | None, typer.Option("--dest", metavar="DIR", help=DEST_HELP)] = None,
+    json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Show the catalog and the state of what is installed here.
+
+    States: current, outdated, modified, missing, unmanaged.
+    """
+    from autoplay_cli.cli import install_skills_render as report
+    from autoplay_cli.skillpack.agents import find_project_root
+
+    report.listing(find_project_root(Path.cwd()), agent or [], _as_typed(dest), json_)
+
+
+@install_skills.command(
+    "validate",
+    epilog=examples(
+        "autoplay install-skills validate my-skills/",
+        "autoplay install-skills validate .claude/skills/my-skill --json",
+    ),
+)
+def validate(
+    directory: Annotated[
+        Path,
+        typer.Argument(
+            metavar="DIR",
+            help="A skill folder (holding SKILL.md), or a folder of skill folders.",
+            show_default=False,
+        ),
+    ],
+    json_: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Check skill folders against the Agent Skills specification.
+
+    Errors exit 1; warnings alone exit 0.
+    """
+    from autoplay_cli.cli import install_skills_render as report
+
+    report.validation(directory, json_)
+
+
+def _as_typed(dest: Path | None) -> Path | None:
+    # As typed: relative to where the user stands, not to the project root.
+    return None if dest is None else Path.cwd() / dest

@@ -21,7 +21,7 @@ def say(message: str) -> None:
 
 
 def validation(directory: Path, json_: bool) -> None:
-    """``--validate DIR``: print each finding; raise when any is an error or there is no skill."""
+    """``install-skills validate DIR``: print each finding; raise on an error or no skill."""
     from autoplay_cli.skillpack.validate import validate_tree
 
     if not directory.is_dir():
@@ -48,7 +48,7 @@ def validation(directory: Path, json_: bool) -> None:
 
 
 def listing(root: Path, agents: list[str], dest: Path | None, json_: bool) -> None:
-    """``--list``: the bundled catalog, then what each target folder holds."""
+    """``install-skills list``: the bundled catalog, then what each target folder holds."""
     from autoplay_cli.skillpack import bundle, catalog, plan
     from autoplay_cli.skillpack.agents import resolve_targets
 

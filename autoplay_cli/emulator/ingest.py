@@ -83,8 +83,9 @@ def _action(event: dict[str, Any], person: dict[str, Any], now: float, n: int) -
         "timestamp_start": at,
         "timestamp_end": at,
         "raw_url": raw_url,
-        # Query and fragment dropped too: `?utm_…` must not split one page into many.
-        "canonical_url": canonicalize(raw_url.partition("#")[0].partition("?")[0]),
+        # The path alone, as in generated traffic: `?utm_…` must not split one page into
+        # many, and `tail --url '/projects*'` must match whatever sent the event.
+        "canonical_url": canonicalize(raw_url),
         "session_id": _opt_str(props.get("$session_id") or event.get("session_id")),
         "user_id": _opt_str(event.get("distinct_id") or props.get("distinct_id")),
         "email": _opt_str(

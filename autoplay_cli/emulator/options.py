@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from autoplay_cli.config import header_credential
 from autoplay_cli.emulator.traffic import DEFAULT_PRODUCT_ID
 from autoplay_cli.errors import UsageError
 
@@ -83,10 +84,16 @@ class EmulatorOptions:
 
         if not EXTERNAL_ID.match(self.product_id):
             raise bad("--product-id", "must be 1–255 characters of letters, digits, '_', '.', '-'")
+        # Each travels in an HTTP header: refused here as `tail` and `doctor` refuse it,
+        # since no client could ever send it (and the message never echoes it).
         if not self.token:
             raise bad("--token", "must not be empty")
+        header_credential(self.token, what="stream key", flag="--token")
         if len(self.webhook_secret) < 16:
             raise bad("--webhook-secret", "must be at least 16 characters")
+        header_credential(self.webhook_secret, what="webhook secret", flag="--webhook-secret")
+        if self.admin_key is not None:
+            header_credential(self.admin_key, what="admin key", flag="--admin-key")
         for flag, number in (
             ("--rate", self.rate),
             ("--latency-ms", self.latency_ms),

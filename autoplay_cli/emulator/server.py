@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import ipaddress
 import socket
 import threading
 import time
@@ -30,12 +31,18 @@ class EmulatorHandle:
     """Where a running emulator listens, and what to connect with."""
 
     url: str
+    host: str  # the address actually bound (a name given to --host, resolved)
     product_id: str
     token: str
     unkey_url: str
     unkey_root_key: str
     unkey_api_id: str
     emulator: Emulator
+
+    @property
+    def loopback(self) -> bool:
+        """Whether the bound address is reachable from this machine only."""
+        return ipaddress.ip_address(self.host.partition("%")[0]).is_loopback
 
     @property
     def stream_url(self) -> str:
@@ -58,6 +65,9 @@ class EmulatorHandle:
             "UNKEY_SERVER_URL": self.unkey_url,
             "UNKEY_ROOT_KEY": self.unkey_root_key,
             "UNKEY_API_ID": self.unkey_api_id,
+            # For posting events by hand (curl), as in the README's ingest example.
+            "AUTOPLAY_WEBHOOK_URL": self.webhook_url,
+            "AUTOPLAY_WEBHOOK_SECRET": self.webhook_secret,
         }
 
     def describe(self) -> dict[str, object]:
@@ -127,6 +137,7 @@ def _prepare(options: EmulatorOptions) -> tuple[_Server, socket.socket, Emulator
     )
     handle = EmulatorHandle(
         url=url,
+        host=host,
         product_id=options.product_id,
         token=options.token,
         unkey_url=url,

@@ -129,6 +129,8 @@ _JOURNEYS: tuple[tuple[str, ...], ...] = (
 _FIRST = ("maria", "kenji", "amara", "lukas", "priya", "tom", "sofia", "omar", "ines", "david")
 _LAST = ("lopez", "tanaka", "okafor", "weber", "shah", "nguyen", "rossi", "haddad", "silva", "kim")
 _COMPANIES = ("northwind", "globex", "initech", "umbrella", "hooli", "vandelay")
+# "scheme://host[:port]", or a protocol-relative "//host": what precedes a URL's path.
+_ORIGIN = re.compile(r"^(?:[A-Za-z][A-Za-z0-9+.\-]*:)?//[^/]*")
 _ID_SEGMENT = re.compile(r"^(\d+|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|[0-9a-f]{16,})$")
 
 
@@ -146,10 +148,18 @@ class SyntheticSession:
 
 
 def canonicalize(raw_url: str) -> str:
-    """Collapse numeric, UUID and long-hex path segments of *raw_url* to ``:id``."""
-    path, sep, query = raw_url.partition("?")
+    """The canonical form of *raw_url*, the same whatever its source: the path alone.
+
+    Scheme, host, query and fragment are dropped (``https://app.example/tasks/7?x=1``
+    and ``/tasks/7`` are one page), and numeric, UUID and long-hex segments become
+    ``:id``, as the generated traffic's canonical URLs are.
+    """
+    path = raw_url.partition("#")[0].partition("?")[0]
+    origin = _ORIGIN.match(path)
+    if origin is not None:
+        path = path[origin.end() :] or "/"
     parts = [":id" if _ID_SEGMENT.match(seg) else seg for seg in path.split("/")]
-    return "/".join(parts) + (sep + query if query else "")
+    return "/".join(parts)
 
 
 def _raw(canonical: str, ids: dict[str, str]) -> str:

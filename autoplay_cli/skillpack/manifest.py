@@ -7,16 +7,21 @@ never came from us (never touched).
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import tempfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 from autoplay_cli.errors import InputError
 
 MANIFEST_NAME = ".autoplay-skills.json"
+LOCK_NAME = ".autoplay-skills.json.lock"
 FORMAT = 1
+_HINT = "fix the file by hand, or delete it (installed skills are then reported as conflicts)"
 
 
 @dataclass
@@ -52,28 +57,63 @@ def path_for(folder: Path) -> Path:
     return folder / MANIFEST_NAME
 
 
+def plain_relative(rel: str) -> bool:
+    """Whether *rel* is a relative POSIX path of plain names: no ``..``, no root, no drive.
+
+    The manifest lives in the repository, so a cloned project can carry a crafted one;
+    only such paths may ever be joined to a skill folder.
+    """
+    parts = rel.split("/")
+    return (
+        bool(rel)
+        and all(part not in ("", ".", "..") for part in parts)
+        and "\\" not in rel
+        and "\0" not in rel
+        and not PureWindowsPath(rel).drive
+    )
+
+
+def inside(folder: Path, rel: str) -> bool:
+    """Whether ``folder / rel`` stays below *folder* once symlinks are followed."""
+    base = os.path.realpath(folder)
+    real = os.path.realpath(folder / rel)
+    return real != base and os.path.commonpath([base, real]) == base
+
+
 def load(folder: Path) -> Manifest | None:
-    """The manifest of *folder*, or None when there is none."""
+    """The manifest of *folder*, or None when there is none.
+
+    Every skill name and file path in it must be a plain relative path (see
+    :func:`plain_relative`); anything else is an :class:`InputError`, raised before
+    anything is touched.
+    """
     path = path_for(folder)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+        raw_bytes = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        # No folder, or a file where the folder should be: no manifest. Writing into it
+        # fails later with the path that is in the way.
         return None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from exc
-    hint = "fix the file by hand, or delete it (installed skills are then reported as conflicts)"
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)", hint=_HINT
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}", hint=hint) from exc
+        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}", hint=_HINT) from exc
     except RecursionError:
-        raise InputError(f"{path}: nested too deeply to read", hint=hint) from None
+        raise InputError(f"{path}: nested too deeply to read", hint=_HINT) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InputError(f"{path}: not an install manifest of format {FORMAT}", hint=hint)
+        raise InputError(f"{path}: not an install manifest of format {FORMAT}", hint=_HINT)
     skills: dict[str, Entry] = {}
     raw_skills = data.get("skills")
     if not isinstance(raw_skills, dict):
-        raise InputError(f"{path}: 'skills' must be an object", hint=hint)
+        raise InputError(f"{path}: 'skills' must be an object", hint=_HINT)
     for name, raw in raw_skills.items():
         files = raw.get("files") if isinstance(raw, dict) else None
         version = raw.get("version") if isinstance(raw, dict) else None
@@ -82,9 +122,91 @@ def load(folder: Path) -> Manifest | None:
             or not isinstance(version, str)
             or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
         ):
-            raise InputError(f"{path}: malformed entry for skill {name!r}", hint=hint)
+            raise InputError(f"{path}: malformed entry for skill {name!r}", hint=_HINT)
+        if not plain_relative(name) or "/" in name:
+            raise InputError(
+                f"{path}: skill name {name!r} is not a plain folder name", hint=_UNSAFE_HINT
+            )
+        for rel in files:
+            if not plain_relative(rel):
+                raise InputError(
+                    f"{path}: skill {name!r} lists {rel!r}, which is not a path inside "
+                    "the skill's folder; nothing was changed",
+                    hint=_UNSAFE_HINT,
+                )
         skills[name] = Entry(version, dict(files), str(raw.get("origin", "autoplay")))
     return Manifest(skills)
+
+
+_UNSAFE_HINT = (
+    "the manifest may have been crafted (it travels with the repository): remove that "
+    "entry or delete the file, then run again"
+)
+
+
+def check_inside(folder: Path, skill: str, rels: Iterable[str]) -> None:
+    """Raise :class:`InputError` when a path of *skill* leaves its folder through a symlink."""
+    here = folder / skill
+    if not here.exists():
+        return
+    for rel in sorted(rels):
+        if not inside(here, rel):
+            raise InputError(
+                f"{path_for(folder)}: {skill}/{rel} leads outside the skill's folder "
+                "(through a symlink); nothing was changed",
+                hint="remove the symlink from the skill's folder, then run again",
+            )
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold the manifest's lock file (next to it) for a read-modify-write of the manifest.
+
+    Parallel installs into one folder then take turns instead of each writing back
+    the manifest it read, which dropped the others' entries. Creates *folder*. The
+    lock file is removed on release, so none is left in the user's repository.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; runs are not serialised
+        yield
+        return
+    path = folder / LOCK_NAME
+    while True:
+        try:
+            fd = _open_lock(path)
+        except OSError as exc:
+            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            # A folder we may not write: a run with nothing to write still succeeds (as
+            # before there was a lock), and any write it tries fails with its own error.
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            # The holder before us may have removed the file we locked: then our lock
+            # guards nothing, and we start again on the file now at that name.
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(path))
+            except FileNotFoundError:
+                same = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if same:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # while still holding the lock, so no one else locks it meanwhile
+        os.close(fd)
+
+
+def _open_lock(path: Path) -> int:
+    return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -133,6 +133,8 @@ def scan(folder: Path) -> dict[str, str]:
         rel = path.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts) or not path.is_file():
             continue
+        if not manifest.inside(folder, rel.as_posix()):  # reached through a symlinked folder
+            continue
         digest = _file_hash(path)
         if digest is not None:
             found[rel.as_posix()] = digest
@@ -296,11 +298,31 @@ def make_plan(
                     and any(files == scan(here) for _, files in legacy.get(extra, []))
                 ):
                     names.append(extra)
-        for skill in names:
-            items.append(
-                _decide(target, man, skill, bundle, force=force, migrate=migrate, legacy=legacy)
-            )
+        decided = [
+            _decide(target, man, skill, bundle, force=force, migrate=migrate, legacy=legacy)
+            for skill in names
+        ]
+        _check_paths(target.folder, man, bundle, decided)
+        items.extend(decided)
     return Plan(targets, skills, items, bundle, force)
+
+
+def _check_paths(
+    folder: Path, man: manifest.Manifest, bundle: Bundle, items: list[Item] | None = None
+) -> None:
+    """Refuse (InputError) when a file we would touch leaves its skill's folder.
+
+    The manifest's paths are plain relative names (checked when it is read); this
+    catches the rest: a symlink inside a skill's folder that points elsewhere, through
+    which an update would delete or write files outside the skills folder. Checked: the
+    files the manifest records (deleted or hashed) and, for the *items* that write, the
+    bundled files. A folder that is not ours (a conflict) is never touched, so not checked.
+    """
+    for skill, entry in sorted(man.skills.items()):
+        manifest.check_inside(folder, skill, entry.files)
+    for item in items or ():
+        if item.action in WRITES:
+            manifest.check_inside(folder, item.skill, bundle.skills[item.skill].files)
 
 
 def _prune_empty_dirs(top: Path, path: Path) -> None:
@@ -317,43 +339,61 @@ def apply(plan: Plan) -> Result:
     """Carry out *plan*: copy files, make backups, update each target's manifest."""
     result = Result()
     for target in plan.targets:
-        items = [i for i in plan.items if i.folder == target.folder]
-        loaded = manifest.load(target.folder)
-        man = loaded or manifest.Manifest()
-        before = man.to_json()
-        for item in items:
-            if item.action not in WRITES and item.action is not Action.UNCHANGED:
-                continue
-            want = plan.bundle.skills[item.skill].hashes()
-            old = man.skills.get(item.skill)
-            origin = old.origin if old else "autoplay"
-            if item.action is Action.MIGRATE:
-                origin = f"migrated from {item.installed}"
-            if item.action in WRITES:
-                try:
-                    _write_skill(plan, item, old, result)
-                except BaseException as exc:  # Ctrl-C too: record what landed, then go
-                    _save_after_failure(plan, target, man, item, old, origin)
-                    if not isinstance(exc, OSError):
-                        raise
-                    where = exc.filename or item.path
-                    raise AutoplayError(
-                        f"cannot install {item.skill}: {where}: {exc.strerror or exc}",
-                        hint="free the path or fix its permissions, then run again "
-                        "(what was written is recorded, so the rerun resumes)",
-                    ) from exc
-            man.skills[item.skill] = manifest.Entry(item.version, want, origin)
-        if man.to_json() != before or (loaded is None and man.skills):
-            try:
-                target.folder.mkdir(parents=True, exist_ok=True)
-                if manifest.save(target.folder, man):
-                    result.written.append(manifest.path_for(target.folder))
-            except OSError as exc:
-                raise AutoplayError(
-                    f"cannot write {manifest.path_for(target.folder)}: {exc.strerror or exc}",
-                    hint="fix the folder's permissions, then run again",
-                ) from exc
+        try:
+            with manifest.locked(target.folder):
+                _apply_target(plan, target, result)
+        except OSError as exc:  # only the lock's: _apply_target reports its own
+            raise _cannot_write(target.folder, exc) from exc
     return result
+
+
+def _cannot_write(folder: Path, exc: OSError) -> AutoplayError:
+    where = exc.filename or folder
+    return AutoplayError(
+        f"cannot write into {folder}: {where}: {exc.strerror or exc}",
+        hint="move the file that is in the way or fix the permissions, then run again",
+    )
+
+
+def _apply_target(plan: Plan, target: Target, result: Result) -> None:
+    """Apply *plan*'s items for *target*, holding its manifest lock (read-modify-write)."""
+    items = [i for i in plan.items if i.folder == target.folder]
+    loaded = manifest.load(target.folder)
+    man = loaded or manifest.Manifest()
+    _check_paths(target.folder, man, plan.bundle, items)
+    before = man.to_json()
+    for item in items:
+        if item.action not in WRITES and item.action is not Action.UNCHANGED:
+            continue
+        want = plan.bundle.skills[item.skill].hashes()
+        old = man.skills.get(item.skill)
+        origin = old.origin if old else "autoplay"
+        if item.action is Action.MIGRATE:
+            origin = f"migrated from {item.installed}"
+        if item.action in WRITES:
+            try:
+                _write_skill(plan, item, old, result)
+            except BaseException as exc:  # Ctrl-C too: record what landed, then go
+                _save_after_failure(plan, target, man, item, old, origin)
+                if not isinstance(exc, OSError):
+                    raise
+                where = exc.filename or item.path
+                raise AutoplayError(
+                    f"cannot install {item.skill}: {where}: {exc.strerror or exc}",
+                    hint="free the path or fix its permissions, then run again "
+                    "(what was written is recorded, so the rerun resumes)",
+                ) from exc
+        man.skills[item.skill] = manifest.Entry(item.version, want, origin)
+    if man.to_json() != before or (loaded is None and man.skills):
+        try:
+            target.folder.mkdir(parents=True, exist_ok=True)
+            if manifest.save(target.folder, man):
+                result.written.append(manifest.path_for(target.folder))
+        except OSError as exc:
+            raise AutoplayError(
+                f"cannot write {manifest.path_for(target.folder)}: {exc.strerror or exc}",
+                hint="fix the folder's permissions, then run again",
+            ) from exc
 
 
 def _write_skill(plan: Plan, item: Item, old: manifest.Entry | None, result: Result) -> None:
@@ -369,6 +409,10 @@ def _write_skill(plan: Plan, item: Item, old: manifest.Entry | None, result: Res
         ours |= set(scan(here))
     for rel in sorted(ours - set(want)):
         gone = here / rel
+        # Checked before anything was written (_check_paths); checked again right here
+        # because deleting outside the skill's folder must never happen.
+        if not manifest.inside(here, rel):
+            continue
         if gone.is_file() and not gone.is_symlink():
             gone.unlink()
             result.removed.append(gone)
@@ -430,6 +474,7 @@ def status(targets: list[Target], bundle: Bundle) -> list[Status]:
     rows: list[Status] = []
     for target in targets:
         man = manifest.load(target.folder) or manifest.Manifest()
+        _check_paths(target.folder, man, bundle)
         for skill in bundle.skills:
             if skill not in catalog.BY_NAME:
                 continue

@@ -3,7 +3,7 @@
 Spec: https://agentskills.io/specification (frontmatter fields and limits, name rules,
 file references one level deep). A few house rules on top are warnings: a quoted
 description that says when to use the skill. Used by the tests over every bundled skill
-and by ``autoplay install-skills --validate DIR`` for skill authors.
+and by ``autoplay install-skills validate DIR`` for skill authors.
 """
 
 from __future__ import annotations

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -40,6 +44,28 @@ def emulate(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=10)
+
+
+def read_lines(proc: subprocess.Popen[str], count: int, timeout: float = 10) -> list[str]:
+    """Up to *count* more stdout lines, whatever arrived within *timeout* seconds.
+
+    A reader thread, so that fewer lines than expected fail the test instead of hanging it
+    (the thread ends when the process is killed).
+    """
+    got: queue.Queue[str] = queue.Queue()
+
+    def reader() -> None:
+        assert proc.stdout is not None
+        for _ in range(count):
+            got.put(proc.stdout.readline())
+
+    threading.Thread(target=reader, daemon=True).start()
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    with contextlib.suppress(queue.Empty):
+        while len(lines) < count:
+            lines.append(got.get(timeout=max(0.0, deadline - time.monotonic())))
+    return lines
 
 
 def stream_events(url: str, token: str, count: int) -> list[tuple[str, str, str]]:
@@ -94,15 +120,33 @@ def test_json_then_stream_then_ctrl_c_exits_130_quietly() -> None:
     assert "Traceback" not in err
 
 
-def test_env_form_prints_export_lines_usable_by_a_shell() -> None:
-    with emulate("--env", "--token", "uk key with space") as (proc, first):
+def test_env_form_prints_export_lines_usable_by_a_shell(tmp_path: Path) -> None:
+    token = "uk_$HOME'quoted\"key"  # shell-special, yet a valid header value
+    with emulate("--env", "--token", token) as (proc, first):
         assert proc.stdout is not None
-        lines = [first] + [proc.stdout.readline() for _ in range(5)]
-    exports = dict(line.strip().removeprefix("export ").split("=", 1) for line in lines)
-    assert exports["AUTOPLAY_TOKEN"] == "'uk key with space'"
+        lines = [first, *read_lines(proc, 7)]
+        env_file = tmp_path / "emulator.env"
+        env_file.write_text("".join(lines), encoding="utf-8")
+        # What the README does: source the file, then post an event with curl's variables.
+        shown = subprocess.run(
+            ["bash", "-c", f". {env_file} && env"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PATH": os.environ["PATH"]},
+        ).stdout
+        exports = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
+        posted = httpx.post(
+            exports["AUTOPLAY_WEBHOOK_URL"],
+            json={"event": "$pageview", "distinct_id": "u1", "properties": {"$session_id": "s"}},
+            headers={"X-PostHog-Secret": exports["AUTOPLAY_WEBHOOK_SECRET"]},
+        )
+    assert posted.status_code == 202, posted.text
+    assert exports["AUTOPLAY_TOKEN"] == token
     assert exports["AUTOPLAY_PRODUCT_ID"] == "demo"
     assert exports["AUTOPLAY_CONNECTOR_URL"].startswith("http://127.0.0.1:")
     assert exports["UNKEY_SERVER_URL"] == exports["AUTOPLAY_CONNECTOR_URL"]
+    assert exports["AUTOPLAY_WEBHOOK_URL"] == exports["AUTOPLAY_CONNECTOR_URL"] + "/webhook/demo"
     assert {"UNKEY_ROOT_KEY", "UNKEY_API_ID"} <= exports.keys()
 
 
@@ -137,6 +181,7 @@ def test_example_scenarios_stream_their_sessions(name: str) -> None:
 
 
 runner = CliRunner()
+NO_BIND = ["--host", "192.0.2.1"]  # a documentation address: binding it fails at once
 
 
 @pytest.mark.parametrize(
@@ -149,6 +194,12 @@ runner = CliRunner()
         (["--latency-ms", "inf"], 2, "--latency-ms must be a finite number"),
         (["--webhook-secret", "short"], 2, "--webhook-secret must be at least 16 characters"),
         (["--product-id", "has space"], 2, "--product-id must be"),
+        # Checked before binding; the unbindable --host only keeps a regression from
+        # serving forever (it would fail with the bind error instead).
+        (["--token", "a b", *NO_BIND], 2, "the stream key contains spaces, line breaks or"),
+        (["--token", "uk_caf\u00e9", *NO_BIND], 2, "check --token"),
+        (["--webhook-secret", "whsec with a space", *NO_BIND], 2, "check --webhook-secret"),
+        (["--admin-key", "adm\nin", *NO_BIND], 2, "check --admin-key"),
         (["--scenario", "nope"], 8, "scenario 'nope' is neither a built-in name nor a file"),
     ],
 )
@@ -187,4 +238,51 @@ def test_an_address_not_on_this_machine_names_host_not_port() -> None:
     assert result.exit_code == 2
     assert "cannot listen on 192.0.2.1:0" in result.stderr
     assert "pick an address of this machine for --host" in result.stderr
-    assert "Warning: binding to 192.0.2.1" in result.stderr  # not loopback: warned first
+    assert "Warning" not in result.stderr  # nothing was bound, so nothing is reachable
+
+
+def test_a_host_name_that_does_not_resolve_fails_without_a_warning() -> None:
+    result = runner.invoke(app, ["emulate", "--host", "nosuchhost.invalid"])
+    assert result.exit_code == 2
+    assert "cannot listen on nosuchhost.invalid:0" in result.stderr
+    assert "reachable from other machines" not in result.stderr
+
+
+def _stderr_until_serving(proc: subprocess.Popen[str]) -> str:
+    assert proc.stderr is not None
+    seen = ""
+    while "Serving" not in seen:
+        line = proc.stderr.readline()
+        assert line, seen
+        seen += line
+    return seen
+
+
+def test_binding_every_interface_warns_and_localhost_does_not() -> None:
+    with emulate("--host", "0.0.0.0") as (proc, first):
+        err = _stderr_until_serving(proc)
+    assert "FAKE connector" in first
+    assert "Warning: bound to 0.0.0.0: the fake connector and its keys are reachable" in err
+    with emulate("--host", "localhost") as (proc, first):
+        err = _stderr_until_serving(proc)
+    assert "http://127.0.0.1:" in first and "Warning" not in err
+
+
+def test_help_names_every_value_and_gives_examples() -> None:
+    result = runner.invoke(app, ["emulate", "--help"])
+    assert result.exit_code == 0
+    assert not re.search(r"<(str|int|float)>", result.stdout), result.stdout
+    for shown in (
+        "--port PORT",
+        "--rate EVENTS_PER_S",
+        "--scenario NAME|FILE",
+        "--heartbeat SECONDS",
+    ):
+        assert shown in result.stdout
+    assert "mixed (default), hesitant, stuck, confident, anonymous" in " ".join(
+        result.stdout.split()
+    )
+    block = result.stdout.split("Examples:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert 2 <= len(block) <= 3 and all(
+        line.strip().startswith("autoplay emulate") for line in block
+    )

@@ -36,7 +36,7 @@ def test_a_posthog_destination_body_becomes_one_wire_batch() -> None:
     [action] = payload.actions
     assert action.index == 0 and action.type == "pageview"
     assert action.raw_url == "https://app.example/projects/4821/board"
-    assert action.canonical_url == "https://app.example/projects/:id/board"
+    assert action.canonical_url == "/projects/:id/board"
     assert action.timestamp_start == action.timestamp_end == JAN_15
 
 
@@ -93,7 +93,24 @@ def test_canonical_url_drops_ids_query_and_fragment() -> None:
     url = "https://app.example/tasks/88213?utm_source=mail#comments"
     [action] = Ingest().batches("p", event(**{"$current_url": url}), NOW)[0]["actions"]
     assert action["raw_url"] == url
-    assert action["canonical_url"] == "https://app.example/tasks/:id"
+    assert action["canonical_url"] == "/tasks/:id"
+
+
+@pytest.mark.parametrize(
+    ("raw", "canonical"),
+    [
+        ("https://app.example/projects/12/board", "/projects/:id/board"),
+        ("http://localhost:3000/projects/12?tab=1#x", "/projects/:id"),
+        ("//cdn.example/reports/" + "a" * 16, "/reports/:id"),
+        ("/projects/12/board", "/projects/:id/board"),
+        ("https://app.example", "/"),
+        ("https://app.example?x=1", "/"),
+        ("", ""),
+    ],
+)
+def test_canonical_url_is_the_path_whatever_the_source(raw: str, canonical: str) -> None:
+    [action] = Ingest().batches("p", event(**{"$current_url": raw}), NOW)[0]["actions"]
+    assert action["canonical_url"] == canonical
 
 
 def test_email_from_set_properties() -> None:

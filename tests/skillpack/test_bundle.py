@@ -88,13 +88,13 @@ def test_installer_works_from_an_installed_wheel(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     autoplay = str(env_dir / "bin" / "autoplay")
 
-    listing = _run([autoplay, "install-skills", "--list", "--json"], cwd=project, env=env)
+    listing = _run([autoplay, "install-skills", "list", "--json"], cwd=project, env=env)
     head = json.loads(listing.stdout.splitlines()[0])
     assert head["kind"] == "bundle" and head["source"] == "wheel"
     location = Path(head["location"])
     assert location.is_relative_to(env_dir) and location.name == "_skills"
 
-    _run([autoplay, "install-skills", "--validate", str(location)], cwd=project, env=env)
+    _run([autoplay, "install-skills", "validate", str(location)], cwd=project, env=env)
     done = _run([autoplay, "install-skills", "--json"], cwd=project, env=env)
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert {r["action"] for r in rows} == {"install"} and len(rows) == 11

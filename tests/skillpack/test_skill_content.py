@@ -106,6 +106,11 @@ def check_invocation(root: Any, args: list[str]) -> list[str]:
     i = 0
     while i < len(args):
         tok = args[i]
+        default = getattr(command, "default_command", None)
+        if default is not None and tok not in command.commands and tok not in ("-h", "--help"):
+            # A group that runs its default subcommand when no subcommand is named.
+            command, path = command.commands[default], f"{path} {default}"
+            options = _option_map(command)
         if tok == "--":
             break
         if tok.startswith("-") and tok != "-":
@@ -131,6 +136,9 @@ def check_invocation(root: Any, args: list[str]) -> list[str]:
             command, path = subcommands[tok], f"{path} {tok}"
             options = _option_map(command)
         i += 1
+    default = getattr(command, "default_command", None)
+    if default is not None:  # a bare group that runs its default subcommand
+        command = command.commands[default]
     if _subcommands(command) is not None and command is not root:
         problems.append(f"`{path}` needs a subcommand")
     return problems
@@ -167,7 +175,12 @@ def test_the_checker_itself_catches_bad_references(root_command: Any) -> None:
         "`autoplay` has no command 'no-such-command'"
     ]
     assert check_invocation(root_command, ["install-skills", "--bogus"]) == [
-        "`autoplay install-skills` has no option --bogus"
+        "`autoplay install-skills install` has no option --bogus"
+    ]
+    assert check_invocation(root_command, ["install-skills", "list", "--json"]) == []
+    assert check_invocation(root_command, ["install-skills"]) == []
+    assert check_invocation(root_command, ["install-skills", "list", "--force"]) == [
+        "`autoplay install-skills list` has no option --force"
     ]
     assert check_invocation(root_command, ["config"]) == ["`autoplay config` needs a subcommand"]
     assert _invocations("autoplay tail --json | jq . && autoplay doctor") == [
