@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from autoplay_cli.cli.groups import NamedCommand
+
 AGENT_HELP = (
     "Agent to install for (repeatable): claude, cursor, codex, copilot, gemini, agents. "
     "Default: detected from the project."
@@ -62,6 +64,7 @@ install_skills = typer.Typer(
 
 @install_skills.command(
     "install",
+    cls=NamedCommand,
     epilog=examples(
         "autoplay install-skills                     # every skill, agents detected here",
         "autoplay install-skills --chatbot ada --agent claude --dry-run",
@@ -142,6 +145,7 @@ def install(
 
 @install_skills.command(
     "list",
+    cls=NamedCommand,
     epilog=examples(
         "autoplay install-skills list",
         "autoplay install-skills list --agent claude --json",
@@ -166,6 +170,7 @@ def list_(
 
 @install_skills.command(
     "validate",
+    cls=NamedCommand,
     epilog=examples(
         "autoplay install-skills validate my-skills/",
         "autoplay install-skills validate .claude/skills/my-skill --json",

@@ -235,8 +235,8 @@ def test_a_crafted_skill_name_in_the_manifest_is_refused(
 # the four installs really overlap instead of being spread out by start-up time.
 _RACER = """
 import os, sys, time
-from autoplay_cli.cli.app import app_for, run
-app_for(sys.argv[2:])
+import autoplay_cli.cli.install_skills
+from autoplay_cli.cli.app import run
 while not os.path.exists(sys.argv[1]):
     time.sleep(0.001)
 sys.exit(run(sys.argv[2:]))
