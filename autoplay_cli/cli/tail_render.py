@@ -70,6 +70,17 @@ def clean(text: str) -> str:
     return _CONTROLS.sub(_escape_control, text)
 
 
+def may_hold_controls(event: PayloadEvent) -> bool:
+    """Whether the payload's strings may hold control characters (worth :func:`clean`).
+
+    JSON has to escape C0 controls (``\\u001b``, ``\\n``) and may carry C1 controls
+    only as escapes or as non-ASCII text: a payload whose JSON text is ASCII without a
+    backslash has none, and that is decided without looking at each string.
+    """
+    raw = event.raw
+    return raw is None or not raw.isascii() or "\\" in raw
+
+
 def session_colour(session_id: str | None) -> str:
     if not session_id:
         return "white"
@@ -167,7 +178,7 @@ class JsonSink(_BaseSink):
 
 
 class _BufferedSink(_BaseSink):
-    """Text collected per network read, escaped and written in one go on :meth:`flush`."""
+    """Text collected per event (escaped) and written in one go on :meth:`flush`."""
 
     def __init__(self, verbose: bool) -> None:
         super().__init__(verbose)
@@ -177,7 +188,7 @@ class _BufferedSink(_BaseSink):
         if self._chunks:
             text = "".join(self._chunks)
             self._chunks.clear()
-            self._write(clean(text))
+            self._write(text)
         self._out.flush()
 
 
@@ -185,7 +196,8 @@ class TextSink(_BufferedSink):
     """``--text``: the payload's ``to_text()`` form, a blank line between events."""
 
     def event(self, event: PayloadEvent) -> None:
-        self._chunks.append(text_form(event.view) + "\n\n")
+        text = text_form(event.view) + "\n\n"
+        self._chunks.append(clean(text) if may_hold_controls(event) else text)
 
 
 class HumanSink(_BufferedSink):
@@ -211,13 +223,15 @@ class HumanSink(_BufferedSink):
         head = f"{self._time(event.received_at)} {(p.session_id or 'anonymous')[:12]:<12} "
         if p.type == "actions":
             user = (p.user_id or p.email or "-")[:16]
-            self._chunks += [
+            lines = [
                 f"{head}{user:<16} {a.type.lower():<9} {a.description or a.title}  "
                 f"{a.canonical_url}\n"
                 for a in p.actions
             ]
+            self._chunks += [clean("".join(lines))] if may_hold_controls(event) else lines
         else:
-            self._chunks.append(f"{head}≡ SUMMARY of {plural(p.replaces, 'action')}: {p.summary}\n")
+            line = f"{head}≡ SUMMARY of {plural(p.replaces, 'action')}: {p.summary}\n"
+            self._chunks.append(clean(line) if may_hold_controls(event) else line)
 
     def _coloured(self, event: PayloadEvent) -> None:
         p: Any = event.view  # the fields of either payload type, read by msgspec
@@ -236,14 +250,6 @@ class HumanSink(_BufferedSink):
                 f"{head}\x1b[1;7m≡ SUMMARY of {plural(p.replaces, 'action')}: {RESET}"
                 f"\x1b[3m{clean(p.summary)}{RESET}\n"
             )
-
-    def flush(self) -> None:
-        if self._colour and self._chunks:
-            # Already escaped field by field: the escape codes above are ours.
-            text = "".join(self._chunks)
-            self._chunks.clear()
-            self._write(text)
-        super().flush()
 
 
 def make_sink(mode: str, verbose: bool) -> _BaseSink:

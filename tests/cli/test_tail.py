@@ -790,3 +790,40 @@ def test_the_text_form_from_the_view_equals_the_models_to_text() -> None:
         assert text_form(event.view) == event.payload.to_text()
 
     check()
+
+
+def test_no_control_character_survives_either_view_whatever_the_json_spelling(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Raw C1 characters (JSON allows them unescaped), escapes, any text: none gets through."""
+    import io
+    import sys
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from autoplay_cli.cli.tail_render import make_sink
+    from autoplay_cli.wire import PayloadEvent, parse_event
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.text(max_size=12), st.text(max_size=12), st.booleans())
+    def check(description: str, session: str, ascii_only: bool) -> None:
+        payload = {
+            "type": "actions",
+            "session_id": session,
+            "actions": [{"type": "click", "description": description, "canonical_url": session}],
+        }
+        event = parse_event("message", json.dumps(payload, ensure_ascii=ascii_only), "1", 5.0)
+        assert isinstance(event, PayloadEvent)
+        for mode in ("human", "text"):
+            out = io.StringIO()
+            monkeypatch.setattr(sys, "stdout", out)
+            sink = make_sink(mode, False)
+            sink.event(event)
+            sink.flush()
+            shown = out.getvalue()
+            assert not [
+                c for c in shown if (ord(c) < 32 and c not in "\t\n") or 0x7F <= ord(c) <= 0x9F
+            ], repr(shown)
+
+    check()
