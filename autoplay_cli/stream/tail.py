@@ -21,6 +21,7 @@ from typing import Protocol, cast
 from autoplay_cli.errors import AutoplayError, InputError
 from autoplay_cli.recording import (
     RecordedEvent,
+    RecordingError,
     RecordingWriter,
     iter_recording,
     parse_envelope_line,
@@ -175,10 +176,7 @@ class TailSummary:
                 if resume is not None
                 else "no event id to resume from"
             )
-            parts.append(
-                f"{plural(self.unhandled, 'event')} received after the stop and not "
-                f"handled ({where})"
-            )
+            parts.append(f"{plural(self.unhandled, 'received event')} not handled ({where})")
         elif resume is not None:
             parts.append(f"last id {resume}")
         return "tail: " + " · ".join(parts) + f" — stopped: {self.stop_reason}"
@@ -447,7 +445,13 @@ async def run(
                     if shown == count:
                         break
                 if recorder is not None:
-                    recorder.flush()  # this read's events are in the file before the next
+                    try:
+                        recorder.flush()  # this read's events are in the file before the next
+                    except RecordingError:
+                        # Not in the file: the summary counts them as not handled, and
+                        # names the last id the file has, where a resumed run starts.
+                        done = 0
+                        raise
             summary.handled += done
             if done:
                 summary.last_id = batch[done - 1].id

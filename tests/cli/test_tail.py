@@ -436,6 +436,10 @@ def test_a_recording_the_disk_refuses_is_one_line_and_exit_1(tmp_path: Path) -> 
     result = runner.invoke(app, ["tail", "--replay", str(path), "--record", "/dev/full"])
     assert result.exit_code == 1
     assert "cannot write to the recording /dev/full: No space left on device" in result.stderr
+    summary, error = result.stderr.splitlines()
+    # Shown, but not in the file: not handled, and no id in the file to resume after.
+    assert "1 received event not handled (no event id to resume from)" in summary
+    assert error.startswith("Error: cannot write")
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
 
 

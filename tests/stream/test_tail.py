@@ -412,7 +412,7 @@ async def test_max_time_while_forwarding_accounts_for_every_event(
     assert result.arrived == 1000 and result.unhandled == 1000 - handled
     assert result.last_id == str(handled)
     assert (
-        f"{1000 - handled} events received after the stop and not handled "
+        f"{1000 - handled} received events not handled "
         f"(resume with --last-event-id {handled})" in result.describe()
     )
 
@@ -422,7 +422,7 @@ async def test_count_reached_inside_a_read_names_the_events_left() -> None:
     result = await run(one_read(10), TailRequest(count=4), sink, TailSummary())
     assert [e.id for e in sink.events] == ["1", "2", "3", "4"]
     assert result.unhandled == 6 and result.last_id == "4"
-    assert "6 events received after the stop" in result.describe()
+    assert "6 received events not handled (resume with --last-event-id 4)" in result.describe()
 
 
 def test_summary_speaks_in_singular_for_one() -> None:
