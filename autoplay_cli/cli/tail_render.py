@@ -108,11 +108,13 @@ def text_form(view: Any) -> str:
     session = view.session_id or "unknown"
     if view.type == "actions":
         actions = view.actions
-        lines = [f"Session {session} — {plural(len(actions), 'action')}"]
-        lines += [
-            f"[{a.index}] {a.type.lower()}: {a.description} — {a.canonical_url}" for a in actions
-        ]
-        return "\n".join(lines)
+        n = len(actions)
+        return f"Session {session} — {n} action{'s' * (n != 1)}" + "".join(
+            [
+                f"\n[{a.index}] {a.type.lower()}: {a.description} — {a.canonical_url}"
+                for a in actions
+            ]
+        )
     return f"Session {session} — summary of {plural(view.replaces, 'action')}\n{view.summary}"
 
 
