@@ -831,3 +831,37 @@ def test_no_control_character_survives_either_view_whatever_the_json_spelling(
             ], repr(shown)
 
     check()
+
+
+def test_the_commands_tunings_hold_for_its_run_and_are_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+    import signal
+
+    import httpcore
+
+    import autoplay_cli.stream.tail as tail_module
+
+    def state() -> tuple[object, ...]:
+        return (
+            gc.get_threshold(),
+            gc.get_freeze_count() > 0,
+            getattr(httpcore.AsyncHTTP11Connection, "READ_NUM_BYTES", None),
+            signal.getsignal(signal.SIGTERM),
+        )
+
+    during: list[tuple[object, ...]] = []
+    real = tail_module.tail
+
+    def spying(*args: Any, **kwargs: Any) -> Any:
+        during.append(state())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tail_module, "tail", spying)
+    before = state()
+    rec = replay_file(tmp_path, {"type": "summary", "summary": "s"})
+    assert runner.invoke(app, ["tail", "--replay", str(rec)]).exit_code == 0
+    assert state() == before
+    assert during and during[0][0] != before[0] and during[0][2] == 256 * 1024
+    assert during[0][3] != before[3]  # SIGTERM ends the run with its summary
