@@ -74,11 +74,12 @@ def may_hold_controls(event: PayloadEvent) -> bool:
     """Whether the payload's strings may hold control characters (worth :func:`clean`).
 
     JSON has to escape C0 controls (``\\u001b``, ``\\n``) and may carry C1 controls
-    only as escapes or as non-ASCII text: a payload whose JSON text is ASCII without a
-    backslash has none, and that is decided without looking at each string.
+    only as escapes or as non-ASCII text (DEL, though, as it is): a payload whose JSON
+    text is ASCII without a backslash or DEL has none, and that is decided without
+    looking at each string.
     """
     raw = event.raw
-    return raw is None or not raw.isascii() or "\\" in raw
+    return raw is None or not raw.isascii() or "\\" in raw or "\x7f" in raw
 
 
 def session_colour(session_id: str | None) -> str:

@@ -803,7 +803,7 @@ def test_no_control_character_survives_either_view_whatever_the_json_spelling(
     import io
     import sys
 
-    from hypothesis import given, settings
+    from hypothesis import example, given, settings
     from hypothesis import strategies as st
 
     from autoplay_cli.cli.tail_render import make_sink
@@ -811,6 +811,8 @@ def test_no_control_character_survives_either_view_whatever_the_json_spelling(
 
     @settings(max_examples=200, deadline=None)
     @given(st.text(max_size=12), st.text(max_size=12), st.booleans())
+    @example("\x7f", "", False)  # DEL: ASCII, and JSON does not escape it
+    @example("\x9b2J", "s", False)  # a raw C1 CSI
     def check(description: str, session: str, ascii_only: bool) -> None:
         payload = {
             "type": "actions",
