@@ -176,7 +176,8 @@ class ActionsPayload(_WireModel):
 
     def to_text(self) -> str:
         """One header line, then ``[index] type: description — canonical_url`` per action."""
-        lines = [f"Session {self.session_id or 'unknown'} — {len(self.actions)} actions"]
+        n = len(self.actions)
+        lines = [f"Session {self.session_id or 'unknown'} — {n} action{'s' * (n != 1)}"]
         lines += [
             f"[{a.index}] {a.type}: {a.description} — {a.canonical_url}" for a in self.actions
         ]
@@ -231,7 +232,8 @@ class SummaryPayload(_WireModel):
 
     def to_text(self) -> str:
         return (
-            f"Session {self.session_id or 'unknown'} — summary of {self.replaces} actions\n"
+            f"Session {self.session_id or 'unknown'} — summary of {self.replaces} "
+            f"action{'s' * (self.replaces != 1)}\n"
             f"{self.summary}"
         )
 

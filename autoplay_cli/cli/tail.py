@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from autoplay_cli import config
 from autoplay_cli.cli import options
 from autoplay_cli.errors import UsageError
+
+#: Exit code of a run ended by SIGTERM (after the summary), as shells report it.
+EXIT_TERMINATED = 128 + signal.SIGTERM
 
 
 class PayloadType(StrEnum):
@@ -20,46 +26,68 @@ class PayloadType(StrEnum):
 
 def tail(
     session: Annotated[
-        list[str] | None, typer.Option("--session", help="Only this session (repeatable).")
+        list[str] | None,
+        typer.Option("--session", metavar="SESSION_ID", help="Only this session (repeatable)."),
     ] = None,
-    user: Annotated[str | None, typer.Option(help="Only this user id.")] = None,
-    email: Annotated[str | None, typer.Option(help="Only this email.")] = None,
+    user: Annotated[str | None, typer.Option(metavar="USER_ID", help="Only this user id.")] = None,
+    email: Annotated[str | None, typer.Option(metavar="EMAIL", help="Only this email.")] = None,
     type_: Annotated[
-        PayloadType | None, typer.Option("--type", help="Only actions or only summaries.")
+        PayloadType | None,
+        typer.Option("--type", metavar="[actions|summary]", help="Only actions or only summaries."),
     ] = None,
     url: Annotated[
-        str | None, typer.Option(help="Canonical URL substring, or glob when it has * ? [.")
+        str | None,
+        typer.Option(metavar="PATTERN", help="Canonical URL substring, or glob when it has * ? [."),
     ] = None,
     json_: Annotated[
         bool, typer.Option("--json", help="One JSON envelope per line on stdout.")
     ] = False,
-    text: Annotated[bool, typer.Option("--text", help="The to_text() form.")] = False,
+    text: Annotated[bool, typer.Option("--text", help="Each payload's plain text form.")] = False,
     record: Annotated[
-        Path | None, typer.Option(help="Append every received payload to this NDJSON file.")
+        Path | None,
+        typer.Option(
+            metavar="FILE", help="Append every received payload to this recording (NDJSON)."
+        ),
     ] = None,
     replay: Annotated[
         Path | None,
-        typer.Option(help="Read a recording (or saved --json output) instead of the network."),
+        typer.Option(
+            metavar="FILE",
+            help="Read a recording (or saved --json output) instead of the network.",
+        ),
     ] = None,
     speed: Annotated[
-        float, typer.Option(min=0, help="Replay pace: 0 = as fast as possible, 1 = original.")
+        float,
+        typer.Option(
+            min=0,
+            metavar="FACTOR",
+            help="Replay pace: 0 = as fast as possible, 1 = original, 2 = twice as fast.",
+        ),
     ] = 0.0,
     forward_to: Annotated[
-        str | None, typer.Option(help="POST each shown payload here, as the connector's push mode.")
+        str | None,
+        typer.Option(
+            metavar="URL", help="POST each shown payload here, as the connector's push mode."
+        ),
     ] = None,
     forward_secret: Annotated[
         str | None,
         typer.Option(
             envvar="AUTOPLAY_FORWARD_SECRET",
             show_envvar=False,
+            metavar="SECRET",
             help="Sign forwarded bodies (X-Connector-Signature). Env: AUTOPLAY_FORWARD_SECRET.",
         ),
     ] = None,
-    count: Annotated[int | None, typer.Option(min=1, help="Exit 0 after N shown events.")] = None,
+    count: Annotated[
+        int | None, typer.Option(min=1, metavar="N", help="Exit 0 after N shown events.")
+    ] = None,
     until_idle: Annotated[
         float | None,
         typer.Option(
-            min=0.001, metavar="SECONDS", help="Exit 0 after SECONDS without a shown event."
+            min=0.001,
+            metavar="SECONDS",
+            help="Exit 0 once SECONDS pass without a new event to show.",
         ),
     ] = None,
     max_time: Annotated[
@@ -74,10 +102,14 @@ def tail(
     max_retries: Annotated[
         int | None,
         typer.Option(
-            min=0, help="Give up (exit 6) after N failed reconnects in a row (default: never)."
+            min=0,
+            metavar="N",
+            help="Give up (exit 6) after N failed reconnects in a row (default: never).",
         ),
     ] = None,
-    last_event_id: Annotated[str | None, typer.Option(help="Resume after this event id.")] = None,
+    last_event_id: Annotated[
+        str | None, typer.Option(metavar="EVENT_ID", help="Resume after this event id.")
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Show connects, malformed and unknown frames.")
     ] = False,
@@ -86,15 +118,31 @@ def tail(
     token: options.Token = None,
     profile: options.Profile = None,
 ) -> None:
-    """Follow the live activity stream; filter, record, replay or forward it."""
+    """Follow the live activity stream; filter, record, replay or forward it.
+
+    \b
+    Examples:
+      autoplay tail --session sess_d2fb1bc5302c       # one user's session, live
+      autoplay tail --record run.ndjson --max-time 30 # watch 30 s, keep a recording
+      autoplay tail --replay run.ndjson --json | jq .payload.type
+    """
     if json_ and text:
         raise UsageError("--json and --text cannot be combined", hint="pick one output form")
     from autoplay_cli.cli.output import configure_logging
     from autoplay_cli.cli.tail_render import make_sink
-    from autoplay_cli.stream.client import StreamConfig
+    from autoplay_cli.errors import AutoplayError
+    from autoplay_cli.stream.client import StreamConfig, header_safe
+    from autoplay_cli.stream.forward import check_forward_url
     from autoplay_cli.stream.tail import PayloadFilter, TailRequest, TailSummary
     from autoplay_cli.stream.tail import tail as run_tail
 
+    if last_event_id and not header_safe(last_event_id):
+        raise UsageError(
+            f"--last-event-id {last_event_id!r} cannot be sent in an HTTP header",
+            hint="event ids to resume from are printable ASCII without edge spaces",
+        )
+    if forward_to is not None:
+        check_forward_url(forward_to)
     configure_logging(verbose)
     stream = None
     if replay is None:
@@ -131,9 +179,78 @@ def tail(
     )
     sink = make_sink("json" if json_ else "text" if text else "human", verbose)
     summary = TailSummary()
+    terminated: list[int] = []
     try:
-        run_tail(request, sink, summary)
+        with _sigterm_as_interrupt(terminated), _tuned_for_throughput():
+            run_tail(request, sink, summary)
     except KeyboardInterrupt:
+        if terminated:
+            summary.stop_reason = "SIGTERM"
+            sink.summary(summary)
+            raise typer.Exit(EXIT_TERMINATED) from None
+        sink.summary(summary)
+        raise
+    except AutoplayError:
+        # Every fatal exit says how far the run got (and the id to resume from); the
+        # error line follows.
+        summary.stop_reason = "by the error below"
         sink.summary(summary)
         raise
     sink.summary(summary)
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt(terminated: list[int]) -> Iterator[None]:
+    """SIGTERM stops the run like Ctrl-C (at an await, so nothing half-handled), then exits 143.
+
+    asyncio turns SIGINT into a cancellation of the run; SIGTERM is passed on as one.
+    The previous handler is restored afterwards.
+    """
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        terminated.append(signum)
+        signal.raise_signal(signal.SIGINT)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _tuned_for_throughput() -> Iterator[None]:
+    """Process-wide tunings worth having for a whole tail, restored when it ends.
+
+    They live here, in the command, and not in the library (which changes no
+    process-wide state). The collector: objects alive at the start (modules, models,
+    the payload validator) are frozen out of its generations, since rescanning them
+    every few thousand events is pure cost; and the young generation is collected
+    every 20 000 allocations rather than 700, so an event's short-lived objects are
+    mostly freed by reference counting first. Network reads: 256 KiB instead of
+    httpcore's 64 KiB, since asyncio already receives 256 KiB at a time and anyio
+    copies what is left of it for each smaller read (BENCHMARKS.md has the gain).
+    """
+    import gc
+
+    import httpcore
+
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(20_000, *threshold[1:])
+    connection = httpcore.AsyncHTTP11Connection
+    before: Any = getattr(connection, "READ_NUM_BYTES", None)
+    larger = isinstance(before, int) and before < 256 * 1024
+    if larger:  # an httpcore that reads differently is left alone
+        connection.READ_NUM_BYTES = 256 * 1024  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        if larger:
+            connection.READ_NUM_BYTES = before  # type: ignore[attr-defined]
+        gc.set_threshold(*threshold)
+        gc.unfreeze()

@@ -1,21 +1,22 @@
-"""How ``autoplay tail`` shows events: a rich human view, ``--json`` envelopes, ``--text``.
+"""How ``autoplay tail`` shows events: a human view, ``--json`` envelopes, ``--text``.
 
-Data lines go to stdout (buffered, flushed whenever the stream is about to wait);
-connection notices, forward statuses and the summary go to stderr.
+Data lines go to stdout, rendered as plain strings and written once per network
+read (whenever the stream is about to wait); connection notices, forward statuses
+and the summary go to stderr. Text that came from the stream never reaches the
+terminal with its control characters: they are shown escaped (``\\x1b``).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from autoplay_cli.cli import output
 
 if TYPE_CHECKING:
-    from rich.text import Text
-
     from autoplay_cli.stream.client import Notice
     from autoplay_cli.stream.forward import ForwardResult
     from autoplay_cli.stream.tail import TailSummary
@@ -34,13 +35,88 @@ SESSION_COLOURS = (
     "bright_magenta",
     "bright_blue",
 )
-ALWAYS_SHOWN = frozenset({"disconnected", "gap"})
+# The SGR codes of those colours (foreground), written directly: rich's per-line
+# rendering cost more than everything else of a tail together.
+_SGR = {
+    "cyan": "36",
+    "green": "32",
+    "yellow": "33",
+    "magenta": "35",
+    "blue": "34",
+    "white": "37",
+    "bright_red": "91",
+    "bright_cyan": "96",
+    "bright_green": "92",
+    "bright_magenta": "95",
+    "bright_blue": "94",
+}
+RESET = "\x1b[0m"
+ALWAYS_SHOWN = frozenset({"disconnected", "gap", "hint"})
+UNKNOWN_TIME = "--:--:--"
+
+# C0 and C1 controls and DEL, except tab and newline: a payload could otherwise clear
+# the screen, recolour it or retitle the window.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def clean(text: str) -> str:
+    """*text* with every control character but tab and newline shown escaped."""
+    if _CONTROLS.search(text) is None:
+        return text
+    return _CONTROLS.sub(_escape_control, text)
+
+
+def may_hold_controls(event: PayloadEvent) -> bool:
+    """Whether the payload's strings may hold control characters (worth :func:`clean`).
+
+    JSON has to escape C0 controls (``\\u001b``, ``\\n``) and may carry C1 controls
+    only as escapes or as non-ASCII text (DEL, though, as it is): a payload whose JSON
+    text is ASCII without a backslash or DEL has none, and that is decided without
+    looking at each string.
+    """
+    raw = event.raw
+    return raw is None or not raw.isascii() or "\\" in raw or "\x7f" in raw
 
 
 def session_colour(session_id: str | None) -> str:
     if not session_id:
         return "white"
     return SESSION_COLOURS[zlib.crc32(session_id.encode()) % len(SESSION_COLOURS)]
+
+
+def clock_time(at: float) -> str:
+    """``HH:MM:SS`` (local time) of a unix time; :data:`UNKNOWN_TIME` when it has none."""
+    try:
+        return time.strftime("%H:%M:%S", time.localtime(at))
+    except (ValueError, OverflowError, OSError, TypeError):
+        return UNKNOWN_TIME  # NaN, infinite, or out of the platform's range
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
+
+
+def text_form(view: Any) -> str:
+    """A payload's ``to_text()`` form, from the fields the stream already read (no model).
+
+    ``view`` is the event's :attr:`~autoplay_cli.wire.PayloadEvent.view`; the result
+    equals ``event.payload.to_text()`` (a test keeps them equal).
+    """
+    session = view.session_id or "unknown"
+    if view.type == "actions":
+        actions = view.actions
+        n = len(actions)
+        return f"Session {session} — {n} action{'s' * (n != 1)}" + "".join(
+            [
+                f"\n[{a.index}] {a.type.lower()}: {a.description} — {a.canonical_url}"
+                for a in actions
+            ]
+        )
+    return f"Session {session} — summary of {plural(view.replaces, 'action')}\n{view.summary}"
 
 
 class _BaseSink:
@@ -61,19 +137,21 @@ class _BaseSink:
         if self.verbose or notice.kind in ALWAYS_SHOWN:
             self.flush()
             style = "yellow" if notice.kind in ALWAYS_SHOWN else "dim"
-            output.err().print(f"tail: {notice.message}", markup=False, style=style, soft_wrap=True)
+            output.err().print(
+                f"tail: {clean(notice.message)}", markup=False, style=style, soft_wrap=True
+            )
 
     def forwarded(self, event: PayloadEvent, result: ForwardResult) -> None:
-        p = event.view
-        what = f"{p.type} of session {p.session_id or 'unknown'}"
+        p: Any = event.view  # the fields of either payload type, read by msgspec
+        what = f"{p.type} of session {clean(p.session_id or 'unknown')}"
         if result.ok:
             text, style = f"forward: {result.status} for {what}", "green"
         else:
             status = result.status if result.status is not None else "unreachable"
-            why = f" ({result.error})" if result.error else ""
+            why = f" ({clean(result.error)})" if result.error else ""
             text = (
-                f"forward: {status}{why} for {what}, skipped after {result.attempts} attempt"
-                f"{'s' * (result.attempts != 1)}"
+                f"forward: {status}{why} for {what}, skipped after "
+                f"{plural(result.attempts, 'attempt')}"
             )
             style = "red"
         output.err().print(text, markup=False, style=style, soft_wrap=True)
@@ -84,7 +162,7 @@ class _BaseSink:
 
 
 class JsonSink(_BaseSink):
-    """``--json``: one envelope per line, nothing else on stdout."""
+    """``--json``: one envelope per line, nothing else on stdout (and nothing escaped)."""
 
     def __init__(self, verbose: bool) -> None:
         super().__init__(verbose)
@@ -102,50 +180,79 @@ class JsonSink(_BaseSink):
         self._out.flush()
 
 
-class TextSink(_BaseSink):
+class _BufferedSink(_BaseSink):
+    """Text collected per event (escaped) and written in one go on :meth:`flush`."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__(verbose)
+        self._chunks: list[str] = []
+
+    def flush(self) -> None:
+        if self._chunks:
+            text = "".join(self._chunks)
+            self._chunks.clear()
+            self._write(text)
+        self._out.flush()
+
+
+class TextSink(_BufferedSink):
     """``--text``: the payload's ``to_text()`` form, a blank line between events."""
 
     def event(self, event: PayloadEvent) -> None:
-        self._write(event.payload.to_text() + "\n\n")
+        text = text_form(event.view) + "\n\n"
+        self._chunks.append(clean(text) if may_hold_controls(event) else text)
 
 
-class HumanSink(_BaseSink):
-    """The default view: time, session, user, action type, description, canonical URL."""
+class HumanSink(_BufferedSink):
+    """The default view, one line per action: time of receipt, session, user, type,
+    description, canonical URL. Colour on a terminal that wants it."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__(verbose)
+        self._colour = output.color_enabled(self._out)
+        self._at: float | None = None
+        self._clock = UNKNOWN_TIME
+        if self._colour:
+            self.event = self._coloured  # type: ignore[method-assign]
+
+    def _time(self, at: float) -> str:
+        # The events of one read share their time: format it once.
+        if at != self._at:
+            self._at, self._clock = at, clock_time(at)
+        return self._clock
 
     def event(self, event: PayloadEvent) -> None:
-        from autoplay_cli.wire import ActionsPayload
+        p: Any = event.view  # the fields of either payload type, read by msgspec
+        head = f"{self._time(event.received_at)} {(p.session_id or 'anonymous')[:12]:<12} "
+        if p.type == "actions":
+            user = (p.user_id or p.email or "-")[:16]
+            lines = [
+                f"{head}{user:<16} {a.type.lower():<9} {a.description or a.title}  "
+                f"{a.canonical_url}\n"
+                for a in p.actions
+            ]
+            self._chunks += [clean("".join(lines))] if may_hold_controls(event) else lines
+        else:
+            line = f"{head}≡ SUMMARY of {plural(p.replaces, 'action')}: {p.summary}\n"
+            self._chunks.append(clean(line) if may_hold_controls(event) else line)
 
-        console = output.out()
-        p = event.payload
-        colour = session_colour(p.session_id)
-        session = (p.session_id or "anonymous")[:12]
-        # Rendered, then written like the other forms: rich's own write turns a closed
-        # pipe (`| head`) into exit 1, the error boundary makes it a quiet 0.
-        with console.capture() as captured:
-            if isinstance(p, ActionsPayload):
-                user = p.user_id or p.email or "-"
-                for a in p.actions:
-                    line = self._line(a.timestamp_start or event.received_at, session, colour)
-                    line.append(f"{user[:16]:<16} ", style="bold")
-                    line.append(f"{a.type:<9} ", style=colour)
-                    line.append(a.description or a.title)
-                    line.append(f"  {a.canonical_url}", style="dim")
-                    console.print(line)
-            else:
-                line = self._line(p.forwarded_at or event.received_at, session, colour)
-                line.append(f"≡ SUMMARY of {p.replaces} actions: ", style="bold reverse")
-                line.append(p.summary, style="italic")
-                console.print(line)
-        self._write(captured.get())
-
-    @staticmethod
-    def _line(ts: float, session: str, colour: str) -> Text:
-        from rich.text import Text
-
-        line = Text()
-        line.append(time.strftime("%H:%M:%S ", time.localtime(ts)), style="dim")
-        line.append(f"{session:<12} ", style=f"bold {colour}")
-        return line
+    def _coloured(self, event: PayloadEvent) -> None:
+        p: Any = event.view  # the fields of either payload type, read by msgspec
+        sgr = _SGR[session_colour(p.session_id)]
+        session = clean((p.session_id or "anonymous")[:12])
+        head = f"\x1b[2m{self._time(event.received_at)} {RESET}\x1b[1;{sgr}m{session:<12} {RESET}"
+        if p.type == "actions":
+            user = clean((p.user_id or p.email or "-")[:16])
+            self._chunks += [
+                f"{head}\x1b[1m{user:<16} {RESET}\x1b[{sgr}m{clean(a.type.lower()):<9} {RESET}"
+                f"{clean(a.description or a.title)}\x1b[2m  {clean(a.canonical_url)}{RESET}\n"
+                for a in p.actions
+            ]
+        else:
+            self._chunks.append(
+                f"{head}\x1b[1;7m≡ SUMMARY of {plural(p.replaces, 'action')}: {RESET}"
+                f"\x1b[3m{clean(p.summary)}{RESET}\n"
+            )
 
 
 def make_sink(mode: str, verbose: bool) -> _BaseSink:

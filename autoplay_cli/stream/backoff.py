@@ -1,13 +1,19 @@
 """Reconnection delays: exponential backoff with jitter, reset after a good read.
 
 The server's ``retry:`` field (milliseconds) replaces the base delay, as the
-WHATWG EventSource rules say; consecutive failures still double it up to a cap.
+WHATWG EventSource rules say, up to :data:`SERVER_DELAY_LIMIT`; consecutive
+failures still double it up to a cap.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+
+#: The longest wait a server can ask for (``retry:``, ``Retry-After``), in seconds: a
+#: hostile or broken value must not stall the client so long that ``max_retries`` never
+#: ends the run.
+SERVER_DELAY_LIMIT = 300.0
 
 
 @dataclass
@@ -35,7 +41,7 @@ class Backoff:
     def set_server_retry(self, retry_ms: int) -> None:
         """Apply an SSE ``retry:`` field: the new base delay, in milliseconds."""
         if retry_ms >= 0:
-            self.base = retry_ms / 1000.0
+            self.base = min(retry_ms / 1000.0, SERVER_DELAY_LIMIT)
             # A server asking for a longer delay than our cap is obeyed.
             self.cap = max(self.cap, self.base)
 

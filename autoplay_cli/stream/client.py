@@ -7,8 +7,11 @@ async iterator of parsed events (with a blocking twin) plus live counters.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
+import math
 import random
+import re
 import time
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
@@ -25,8 +28,9 @@ from autoplay_cli.errors import (
     ServiceUnavailableError,
     redact,
 )
-from autoplay_cli.stream.backoff import Backoff
+from autoplay_cli.stream.backoff import SERVER_DELAY_LIMIT, Backoff
 from autoplay_cli.stream.sse import SSEDecoder
+from autoplay_cli.stream.urls import mask_url
 from autoplay_cli.wire import (
     HEARTBEAT_EVENT,
     GapEvent,
@@ -43,6 +47,19 @@ log = logging.getLogger(__name__)
 DEFAULT_IDLE_TIMEOUT = 45.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
 TOKEN_SOURCES = "--token, AUTOPLAY_TOKEN / AUTOPLAY_APP_UNKEY_TOKEN, or the profile's `token`"
+#: Consecutive failed attempts before the client says which URL it tries and what came back.
+HINT_AFTER_FAILURES = 3
+#: Bytes of a response body read at most when it is not the stream (an error page, a
+#: redirect): enough to quote its start, never the whole of a huge body.
+ERROR_BODY_LIMIT = 64 * 1024
+ERROR_SNIPPET_CHARS = 160
+# What an HTTP header value can carry unchanged: printable ASCII, no edge spaces.
+_HEADER_SAFE = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?\Z")
+
+
+def header_safe(value: str) -> bool:
+    """Whether *value* can be sent as an HTTP header value exactly as it is."""
+    return bool(_HEADER_SAFE.match(value))
 
 
 @dataclass(frozen=True)
@@ -82,10 +99,20 @@ class StreamConfig:
             raise ConfigError("timeouts must be positive", hint="check --idle-timeout")
         if self.max_retries is not None and self.max_retries < 0:
             raise ConfigError("max_retries must be >= 0", hint="check --max-retries")
+        if self.last_event_id and not header_safe(self.last_event_id):
+            raise ConfigError(
+                f"the event id {self.last_event_id!r} cannot be sent in an HTTP header",
+                hint="event ids to resume from are printable ASCII (check --last-event-id)",
+            )
 
     @property
     def url(self) -> str:
         return f"{self.connector_url.rstrip('/')}/stream/{quote(self.product_id, safe='')}"
+
+    @property
+    def shown_url(self) -> str:
+        """:attr:`url` as messages show it: a password in it masked."""
+        return mask_url(self.url)
 
 
 @dataclass
@@ -112,7 +139,7 @@ class StreamStats:
 class Notice:
     """Something worth telling a human about the connection (not an event)."""
 
-    kind: str  # connected | disconnected | gap | malformed | unknown
+    kind: str  # connected | disconnected | hint | gap | malformed | unknown
     message: str
 
 
@@ -121,7 +148,47 @@ class StreamStalled(Exception):
 
 
 class _Transient(Exception):
-    """An answer worth retrying (5xx, 429, a non-SSE body)."""
+    """An answer worth retrying (5xx, 429, a non-SSE body); *retry_after* in seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class _CappedStream(httpx.AsyncByteStream):
+    """The first *limit* bytes of a body that is not the stream, then an end.
+
+    httpx reads a redirect's body whole, and error messages quote a body's start:
+    neither may take the memory of a huge body.
+    """
+
+    def __init__(self, inner: httpx.AsyncByteStream, limit: int) -> None:
+        self._inner = inner
+        self._limit = limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        left = self._limit
+        chunks = self._inner.__aiter__()
+        try:
+            while left > 0:
+                try:
+                    chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    return
+                yield chunk[:left]
+                left -= len(chunk)
+        finally:
+            await _aclose(chunks)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+async def _aclose(iterator: object) -> None:
+    """Close an async iterator that may be a generator (3.13 warns about one left open)."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        await aclose()
 
 
 class _WatchedStream(httpx.AsyncByteStream):
@@ -145,19 +212,22 @@ class _WatchedStream(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         chunks = self._inner.__aiter__()
-        while True:
-            if self._before_read is not None:
-                # Everything decoded so far has been handed out: a good moment to flush.
-                self._before_read()
-            try:
-                async with asyncio.timeout(self._idle):
-                    chunk = await chunks.__anext__()
-            except StopAsyncIteration:
-                return
-            except TimeoutError as exc:
-                raise StreamStalled(f"no bytes for {self._idle:g} s") from exc
-            self._stats.bytes_received += len(chunk)
-            yield chunk
+        try:
+            while True:
+                if self._before_read is not None:
+                    # Everything decoded so far has been handed out: a good moment to flush.
+                    self._before_read()
+                try:
+                    async with asyncio.timeout(self._idle):
+                        chunk = await chunks.__anext__()
+                except StopAsyncIteration:
+                    return
+                except TimeoutError as exc:
+                    raise StreamStalled(f"no bytes for {self._idle:g} s") from exc
+                self._stats.bytes_received += len(chunk)
+                yield chunk
+        finally:
+            await _aclose(chunks)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -215,11 +285,15 @@ class StreamClient:
         cfg = self.config
 
         async def watch(response: httpx.Response) -> None:
-            # Runs before the body is read: put the body under the idle watchdog.
+            # Runs before the body is read: put the stream under the idle watchdog, and
+            # any other body (an error page, a redirect) under a size cap.
             assert isinstance(response.stream, httpx.AsyncByteStream)
-            response.stream = _WatchedStream(
-                response.stream, cfg.idle_timeout, self.stats, self._before_read
-            )
+            if response.status_code == 200 and _is_event_stream(response):
+                response.stream = _WatchedStream(
+                    response.stream, cfg.idle_timeout, self.stats, self._before_read
+                )
+            else:
+                response.stream = _CappedStream(response.stream, ERROR_BODY_LIMIT)
 
         # No read timeout: a quiet stream is legitimate; the watchdog judges silence.
         timeout = httpx.Timeout(
@@ -229,6 +303,7 @@ class StreamClient:
             pool=cfg.connect_timeout,
         )
         failures = 0
+        hinted = False
         async with httpx.AsyncClient(
             transport=self._transport,
             timeout=timeout,
@@ -237,6 +312,7 @@ class StreamClient:
         ) as client:
             while True:
                 seen = self.stats.events
+                retry_after = None
                 try:
                     async for batch in self._one_connection(client):
                         yield batch
@@ -246,20 +322,34 @@ class StreamClient:
                     cause = f"stalled connection ({exc})"
                 except _Transient as exc:
                     cause = str(exc)
+                    retry_after = exc.retry_after
                 except httpx.RequestError as exc:
                     # Transport failures, and also a redirect loop or a body that cannot be
                     # decoded: retried like the rest, never a crash.
                     cause = _describe(exc)
-                cause = redact(cause, [cfg.token])
+                cause = redact(mask_url(cause), [cfg.token])
                 self.stats.last_error = cause
                 if self.stats.events > seen:
                     # A successful read: the next drop starts the backoff afresh.
                     self.backoff.reset()
                     failures = 0
+                    hinted = False
                 failures += 1
                 if cfg.max_retries is not None and failures > cfg.max_retries:
                     raise self._exhausted(cause)
+                if failures >= HINT_AFTER_FAILURES and not hinted:
+                    hinted = True
+                    self._notice(
+                        "hint",
+                        f"no event stream from {cfg.shown_url} after "
+                        f"{failures} attempts in a row; the last answer: {cause}. "
+                        "Check --connector-url (AUTOPLAY_CONNECTOR_URL) and that the "
+                        "connector is running",
+                    )
                 delay = self.backoff.next_delay()
+                if retry_after is not None:
+                    # The server said when to come back (Retry-After), within reason.
+                    delay = max(delay, min(retry_after, SERVER_DELAY_LIMIT))
                 self._notice(
                     "disconnected",
                     f"{cause}; reconnecting in {delay:.1f} s"
@@ -283,8 +373,13 @@ class StreamClient:
                 except StopAsyncIteration:
                     return
         finally:
-            loop.run_until_complete(agen.aclose())
-            loop.close()
+            try:
+                loop.run_until_complete(agen.aclose())
+                # Generators of the libraries below (httpx's byte iterators) are closed
+                # here, in this loop, rather than by the collector after it has gone.
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
 
     async def afirst(self, timeout: float, *, heartbeats: bool = True) -> ParsedEvent:
         """The first event (a heartbeat counts when *heartbeats*) within *timeout* seconds.
@@ -301,7 +396,7 @@ class StreamClient:
         except TimeoutError as exc:
             last = f" (last error: {self.stats.last_error})" if self.stats.last_error else ""
             raise ServiceUnavailableError(
-                f"no event or heartbeat from {self.config.url} within {timeout:g} s{last}",
+                f"no event or heartbeat from {self.config.shown_url} within {timeout:g} s{last}",
                 hint="check the connector is running and streaming for this product",
             ) from exc
         finally:
@@ -325,7 +420,19 @@ class StreamClient:
             "Authorization": f"Bearer {cfg.token}",
         }
         if stats.last_event_id:
-            headers["Last-Event-ID"] = stats.last_event_id
+            if header_safe(stats.last_event_id):
+                headers["Last-Event-ID"] = stats.last_event_id
+            else:
+                # An id no header can carry (the server sent `café`): start afresh, and
+                # say that events after it may be missing.
+                self.stats.gaps += 1
+                self._notice(
+                    "gap",
+                    f"cannot resume after id {stats.last_event_id!r}: an HTTP header "
+                    "cannot carry it; reconnected without Last-Event-ID, so events "
+                    "sent meanwhile may be lost",
+                )
+                stats.last_event_id = None
         request = client.build_request("GET", cfg.url, headers=headers)
         try:
             # The response head must come within the idle timeout as well.
@@ -333,12 +440,13 @@ class StreamClient:
                 response = await client.send(request, stream=True)
         except TimeoutError as exc:
             raise StreamStalled(f"no response within {cfg.idle_timeout:g} s") from exc
+        chunks: AsyncIterator[bytes] | None = None
         try:
-            self._check_response(response)
+            await self._check_response(response)
             stats.connects += 1
             self._notice(
                 "connected",
-                f"connected to {cfg.url}"
+                f"connected to {cfg.shown_url}"
                 + (f", resuming after id {stats.last_event_id}" if stats.last_event_id else ""),
             )
             decoder = SSEDecoder(stats.last_event_id or "")
@@ -346,7 +454,8 @@ class StreamClient:
             # All events completed by one network read are handled in one tight loop
             # and handed out as one list: no async hop per event.
             clock, parse, payloads = self._clock, parse_event, stats.payloads
-            async for chunk in response.aiter_bytes():
+            chunks = response.aiter_bytes()
+            async for chunk in chunks:
                 frames = decoder.feed(chunk)
                 now = clock()
                 batch: list[ParsedEvent] = []
@@ -384,30 +493,38 @@ class StreamClient:
                 if batch:
                     yield batch
         finally:
+            if chunks is not None:
+                await _aclose(chunks)
             await response.aclose()
 
-    def _check_response(self, response: httpx.Response) -> None:
+    async def _check_response(self, response: httpx.Response) -> None:
         cfg = self.config
         status = response.status_code
+        url = mask_url(str(response.url))
         if status in (401, 403):
             raise AuthError(
                 f"the connector rejected the stream key for product {cfg.product_id!r} "
-                f"(HTTP {status} from {cfg.url})",
+                f"(HTTP {status} from {url})",
                 hint=f"check the stream key ({TOKEN_SOURCES}) belongs to this product",
             )
         if status == 404:
             raise NotFoundError(
-                f"no stream at {cfg.url} (HTTP 404)",
+                f"no stream at {url} (HTTP 404)",
                 hint="check --product-id and --connector-url (AUTOPLAY_PRODUCT_ID, "
                 "AUTOPLAY_CONNECTOR_URL)",
             )
         if status != 200:
-            raise _Transient(f"HTTP {status} from {cfg.url}")
-        content_type = response.headers.get("content-type", "").partition(";")[0].strip()
-        if content_type != "text/event-stream":
+            retry_after = _retry_after(response) if status in (429, 503) else None
             raise _Transient(
-                f"{cfg.url} answered with {content_type or 'no content type'}, not an event "
-                "stream (is --connector-url the connector?)"
+                f"HTTP {status} from {url}{await _snippet(response, cfg.connect_timeout)}",
+                retry_after,
+            )
+        if not _is_event_stream(response):
+            content_type = response.headers.get("content-type", "").partition(";")[0].strip()
+            said = await _snippet(response, cfg.connect_timeout)
+            raise _Transient(
+                f"{url} answered with {content_type or 'no content type'}, not an event "
+                f"stream{said} (is --connector-url the connector?)"
             )
 
     def _count_gap(self, gap: GapEvent) -> None:
@@ -435,10 +552,46 @@ class StreamClient:
             else "with retries disabled"
         )
         return ServiceUnavailableError(
-            f"gave up on the stream at {cfg.url} {tried}: {cause}",
+            f"gave up on the stream at {cfg.shown_url} {tried}: {cause}",
             hint="check the connector is running at --connector-url (AUTOPLAY_CONNECTOR_URL), "
             "or raise --max-retries",
         )
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    content_type = response.headers.get("content-type", "").partition(";")[0].strip()
+    return content_type.lower() == "text/event-stream"
+
+
+async def _snippet(response: httpx.Response, timeout: float) -> str:
+    """The start of a (capped) body as `` saying '…'``, or nothing when it is empty."""
+    try:
+        # The body is capped in size; a peer trickling it must not hold us either.
+        async with asyncio.timeout(timeout):
+            body = await response.aread()
+    except (httpx.HTTPError, TimeoutError):
+        return ""
+    text = " ".join(body.decode("utf-8", "replace").split())
+    if not text:
+        return ""
+    if len(text) > ERROR_SNIPPET_CHARS:
+        text = text[:ERROR_SNIPPET_CHARS] + "…"
+    return f" saying {text!r}"
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """The ``Retry-After`` header in seconds (delay or HTTP date), ``None`` when absent or bad."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(min(int(value), 10**9))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    seconds = when.timestamp() - time.time()
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def _describe(exc: httpx.RequestError) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 
 from autoplay_cli.errors import UsageError, redact
+from autoplay_cli.stream.urls import mask_url
 from autoplay_cli.wire import Payload
 
 SIGNATURE_HEADER = "X-Connector-Signature"
@@ -39,6 +40,21 @@ class ForwardResult:
         return self.status is not None and 200 <= self.status < 300
 
 
+def check_forward_url(url: str) -> httpx.URL:
+    """*url* parsed, or a :class:`UsageError` saying why it cannot be posted to."""
+    hint = "e.g. --forward-to http://127.0.0.1:9000/webhook"
+    shown = mask_url(url)
+    if not url.startswith(("http://", "https://")):
+        raise UsageError(f"--forward-to {shown!r} is not an http(s) URL", hint=hint)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise UsageError(f"--forward-to {shown!r} is not a valid URL ({exc})", hint=hint) from None
+    if not parsed.host:
+        raise UsageError(f"--forward-to {shown!r} has no host", hint=hint)
+    return parsed
+
+
 class Forwarder:
     """POSTs payloads one by one; never raises for a failed delivery.
 
@@ -58,12 +74,8 @@ class Forwarder:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
-        if not url.startswith(("http://", "https://")):
-            raise UsageError(
-                f"--forward-to {url!r} is not an http(s) URL",
-                hint="e.g. --forward-to http://127.0.0.1:9000/webhook",
-            )
         self.url = url
+        self._target = check_forward_url(url)
         self._secret = secret
         self._client = httpx.AsyncClient(transport=transport, timeout=timeout)
         self._sleep = sleep
@@ -83,10 +95,10 @@ class Forwarder:
             if attempt:
                 await self._sleep(RETRY_DELAYS[attempt - 1])
             try:
-                response = await self._client.post(self.url, content=body, headers=headers)
+                response = await self._client.post(self._target, content=body, headers=headers)
             except httpx.TransportError as exc:
                 error = redact(
-                    f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+                    mask_url(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__),
                     [self._secret],
                 )
                 result = ForwardResult(None, attempt + 1, error)

@@ -385,3 +385,202 @@ async def test_a_redirect_loop_is_a_connection_failure_not_a_crash() -> None:
     loop = Script(lambda request: httpx.Response(302, headers={"location": str(request.url)}))
     with pytest.raises(ServiceUnavailableError, match="redirect"):
         await collect(mock_client(loop, max_retries=0), 1)
+
+
+# -- what a user is told, and what a peer cannot make the client do ------------------------
+
+
+class RawServer:
+    """A real HTTP server on 127.0.0.1 answering every GET with *status*, *ctype* and *body*."""
+
+    def __init__(self, status: int, ctype: str, body: bytes) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+async def no_wait(seconds: float) -> None:
+    pass
+
+
+@pytest.mark.parametrize("peer", ["closed port", "web page"])
+async def test_after_a_few_failures_the_url_and_the_answer_are_named(peer: str) -> None:
+    server = None
+    if peer == "closed port":
+        base, said = f"http://127.0.0.1:{closed_port()}", "cannot connect"
+    else:
+        server = RawServer(200, "text/html", b"<html><title>Grafana</title> Welcome</html>")
+        base, said = server.url, "answered with text/html, not an event stream saying '<html>"
+    notices: list[Notice] = []
+    client = StreamClient(
+        StreamConfig(base, "p", "tok_secret_value", max_retries=4, jitter=0.0),
+        sleep=no_wait,
+        on_notice=notices.append,
+    )
+    try:
+        with pytest.raises(ServiceUnavailableError, match=said):
+            await collect(client, 1)
+    finally:
+        if server is not None:
+            server.close()
+    hints = [n.message for n in notices if n.kind == "hint"]
+    assert len(hints) == 1, notices  # once, after the third failure in a row
+    assert hints[0].startswith(f"no event stream from {base}/stream/p after 3 attempts")
+    assert said in hints[0] and "--connector-url" in hints[0]
+    assert [n.kind for n in notices].index("hint") == 2
+
+
+async def test_a_huge_error_body_is_read_only_as_far_as_the_cap() -> None:
+    from autoplay_cli.stream.client import ERROR_BODY_LIMIT
+
+    pulled: list[int] = []
+
+    async def endless_page() -> AsyncIterator[bytes]:
+        while True:
+            pulled.append(1)
+            yield b"<p>" + b"x" * (64 * 1024)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/moved"):
+            return httpx.Response(
+                500, headers={"content-type": "text/html"}, content=endless_page()
+            )
+        # A redirect's body is read by httpx before it follows: capped as well.
+        return httpx.Response(
+            302, headers={"location": "/moved", "content-type": "text/html"}, content=endless_page()
+        )
+
+    client = StreamClient(
+        StreamConfig("http://connector.test", "p", "tok", max_retries=1),
+        transport=httpx.MockTransport(answer),
+        sleep=no_wait,
+    )
+    with pytest.raises(
+        ServiceUnavailableError, match=r"HTTP 500 from http://connector.test/moved saying '<p>xxx"
+    ):
+        await collect(client, 1)
+    # Two connections, each reading a redirect body and an error body: a few chunks each.
+    assert len(pulled) <= 4 * (ERROR_BODY_LIMIT // (64 * 1024) + 1)
+
+
+def at_least(status: int, retry_after: str) -> Callable[[httpx.Request], httpx.Response]:
+    return lambda request: httpx.Response(
+        status, headers={"content-type": "text/plain", "retry-after": retry_after}
+    )
+
+
+async def test_retry_after_is_honoured_on_429_and_503_within_a_limit() -> None:
+    import email.utils
+    import time
+
+    from autoplay_cli.stream.backoff import SERVER_DELAY_LIMIT
+
+    soon = email.utils.formatdate(time.time() + 20, usegmt=True)
+    script = Script(
+        at_least(429, "7"),
+        at_least(503, soon),
+        at_least(503, "99999999999"),
+        at_least(500, "50"),  # only 429 and 503 carry a meaningful Retry-After
+        at_least(429, "not a number"),
+        sse(b"id: 1\ndata: " + ACTIONS + b"\n\n"),
+    )
+    delays: list[float] = []
+    await collect(mock_client(script, delays, max_backoff=30.0), 1)
+    assert delays[0] == 7.0
+    assert 15 <= delays[1] <= 21
+    assert delays[2] == SERVER_DELAY_LIMIT
+    assert delays[3] == 8.0 and delays[4] == 16.0  # the backoff's own doubling
+
+
+async def test_a_huge_server_retry_is_clamped_so_max_retries_ends_the_run() -> None:
+    from autoplay_cli.stream.backoff import SERVER_DELAY_LIMIT
+
+    script = Script(sse(b"retry: 99999999999999999999\n\n"), status(500))
+    delays: list[float] = []
+    with pytest.raises(ServiceUnavailableError):
+        await collect(mock_client(script, delays, max_retries=3), 1)
+    assert delays and max(delays) <= SERVER_DELAY_LIMIT
+
+
+async def test_an_id_no_header_can_carry_restarts_without_it_and_reports_a_gap() -> None:
+    script = Script(
+        sse("id: café\ndata: ".encode() + ACTIONS + b"\n\n"),
+        sse(b"id: 7\ndata: " + ACTIONS + b"\n\n"),
+    )
+    notices: list[Notice] = []
+    client = mock_client(script, [])
+    client._on_notice = notices.append
+    events = await collect(client, 2)
+    assert [e.id for e in events] == ["café", "7"]
+    assert "last-event-id" not in script.requests[1].headers
+    gaps = [n.message for n in notices if n.kind == "gap"]
+    assert len(gaps) == 1 and "cannot resume after id 'café'" in gaps[0]
+    assert client.stats.gaps == 1
+
+
+def test_a_resume_id_no_header_can_carry_is_refused_up_front() -> None:
+    from autoplay_cli.errors import ConfigError
+
+    for bad in ("é", "a\x01b", " 42"):
+        with pytest.raises(ConfigError, match="cannot be sent in an HTTP header"):
+            StreamConfig("http://h", "p", "tok", last_event_id=bad)
+
+
+async def test_credentials_in_the_connector_url_are_masked_in_every_message() -> None:
+    notices: list[Notice] = []
+    client = StreamClient(
+        StreamConfig(
+            f"http://admin:hunter2pw@127.0.0.1:{closed_port()}/x?password=sesame42",
+            "p",
+            "tok",
+            max_retries=3,
+        ),
+        sleep=no_wait,
+        on_notice=notices.append,
+    )
+    with pytest.raises(ServiceUnavailableError) as err:
+        await collect(client, 1)
+    text = err.value.one_line() + "".join(n.message for n in notices)
+    assert "hunter2pw" not in text and "sesame42" not in text
+    assert "admin:****@" in text and "password=****" in text
+
+
+def test_blocking_iteration_leaves_no_generator_unclosed(make_emulator: Any) -> None:
+    """3.13 warned that httpx's byte iterator's aclose() was never awaited."""
+    import gc
+    import warnings
+
+    emu = make_emulator(rate=0, max_events=5, retry_ms=10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = StreamClient(config_for(emu))
+        got = []
+        for event in client.iter_events():
+            if isinstance(event, PayloadEvent):
+                got.append(event)
+                if len(got) == 2:
+                    break
+        del client
+        gc.collect()
+    assert len(got) == 2
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [
+        str(w.message) for w in caught
+    ]

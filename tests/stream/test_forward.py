@@ -125,3 +125,17 @@ async def test_a_down_endpoint_is_skipped_then_tried_once_per_payload() -> None:
 def test_the_url_must_be_http() -> None:
     with pytest.raises(UsageError):
         Forwarder("ftp://x", None)
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("http://[::1", "is not a valid URL"),
+        ("http://", "has no host"),
+        ("http://u:pw_secret_9@[::1", "is not a valid URL"),
+    ],
+)
+def test_a_url_that_cannot_be_posted_to_is_a_usage_error(url: str, why: str) -> None:
+    with pytest.raises(UsageError, match=why) as err:
+        Forwarder(url, None)
+    assert "pw_secret_9" not in err.value.one_line()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -136,10 +137,38 @@ async def test_until_idle_stops_once_the_stream_goes_quiet() -> None:
 
 async def test_max_time_stops_a_busy_stream() -> None:
     sink = Sink()
-    result = await run(
-        endless(gap=0.01), TailRequest(max_time=0.2, until_idle=5), sink, TailSummary()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    # wait_for only keeps a broken stop condition from hanging the suite.
+    result = await asyncio.wait_for(
+        run(endless(gap=0.01), TailRequest(max_time=0.2), sink, TailSummary()), 10
     )
-    assert result.stop_reason.startswith("--max-time") and sink.events
+    assert result.stop_reason == "--max-time 0.2 s reached" and sink.events
+    assert loop.time() - started < 5
+
+
+async def test_max_time_stops_a_silent_stream() -> None:
+    result = await asyncio.wait_for(
+        run(endless(stop_after=0), TailRequest(max_time=0.2), Sink(), TailSummary()), 10
+    )
+    assert result.stop_reason == "--max-time 0.2 s reached"
+
+
+async def test_until_idle_fires_when_no_event_matches_the_filters() -> None:
+    """Events keep coming, none is for the wanted session: that is idle too."""
+    sink = Sink()
+    req = TailRequest(filter=PayloadFilter(sessions=frozenset({"nobody"})), until_idle=0.2)
+    result = await asyncio.wait_for(run(endless(gap=0.01), req, sink, TailSummary()), 10)
+    assert result.stop_reason == "idle for --until-idle 0.2 s"
+    assert not sink.events and sum(result.received.values()) > 5
+    assert result.unhandled == 0
+
+
+async def test_until_idle_on_a_silent_source() -> None:
+    result = await asyncio.wait_for(
+        run(endless(stop_after=0), TailRequest(until_idle=0.2), Sink(), TailSummary()), 10
+    )
+    assert result.stop_reason.startswith("idle")
 
 
 async def test_record_keeps_every_received_payload_even_filtered_out(tmp_path: Path) -> None:
@@ -209,20 +238,31 @@ async def test_a_bad_recording_is_an_input_error(tmp_path: Path, bad: str) -> No
         _ = [e async for e in replay_events(path)]
 
 
-def test_network_reads_are_larger_during_a_tail_and_restored_after() -> None:
+def test_a_library_tail_changes_no_process_wide_state(tmp_path: Path) -> None:
+    import gc
+
     import httpcore
 
-    from autoplay_cli.stream.tail import _large_reads
+    from autoplay_cli.recording import RecordingWriter
+    from autoplay_cli.stream.tail import tail
 
-    def read_size() -> int:
-        return int(httpcore.AsyncHTTP11Connection.READ_NUM_BYTES)  # type: ignore[attr-defined]
+    path = tmp_path / "r.ndjson"
+    with RecordingWriter(path) as w:
+        w.write(RecordedEvent("1", 1.0, actions("s")))
+    read_size = getattr(httpcore.AsyncHTTP11Connection, "READ_NUM_BYTES", None)
+    seen: list[tuple[object, ...]] = []
 
-    before = read_size()
-    with _large_reads(before * 4):
-        assert read_size() == before * 4
-    assert read_size() == before
-    with _large_reads(before // 2):  # never made smaller
-        assert read_size() == before
+    class Watching(Sink):
+        def event(self, event: RecordedEvent) -> None:
+            seen.append((gc.get_threshold(), gc.get_freeze_count(), read_size_now()))
+            super().event(event)
+
+    def read_size_now() -> object:
+        return getattr(httpcore.AsyncHTTP11Connection, "READ_NUM_BYTES", None)
+
+    before = (gc.get_threshold(), gc.get_freeze_count(), read_size)
+    tail(TailRequest(replay=path), Watching(), TailSummary())
+    assert seen == [before]
 
 
 async def test_a_fast_replay_still_lets_the_sink_write_out_every_256_events(
@@ -273,3 +313,203 @@ async def test_each_read_is_in_the_recording_before_the_next_read(tmp_path: Path
     assert lines_before_read == [0, 4, 8]  # filtered out, recorded all the same
     assert [e.id for e in iter_recording(path)] == [f"{n}.{i}" for n in range(3) for i in range(4)]
     assert sum(result.received.values()) == 12 and not result.shown
+
+
+class SlowReceiver:
+    """A real webhook receiver on 127.0.0.1 that answers each POST after *delay* seconds."""
+
+    def __init__(self, delay: float) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        bodies = self.bodies = []  # type: list[bytes]
+        wait = delay
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(wait)
+                bodies.append(body)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+@pytest.fixture
+def slow_receiver() -> Iterator[SlowReceiver]:
+    receiver = SlowReceiver(0.1)
+    yield receiver
+    receiver.close()
+
+
+async def one_read(n: int) -> AsyncIterator[list[RecordedEvent]]:
+    """*n* events in one network read, then silence."""
+    yield [RecordedEvent(str(i), 5.0, actions(f"s{i % 7}")) for i in range(1, n + 1)]
+    await asyncio.sleep(3600)
+
+
+async def test_until_idle_never_cuts_a_read_short_however_slow_forwarding_is(
+    slow_receiver: SlowReceiver, tmp_path: Path
+) -> None:
+    """Forwarding 30 events takes 3 s; idle (0.05 s) only counts time spent waiting."""
+    from autoplay_cli.stream.forward import Forwarder
+
+    sink = Sink()
+    rec = tmp_path / "r.ndjson"
+    req = TailRequest(until_idle=0.05, record=rec)
+    forwarder = Forwarder(slow_receiver.url, None)
+    try:
+        result = await asyncio.wait_for(
+            run(one_read(30), req, sink, TailSummary(forwarding=True), forwarder=forwarder), 60
+        )
+    finally:
+        await forwarder.aclose()
+    assert result.stop_reason == "idle for --until-idle 0.05 s"
+    assert len(sink.events) == 30 and len(slow_receiver.bodies) == 30
+    assert len(list(iter_recording(rec))) == 30
+    assert result.forward_ok == 30 and result.unhandled == 0
+    assert "not handled" not in result.describe()
+
+
+async def test_max_time_while_forwarding_accounts_for_every_event(
+    slow_receiver: SlowReceiver, tmp_path: Path
+) -> None:
+    """1,000 events in one read, a receiver taking 0.1 s each, --max-time 1: nothing vanishes."""
+    from autoplay_cli.stream.forward import Forwarder
+
+    sink = Sink()
+    rec = tmp_path / "r.ndjson"
+    forwarder = Forwarder(slow_receiver.url, None)
+    summary = TailSummary(forwarding=True)
+    try:
+        result = await asyncio.wait_for(
+            run(
+                one_read(1000),
+                TailRequest(max_time=1, record=rec),
+                sink,
+                summary,
+                forwarder=forwarder,
+            ),
+            30,
+        )
+    finally:
+        await forwarder.aclose()
+    handled = len(sink.events)
+    assert result.stop_reason == "--max-time 1 s reached"
+    assert 0 < handled < 1000 and result.handled == handled
+    assert len(slow_receiver.bodies) == handled == result.forward_ok
+    assert [e.id for e in iter_recording(rec)] == [str(i) for i in range(1, handled + 1)]
+    assert result.arrived == 1000 and result.unhandled == 1000 - handled
+    assert result.last_id == str(handled)
+    assert (
+        f"{1000 - handled} received events not handled "
+        f"(resume with --last-event-id {handled})" in result.describe()
+    )
+
+
+async def test_count_reached_inside_a_read_names_the_events_left() -> None:
+    sink = Sink()
+    result = await run(one_read(10), TailRequest(count=4), sink, TailSummary())
+    assert [e.id for e in sink.events] == ["1", "2", "3", "4"]
+    assert result.unhandled == 6 and result.last_id == "4"
+    assert "6 received events not handled (resume with --last-event-id 4)" in result.describe()
+
+
+def test_summary_speaks_in_singular_for_one() -> None:
+    from autoplay_cli.stream.client import StreamStats
+
+    s = TailSummary(stream=StreamStats(reconnects=1, gaps=1, missed=1, stalls=1), stop_reason="x")
+    s.shown.update({"actions": 1})
+    s.received.update({"actions": 1})
+    s.sessions.add("a")
+    text = s.describe()
+    for part in (
+        "1 event shown",
+        "1 session ·",
+        "1 reconnect ·",
+        "1 gap (1 event lost)",
+        "1 stalled connection ",
+    ):
+        assert part in text, (part, text)
+    assert "events shown" not in text and "sessions" not in text
+
+
+async def test_the_session_tally_stops_growing_on_a_long_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import autoplay_cli.stream.tail as tail_module
+
+    monkeypatch.setattr(tail_module, "SESSION_MEMORY", 50)
+
+    async def many() -> AsyncIterator[list[RecordedEvent]]:
+        for n in range(40):
+            yield [RecordedEvent(str(n), 1.0, actions(f"s{n}-{i}")) for i in range(10)]
+
+    result = await run(many(), TailRequest(), Sink(), TailSummary())
+    assert result.sessions_capped and 50 <= len(result.sessions) < 60
+    assert sum(result.shown.values()) == 400
+    assert f"{len(result.sessions)}+ sessions" in result.describe()
+
+
+def test_the_user_filter_remembers_a_bounded_number_of_sessions() -> None:
+    f = PayloadFilter(user="u1", memory=3)
+    for n in range(5):
+        assert f(actions(f"s{n}", user="u1"))
+    assert not f(summary("s0")) and not f(summary("s1"))  # forgotten, the oldest first
+    assert all(f(summary(f"s{n}")) for n in (2, 3, 4))
+
+
+def test_recording_onto_a_file_that_is_not_a_recording_is_refused(tmp_path: Path) -> None:
+    from autoplay_cli.errors import InputError
+    from autoplay_cli.stream.tail import open_recording
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes\n")
+    with pytest.raises(InputError, match=r"notes\.txt exists and is not a recording"):
+        open_recording(notes)
+    assert notes.read_text() == "my notes\n"
+    cut = tmp_path / "cut.ndjson"
+    cut.write_text(dumps_line("1") + dumps_line("2")[:-9])
+    with pytest.raises(InputError, match="ends in an incomplete line"):
+        open_recording(cut)
+    good = tmp_path / "good.ndjson"
+    good.write_text(dumps_line("1"))
+    with open_recording(good) as writer:
+        writer.write(RecordedEvent("2", 2.0, actions("s")))
+    assert [e.id for e in iter_recording(good)] == ["1", "2"]
+    empty = tmp_path / "empty.ndjson"
+    empty.write_text("")
+    open_recording(empty).close()
+
+
+def test_recording_where_no_file_can_be_written_is_a_record_error(tmp_path: Path) -> None:
+    import os
+
+    from autoplay_cli.errors import EXIT_FAILURE
+    from autoplay_cli.stream.tail import RecordTargetError, open_recording
+
+    with pytest.raises(RecordTargetError, match=r"the directory .*nope does not exist") as missing:
+        open_recording(tmp_path / "nope" / "r.ndjson")
+    assert missing.value.exit_code == EXIT_FAILURE
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(RecordTargetError, match=r"it is a FIFO \(named pipe\)"):
+        open_recording(fifo)  # and does not block waiting for a reader
+    with pytest.raises(RecordTargetError, match="it is a directory"):
+        open_recording(tmp_path)
+
+
+def dumps_line(event_id: str) -> str:
+    from autoplay_cli.recording import dumps_envelope
+
+    return dumps_envelope(RecordedEvent(event_id, 1.0, actions("s"))) + "\n"
