@@ -73,6 +73,9 @@ def mask_url(url: str) -> str:
         parts = urlsplit(url)
         password = parts.password
     except ValueError:
+        # Without "@" or "=" there is no place a credential could sit: show it as typed.
+        if "@" not in url and "=" not in url:
+            return url
         return url.split("://", 1)[0] + "://" + MASK
     if password is not None or (parts.username is not None and "@" in parts.netloc):
         host = parts.netloc.rsplit("@", 1)[1]

@@ -30,7 +30,7 @@ from autoplay_cli.errors import (
 )
 from autoplay_cli.stream.backoff import SERVER_DELAY_LIMIT, Backoff
 from autoplay_cli.stream.sse import SSEDecoder
-from autoplay_cli.stream.urls import mask_url
+from autoplay_cli.redact import mask_urls as mask_url
 from autoplay_cli.wire import (
     HEARTBEAT_EVENT,
     GapEvent,

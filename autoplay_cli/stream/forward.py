@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import httpx
 
 from autoplay_cli.errors import UsageError, redact
-from autoplay_cli.stream.urls import mask_url
+from autoplay_cli.redact import mask_urls as mask_url
 from autoplay_cli.wire import Payload
 
 SIGNATURE_HEADER = "X-Connector-Signature"

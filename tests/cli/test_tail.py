@@ -585,15 +585,15 @@ def test_record_onto_a_file_that_is_not_a_recording_exits_8_and_leaves_it(tmp_pa
     assert notes.read_text() == "# my notes\n"
 
 
-def test_record_into_a_missing_directory_exits_1_as_the_readme_says(tmp_path: Path) -> None:
+def test_record_into_a_missing_directory_exits_1_as_documented(tmp_path: Path) -> None:
     rec = replay_file(tmp_path, {"type": "summary", "summary": "s"})
     result = runner.invoke(
         app, ["tail", "--replay", str(rec), "--record", str(tmp_path / "no" / "r.ndjson")]
     )
     assert result.exit_code == 1
     assert "does not exist" in result.stderr and "Traceback" not in result.stderr
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme[readme.index("### `autoplay tail`") : readme.index("<!-- /section: tail -->")]
+    table = (Path(__file__).parents[2] / "docs" / "exit-codes.md").read_text()
+    section = table[table.index("## `autoplay tail`") : table.index("## `autoplay simulate`")]
     assert "| 1 | the `--record` file could not be written" in section
     assert "missing directory" in section.split("| 1 |")[1].split("\n")[0]
 
