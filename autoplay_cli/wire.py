@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import GenericAlias
 from typing import (
-    TYPE_CHECKING,
     Annotated,
     Any,
-    ClassVar,
     Literal,
     Protocol,
     cast,
@@ -30,15 +28,14 @@ import msgspec
 from pydantic import (
     BaseModel,
     ConfigDict,
+    GetCoreSchemaHandler,
+    Strict,
     StringConstraints,
     ValidationError,
     ValidationInfo,
     model_validator,
 )
 from pydantic_core import PydanticSerializationError
-
-if TYPE_CHECKING:
-    from typing import Self
 
 from autoplay_cli.errors import InputError
 
@@ -49,52 +46,48 @@ GAP_EVENT = "gap"
 PAYLOAD_TYPES = ("actions", "summary")
 
 
-class _WireModel(BaseModel):
-    """Base: unknown fields allowed and preserved; nulls become the field default.
+class NullIsDefault:
+    """``Annotated`` marker: a JSON ``null`` validates to the field's default.
 
-    The null handling lives in construction, :meth:`model_validate` and
-    ``model_validate_json``, not in a ``mode="before"`` validator: such a
-    validator would force every JSON frame through Python dicts, and keeps
-    :func:`parse_event`'s one-call Rust path from existing. The schema itself
-    rejects a null where a default is due; the tolerant paths strip those nulls first.
+    Connectors send ``null`` for optional fields. The check lives in the field's core
+    schema (a union of the field's type and a null turned into the default), so JSON
+    frames with nulls still take one Rust call; only the null itself reaches Python.
     """
 
+    __slots__ = ("_default",)
+
+    def __init__(self, default: Callable[[], Any]) -> None:
+        self._default = default
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        from pydantic_core import core_schema
+
+        inner = handler(source)
+        make = self._default
+        null = core_schema.no_info_after_validator_function(
+            lambda _: make(), core_schema.none_schema()
+        )
+        # Serialised as the field's own type (a value is never null once validated): a
+        # union serialiser would try each member per value, five times slower.
+        kind = inner.get("type")
+        return core_schema.union_schema(
+            [inner, null],
+            mode="left_to_right",
+            serialization=core_schema.simple_ser_schema(kind)
+            if kind in ("str", "int", "float")
+            else None,
+        )
+
+
+_NullStr = Annotated[str, NullIsDefault(str)]
+_NullInt = Annotated[int, NullIsDefault(int)]
+_NullFloat = Annotated[float, NullIsDefault(float)]
+
+
+class _WireModel(BaseModel):
+    """Base: unknown fields allowed and preserved; nulls become the field default."""
+
     model_config = ConfigDict(extra="allow", validate_assignment=False)
-    _null_to_default: ClassVar[frozenset[str]] = frozenset()
-
-    @classmethod
-    def _strip_nulls(cls, data: Any) -> Any:
-        # `None in values()` runs in C and is false for most dicts.
-        if isinstance(data, dict) and None in data.values():
-            drop = cls._null_to_default
-            data = {k: v for k, v in data.items() if not (v is None and k in drop)}
-        return data
-
-    def __init__(self, /, **data: Any) -> None:
-        super().__init__(**self._strip_nulls(data))
-
-    # Marked as pydantic's own __init__ so that validation (and parse_event's one-call
-    # path) does not route every nested model through this Python frame; only direct
-    # construction calls it. Were pydantic to ignore the mark, it would call it during
-    # validation too: slower, same results.
-    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
-
-    @classmethod
-    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
-        """Validate a dict (unknown fields kept, nulls of defaulted fields dropped)."""
-        return super().model_validate(cls._strip_nulls(obj), *args, **kwargs)
-
-    @classmethod
-    def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Self:
-        """Validate JSON text; a frame the strict schema refuses gets the tolerant path."""
-        try:
-            return super().model_validate_json(json_data, *args, **kwargs)
-        except ValidationError as exc:
-            try:
-                obj = json.loads(json_data)
-            except ValueError:
-                raise exc from None
-            return cls.model_validate(obj, *args, **kwargs)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready dict, unknown fields included."""
@@ -104,58 +97,38 @@ class _WireModel(BaseModel):
 class SlimAction(_WireModel):
     """One UI action of a session."""
 
-    index: int = 0
-    type: Annotated[str, StringConstraints(to_lower=True)] = ""
-    title: str = ""
-    description: str = ""
-    timestamp_start: float = 0.0
-    timestamp_end: float = 0.0
-    raw_url: str = ""
-    canonical_url: str = ""
+    index: _NullInt = 0
+    type: Annotated[str, StringConstraints(to_lower=True), NullIsDefault(str)] = ""
+    title: _NullStr = ""
+    description: _NullStr = ""
+    timestamp_start: _NullFloat = 0.0
+    timestamp_end: _NullFloat = 0.0
+    raw_url: _NullStr = ""
+    canonical_url: _NullStr = ""
     session_id: str | None = None
     user_id: str | None = None
     email: str | None = None
     conversation_id: str | None = None
-
-    _null_to_default = frozenset(
-        {
-            "index",
-            "type",
-            "title",
-            "description",
-            "timestamp_start",
-            "timestamp_end",
-            "raw_url",
-            "canonical_url",
-        }
-    )
 
 
 class ActionsPayload(_WireModel):
-    """A batch of UI actions for one session."""
+    """A batch of UI actions for one session.
+
+    ``count`` is advisory: :func:`parse_event` and :func:`parse_payload` correct one
+    that is not the integer number of actions (a string, a float, missing) and report
+    a warning; a falsy ``actions`` (``null``, ``0``, ``""``) is an empty batch.
+    """
 
     type: Literal["actions"] = "actions"
-    product_id: str = ""
+    product_id: _NullStr = ""
     session_id: str | None = None
     user_id: str | None = None
     email: str | None = None
-    actions: list[SlimAction] = []
-    count: int = 0
-    forwarded_at: float = 0.0
+    actions: Annotated[list[SlimAction], NullIsDefault(list)] = []
+    # Strict: a "3" or 3.0 is not taken as a count here; the parsers correct it first.
+    count: Annotated[int, Strict(), NullIsDefault(int)] = 0
+    forwarded_at: _NullFloat = 0.0
     conversation_id: str | None = None
-
-    _null_to_default = frozenset({"type", "product_id", "actions", "count", "forwarded_at"})
-
-    @classmethod
-    def _strip_nulls(cls, data: Any) -> Any:
-        data = super()._strip_nulls(data)
-        if isinstance(data, dict):
-            actions = data.get("actions")
-            if isinstance(actions, list) and any(
-                isinstance(a, dict) and None in a.values() for a in actions
-            ):
-                data = {**data, "actions": [SlimAction._strip_nulls(a) for a in actions]}
-        return data
 
     @model_validator(mode="after")
     def _reconcile_count(self, info: ValidationInfo) -> ActionsPayload:
@@ -221,22 +194,33 @@ class SummaryPayload(_WireModel):
     """Prose that condenses a number of a session's earlier actions."""
 
     type: Literal["summary"] = "summary"
-    product_id: str = ""
+    product_id: _NullStr = ""
     session_id: str | None = None
-    summary: str = ""
-    replaces: int = 0
-    forwarded_at: float = 0.0
-
-    _null_to_default = frozenset({"type", "product_id", "summary", "replaces", "forwarded_at"})
+    summary: _NullStr = ""
+    replaces: _NullInt = 0
+    forwarded_at: _NullFloat = 0.0
 
     def to_text(self) -> str:
-        return (
-            f"Session {self.session_id or 'unknown'} — summary of {self.replaces} actions\n"
-            f"{self.summary}"
-        )
+        """The summary text alone, as the SDK's ``to_text`` returns it."""
+        return self.summary
 
 
 Payload = ActionsPayload | SummaryPayload
+
+
+def payload_text(payload: Payload) -> str:
+    """A payload's text under a header naming its session (``tail --text``, notes).
+
+    :meth:`ActionsPayload.to_text` has its header already; a summary's ``to_text`` is
+    its prose alone (as in the SDK), so the header is added here.
+    """
+    if isinstance(payload, SummaryPayload):
+        return (
+            f"Session {payload.session_id or 'unknown'} — summary of {payload.replaces} "
+            f"actions\n{payload.to_text()}"
+        )
+    return payload.to_text()
+
 
 _FAST: dict[str, bool] = {"fast": True}  # validation context of parse_event's one-call path
 _fast_validate_json: Any = None
@@ -293,10 +277,13 @@ class ActionsView(PayloadView, Protocol):
 def _fast_twin(model: type[_WireModel], nested: dict[type, Any] | None = None) -> Any:
     """A msgspec Struct with *model*'s fields and defaults; a ``Literal`` type field is the tag.
 
-    msgspec's types are stricter than the models' (no strings for numbers, no nulls where
-    a default is due), so what the twin accepts the models accept too (tests/test_wire.py
-    checks it): a frame it passes is valid without building the models, and the frame's
-    own text is what --json/--record/--forward-to emit. What it refuses goes to the models.
+    msgspec's types are stricter than the models' (no strings for numbers), so what the
+    twin accepts the models accept too (tests/test_wire.py checks it): a frame it passes
+    is valid without building the models, and the frame's own text is what
+    --json/--record/--forward-to emit. What it refuses goes to the models. A null the
+    models turn into a default is read as ``None`` by the twin, except in the fields the
+    views promise a type for (``_VIEW_TYPED``); unknown fields are ignored by the twin
+    and kept in the frame's text.
     """
     nested = nested or {}
     fields: list[tuple[str, Any, Any]] = []
@@ -312,6 +299,9 @@ def _fast_twin(model: type[_WireModel], nested: dict[type, Any] | None = None) -
         if get_origin(annotation) is list and get_args(annotation)[0] in nested:
             # A list of a nested model: a list of its twin.
             annotation = GenericAlias(list, (nested[get_args(annotation)[0]],))
+        if name not in _VIEW_TYPED and any(isinstance(m, NullIsDefault) for m in info.metadata):
+            # The models take null for the default: the twin lets it through as None.
+            annotation = annotation | None
         fields.append((name, annotation, default))
     return msgspec.defstruct(
         f"Fast{model.__name__}",
@@ -322,6 +312,10 @@ def _fast_twin(model: type[_WireModel], nested: dict[type, Any] | None = None) -
         namespace={"type": tag} if tag else None,  # read like the model's `type`
     )
 
+
+# Fields the views promise to filters as their declared type: a null there (rare) is left
+# to the models, which turn it into the default.
+_VIEW_TYPED = frozenset({"canonical_url", "actions"})
 
 _FastAction = _fast_twin(SlimAction)
 _FastActions = _fast_twin(ActionsPayload, {SlimAction: _FastAction})
@@ -375,7 +369,7 @@ class PayloadEvent:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        self.payload  # noqa: B018 - building the model is what finds them
+        """What was corrected in the payload (a frame taken by the fast path has nothing)."""
         return self._warnings
 
     @property
@@ -404,8 +398,7 @@ class PayloadEvent:
 def payload_json(payload: Payload) -> str:
     """A model's JSON text (compact, unknown fields kept)."""
     try:
-        # model_dump_json() minus its keyword handling: the same bytes, one call less.
-        return cast(str, payload.__pydantic_serializer__.to_json(payload).decode())
+        return payload.model_dump_json()
     except PydanticSerializationError:
         # A string with a lone surrogate (from a "\\ud800" escape): JSON can still spell it.
         return json.dumps(payload.to_wire(), separators=(",", ":"))
@@ -512,6 +505,10 @@ def parse_payload(data: Any) -> Payload:
         model = SummaryPayload
     else:
         raise InputError(f"unknown payload type {kind!r}", hint="expected 'actions' or 'summary'")
+    if model is ActionsPayload:
+        data, warnings = _corrected_batch(data)
+        for warning in warnings:
+            log.warning("actions payload for session %s: %s", data.get("session_id"), warning)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -539,7 +536,13 @@ def parse_event(
         except _FAST_ERRORS:
             pass
         else:
-            if type(data) is str and "\n" not in data:
+            # A miscounted batch (count missing, null or wrong) goes to the models,
+            # which correct it and say so: a fast frame never carries a warning.
+            if (
+                type(data) is str
+                and "\n" not in data
+                and (type(view) is not _FastActions or view.count == len(view.actions))
+            ):
                 # PayloadEvent(None, event_id, name, view=view, raw=data, received_at=...)
                 # without the keyword handling: this runs for every frame of a stream.
                 fast = _new(PayloadEvent)
@@ -603,11 +606,9 @@ def _classify(name: str, data: str | bytes | None, event_id: str | None) -> Pars
         )
     if kind not in PAYLOAD_TYPES:
         return UnknownEvent(str(kind), obj, event_id, name)
-    warnings: list[str] = []
-    if kind == "actions" and isinstance(obj.get("actions"), list):
-        count = obj.get("count")
-        if isinstance(count, int) and count != len(obj["actions"]):
-            warnings.append(f"count={count} but {len(obj['actions'])} actions; count corrected")
+    warnings: tuple[str, ...] = ()
+    if kind == "actions":
+        obj, warnings = _corrected_batch(obj)
     try:
         model = ActionsPayload if kind == "actions" else SummaryPayload
         payload = model.model_validate(obj)
@@ -615,7 +616,35 @@ def _classify(name: str, data: str | bytes | None, event_id: str | None) -> Pars
         return MalformedEvent(
             f"invalid {kind} payload: {_validation_reason(exc)}", data, event_id, name
         )
-    return PayloadEvent(payload, event_id, name, tuple(warnings), raw=_verbatim(data))
+    return PayloadEvent(payload, event_id, name, warnings, raw=_verbatim(data))
+
+
+def _corrected_batch(obj: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """An actions payload with its advisory parts made right, and what was corrected.
+
+    A falsy ``actions`` (``null``, ``0``, ``""``, ``false``) is an empty batch; any other
+    non-list is left for validation to refuse. ``count`` becomes the number of actions;
+    a count that was anything else (a string, a float, a wrong number, or missing or
+    null on a batch that has actions) is reported.
+    """
+    actions = obj.get("actions")
+    if not isinstance(actions, list):
+        if actions:
+            return obj, ()  # unreadable: the model refuses it
+        actions = []
+        obj = {**obj, "actions": actions}
+    count, n = obj.get("count"), len(actions)
+    if count is None and not n:
+        warnings: tuple[str, ...] = ()  # the default is already right
+    elif count is None:
+        warnings = (
+            f"count {'is null' if 'count' in obj else 'missing'} but {n} actions; count corrected",
+        )
+    elif type(count) is not int or count != n:
+        warnings = (f"count={json.dumps(count)} but {n} actions; count corrected",)
+    else:
+        return obj, ()
+    return {**obj, "count": n}, warnings
 
 
 def _opt_str(value: Any) -> str | None:

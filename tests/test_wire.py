@@ -23,6 +23,7 @@ from autoplay_cli.wire import (
     UnknownEvent,
     parse_event,
     parse_payload,
+    payload_text,
 )
 
 
@@ -146,7 +147,14 @@ def test_summary_payload_parses_and_renders() -> None:
     )
     assert payload.replaces == 12
     assert payload.to_wire()["extra"] is True
-    assert payload.to_text() == "Session s1 — summary of 12 actions\nBrowsed."
+
+
+def test_a_summary_to_text_is_the_summary_alone_and_payload_text_adds_the_header() -> None:
+    payload = SummaryPayload(session_id="s1", summary="Browsed.", replaces=12)
+    assert payload.to_text() == "Browsed."
+    assert payload_text(payload) == "Session s1 — summary of 12 actions\nBrowsed."
+    batch = ActionsPayload.model_validate(actions_payload(1))
+    assert payload_text(batch) == batch.to_text()
 
 
 def test_merge_concatenates_reindexes_and_takes_first_identity_and_latest_time() -> None:
@@ -384,7 +392,6 @@ def test_construction_with_nulls_falls_back_to_defaults_too() -> None:
     payload = ActionsPayload(count=None, product_id=None, actions=[{"type": None, "index": None}])
     assert (payload.count, payload.product_id, payload.actions[0].type) == (1, "", "")
     assert SlimAction(type="Click", title=None).title == ""
-    assert ActionsPayload.__pydantic_custom_init__ is False  # validation skips __init__
 
 
 @pytest.mark.parametrize("depth", [50, 5000])
@@ -437,3 +444,156 @@ def test_the_fast_schema_has_the_models_fields_and_defaults(fast_name: str, mode
         name: f.get_default(call_default_factory=True) for name, f in model.model_fields.items()
     }
     assert fast_fields == model_fields
+
+
+# -- advisory count, falsy actions (issue 15) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "said"),
+    [
+        ("2", 'count="2"'),
+        ("two", 'count="two"'),
+        (2.0, "count=2.0"),
+        (1.5, "count=1.5"),
+        (True, "count=true"),
+        (7, "count=7"),
+        (None, "count is null"),
+        ("missing", "count missing"),
+    ],
+)
+def test_a_wrong_advisory_count_is_corrected_with_a_warning_and_the_batch_kept(
+    count: object, said: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    obj = actions_payload(2)
+    if count == "missing":
+        del obj["count"]
+    else:
+        obj["count"] = count
+    data = json.dumps(obj)
+    event = parse_event("actions", data, "5")
+    assert isinstance(event, PayloadEvent)
+    assert isinstance(event.payload, ActionsPayload) and event.payload.count == 2
+    assert len(event.payload.actions) == 2
+    assert len(event.warnings) == 1 and said in event.warnings[0]
+    assert event.raw == data  # --json still shows what the connector said
+    with caplog.at_level(logging.WARNING, logger="autoplay_cli.wire"):
+        payload = parse_payload(obj)
+    assert isinstance(payload, ActionsPayload) and payload.count == 2
+    assert any(said in r.getMessage() for r in caplog.records)
+
+
+def test_a_missing_or_null_count_on_an_empty_batch_needs_no_correction() -> None:
+    for obj in ({"type": "actions"}, {"type": "actions", "count": None, "actions": []}):
+        event = parse_event("actions", json.dumps(obj))
+        assert isinstance(event, PayloadEvent) and event.warnings == ()
+        assert event.payload.count == 0
+
+
+@pytest.mark.parametrize("actions", [None, 0, "", False, 0.0])
+def test_a_falsy_actions_field_is_an_empty_batch_not_a_malformed_one(actions: object) -> None:
+    obj = {"type": "actions", "session_id": "s", "actions": actions, "count": 0}
+    event = parse_event("actions", json.dumps(obj))
+    assert isinstance(event, PayloadEvent)
+    assert isinstance(event.payload, ActionsPayload) and event.payload.actions == []
+    assert event.warnings == ()
+    assert parse_payload(obj).actions == []  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("actions", ["nope", 3, {"a": 1}, [1, 2], True])
+def test_only_actions_that_cannot_be_read_make_a_malformed_payload(actions: object) -> None:
+    event = parse_event("actions", json.dumps({"type": "actions", "actions": actions}))
+    assert isinstance(event, MalformedEvent) and "actions" in event.reason
+    with pytest.raises(InputError, match="actions"):
+        parse_payload({"type": "actions", "actions": actions})
+
+
+# -- nulls and unknown fields stay on the fast path (issue 16) --------------------------------
+
+NULLABLE_ACTION_KEYS = [
+    "index",
+    "type",
+    "title",
+    "description",
+    "timestamp_start",
+    "timestamp_end",
+    "raw_url",
+    "session_id",
+    "user_id",
+    "email",
+    "conversation_id",
+]
+NULLABLE_PAYLOAD_KEYS = [
+    "product_id",
+    "session_id",
+    "user_id",
+    "email",
+    "forwarded_at",
+    "conversation_id",
+]
+
+
+@st.composite
+def payload_with_nulls_and_extras(draw: st.DrawFn) -> dict[str, object]:
+    """A well-formed actions or summary payload, optional fields null, unknown fields added."""
+    extras = st.dictionaries(
+        st.from_regex(r"x_[a-z]{1,6}", fullmatch=True), json_values, max_size=3
+    )
+    if draw(st.booleans()):
+        obj: dict[str, Any] = {
+            "type": "summary",
+            "session_id": "s",
+            "summary": "prose",
+            "replaces": 3,
+            "forwarded_at": 1.5,
+            "product_id": "p",
+        }
+        for key in draw(
+            st.sets(
+                st.sampled_from(["product_id", "session_id", "summary", "replaces", "forwarded_at"])
+            )
+        ):
+            obj[key] = None
+    else:
+        obj = actions_payload(draw(st.integers(0, 3)))
+        for key in draw(st.sets(st.sampled_from(NULLABLE_PAYLOAD_KEYS))):
+            obj[key] = None
+        for a in obj["actions"]:
+            for key in draw(st.sets(st.sampled_from(NULLABLE_ACTION_KEYS))):
+                a[key] = None
+            a.update(draw(extras))
+    obj.update(draw(extras))
+    keys = draw(st.permutations(list(obj)))  # any field order
+    return {k: obj[k] for k in keys}
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload_with_nulls_and_extras())
+def test_nulls_and_unknown_fields_take_the_fast_path_and_agree_with_the_models(
+    obj: dict[str, object],
+) -> None:
+    from autoplay_cli.wire import _classify
+
+    data = json.dumps(obj, separators=(",", ":"))
+    fast = parse_event(None, data, "3")
+    assert isinstance(fast, PayloadEvent)
+    assert fast._payload is None  # no model built: the fast path took it
+    slow = _classify("message", data, "3")
+    assert isinstance(slow, PayloadEvent)
+    assert fast.payload.to_wire() == slow.payload.to_wire()
+    assert fast.warnings == slow.warnings == ()
+    assert fast.raw == data
+    view, model = fast.view, fast.payload
+    assert (view.type, view.session_id) == (model.type, model.session_id)
+    if isinstance(model, ActionsPayload):
+        assert [(a.user_id, a.email, a.canonical_url) for a in view.actions] == [  # type: ignore[attr-defined]
+            (a.user_id, a.email, a.canonical_url) for a in model.actions
+        ]
+
+
+def test_nulls_are_defaults_in_one_validation_call_of_the_model() -> None:
+    raw = json.dumps(actions_payload(2, x_new={"a": None}) | {"product_id": None})
+    raw = raw.replace('"title": "t0"', '"title": null')
+    payload = ActionsPayload.model_validate_json(raw)
+    assert (payload.product_id, payload.actions[0].title) == ("", "")
+    assert payload.model_extra == {"x_new": {"a": None}}

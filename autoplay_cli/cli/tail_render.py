@@ -106,7 +106,9 @@ class TextSink(_BaseSink):
     """``--text``: the payload's ``to_text()`` form, a blank line between events."""
 
     def event(self, event: PayloadEvent) -> None:
-        self._write(event.payload.to_text() + "\n\n")
+        from autoplay_cli.wire import payload_text
+
+        self._write(payload_text(event.payload) + "\n\n")
 
 
 class HumanSink(_BaseSink):

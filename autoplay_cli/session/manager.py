@@ -58,10 +58,10 @@ class _Buffered:
 
 def render_note(payloads: list[Payload]) -> str:
     """One note body: summaries first (they condense earlier activity), then merged actions."""
-    from autoplay_cli.wire import ActionsPayload
+    from autoplay_cli.wire import ActionsPayload, payload_text
 
     actions = [p for p in payloads if isinstance(p, ActionsPayload)]
-    parts = [p.to_text() for p in payloads if not isinstance(p, ActionsPayload)]
+    parts = [payload_text(p) for p in payloads if not isinstance(p, ActionsPayload)]
     if actions:
         parts.append(ActionsPayload.merge(actions).to_text())
     return "\n\n".join(parts)
