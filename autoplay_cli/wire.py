@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_EVENT = "heartbeat"
 GAP_EVENT = "gap"
+#: The largest ``missed`` count a gap frame may report (2**53 - 1, the largest
+#: integer every JSON producer spells exactly); more, or a negative one, is malformed.
+MAX_MISSED = 2**53 - 1
 PAYLOAD_TYPES = ("actions", "summary")
 
 
@@ -598,10 +601,19 @@ def _classify(name: str, data: str | bytes | None, event_id: str | None) -> Pars
     kind = obj.get("type")
     if name == GAP_EVENT or kind == GAP_EVENT:
         missed = obj.get("missed")
+        if missed is not None and (type(missed) is not int or not 0 <= missed <= MAX_MISSED):
+            # Summed into the run's tally, such a count would make it meaningless.
+            return MalformedEvent(
+                f"gap frame with an invalid missed count ({json.dumps(missed)[:40]}); "
+                f"expected a whole number from 0 to {MAX_MISSED}",
+                data,
+                event_id,
+                name,
+            )
         return GapEvent(
             requested_id=_opt_str(obj.get("requested_id")),
             oldest_id=_opt_str(obj.get("oldest_id")),
-            missed=missed if isinstance(missed, int) else None,
+            missed=missed,
             id=event_id,
         )
     if kind not in PAYLOAD_TYPES:

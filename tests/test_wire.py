@@ -597,3 +597,22 @@ def test_nulls_are_defaults_in_one_validation_call_of_the_model() -> None:
     payload = ActionsPayload.model_validate_json(raw)
     assert (payload.product_id, payload.actions[0].title) == ("", "")
     assert payload.model_extra == {"x_new": {"a": None}}
+
+
+@pytest.mark.parametrize("missed", [-1, -(2**40), 2**53, 10**30, 1.5, "12", True, [3]])
+def test_a_gap_with_a_negative_or_absurd_missed_count_is_malformed_not_summed(
+    missed: object,
+) -> None:
+    data = json.dumps({"type": "gap", "requested_id": "3", "oldest_id": "9", "missed": missed})
+    for name in ("gap", "message"):
+        event = parse_event(name, data, "9")
+        assert isinstance(event, MalformedEvent), (name, event)
+        assert "missed count" in event.reason
+
+
+@pytest.mark.parametrize("missed", [0, 5, 2**53 - 1, None])
+def test_a_gap_with_a_plausible_or_unknown_missed_count_is_a_gap(missed: object) -> None:
+    obj = {"type": "gap", "requested_id": "3", "oldest_id": "9"}
+    if missed is not None:
+        obj["missed"] = missed
+    assert parse_event("gap", json.dumps(obj)) == GapEvent("3", "9", missed)  # type: ignore[arg-type]
