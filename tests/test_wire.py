@@ -21,6 +21,7 @@ from autoplay_cli.wire import (
     SlimAction,
     SummaryPayload,
     UnknownEvent,
+    event_text,
     parse_event,
     parse_payload,
     payload_text,
@@ -347,6 +348,7 @@ def test_the_one_call_path_classifies_exactly_like_the_tolerant_path(
         assert type(fast.payload) is type(slow.payload)
         assert fast.payload.to_wire() == slow.payload.to_wire()
         assert (fast.id, fast.event, fast.warnings) == (slow.id, slow.event, slow.warnings)
+        assert event_text(fast) == payload_text(slow.payload)
         # What filters read off the cheap view is what the model says.
         view, model = fast.view, fast.payload
         assert (view.type, view.session_id) == (model.type, model.session_id)
@@ -410,6 +412,12 @@ def test_the_model_of_a_fast_frame_falls_back_to_its_view(monkeypatch: pytest.Mo
 
     event = parse_event("actions", json.dumps(actions_payload(2) | {"odd": 1}), "7")
     assert isinstance(event, PayloadEvent) and event.raw is not None
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise RecursionError
+
+    wire.warm_up()
+    monkeypatch.setattr(wire, "_fast_validate_json", refuse)
     monkeypatch.setattr(
         wire, "_parse_with_models", lambda name, data, event_id: MalformedEvent("refused")
     )
@@ -578,12 +586,15 @@ def test_nulls_and_unknown_fields_take_the_fast_path_and_agree_with_the_models(
     fast = parse_event(None, data, "3")
     assert isinstance(fast, PayloadEvent)
     assert fast._payload is None  # no model built: the fast path took it
+    text = event_text(fast)  # read off the view
+    assert fast._payload is None
     slow = _classify("message", data, "3")
     assert isinstance(slow, PayloadEvent)
     assert fast.payload.to_wire() == slow.payload.to_wire()
     assert fast.warnings == slow.warnings == ()
     assert fast.raw == data
     view, model = fast.view, fast.payload
+    assert text == payload_text(model) == event_text(fast)
     assert (view.type, view.session_id) == (model.type, model.session_id)
     if isinstance(model, ActionsPayload):
         assert [(a.user_id, a.email, a.canonical_url) for a in view.actions] == [  # type: ignore[attr-defined]

@@ -106,9 +106,9 @@ class TextSink(_BaseSink):
     """``--text``: the payload's ``to_text()`` form, a blank line between events."""
 
     def event(self, event: PayloadEvent) -> None:
-        from autoplay_cli.wire import payload_text
+        from autoplay_cli.wire import event_text
 
-        self._write(payload_text(event.payload) + "\n\n")
+        self._write(event_text(event) + "\n\n")
 
 
 class HumanSink(_BaseSink):
