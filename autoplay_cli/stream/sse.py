@@ -40,6 +40,9 @@ _FRAME_OR_LINE = re.compile(
     r"data: ?+([^\n]*+)\n\n"
     r"|([^\n]*+)\n"
 )
+# The same groups, lines only: for a text longer than the cap, where every line must
+# be measured (the first alternative never matches).
+_LINE = re.compile(r"(?!)()()()()|([^\n]*+)\n")
 
 
 class SSEDecoder:
@@ -138,10 +141,12 @@ class SSEDecoder:
             self._pending.clear()
             self._pending_size = 0
         end = text.rfind("\n") + 1
-        if end < len(text):
-            self._hold(text[end:])
-            text = text[:end]
-        return self._frames(text)
+        if end == len(text):
+            return self._frames(text)
+        # The whole lines first: an oversize unfinished line skips what follows them.
+        out = self._frames(text[:end])
+        self._hold(text[end:])
+        return out
 
     def _hold(self, piece: str) -> None:
         """Keep *piece* of an unfinished line, unless the line grows past the cap."""
@@ -188,10 +193,10 @@ class SSEDecoder:
         append = out.append
         data, event, sse_id = self._data, self._event, self._id
         cap = self._max
-        # Only a text longer than the cap can hold a line or a usual frame over it.
+        # Only a text longer than the cap can hold a line over it: then line by line.
         check = len(text) - pos > cap
         last: str | None = None  # the id buffer at the last dispatch, if any
-        for m in _FRAME_OR_LINE.finditer(text, pos):
+        for m in (_LINE if check else _FRAME_OR_LINE).finditer(text, pos):
             id1, name, id2, value, line = m.groups()
             if line is None:
                 # A whole usual frame (the common case: one C match per event).
@@ -199,18 +204,17 @@ class SSEDecoder:
                     sse_id = id1
                 if id2 is not None:
                     sse_id = id2
-                if data or check:
-                    if self._size + len(value) > cap or (check and m.end() - m.start() > cap):
+                if data:
+                    if self._size + len(value) > cap:
                         # Oversize, and already complete: dropped here and now.
                         self.oversize += 1
                         self._data, self._size, self._event = [], 0, ""
                         self._id = self.last_event_id = sse_id
                         return m.end()
-                    if data:
-                        data.append(value)
-                        value = "\n".join(data)
-                        data = []
-                        self._size = 0
+                    data.append(value)
+                    value = "\n".join(data)
+                    data = []
+                    self._size = 0
                 append((name if name is not None else event, value, sse_id))
                 event = ""
                 last = sse_id
