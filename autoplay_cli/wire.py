@@ -49,6 +49,12 @@ MAX_MISSED = 2**53 - 1
 PAYLOAD_TYPES = ("actions", "summary")
 
 
+# The union members' tags, which pydantic puts into error locations; error messages
+# leave them out (see _validation_reason).
+_VALUE_TAG = "<value>"
+_NULL_TAG = "<null>"
+
+
 class NullIsDefault:
     """``Annotated`` marker: a JSON ``null`` validates to the field's default.
 
@@ -74,7 +80,7 @@ class NullIsDefault:
         # union serialiser would try each member per value, five times slower.
         kind = inner.get("type")
         return core_schema.union_schema(
-            [inner, null],
+            [(inner, _VALUE_TAG), (null, _NULL_TAG)],
             mode="left_to_right",
             serialization=core_schema.simple_ser_schema(kind)
             if kind in ("str", "int", "float")
@@ -516,8 +522,10 @@ ParsedEvent = PayloadEvent | HeartbeatEvent | GapEvent | UnknownEvent | Malforme
 
 
 def _validation_reason(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err.get("loc", ())) or "payload"
+    errors = exc.errors()
+    # A field that takes null also fails as "not null": that alternative says nothing.
+    err = next((e for e in errors if _NULL_TAG not in e.get("loc", ())), errors[0])
+    where = ".".join(str(p) for p in err.get("loc", ()) if p != _VALUE_TAG) or "payload"
     return f"{where}: {err.get('msg', 'invalid')}"
 
 

@@ -627,3 +627,15 @@ def test_a_gap_with_a_plausible_or_unknown_missed_count_is_a_gap(missed: object)
     if missed is not None:
         obj["missed"] = missed
     assert parse_event("gap", json.dumps(obj)) == GapEvent("3", "9", missed)  # type: ignore[arg-type]
+
+
+def test_a_refused_field_is_named_by_its_path_alone() -> None:
+    data = {"type": "actions", "actions": [{"index": "first", "title": None}]}
+    with pytest.raises(InputError) as caught:
+        parse_payload(data)
+    assert caught.value.one_line().startswith(
+        "invalid actions payload: actions.0.index: Input should be a valid integer"
+    )
+    event = parse_event("actions", json.dumps(data))
+    assert isinstance(event, MalformedEvent)
+    assert event.reason.startswith("invalid actions payload: actions.0.index: Input should")
