@@ -256,20 +256,29 @@ def iter_recording(path: str | os.PathLike[str]) -> Iterator[RecordedEvent]:
     """Yield the envelopes of an NDJSON recording; blank lines are skipped."""
     p = Path(path)
     try:
-        fh = p.open(encoding="utf-8")
+        fh = p.open("rb")
     except FileNotFoundError as exc:
         raise InputError(f"recording {p} does not exist", hint="check the path") from exc
     except OSError as exc:
         raise InputError(f"cannot read recording {p}: {exc.strerror}") from exc
     with fh:
+        # Bytes decoded line by line: a non-UTF-8 line is named exactly (a text-mode
+        # reader fails somewhere in the block it decodes ahead).
         try:
-            for number, line in enumerate(fh, start=1):
+            for number, data in enumerate(fh, start=1):
+                try:
+                    line = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise InputError(
+                        f"recording {p}:{number} is not UTF-8 text",
+                        hint="a recording is NDJSON written by `autoplay tail --record`",
+                    ) from None
                 if line.strip():
                     event = parse_envelope_line(line, where=f"{p}:{number}")
                     event.line = number
                     yield event
-        except UnicodeDecodeError as exc:
-            raise InputError(f"recording {p} is not UTF-8 text") from exc
+        except OSError as exc:
+            raise InputError(f"cannot read recording {p}: {exc.strerror or exc}") from exc
 
 
 class RecordingWriter:

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from types import GenericAlias
 from typing import (
-    TYPE_CHECKING,
     Annotated,
     Any,
-    ClassVar,
     Literal,
     Protocol,
     cast,
@@ -30,6 +28,8 @@ import msgspec
 from pydantic import (
     BaseModel,
     ConfigDict,
+    GetCoreSchemaHandler,
+    Strict,
     StringConstraints,
     ValidationError,
     ValidationInfo,
@@ -37,64 +37,66 @@ from pydantic import (
 )
 from pydantic_core import PydanticSerializationError
 
-if TYPE_CHECKING:
-    from typing import Self
-
 from autoplay_cli.errors import InputError
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT_EVENT = "heartbeat"
 GAP_EVENT = "gap"
+#: The largest ``missed`` count a gap frame may report (2**53 - 1, the largest
+#: integer every JSON producer spells exactly); more, or a negative one, is malformed.
+MAX_MISSED = 2**53 - 1
 PAYLOAD_TYPES = ("actions", "summary")
 
 
-class _WireModel(BaseModel):
-    """Base: unknown fields allowed and preserved; nulls become the field default.
+# The union members' tags, which pydantic puts into error locations; error messages
+# leave them out (see _validation_reason).
+_VALUE_TAG = "<value>"
+_NULL_TAG = "<null>"
 
-    The null handling lives in construction, :meth:`model_validate` and
-    ``model_validate_json``, not in a ``mode="before"`` validator: such a
-    validator would force every JSON frame through Python dicts, and keeps
-    :func:`parse_event`'s one-call Rust path from existing. The schema itself
-    rejects a null where a default is due; the tolerant paths strip those nulls first.
+
+class NullIsDefault:
+    """``Annotated`` marker: a JSON ``null`` validates to the field's default.
+
+    Connectors send ``null`` for optional fields. The check lives in the field's core
+    schema (a union of the field's type and a null turned into the default), so JSON
+    frames with nulls still take one Rust call; only the null itself reaches Python.
     """
 
+    __slots__ = ("_default",)
+
+    def __init__(self, default: Callable[[], Any]) -> None:
+        self._default = default
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        from pydantic_core import core_schema
+
+        inner = handler(source)
+        make = self._default
+        null = core_schema.no_info_after_validator_function(
+            lambda _: make(), core_schema.none_schema()
+        )
+        # Serialised as the field's own type (a value is never null once validated): a
+        # union serialiser would try each member per value, five times slower.
+        kind = inner.get("type")
+        return core_schema.union_schema(
+            [(inner, _VALUE_TAG), (null, _NULL_TAG)],
+            mode="left_to_right",
+            serialization=core_schema.simple_ser_schema(kind)
+            if kind in ("str", "int", "float")
+            else None,
+        )
+
+
+_NullStr = Annotated[str, NullIsDefault(str)]
+_NullInt = Annotated[int, NullIsDefault(int)]
+_NullFloat = Annotated[float, NullIsDefault(float)]
+
+
+class _WireModel(BaseModel):
+    """Base: unknown fields allowed and preserved; nulls become the field default."""
+
     model_config = ConfigDict(extra="allow", validate_assignment=False)
-    _null_to_default: ClassVar[frozenset[str]] = frozenset()
-
-    @classmethod
-    def _strip_nulls(cls, data: Any) -> Any:
-        # `None in values()` runs in C and is false for most dicts.
-        if isinstance(data, dict) and None in data.values():
-            drop = cls._null_to_default
-            data = {k: v for k, v in data.items() if not (v is None and k in drop)}
-        return data
-
-    def __init__(self, /, **data: Any) -> None:
-        super().__init__(**self._strip_nulls(data))
-
-    # Marked as pydantic's own __init__ so that validation (and parse_event's one-call
-    # path) does not route every nested model through this Python frame; only direct
-    # construction calls it. Were pydantic to ignore the mark, it would call it during
-    # validation too: slower, same results.
-    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
-
-    @classmethod
-    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
-        """Validate a dict (unknown fields kept, nulls of defaulted fields dropped)."""
-        return super().model_validate(cls._strip_nulls(obj), *args, **kwargs)
-
-    @classmethod
-    def model_validate_json(cls, json_data: Any, *args: Any, **kwargs: Any) -> Self:
-        """Validate JSON text; a frame the strict schema refuses gets the tolerant path."""
-        try:
-            return super().model_validate_json(json_data, *args, **kwargs)
-        except ValidationError as exc:
-            try:
-                obj = json.loads(json_data)
-            except ValueError:
-                raise exc from None
-            return cls.model_validate(obj, *args, **kwargs)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON-ready dict, unknown fields included."""
@@ -104,58 +106,38 @@ class _WireModel(BaseModel):
 class SlimAction(_WireModel):
     """One UI action of a session."""
 
-    index: int = 0
-    type: Annotated[str, StringConstraints(to_lower=True)] = ""
-    title: str = ""
-    description: str = ""
-    timestamp_start: float = 0.0
-    timestamp_end: float = 0.0
-    raw_url: str = ""
-    canonical_url: str = ""
+    index: _NullInt = 0
+    type: Annotated[str, StringConstraints(to_lower=True), NullIsDefault(str)] = ""
+    title: _NullStr = ""
+    description: _NullStr = ""
+    timestamp_start: _NullFloat = 0.0
+    timestamp_end: _NullFloat = 0.0
+    raw_url: _NullStr = ""
+    canonical_url: _NullStr = ""
     session_id: str | None = None
     user_id: str | None = None
     email: str | None = None
     conversation_id: str | None = None
-
-    _null_to_default = frozenset(
-        {
-            "index",
-            "type",
-            "title",
-            "description",
-            "timestamp_start",
-            "timestamp_end",
-            "raw_url",
-            "canonical_url",
-        }
-    )
 
 
 class ActionsPayload(_WireModel):
-    """A batch of UI actions for one session."""
+    """A batch of UI actions for one session.
+
+    ``count`` is advisory: :func:`parse_event` and :func:`parse_payload` correct one
+    that is not the integer number of actions (a string, a float, missing) and report
+    a warning; a falsy ``actions`` (``null``, ``0``, ``""``) is an empty batch.
+    """
 
     type: Literal["actions"] = "actions"
-    product_id: str = ""
+    product_id: _NullStr = ""
     session_id: str | None = None
     user_id: str | None = None
     email: str | None = None
-    actions: list[SlimAction] = []
-    count: int = 0
-    forwarded_at: float = 0.0
+    actions: Annotated[list[SlimAction], NullIsDefault(list)] = []
+    # Strict: a "3" or 3.0 is not taken as a count here; the parsers correct it first.
+    count: Annotated[int, Strict(), NullIsDefault(int)] = 0
+    forwarded_at: _NullFloat = 0.0
     conversation_id: str | None = None
-
-    _null_to_default = frozenset({"type", "product_id", "actions", "count", "forwarded_at"})
-
-    @classmethod
-    def _strip_nulls(cls, data: Any) -> Any:
-        data = super()._strip_nulls(data)
-        if isinstance(data, dict):
-            actions = data.get("actions")
-            if isinstance(actions, list) and any(
-                isinstance(a, dict) and None in a.values() for a in actions
-            ):
-                data = {**data, "actions": [SlimAction._strip_nulls(a) for a in actions]}
-        return data
 
     @model_validator(mode="after")
     def _reconcile_count(self, info: ValidationInfo) -> ActionsPayload:
@@ -222,23 +204,33 @@ class SummaryPayload(_WireModel):
     """Prose that condenses a number of a session's earlier actions."""
 
     type: Literal["summary"] = "summary"
-    product_id: str = ""
+    product_id: _NullStr = ""
     session_id: str | None = None
-    summary: str = ""
-    replaces: int = 0
-    forwarded_at: float = 0.0
-
-    _null_to_default = frozenset({"type", "product_id", "summary", "replaces", "forwarded_at"})
+    summary: _NullStr = ""
+    replaces: _NullInt = 0
+    forwarded_at: _NullFloat = 0.0
 
     def to_text(self) -> str:
-        return (
-            f"Session {self.session_id or 'unknown'} — summary of {self.replaces} "
-            f"action{'s' * (self.replaces != 1)}\n"
-            f"{self.summary}"
-        )
+        """The summary text alone, as the SDK's ``to_text`` returns it."""
+        return self.summary
 
 
 Payload = ActionsPayload | SummaryPayload
+
+
+def payload_text(payload: Payload) -> str:
+    """A payload's text under a header naming its session (``tail --text``, notes).
+
+    :meth:`ActionsPayload.to_text` has its header already; a summary's ``to_text`` is
+    its prose alone (as in the SDK), so the header is added here.
+    """
+    if isinstance(payload, SummaryPayload):
+        return (
+            f"Session {payload.session_id or 'unknown'} — summary of {payload.replaces} "
+            f"actions\n{payload.to_text()}"
+        )
+    return payload.to_text()
+
 
 _FAST: dict[str, bool] = {"fast": True}  # validation context of parse_event's one-call path
 _fast_validate_json: Any = None
@@ -295,10 +287,13 @@ class ActionsView(PayloadView, Protocol):
 def _fast_twin(model: type[_WireModel], nested: dict[type, Any] | None = None) -> Any:
     """A msgspec Struct with *model*'s fields and defaults; a ``Literal`` type field is the tag.
 
-    msgspec's types are stricter than the models' (no strings for numbers, no nulls where
-    a default is due), so what the twin accepts the models accept too (tests/test_wire.py
-    checks it): a frame it passes is valid without building the models, and the frame's
-    own text is what --json/--record/--forward-to emit. What it refuses goes to the models.
+    msgspec's types are stricter than the models' (no strings for numbers), so what the
+    twin accepts the models accept too (tests/test_wire.py checks it): a frame it passes
+    is valid without building the models, and the frame's own text is what
+    --json/--record/--forward-to emit. What it refuses goes to the models. A null the
+    models turn into a default is read as ``None`` by the twin, except in the fields the
+    views promise a type for (``_VIEW_TYPED``); unknown fields are ignored by the twin
+    and kept in the frame's text.
     """
     nested = nested or {}
     fields: list[tuple[str, Any, Any]] = []
@@ -314,6 +309,9 @@ def _fast_twin(model: type[_WireModel], nested: dict[type, Any] | None = None) -
         if get_origin(annotation) is list and get_args(annotation)[0] in nested:
             # A list of a nested model: a list of its twin.
             annotation = GenericAlias(list, (nested[get_args(annotation)[0]],))
+        if name not in _VIEW_TYPED and any(isinstance(m, NullIsDefault) for m in info.metadata):
+            # The models take null for the default: the twin lets it through as None.
+            annotation = annotation | None
         fields.append((name, annotation, default))
     return msgspec.defstruct(
         f"Fast{model.__name__}",
@@ -324,6 +322,10 @@ def _fast_twin(model: type[_WireModel], nested: dict[type, Any] | None = None) -
         namespace={"type": tag} if tag else None,  # read like the model's `type`
     )
 
+
+# Fields the views promise to filters as their declared type: a null there (rare) is left
+# to the models, which turn it into the default.
+_VIEW_TYPED = frozenset({"canonical_url", "actions"})
 
 _FastAction = _fast_twin(SlimAction)
 _FastActions = _fast_twin(ActionsPayload, {SlimAction: _FastAction})
@@ -377,7 +379,7 @@ class PayloadEvent:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        self.payload  # noqa: B018 - building the model is what finds them
+        """What was corrected in the payload (a frame taken by the fast path has nothing)."""
         return self._warnings
 
     @property
@@ -406,8 +408,7 @@ class PayloadEvent:
 def payload_json(payload: Payload) -> str:
     """A model's JSON text (compact, unknown fields kept)."""
     try:
-        # model_dump_json() minus its keyword handling: the same bytes, one call less.
-        return cast(str, payload.__pydantic_serializer__.to_json(payload).decode())
+        return payload.model_dump_json()
     except PydanticSerializationError:
         # A string with a lone surrogate (from a "\\ud800" escape): JSON can still spell it.
         return json.dumps(payload.to_wire(), separators=(",", ":"))
@@ -440,8 +441,33 @@ def refuse_json_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+def event_text(event: PayloadEvent) -> str:
+    """:func:`payload_text` of the event's payload, read off the fast view when no model
+    is built yet (``tail --text`` needs no model: the view has every field it shows)."""
+    if event._payload is not None or event.raw is None:
+        return payload_text(event.payload)
+    view: Any = event.view
+    session = view.session_id or "unknown"
+    if view.type == "summary":
+        return f"Session {session} — summary of {view.replaces or 0} actions\n{view.summary or ''}"
+    lines = [f"Session {session} — {len(view.actions)} actions"]
+    lines += [
+        # `or` turns the nulls the view keeps into the models' defaults.
+        f"[{a.index or 0}] {(a.type or '').lower()}: {a.description or ''} — {a.canonical_url}"
+        for a in view.actions
+    ]
+    return "\n".join(lines)
+
+
 def _model_of(raw: str, view: PayloadView) -> tuple[Payload, tuple[str, ...]]:
     """The model of a payload the fast schema accepted (the lazy half of parse_event)."""
+    try:
+        # The frame is strict JSON the twin accepted with a right count: one Rust call.
+        payload = (_fast_validate_json or _payload_validator())(raw, context=_FAST)
+    except (ValidationError, RecursionError):
+        pass
+    else:
+        return cast(Payload, payload), ()
     event = _parse_with_models(view.type, raw, None)
     if isinstance(event, PayloadEvent):
         return event.payload, event.warnings
@@ -497,8 +523,10 @@ ParsedEvent = PayloadEvent | HeartbeatEvent | GapEvent | UnknownEvent | Malforme
 
 
 def _validation_reason(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    where = ".".join(str(p) for p in err.get("loc", ())) or "payload"
+    errors = exc.errors()
+    # A field that takes null also fails as "not null": that alternative says nothing.
+    err = next((e for e in errors if _NULL_TAG not in e.get("loc", ())), errors[0])
+    where = ".".join(str(p) for p in err.get("loc", ()) if p != _VALUE_TAG) or "payload"
     return f"{where}: {err.get('msg', 'invalid')}"
 
 
@@ -514,6 +542,10 @@ def parse_payload(data: Any) -> Payload:
         model = SummaryPayload
     else:
         raise InputError(f"unknown payload type {kind!r}", hint="expected 'actions' or 'summary'")
+    if model is ActionsPayload:
+        data, warnings = _corrected_batch(data)
+        for warning in warnings:
+            log.warning("actions payload for session %s: %s", data.get("session_id"), warning)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -541,7 +573,13 @@ def parse_event(
         except _FAST_ERRORS:
             pass
         else:
-            if type(data) is str and "\n" not in data:
+            # A miscounted batch (count missing, null or wrong) goes to the models,
+            # which correct it and say so: a fast frame never carries a warning.
+            if (
+                type(data) is str
+                and "\n" not in data
+                and (type(view) is not _FastActions or view.count == len(view.actions))
+            ):
                 # PayloadEvent(None, event_id, name, view=view, raw=data, received_at=...)
                 # without the keyword handling: this runs for every frame of a stream.
                 fast = _new(PayloadEvent)
@@ -597,19 +635,26 @@ def _classify(name: str, data: str | bytes | None, event_id: str | None) -> Pars
     kind = obj.get("type")
     if name == GAP_EVENT or kind == GAP_EVENT:
         missed = obj.get("missed")
+        if missed is not None and (type(missed) is not int or not 0 <= missed <= MAX_MISSED):
+            # Summed into the run's tally, such a count would make it meaningless.
+            return MalformedEvent(
+                f"gap frame with an invalid missed count ({json.dumps(missed)[:40]}); "
+                f"expected a whole number from 0 to {MAX_MISSED}",
+                data,
+                event_id,
+                name,
+            )
         return GapEvent(
             requested_id=_opt_str(obj.get("requested_id")),
             oldest_id=_opt_str(obj.get("oldest_id")),
-            missed=missed if isinstance(missed, int) else None,
+            missed=missed,
             id=event_id,
         )
     if kind not in PAYLOAD_TYPES:
         return UnknownEvent(str(kind), obj, event_id, name)
-    warnings: list[str] = []
-    if kind == "actions" and isinstance(obj.get("actions"), list):
-        count = obj.get("count")
-        if isinstance(count, int) and count != len(obj["actions"]):
-            warnings.append(f"count={count} but {len(obj['actions'])} actions; count corrected")
+    warnings: tuple[str, ...] = ()
+    if kind == "actions":
+        obj, warnings = _corrected_batch(obj)
     try:
         model = ActionsPayload if kind == "actions" else SummaryPayload
         payload = model.model_validate(obj)
@@ -617,7 +662,35 @@ def _classify(name: str, data: str | bytes | None, event_id: str | None) -> Pars
         return MalformedEvent(
             f"invalid {kind} payload: {_validation_reason(exc)}", data, event_id, name
         )
-    return PayloadEvent(payload, event_id, name, tuple(warnings), raw=_verbatim(data))
+    return PayloadEvent(payload, event_id, name, warnings, raw=_verbatim(data))
+
+
+def _corrected_batch(obj: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """An actions payload with its advisory parts made right, and what was corrected.
+
+    A falsy ``actions`` (``null``, ``0``, ``""``, ``false``) is an empty batch; any other
+    non-list is left for validation to refuse. ``count`` becomes the number of actions;
+    a count that was anything else (a string, a float, a wrong number, or missing or
+    null on a batch that has actions) is reported.
+    """
+    actions = obj.get("actions")
+    if not isinstance(actions, list):
+        if actions:
+            return obj, ()  # unreadable: the model refuses it
+        actions = []
+        obj = {**obj, "actions": actions}
+    count, n = obj.get("count"), len(actions)
+    if count is None and not n:
+        warnings: tuple[str, ...] = ()  # the default is already right
+    elif count is None:
+        warnings = (
+            f"count {'is null' if 'count' in obj else 'missing'} but {n} actions; count corrected",
+        )
+    elif type(count) is not int or count != n:
+        warnings = (f"count={json.dumps(count)} but {n} actions; count corrected",)
+    else:
+        return obj, ()
+    return {**obj, "count": n}, warnings
 
 
 def _opt_str(value: Any) -> str | None:

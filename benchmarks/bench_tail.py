@@ -1,18 +1,26 @@
-"""Events per second consumed by ``autoplay tail --json > /dev/null`` vs the reference client.
+"""Events/s of ``autoplay tail`` vs the SDK's client, whole processes, on every stream shape.
 
-A raw asyncio SSE source in this process writes pre-rendered ~1 KB ``actions``
-frames as fast as the reader takes them. Both clients run as subprocesses on the
-same stream: ``autoplay tail --json --count N`` (stdout to /dev/null), then
-``autoplay-sdk==0.7.9``'s ``ConnectorClient`` with a counting callback, installed
-only in this benchmark's own venv (``--sdk-venv``, created on first use; never a
-dependency of the project). The rate is N / (exit - connection accepted), so
-interpreter start-up is excluded for both; rounds alternate between the two
-clients. The CPU time of each client process (start-up CPU, measured with N=1,
-subtracted) is reported per event too: it depends far less on the machine's load
-than the wall-clock rate. A last run samples the RSS of ``autoplay tail`` over
-``--memory-events`` events.
+A raw asyncio HTTP/1.1 server in this process (not the emulator) streams N frames of
+~1.2 KB ``actions`` payloads, in one of several valid SSE shapes (``SHAPES``: ``id:``
+first, ``event:`` first, CRLF line ends, ``data:`` without the space, comment lines
+between frames, and one payload in ten with null optional fields and unknown extra
+fields). On each shape, in the same run, it times whole processes (interpreter
+start-up included, spawn to exit):
 
-    python benchmarks/bench_tail.py [--events 200000] [--memory-events 1000000]
+- ``autoplay tail --json --count N > /dev/null`` and ``autoplay-sdk==0.7.9``'s
+  ``ConnectorClient`` with a counting callback;
+- ``autoplay tail --text --count N > /dev/null`` and the SDK client writing each
+  payload's ``to_text()`` to stdout (/dev/null);
+- the default human view, ``autoplay tail --count N > FILE``.
+
+The SDK lives only in this benchmark's own venv (``--sdk-venv``, created with pip on
+first use; never a dependency of the project). Rounds alternate between the clients;
+the best of ``--rounds`` is kept. The CPU time of each client process is reported per
+event too: it moves much less with the machine's load than the wall-clock rate.
+``--memory-events`` adds a run sampling the RSS of ``tail --json``.
+
+    python benchmarks/bench_tail.py [--events 200000] [--human-events N] [--shapes all]
+        [--modes json,text,human] [--rounds 1] [--breakdown] [--memory-events 0]
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 SDK = "autoplay-sdk==0.7.9"
@@ -36,50 +45,84 @@ PRODUCT = "bench"
 
 
 def payloads(variants: int = 64) -> list[str]:
-    """Distinct ~1 KB actions batches (3 actions each), rendered once."""
+    """Distinct ~1.2 KB actions batches (3 actions each), rendered once."""
     out = []
     for v in range(variants):
-        sid, uid = f"sess_{v:012x}", f"usr_{v:08x}"
-        actions = [
-            {
-                "index": i,
-                "type": ("pageview", "click", "click")[i],
-                "title": f"Projects board {i}",
-                "description": f"User opened card {v}-{i} on board",
-                "timestamp_start": 1767225600.0 + v + i,
-                "timestamp_end": 1767225600.5 + v + i,
-                "raw_url": f"https://app.example.com/projects/{4000 + v}/board",
-                "canonical_url": "/projects/:id/board",
-                "session_id": sid,
-                "user_id": uid,
-                "email": f"user{v}@example.com",
-            }
-            for i in range(3)
-        ]
-        out.append(
-            json.dumps(
-                {
-                    "type": "actions",
-                    "product_id": PRODUCT,
-                    "session_id": sid,
-                    "user_id": uid,
-                    "email": f"user{v}@example.com",
-                    "actions": actions,
-                    "count": 3,
-                    "forwarded_at": 1767225700.0 + v,
-                },
-                separators=(",", ":"),
-            )
-        )
+        out.append(json.dumps(_batch(v), separators=(",", ":")))
     return out
+
+
+def _batch(v: int) -> dict[str, object]:
+    sid, uid = f"sess_{v:012x}", f"usr_{v:08x}"
+    actions = [
+        {
+            "index": i,
+            "type": ("pageview", "click", "click")[i],
+            "title": f"Projects board {i}",
+            "description": f"User opened card {v}-{i} on board",
+            "timestamp_start": 1767225600.0 + v + i,
+            "timestamp_end": 1767225600.5 + v + i,
+            "raw_url": f"https://app.example.com/projects/{4000 + v}/board",
+            "canonical_url": "/projects/:id/board",
+            "session_id": sid,
+            "user_id": uid,
+            "email": f"user{v}@example.com",
+        }
+        for i in range(3)
+    ]
+    return {
+        "type": "actions",
+        "product_id": PRODUCT,
+        "session_id": sid,
+        "user_id": uid,
+        "email": f"user{v}@example.com",
+        "actions": actions,
+        "count": 3,
+        "forwarded_at": 1767225700.0 + v,
+    }
+
+
+def payloads_with_nulls(variants: int = 64) -> list[str]:
+    """The same batches, every tenth with null optional fields and unknown extra fields."""
+    out = []
+    for v in range(variants):
+        batch = _batch(v)
+        if v % 10 == 0:
+            batch["conversation_id"] = None
+            batch["email"] = None
+            batch["x_experiment"] = {"arm": "b", "weight": 0.5}  # unknown to every client
+            for action in batch["actions"]:  # type: ignore[attr-defined]
+                action.update(title=None, description=None, user_id=None, x_rank=3)
+        out.append(json.dumps(batch, separators=(",", ":")))
+    return out
+
+
+Shape = Callable[[int, str], str]
+
+#: The stream shapes: one valid SSE spelling each (frame number, payload -> frame text).
+SHAPES: dict[str, tuple[Shape, Callable[[], list[str]]]] = {
+    "id first": (lambda i, d: f"id: {i}\nevent: actions\ndata: {d}\n\n", payloads),
+    "event first": (lambda i, d: f"event: actions\nid: {i}\ndata: {d}\n\n", payloads),
+    "CRLF": (lambda i, d: f"id: {i}\r\nevent: actions\r\ndata: {d}\r\n\r\n", payloads),
+    "no space": (lambda i, d: f"id:{i}\nevent:actions\ndata:{d}\n\n", payloads),
+    "comments": (
+        lambda i, d: f": keep-alive {i}\nid: {i}\nevent: actions\ndata: {d}\n\n: ping\n\n",
+        payloads,
+    ),
+    "10% nulls+extras": (
+        lambda i, d: f"id: {i}\nevent: actions\ndata: {d}\n\n",
+        payloads_with_nulls,
+    ),
+}
 
 
 class Source:
     """A raw asyncio HTTP/1.1 server that streams ``events`` SSE frames per connection."""
 
-    def __init__(self, events: int) -> None:
+    def __init__(self, events: int, shape: str = "id first") -> None:
         self.events = events
-        self.data = payloads()
+        self.frame, make = SHAPES[shape]
+        self.data = make()
         self.accepted_at: float | None = None
         self.loop = asyncio.new_event_loop()
         self.port = 0
@@ -102,16 +145,11 @@ class Source:
             b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
             b"cache-control: no-store\r\nconnection: close\r\n\r\n: bench\n\n"
         )
-        data, n, block = self.data, len(self.data), 256
+        data, n, block, frame = self.data, len(self.data), 256, self.frame
         try:
             for start in range(1, self.events + 1, block):
                 stop = min(start + block, self.events + 1)
-                writer.write(
-                    "".join(
-                        f"id: {i}\nevent: actions\ndata: {data[i % n]}\n\n"
-                        for i in range(start, stop)
-                    ).encode()
-                )
+                writer.write("".join(frame(i, data[i % n]) for i in range(start, stop)).encode())
                 await writer.drain()
             await reader.read()  # hold the stream open until the client leaves
         except (ConnectionError, OSError):
@@ -127,16 +165,20 @@ class Source:
 REFERENCE = """
 import os, sys, threading
 from autoplay_sdk import ConnectorClient
-n = int(sys.argv[2]); seen = 0; done = threading.Event()
+n = int(sys.argv[2]); text = sys.argv[4] == "text"; seen = 0; done = threading.Event()
+write = sys.stdout.write
 def on_actions(payload):
     global seen
     seen += 1
+    if text:
+        write(payload.to_text() + "\\n\\n")
     if seen + client.dropped_count >= n:
         done.set()
 client = ConnectorClient(url=sys.argv[1], token=sys.argv[3], max_retries=0)
 client.on_actions(on_actions).run_in_background()
 done.wait()
-print(seen, client.dropped_count, flush=True)
+sys.stdout.flush()
+print(seen, client.dropped_count, file=sys.stderr, flush=True)
 os._exit(0)
 """
 
@@ -166,70 +208,84 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_tail(events: int, sample: bool = False) -> tuple[float, float, list[tuple[float, int]]]:
-    """Events/s (wall, start-up excluded), CPU seconds of the client, RSS samples."""
-    source = Source(events)
+MODE_FLAGS = {"json": ["--json"], "text": ["--text"], "human": []}
+
+
+def run_tail(
+    events: int, mode: str = "json", shape: str = "id first", sample: bool = False
+) -> tuple[float, float, list[tuple[float, int]]]:
+    """Events/s (whole process, spawn to exit), CPU seconds of the client, RSS samples.
+
+    ``json`` and ``text`` write to /dev/null; ``human`` (the default view) to a file.
+    """
+    source = Source(events, shape)
     cpu = children_cpu()
     env = {**os.environ, "AUTOPLAY_TOKEN": TOKEN}
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "autoplay_cli",
-            "tail",
-            "--json",
-            "--count",
-            str(events),
-            "--connector-url",
-            source.url,
-            "--product-id",
-            PRODUCT,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    samples: list[tuple[float, int]] = []
-    while sample and proc.poll() is None:
-        samples.append((time.perf_counter() - start, rss_kib(proc.pid)))
-        time.sleep(0.25)
-    proc.wait()  # not a sleep loop: the exit time must be exact
-    end = time.perf_counter()
+    with tempfile.TemporaryFile() as out_file:
+        out = out_file if mode == "human" else subprocess.DEVNULL
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "autoplay_cli",
+                "tail",
+                *MODE_FLAGS[mode],
+                "--count",
+                str(events),
+                "--connector-url",
+                source.url,
+                "--product-id",
+                PRODUCT,
+            ],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        samples: list[tuple[float, int]] = []
+        while sample and proc.poll() is None:
+            samples.append((time.perf_counter() - start, rss_kib(proc.pid)))
+            time.sleep(0.25)
+        proc.wait()  # not a sleep loop: the exit time must be exact
+        end = time.perf_counter()
+        written = out_file.tell() if mode == "human" else None
     cpu = children_cpu() - cpu
     stderr = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0 or f"{events} events shown" not in stderr:
-        raise SystemExit(f"autoplay tail failed ({proc.returncode}): {stderr}")
-    assert source.accepted_at is not None
-    return events / (end - source.accepted_at), cpu, samples
+        raise SystemExit(f"autoplay tail {mode} failed ({proc.returncode}): {stderr}")
+    if written == 0:
+        raise SystemExit("autoplay tail (human view) wrote nothing")
+    return events / (end - start), cpu, samples
 
 
-def run_reference(python: Path, events: int) -> tuple[float, float, int]:
-    """Events/s (wall, start-up excluded), CPU seconds of the client, events it dropped."""
-    source = Source(events)
+def run_reference(
+    python: Path, events: int, mode: str = "json", shape: str = "id first"
+) -> tuple[float, float, int]:
+    """Events/s (whole process, spawn to exit), CPU seconds of the client, events it dropped."""
+    source = Source(events, shape)
     cpu = children_cpu()
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
         fh.write(REFERENCE)
     try:
+        start = time.perf_counter()
         out = subprocess.run(
-            [str(python), fh.name, f"{source.url}/stream/{PRODUCT}", str(events), TOKEN],
-            capture_output=True,
+            [str(python), fh.name, f"{source.url}/stream/{PRODUCT}", str(events), TOKEN, mode],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
             check=True,
+            timeout=600,
         )
+        end = time.perf_counter()
     finally:
         os.unlink(fh.name)
-    end = time.perf_counter()
     cpu = children_cpu() - cpu
-    seen, dropped = (int(x) for x in out.stdout.split())
-    assert source.accepted_at is not None
-    return seen / (end - source.accepted_at), cpu, dropped
+    seen, dropped = (int(x) for x in out.stderr.split()[-2:])
+    return seen / (end - start), cpu, dropped
 
 
-def breakdown(events: int = 20_000, rounds: int = 3) -> list[tuple[str, float]]:
-    """In-process cost per event of each stage of ``tail --json``, in microseconds (best of N)."""
-    import gc
-
+def breakdown(shape: str, events: int = 20_000, rounds: int = 3) -> list[tuple[str, float]]:
+    """In-process CPU cost per event of each stage of ``tail --json``, in µs (best of N)."""
     import httpx
 
     from autoplay_cli.recording import dumps_envelope
@@ -237,11 +293,9 @@ def breakdown(events: int = 20_000, rounds: int = 3) -> list[tuple[str, float]]:
     from autoplay_cli.wire import PayloadEvent, parse_event, warm_up
 
     warm_up()
-    gc.freeze()  # as `autoplay tail` does before streaming
-    data = payloads()
-    blob = "".join(
-        f"id: {i}\nevent: actions\ndata: {data[i % len(data)]}\n\n" for i in range(events)
-    ).encode()
+    frame, make = SHAPES[shape]
+    data = make()
+    blob = "".join(frame(i, data[i % len(data)]) for i in range(events)).encode()
     chunks = [blob[i : i + 65536] for i in range(0, len(blob), 65536)]
 
     def ours() -> list[tuple[str, str, str]]:
@@ -263,12 +317,13 @@ def breakdown(events: int = 20_000, rounds: int = 3) -> list[tuple[str, float]]:
     def best(fn) -> float:  # type: ignore[no-untyped-def]
         times = []
         for _ in range(rounds):
-            t0 = time.perf_counter()
+            # CPU time of this thread: preemption on a loaded machine does not count.
+            t0 = time.thread_time()
             fn()
-            times.append(time.perf_counter() - t0)
+            times.append(time.thread_time() - t0)
         return min(times) * 1e6 / events
 
-    frames = ours()
+    frames = [f for f in ours() if f[1]]
     parsed = [parse_event(*f) for f in frames]
 
     def parse_all() -> None:
@@ -287,54 +342,73 @@ def breakdown(events: int = 20_000, rounds: int = 3) -> list[tuple[str, float]]:
         ("`recording.dumps_envelope`", best(dump_all)),
     ]
     with contextlib.suppress(ImportError):
-        stages.append(
-            ("(httpx-sse decoding, the previous decoder)", best(lambda: asyncio.run(oracle())))
-        )
+        stages.append(("(httpx-sse decoding, for scale)", best(lambda: asyncio.run(oracle()))))
     return stages
 
 
+def _print_breakdown(shapes: list[str]) -> None:
+    stages = {shape: breakdown(shape) for shape in shapes}
+    print("\nWhere `tail --json` spends its CPU time, in-process, µs per event:\n")
+    print("| stage | " + " | ".join(shapes) + " |")
+    print("|---|" + "---:|" * len(shapes))
+    for i, (name, _) in enumerate(stages[shapes[0]]):
+        print(f"| {name} | " + " | ".join(f"{stages[s][i][1]:.1f}" for s in shapes) + " |")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
-    parser.add_argument("--memory-events", type=int, default=1_000_000)
+    parser.add_argument("--shapes", default="all", help="comma-separated names of SHAPES")
+    parser.add_argument("--modes", default="json,text,human")
+    parser.add_argument("--human-events", type=int, help="frames for the human view (--events)")
+    parser.add_argument("--memory-events", type=int, default=0)
     parser.add_argument("--sdk-venv", type=Path, default=Path("/tmp/bench-sdk-venv"))
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--breakdown", action="store_true", help="in-process cost per stage")
+    parser.add_argument("--breakdown-only", action="store_true", help="no processes")
     args = parser.parse_args()
+    shapes = list(SHAPES) if args.shapes == "all" else args.shapes.split(",")
+    modes = args.modes.split(",")
+    n = args.events
+    if args.breakdown_only:
+        _print_breakdown(shapes)
+        return
     python = ensure_sdk_venv(args.sdk_venv)
 
-    # Start-up CPU (interpreter, imports, connect), subtracted from the per-event CPU figure.
-    ours_startup = min(run_tail(1)[1] for _ in range(2))
-    ref_startup = min(run_reference(python, 1)[1] for _ in range(2))
-    ours, refs = [], []
-    for _ in range(args.rounds):  # interleaved, so load changes hit both clients alike
-        ours.append(run_tail(args.events)[:2])
-        refs.append(run_reference(python, args.events))
-    best_ours, best_ref = max(r for r, _ in ours), max(r for r, _, _ in refs)
-    cpu_ours = (min(c for _, c in ours) - ours_startup) / args.events * 1e6
-    cpu_ref = (min(c for _, c, _ in refs) - ref_startup) / args.events * 1e6
-    dropped = max(d for _, _, d in refs)
-    print(f"{args.events} frames of ~{len(payloads()[0])} B, best of {args.rounds}\n")
-    print("| client | events/s (wall) | CPU µs/event | note |")
-    print("|---|---:|---:|---|")
     print(
-        f"| `autoplay tail --json > /dev/null` | {best_ours:,.0f} | {cpu_ours:.1f} | every "
-        "frame validated; envelopes carry the frame's payload text |"
+        f"{n:,} frames of ~{len(payloads()[0])} B per stream; whole processes (start-up "
+        f"included), best of {args.rounds}; events/s (CPU µs/event)\n"
     )
-    print(
-        f"| `{SDK}` `ConnectorClient` | {best_ref:,.0f} | {cpu_ref:.1f} | counting callback; "
-        f"{dropped} dropped by its queue |"
-    )
-    print(
-        f"| ratio | {best_ours / best_ref:.2f}x | {cpu_ref / cpu_ours:.2f}x "
-        "| target >= 3x (events/s) |"
-    )
-
-    print("\nWhere `tail --json` spends its time, in-process, per event:")
-    print("| stage | µs/event |")
-    print("|---|---:|")
-    for stage, micros in breakdown():
-        print(f"| {stage} | {micros:.1f} |")
+    head = ["stream"]
+    for mode in modes:
+        if mode == "human":
+            head.append("human view > file")
+        else:
+            head += [f"tail --{mode}", f"SDK ({mode})", "ratio"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "---|" + "---:|" * (len(head) - 1))
+    for shape in shapes:
+        cells = [shape]
+        for mode in modes:
+            ours: list[tuple[float, float]] = []
+            refs: list[tuple[float, float, int]] = []
+            count = args.human_events or n if mode == "human" else n
+            for _ in range(args.rounds):  # interleaved, so load changes hit both alike
+                ours.append(run_tail(count, mode, shape)[:2])
+                if mode != "human":
+                    refs.append(run_reference(python, n, mode, shape))
+            rate, cpu = max(ours)
+            cells.append(f"{rate:,.0f} ({cpu / count * 1e6:.1f})")
+            if mode != "human":
+                ref_rate, ref_cpu, dropped = max(refs)
+                note = f", {dropped} dropped" if dropped else ""
+                cells.append(f"{ref_rate:,.0f} ({ref_cpu / n * 1e6:.1f}{note})")
+                cells.append(f"**{rate / ref_rate:.2f}x**")
+        print("| " + " | ".join(cells) + " |", flush=True)
     print(f"\nload average after the run: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)")
+
+    if args.breakdown:
+        _print_breakdown(shapes)
 
     if args.memory_events:
         rate, _, samples = run_tail(args.memory_events, sample=True)

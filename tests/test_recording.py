@@ -193,3 +193,20 @@ def test_a_line_the_disk_refuses_is_taken_back_and_the_error_says_how_far_it_got
     writer.write(RecordedEvent("3", 3.0, summary))
     writer.close()
     assert [e.id for e in iter_recording(path)] == ["1", "2", "3"]
+
+
+def test_a_recording_that_is_not_utf8_is_an_input_error_naming_the_file_and_line(
+    tmp_path: Path,
+) -> None:
+    from typer.testing import CliRunner
+
+    from autoplay_cli.cli.app import app
+
+    good = dumps_envelope(RecordedEvent("1", 1.0, parse_payload({"type": "summary"})))
+    path = tmp_path / "rec.ndjson"
+    path.write_bytes((good + "\n").encode() * 3 + b'{"id": "\xff"}\n')
+    with pytest.raises(InputError, match=rf"{path.name}:4 is not UTF-8"):
+        list(iter_recording(path))
+    result = CliRunner().invoke(app, ["tail", "--replay", str(path), "--json"])
+    assert result.exit_code == 8
+    assert f"{path}:4 is not UTF-8" in result.stderr and "Traceback" not in result.stderr

@@ -21,8 +21,10 @@ from autoplay_cli.wire import (
     SlimAction,
     SummaryPayload,
     UnknownEvent,
+    event_text,
     parse_event,
     parse_payload,
+    payload_text,
 )
 
 
@@ -146,7 +148,14 @@ def test_summary_payload_parses_and_renders() -> None:
     )
     assert payload.replaces == 12
     assert payload.to_wire()["extra"] is True
-    assert payload.to_text() == "Session s1 — summary of 12 actions\nBrowsed."
+
+
+def test_a_summary_to_text_is_the_summary_alone_and_payload_text_adds_the_header() -> None:
+    payload = SummaryPayload(session_id="s1", summary="Browsed.", replaces=12)
+    assert payload.to_text() == "Browsed."
+    assert payload_text(payload) == "Session s1 — summary of 12 actions\nBrowsed."
+    batch = ActionsPayload.model_validate(actions_payload(1))
+    assert payload_text(batch) == batch.to_text()
 
 
 def test_merge_concatenates_reindexes_and_takes_first_identity_and_latest_time() -> None:
@@ -339,6 +348,7 @@ def test_the_one_call_path_classifies_exactly_like_the_tolerant_path(
         assert type(fast.payload) is type(slow.payload)
         assert fast.payload.to_wire() == slow.payload.to_wire()
         assert (fast.id, fast.event, fast.warnings) == (slow.id, slow.event, slow.warnings)
+        assert event_text(fast) == payload_text(slow.payload)
         # What filters read off the cheap view is what the model says.
         view, model = fast.view, fast.payload
         assert (view.type, view.session_id) == (model.type, model.session_id)
@@ -384,17 +394,21 @@ def test_construction_with_nulls_falls_back_to_defaults_too() -> None:
     payload = ActionsPayload(count=None, product_id=None, actions=[{"type": None, "index": None}])  # type: ignore[arg-type,list-item]
     assert (payload.count, payload.product_id, payload.actions[0].type) == (1, "", "")
     assert SlimAction(type="Click", title=None).title == ""  # type: ignore[arg-type]
-    assert ActionsPayload.__pydantic_custom_init__ is False  # validation skips __init__
 
 
 @pytest.mark.parametrize("depth", [50, 5000])
 def test_deep_nesting_is_a_payload_or_malformed_never_a_crash(depth: int) -> None:
     data = '{"type":"summary","summary":"s","x":' + "[" * depth + "]" * depth + "}"
     event = parse_event("summary", data, "1")
-    if depth < 100:
-        assert isinstance(event, PayloadEvent) and event.payload.summary == "s"
-    else:
+    # Python 3.13's json reads far deeper than 3.11's and 3.12's: the payload is
+    # malformed exactly when this Python's own parser cannot read it.
+    try:
+        json.loads(data)
+    except RecursionError:
         assert isinstance(event, MalformedEvent) and "nested too deeply" in event.reason
+    else:
+        assert isinstance(event, PayloadEvent) and event.payload.summary == "s"
+        assert event.json == data
 
 
 def test_the_model_of_a_fast_frame_falls_back_to_its_view(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -403,6 +417,12 @@ def test_the_model_of_a_fast_frame_falls_back_to_its_view(monkeypatch: pytest.Mo
 
     event = parse_event("actions", json.dumps(actions_payload(2) | {"odd": 1}), "7")
     assert isinstance(event, PayloadEvent) and event.raw is not None
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise RecursionError
+
+    wire.warm_up()
+    monkeypatch.setattr(wire, "_fast_validate_json", refuse)
     monkeypatch.setattr(
         wire, "_parse_with_models", lambda name, data, event_id: MalformedEvent("refused")
     )
@@ -438,3 +458,190 @@ def test_the_fast_schema_has_the_models_fields_and_defaults(fast_name: str, mode
         name: f.get_default(call_default_factory=True) for name, f in model.model_fields.items()
     }
     assert fast_fields == model_fields
+
+
+# -- advisory count, falsy actions (issue 15) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "said"),
+    [
+        ("2", 'count="2"'),
+        ("two", 'count="two"'),
+        (2.0, "count=2.0"),
+        (1.5, "count=1.5"),
+        (True, "count=true"),
+        (7, "count=7"),
+        (None, "count is null"),
+        ("missing", "count missing"),
+    ],
+)
+def test_a_wrong_advisory_count_is_corrected_with_a_warning_and_the_batch_kept(
+    count: object, said: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    obj = actions_payload(2)
+    if count == "missing":
+        del obj["count"]
+    else:
+        obj["count"] = count
+    data = json.dumps(obj)
+    event = parse_event("actions", data, "5")
+    assert isinstance(event, PayloadEvent)
+    assert isinstance(event.payload, ActionsPayload) and event.payload.count == 2
+    assert len(event.payload.actions) == 2
+    assert len(event.warnings) == 1 and said in event.warnings[0]
+    assert event.raw == data  # --json still shows what the connector said
+    with caplog.at_level(logging.WARNING, logger="autoplay_cli.wire"):
+        payload = parse_payload(obj)
+    assert isinstance(payload, ActionsPayload) and payload.count == 2
+    assert any(said in r.getMessage() for r in caplog.records)
+
+
+def test_a_missing_or_null_count_on_an_empty_batch_needs_no_correction() -> None:
+    for obj in ({"type": "actions"}, {"type": "actions", "count": None, "actions": []}):
+        event = parse_event("actions", json.dumps(obj))
+        assert isinstance(event, PayloadEvent) and event.warnings == ()
+        assert event.payload.count == 0
+
+
+@pytest.mark.parametrize("actions", [None, 0, "", False, 0.0])
+def test_a_falsy_actions_field_is_an_empty_batch_not_a_malformed_one(actions: object) -> None:
+    obj = {"type": "actions", "session_id": "s", "actions": actions, "count": 0}
+    event = parse_event("actions", json.dumps(obj))
+    assert isinstance(event, PayloadEvent)
+    assert isinstance(event.payload, ActionsPayload) and event.payload.actions == []
+    assert event.warnings == ()
+    assert parse_payload(obj).actions == []  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("actions", ["nope", 3, {"a": 1}, [1, 2], True])
+def test_only_actions_that_cannot_be_read_make_a_malformed_payload(actions: object) -> None:
+    event = parse_event("actions", json.dumps({"type": "actions", "actions": actions}))
+    assert isinstance(event, MalformedEvent) and "actions" in event.reason
+    with pytest.raises(InputError, match="actions"):
+        parse_payload({"type": "actions", "actions": actions})
+
+
+# -- nulls and unknown fields stay on the fast path (issue 16) --------------------------------
+
+NULLABLE_ACTION_KEYS = [
+    "index",
+    "type",
+    "title",
+    "description",
+    "timestamp_start",
+    "timestamp_end",
+    "raw_url",
+    "session_id",
+    "user_id",
+    "email",
+    "conversation_id",
+]
+NULLABLE_PAYLOAD_KEYS = [
+    "product_id",
+    "session_id",
+    "user_id",
+    "email",
+    "forwarded_at",
+    "conversation_id",
+]
+
+
+@st.composite
+def payload_with_nulls_and_extras(draw: st.DrawFn) -> dict[str, object]:
+    """A well-formed actions or summary payload, optional fields null, unknown fields added."""
+    extras = st.dictionaries(
+        st.from_regex(r"x_[a-z]{1,6}", fullmatch=True), json_values, max_size=3
+    )
+    if draw(st.booleans()):
+        obj: dict[str, Any] = {
+            "type": "summary",
+            "session_id": "s",
+            "summary": "prose",
+            "replaces": 3,
+            "forwarded_at": 1.5,
+            "product_id": "p",
+        }
+        for key in draw(
+            st.sets(
+                st.sampled_from(["product_id", "session_id", "summary", "replaces", "forwarded_at"])
+            )
+        ):
+            obj[key] = None
+    else:
+        obj = actions_payload(draw(st.integers(0, 3)))
+        for key in draw(st.sets(st.sampled_from(NULLABLE_PAYLOAD_KEYS))):
+            obj[key] = None
+        for a in obj["actions"]:
+            for key in draw(st.sets(st.sampled_from(NULLABLE_ACTION_KEYS))):
+                a[key] = None
+            a.update(draw(extras))
+    obj.update(draw(extras))
+    keys = draw(st.permutations(list(obj)))  # any field order
+    return {k: obj[k] for k in keys}
+
+
+@settings(max_examples=300, deadline=None)
+@given(payload_with_nulls_and_extras())
+def test_nulls_and_unknown_fields_take_the_fast_path_and_agree_with_the_models(
+    obj: dict[str, object],
+) -> None:
+    from autoplay_cli.wire import _classify
+
+    data = json.dumps(obj, separators=(",", ":"))
+    fast = parse_event(None, data, "3")
+    assert isinstance(fast, PayloadEvent)
+    assert fast._payload is None  # no model built: the fast path took it
+    text = event_text(fast)  # read off the view
+    assert fast._payload is None
+    slow = _classify("message", data, "3")
+    assert isinstance(slow, PayloadEvent)
+    assert fast.payload.to_wire() == slow.payload.to_wire()
+    assert fast.warnings == slow.warnings == ()
+    assert fast.raw == data
+    view, model = fast.view, fast.payload
+    assert text == payload_text(model) == event_text(fast)
+    assert (view.type, view.session_id) == (model.type, model.session_id)
+    if isinstance(model, ActionsPayload):
+        assert [(a.user_id, a.email, a.canonical_url) for a in view.actions] == [  # type: ignore[attr-defined]
+            (a.user_id, a.email, a.canonical_url) for a in model.actions
+        ]
+
+
+def test_nulls_are_defaults_in_one_validation_call_of_the_model() -> None:
+    raw = json.dumps(actions_payload(2, x_new={"a": None}) | {"product_id": None})
+    raw = raw.replace('"title": "t0"', '"title": null')
+    payload = ActionsPayload.model_validate_json(raw)
+    assert (payload.product_id, payload.actions[0].title) == ("", "")
+    assert payload.model_extra == {"x_new": {"a": None}}
+
+
+@pytest.mark.parametrize("missed", [-1, -(2**40), 2**53, 10**30, 1.5, "12", True, [3]])
+def test_a_gap_with_a_negative_or_absurd_missed_count_is_malformed_not_summed(
+    missed: object,
+) -> None:
+    data = json.dumps({"type": "gap", "requested_id": "3", "oldest_id": "9", "missed": missed})
+    for name in ("gap", "message"):
+        event = parse_event(name, data, "9")
+        assert isinstance(event, MalformedEvent), (name, event)
+        assert "missed count" in event.reason
+
+
+@pytest.mark.parametrize("missed", [0, 5, 2**53 - 1, None])
+def test_a_gap_with_a_plausible_or_unknown_missed_count_is_a_gap(missed: object) -> None:
+    obj = {"type": "gap", "requested_id": "3", "oldest_id": "9"}
+    if missed is not None:
+        obj["missed"] = missed
+    assert parse_event("gap", json.dumps(obj)) == GapEvent("3", "9", missed)  # type: ignore[arg-type]
+
+
+def test_a_refused_field_is_named_by_its_path_alone() -> None:
+    data = {"type": "actions", "actions": [{"index": "first", "title": None}]}
+    with pytest.raises(InputError) as caught:
+        parse_payload(data)
+    assert caught.value.one_line().startswith(
+        "invalid actions payload: actions.0.index: Input should be a valid integer"
+    )
+    event = parse_event("actions", json.dumps(data))
+    assert isinstance(event, MalformedEvent)
+    assert event.reason.startswith("invalid actions payload: actions.0.index: Input should")

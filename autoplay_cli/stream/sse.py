@@ -1,7 +1,7 @@
 """A chunk-level Server-Sent Events decoder following the WHATWG event-stream rules.
 
-Network chunks in, complete events out: a chunk is decoded and split into lines
-in C (``str.replace``/``str.split``), and an incomplete trailing frame waits for more bytes.
+Network chunks in, complete events out: a chunk is decoded and split into frames and
+lines by one regular expression in C, and an incomplete trailing line waits for more bytes.
 """
 
 from __future__ import annotations
@@ -9,6 +9,9 @@ from __future__ import annotations
 import codecs
 import re
 from typing import NamedTuple
+
+#: The default cap on one line and on one frame's data, in characters (16 MiB of ASCII).
+DEFAULT_MAX_SIZE = 16 * 1024 * 1024
 
 
 class SSEEvent(NamedTuple):
@@ -25,9 +28,21 @@ class SSEEvent(NamedTuple):
 
 Frame = tuple[str, str, str]
 
-# `id: X` (no NUL) and `event: Y` lines, each optional, then one `data: Z` line and the
-# blank line: what a connector writes. Single spaces after the colons, as the rules strip.
-_USUAL_FRAME = re.compile(r"(?:id: ([^\n\0]*)\n)?(?:event: ([^\n]*)\n)?data: ([^\n]*)\n\n")
+# A whole frame as servers write it (optional `id:` and `event:` lines in either order,
+# one `data:` line, the blank line; the one optional space after each colon), or else
+# any one line. At a line start one of the two always matches, so finditer steps from
+# match to match and never searches ahead: the cost is linear in the text whatever
+# shape its lines have (a search for the next "usual" frame would rescan the rest of
+# the text once per frame on a stream that has none). The quantifiers are possessive:
+# a frame that is not usual fails after one scan of a line, not one per character.
+_FRAME_OR_LINE = re.compile(
+    r"(?:id: ?+([^\n\0]*+)\n)?(?:event: ?+([^\n]*+)\n)?(?:id: ?+([^\n\0]*+)\n)?"
+    r"data: ?+([^\n]*+)\n\n"
+    r"|([^\n]*+)\n"
+)
+# The same groups, lines only: for a text longer than the cap, where every line must
+# be measured (the first alternative never matches).
+_LINE = re.compile(r"(?!)()()()()|([^\n]*+)\n")
 
 
 class SSEDecoder:
@@ -41,27 +56,45 @@ class SSEDecoder:
     is honoured only when it is all ASCII digits; the last event id persists across
     events; a frame whose data buffer is empty is not dispatched; the event type is
     reset after every frame.
+
+    Memory is bounded: a line, or a frame's data, longer than *max_size* characters
+    makes the frame oversize. It is skipped up to its blank line (its earlier ``id:``
+    still counts, so a reconnection does not fetch it again) and counted in
+    :attr:`oversize`; the decoder never holds much more than *max_size* characters.
     """
 
     __slots__ = (
         "_cr",
         "_data",
+        "_discard_line",
         "_event",
         "_id",
+        "_max",
         "_pending",
+        "_pending_size",
+        "_size",
+        "_skip",
         "_start",
         "_text",
         "last_event_id",
+        "oversize",
         "retry",
     )
 
-    def __init__(self, last_event_id: str = "") -> None:
+    def __init__(self, last_event_id: str = "", *, max_size: int = DEFAULT_MAX_SIZE) -> None:
+        if max_size < 1:
+            raise ValueError("max_size must be at least 1")
         self._text = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._max = max_size
         self._pending: list[str] = []  # the incomplete last line, in pieces
+        self._pending_size = 0
+        self._discard_line = False  # the rest of an oversize line is dropped up to its end
+        self._skip = False  # an oversize frame is dropped up to its blank line
         self._cr = False  # the previous chunk ended with \r: a leading \n completes it
         self._start = True  # nothing decoded yet: a BOM may still come
         self._event = ""
         self._data: list[str] = []
+        self._size = 0  # characters in _data
         # The last-event-id buffer starts at the previous connection's resume point, so a
         # new connection's id-less frames keep it (only an explicit empty `id:` clears it).
         self._id = last_event_id
@@ -69,6 +102,8 @@ class SSEDecoder:
         self.last_event_id = last_event_id
         #: The reconnection time the server asked for, in ms (``None`` until it does).
         self.retry: int | None = None
+        #: How many frames were skipped for exceeding *max_size* (malformed frames).
+        self.oversize = 0
 
     def feed(self, chunk: bytes) -> list[Frame]:
         """Every event completed by *chunk*, in order, as ``(event, data, id)``."""
@@ -87,99 +122,146 @@ class SSEDecoder:
             if text[:1] == "\n":
                 text = text[1:]
         if "\r" in text:
-            # Normalise the rare CR line ends so that one split on \n finds every line.
+            # Normalise the CR line ends so that \n alone ends every line.
             self._cr = text[-1] == "\r"
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if self._discard_line:
+            cut = text.find("\n")
+            if cut < 0:
+                return []
+            self._discard_line = False
+            text = text[cut + 1 :]
         if "\n" not in text:
             if text:
-                self._pending.append(text)
+                self._hold(text)
             return []
         if self._pending:
             self._pending.append(text)
             text = "".join(self._pending)
             self._pending.clear()
+            self._pending_size = 0
         end = text.rfind("\n") + 1
-        if end < len(text):
-            self._pending.append(text[end:])
-            text = text[:end]
-        return self._frames(text)
-
-    def _frames(self, text: str) -> list[Frame]:
-        """The events of *text*, whole lines: usual frames by regex, the rest line by line."""
-        out: list[Frame] = []
-        append = out.append
-        pos, size = 0, len(text)
-        while pos < size:
-            if not self._data and not self._event:
-                # Frames as connectors write them, one C call each: [id] [event] data, blank.
-                last_id, start = self._id, pos
-                for m in _USUAL_FRAME.finditer(text, pos):
-                    if m.start() != pos:
-                        break
-                    sse_id, event, data = m.groups()
-                    if sse_id is not None:
-                        last_id = sse_id
-                    append((event or "", data, last_id))
-                    pos = m.end()
-                if pos != start:  # frames were dispatched: their id is the resume point
-                    self._id = self.last_event_id = last_id
-                if pos >= size:
-                    break
-            # Anything else, up to and including the next blank line, by the rules.
-            if text[pos] == "\n":
-                stop = pos + 1  # a blank line alone
-            else:
-                blank = text.find("\n\n", pos)
-                stop = blank + 2 if blank >= 0 else size
-            out += self._lines(text[pos : stop - 1].split("\n"))
-            pos = stop
+        if end == len(text):
+            return self._frames(text)
+        # The whole lines first: an oversize unfinished line skips what follows them.
+        out = self._frames(text[:end])
+        self._hold(text[end:])
         return out
 
-    def _lines(self, lines: list[str]) -> list[Frame]:
+    def _hold(self, piece: str) -> None:
+        """Keep *piece* of an unfinished line, unless the line grows past the cap."""
+        self._pending_size += len(piece)
+        if self._pending_size <= self._max:
+            self._pending.append(piece)
+            return
+        self._pending.clear()
+        self._pending_size = 0
+        self._discard_line = True
+        self._oversize()
+
+    def _oversize(self) -> None:
+        """Drop the current frame: everything up to its blank line is ignored."""
+        if not self._skip:
+            self.oversize += 1
+            self._skip = True
+        self._data = []
+        self._size = 0
+        self._event = ""
+
+    def _frames(self, text: str) -> list[Frame]:
+        """The events of *text*, whole lines."""
         out: list[Frame] = []
-        data = self._data
-        event = self._event
-        for line in lines:
+        pos, size = 0, len(text)
+        while pos < size:
+            if self._skip:
+                # Up to and including the blank line that ends the oversize frame.
+                if text[pos] == "\n":
+                    pos += 1
+                else:
+                    blank = text.find("\n\n", pos)
+                    if blank < 0:
+                        break
+                    pos = blank + 2
+                self._skip = False
+                self.last_event_id = self._id
+                continue
+            pos = self._run(text, pos, out)
+        return out
+
+    def _run(self, text: str, pos: int, out: list[Frame]) -> int:
+        """Decode *text* from *pos* into *out*: its end, or the end of an oversize line."""
+        append = out.append
+        data, event, sse_id = self._data, self._event, self._id
+        cap = self._max
+        # Only a text longer than the cap can hold a line over it: then line by line.
+        check = len(text) - pos > cap
+        last: str | None = None  # the id buffer at the last dispatch, if any
+        for m in (_LINE if check else _FRAME_OR_LINE).finditer(text, pos):
+            id1, name, id2, value, line = m.groups()
+            if line is None:
+                # A whole usual frame (the common case: one C match per event).
+                if id1 is not None:
+                    sse_id = id1
+                if id2 is not None:
+                    sse_id = id2
+                if data:
+                    if self._size + len(value) > cap:
+                        # Oversize, and already complete: dropped here and now.
+                        self.oversize += 1
+                        self._data, self._size, self._event = [], 0, ""
+                        self._id = self.last_event_id = sse_id
+                        return m.end()
+                    data.append(value)
+                    value = "\n".join(data)
+                    data = []
+                    self._size = 0
+                append((name if name is not None else event, value, sse_id))
+                event = ""
+                last = sse_id
+                continue
             if not line:
                 # Dispatch: the id buffer becomes the last event id even when nothing
                 # is dispatched; an empty data buffer dispatches nothing.
-                self.last_event_id = self._id
+                last = sse_id
                 if data:
-                    out.append((event, "\n".join(data), self._id))
+                    append((event, "\n".join(data), sse_id))
                     data = []
+                    self._size = 0
                 elif event == "heartbeat":
                     # Not a browser: a data-less heartbeat still proves the stream is
                     # alive (doctor's "first event or heartbeat"); it carries no payload.
-                    out.append((event, "", self._id))
+                    append((event, "", sse_id))
                 event = ""
                 continue
-            # The usual spellings in one slice each (what the general path does).
-            if line[:6] == "data: ":
-                data.append(line[6:])
-                continue
-            if line[:4] == "id: ":
-                if "\0" not in line:
-                    self._id = line[4:]
-                continue
-            if line[:7] == "event: ":
-                event = line[7:]
-                continue
-            name, colon, value = line.partition(":")
+            if check and len(line) > cap:
+                break
+            field, colon, value = line.partition(":")
             if colon:
-                if not name:
+                if not field:
                     continue  # a comment
                 if value[:1] == " ":
                     value = value[1:]
-            if name == "data":
+            if field == "data":
+                self._size += len(value)
+                if self._size > cap:
+                    break
                 data.append(value)
-            elif name == "event":
+            elif field == "event":
                 event = value
-            elif name == "id":
+            elif field == "id":
                 if "\0" not in value:
-                    self._id = value
-            elif name == "retry" and value.isascii() and value.isdigit():
+                    sse_id = value
+            elif field == "retry" and value.isascii() and value.isdigit():
                 self.retry = int(value)
             # any other field is ignored
-        self._data = data
-        self._event = event
-        return out
+        else:
+            self._data, self._event, self._id = data, event, sse_id
+            if last is not None:
+                self.last_event_id = last
+            return len(text)
+        # An oversize line: the frame it belongs to is dropped up to its blank line.
+        self._id = sse_id
+        if last is not None:
+            self.last_event_id = last
+        self._oversize()
+        return m.end()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 from httpx_sse import EventSource
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -51,11 +53,15 @@ def line(draw: st.DrawFn) -> str:
 
 @st.composite
 def usual_frame(draw: st.DrawFn) -> list[str]:
-    """A frame as connectors write it (the decoder's fast path), then its blank line."""
-    lines = [f"id: {draw(VALUE)}"] if draw(st.booleans()) else []
+    """A frame as servers write it: `id:`/`event:` in any order, with or without the
+    space, comments around them, one `data:` line, then its blank line."""
+    space = draw(st.sampled_from(["", " "]))
+    head = [f"id:{space}{draw(VALUE)}"] if draw(st.booleans()) else []
     if draw(st.booleans()):
-        lines.append(f"event: {draw(VALUE)}")
-    return [*lines, f"data: {draw(VALUE)}", ""]
+        head.insert(draw(st.integers(0, len(head))), f"event:{space}{draw(VALUE)}")
+    if draw(st.booleans()):
+        head.insert(draw(st.integers(0, len(head))), ":" + draw(VALUE))
+    return [*head, f"data:{space}{draw(VALUE)}", ""]
 
 
 @st.composite
@@ -218,3 +224,129 @@ def test_the_id_buffer_starts_at_the_given_resume_point() -> None:
     assert decoder.last_event_id == "7"
     assert decoder.feed(b"data: a\n\nid:\ndata: b\n\n") == [("", "a", "7"), ("", "b", "")]
     assert decoder.last_event_id == ""
+
+
+# -- cost: linear in the chunk, whatever the shape of the lines ------------------------------
+
+PAYLOAD = '{"type":"actions","actions":[' + ",".join(['{"title":"a click"}'] * 50) + "]}"
+
+# Every line shape the WHATWG rules allow, one frame each ({i}: the frame's number).
+SHAPES = {
+    "id, event, data": "id: {i}\nevent: actions\ndata: {p}\n\n",
+    "event before id": "event: actions\nid: {i}\ndata: {p}\n\n",
+    "no space after the colons": "id:{i}\nevent:actions\ndata:{p}\n\n",
+    "CRLF line ends": "id: {i}\r\nevent: actions\r\ndata: {p}\r\n\r\n",
+    "CR line ends": "id: {i}\revent: actions\rdata: {p}\r\r",
+    "comment lines between frames": ": keep-alive\nid: {i}\ndata: {p}\n\n: ping\n\n",
+    "retry and unknown fields": "retry: 1000\nfoo: bar\nid: {i}\ndata: {p}\n\n",
+    "multi-line data": "id: {i}\ndata: {p}\ndata:{p}\ndata\n\n",
+    "two spaces, fields without colon": "id\nevent\ndata:  {p}\n\n",
+    "id with NUL": "id: {i}\0\ndata: {p}\n\n",
+    "data-less frames": "id: {i}\nevent: heartbeat\n\nevent: x\n\ndata: {p}\n\n",
+}
+
+
+def per_event_seconds(shape: str, frames: int) -> float:
+    """Best-of-7 decoding CPU time of *frames* frames fed as ONE chunk, per event.
+
+    CPU time of this thread, not wall time: on a loaded machine a long run is
+    preempted more often than a short one, which wall time would count as cost.
+    """
+    chunk = "".join(shape.format(i=i, p=PAYLOAD) for i in range(frames)).encode()
+    best = float("inf")
+    for _ in range(7):
+        decoder = SSEDecoder()
+        start = time.thread_time()
+        events = decoder.feed(chunk)
+        best = min(best, time.thread_time() - start)
+        assert len([e for e in events if e[1]]) == frames
+    return best / frames
+
+
+@pytest.mark.parametrize("shape", SHAPES.values(), ids=list(SHAPES))
+def test_decoding_cost_per_event_does_not_grow_with_the_chunk(shape: str) -> None:
+    # 20 times the frames in one chunk: a cost that grows with the chunk (a search
+    # rescanning the rest of the chunk per frame) makes each event ~20x dearer. A
+    # linear decoder stays near 1x; 4x leaves room for a loaded machine's noise.
+    small = per_event_seconds(shape, 200)
+    large = per_event_seconds(shape, 4000)
+    assert large < 4 * small, f"{large / small:.1f}x per event with 20x the chunk"
+
+
+# -- bounded memory: lines and frames over the cap are skipped and counted ------------------
+
+
+def test_a_data_line_that_never_ends_does_not_grow_memory_past_the_cap() -> None:
+    import tracemalloc
+
+    cap = 1 << 20
+    decoder = SSEDecoder(max_size=cap)
+    piece = b"x" * 65536
+    tracemalloc.start()
+    try:
+        decoder.feed(b"id: 1\ndata: ")
+        for _ in range(256):  # 16 MiB of one line, 16 times the cap
+            assert decoder.feed(piece) == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 3 * cap
+    assert decoder.oversize == 1
+    # The rest of the line and its frame are skipped; the next frame comes through.
+    assert decoder.feed(b"xx\ndata: more\n\nid: 2\ndata: next\n\n") == [("", "next", "2")]
+    assert decoder.oversize == 1
+
+
+def test_an_oversize_frame_in_one_chunk_is_skipped_and_its_neighbours_kept() -> None:
+    decoder = SSEDecoder(max_size=100)
+    big = "y" * 101
+    body = f"id: 1\ndata: a\n\nid: 2\ndata: {big}\n\nid: 3\nevent: e\ndata: c\n\n"
+    assert decoder.feed(body.encode()) == [("", "a", "1"), ("e", "c", "3")]
+    assert decoder.oversize == 1
+    # The skipped frame's id was passed: a reconnection does not ask for it again.
+    decoder = SSEDecoder(max_size=100)
+    assert decoder.feed(f"data: a\n\nid: 2\ndata: {big}\n\n".encode()) == [("", "a", "")]
+    assert decoder.last_event_id == "2"
+
+
+def test_data_lines_adding_up_past_the_cap_drop_their_frame_whatever_the_chunks() -> None:
+    line = "z" * 40
+    body = f"data: {line}\ndata: {line}\ndata: {line}\n\ndata: ok\n\n".encode()
+    for size in (1, 7, len(body)):
+        decoder = SSEDecoder(max_size=100)
+        events = [e for i in range(0, len(body), size) for e in decoder.feed(body[i : i + size])]
+        assert events == [("", "ok", "")], size
+        assert decoder.oversize == 1
+    # At the cap exactly, the frame is whole.
+    decoder = SSEDecoder(max_size=80)
+    assert decoder.feed(f"data: {line}\ndata: {line}\n\n".encode()) == [("", f"{line}\n{line}", "")]
+    assert decoder.oversize == 0
+
+
+def test_an_oversize_event_or_unknown_line_drops_its_frame_too() -> None:
+    decoder = SSEDecoder(max_size=10)
+    body = b"event: " + b"e" * 20 + b"\ndata: a\n\nfoo: " + b"f" * 20 + b"\ndata: b\n\ndata: c\n\n"
+    for chunks in ([body], [body[i : i + 3] for i in range(0, len(body), 3)]):
+        decoder = SSEDecoder(max_size=10)
+        assert [e for c in chunks for e in decoder.feed(c)] == [("", "c", "")]
+        assert decoder.oversize == 2
+
+
+@settings(max_examples=200, deadline=None)
+@given(stream(), st.integers(1, 12))
+def test_the_cap_gives_the_same_events_whatever_the_chunk_boundaries(
+    case: tuple[bytes, list[int]], cap: int
+) -> None:
+    body, cuts = case
+    whole = SSEDecoder(max_size=cap)
+    expected = whole.feed(body)
+    for chunks in (split(body, cuts), [body[i : i + 1] for i in range(len(body))]):
+        decoder = SSEDecoder(max_size=cap)
+        assert [e for c in chunks for e in decoder.feed(c)] == expected
+        assert (decoder.oversize, decoder.last_event_id, decoder.retry) == (
+            whole.oversize,
+            whole.last_event_id,
+            whole.retry,
+        )
+    # Nothing over the cap is ever dispatched.
+    assert all(len(data) <= cap for _, data, _ in expected)
