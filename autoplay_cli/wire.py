@@ -225,11 +225,13 @@ def payload_text(payload: Payload) -> str:
     its prose alone (as in the SDK), so the header is added here.
     """
     if isinstance(payload, SummaryPayload):
-        return (
-            f"Session {payload.session_id or 'unknown'} — summary of {payload.replaces} "
-            f"actions\n{payload.to_text()}"
-        )
+        return f"{_summary_header(payload.session_id, payload.replaces)}\n{payload.to_text()}"
     return payload.to_text()
+
+
+def _summary_header(session_id: str | None, replaces: int | None) -> str:
+    n = replaces or 0
+    return f"Session {session_id or 'unknown'} — summary of {n} action{'s' * (n != 1)}"
 
 
 _FAST: dict[str, bool] = {"fast": True}  # validation context of parse_event's one-call path
@@ -449,8 +451,9 @@ def event_text(event: PayloadEvent) -> str:
     view: Any = event.view
     session = view.session_id or "unknown"
     if view.type == "summary":
-        return f"Session {session} — summary of {view.replaces or 0} actions\n{view.summary or ''}"
-    lines = [f"Session {session} — {len(view.actions)} actions"]
+        return f"{_summary_header(view.session_id, view.replaces)}\n{view.summary or ''}"
+    n = len(view.actions)
+    lines = [f"Session {session} — {n} action{'s' * (n != 1)}"]
     lines += [
         # `or` turns the nulls the view keeps into the models' defaults.
         f"[{a.index or 0}] {(a.type or '').lower()}: {a.description or ''} — {a.canonical_url}"

@@ -100,25 +100,6 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' * (n != 1)}"
 
 
-def text_form(view: Any) -> str:
-    """A payload's ``to_text()`` form, from the fields the stream already read (no model).
-
-    ``view`` is the event's :attr:`~autoplay_cli.wire.PayloadEvent.view`; the result
-    equals ``event.payload.to_text()`` (a test keeps them equal).
-    """
-    session = view.session_id or "unknown"
-    if view.type == "actions":
-        actions = view.actions
-        n = len(actions)
-        return f"Session {session} — {n} action{'s' * (n != 1)}" + "".join(
-            [
-                f"\n[{a.index}] {a.type.lower()}: {a.description} — {a.canonical_url}"
-                for a in actions
-            ]
-        )
-    return f"Session {session} — summary of {plural(view.replaces, 'action')}\n{view.summary}"
-
-
 class _BaseSink:
     """Stderr side shared by every output mode."""
 
@@ -198,8 +179,14 @@ class _BufferedSink(_BaseSink):
 class TextSink(_BufferedSink):
     """``--text``: the payload's ``to_text()`` form, a blank line between events."""
 
+    def __init__(self, verbose: bool) -> None:
+        super().__init__(verbose)
+        from autoplay_cli.wire import event_text
+
+        self._text = event_text
+
     def event(self, event: PayloadEvent) -> None:
-        text = text_form(event.view) + "\n\n"
+        text = self._text(event) + "\n\n"
         self._chunks.append(clean(text) if may_hold_controls(event) else text)
 
 
@@ -233,7 +220,7 @@ class HumanSink(_BufferedSink):
             ]
             self._chunks += [clean("".join(lines))] if may_hold_controls(event) else lines
         else:
-            line = f"{head}≡ SUMMARY of {plural(p.replaces, 'action')}: {p.summary}\n"
+            line = f"{head}≡ SUMMARY of {plural(p.replaces or 0, 'action')}: {p.summary or ''}\n"
             self._chunks.append(clean(line) if may_hold_controls(event) else line)
 
     def _coloured(self, event: PayloadEvent) -> None:
@@ -250,8 +237,8 @@ class HumanSink(_BufferedSink):
             ]
         else:
             self._chunks.append(
-                f"{head}\x1b[1;7m≡ SUMMARY of {plural(p.replaces, 'action')}: {RESET}"
-                f"\x1b[3m{clean(p.summary)}{RESET}\n"
+                f"{head}\x1b[1;7m≡ SUMMARY of {plural(p.replaces or 0, 'action')}: {RESET}"
+                f"\x1b[3m{clean(p.summary or '')}{RESET}\n"
             )
 
 

@@ -28,9 +28,9 @@ from autoplay_cli.errors import (
     ServiceUnavailableError,
     redact,
 )
+from autoplay_cli.redact import mask_urls as mask_url
 from autoplay_cli.stream.backoff import SERVER_DELAY_LIMIT, Backoff
 from autoplay_cli.stream.sse import SSEDecoder
-from autoplay_cli.redact import mask_urls as mask_url
 from autoplay_cli.wire import (
     HEARTBEAT_EVENT,
     GapEvent,

@@ -778,18 +778,17 @@ def payload_texts() -> Any:
     return st.one_of(actions, summary).map(json.dumps)
 
 
-def test_the_text_form_from_the_view_equals_the_models_to_text() -> None:
+def test_the_text_form_from_the_view_equals_the_models_text() -> None:
     from hypothesis import given, settings
 
-    from autoplay_cli.cli.tail_render import text_form
-    from autoplay_cli.wire import PayloadEvent, parse_event
+    from autoplay_cli.wire import PayloadEvent, event_text, parse_event, payload_text
 
     @settings(max_examples=300, deadline=None)
     @given(payload_texts())
     def check(data: str) -> None:
         event = parse_event("message", data, "1")
         assert isinstance(event, PayloadEvent)
-        assert text_form(event.view) == event.payload.to_text()
+        assert event_text(event) == payload_text(event.payload)
 
     check()
 
