@@ -25,6 +25,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
+from autoplay_cli.codemods.bindings import ParseFailure, RoundTripError
 from autoplay_cli.codemods.discover import discover
 from autoplay_cli.codemods.mapping import DEFAULT_MAP
 
@@ -33,6 +34,10 @@ DEEP_STACK_BYTES = 512 * 1024 * 1024
 DEEP_RECURSION_LIMIT = 100_000
 
 T = TypeVar("T")
+
+#: Files larger than this are skipped with a message: no hand-written module is this big,
+#: and a generated one would cost gigabytes of memory in the libcst path.
+MAX_SOURCE_BYTES = 2 * 1024 * 1024
 
 #: Below this much source to parse, starting worker processes costs more than it saves
 #: (libcst parses roughly half a megabyte a second per core).
@@ -45,18 +50,21 @@ class Mode(Enum):
     DIFF = "diff"
 
 
+_LABELS = {"review": "manual review", "port": "manual port"}
+
+
 @dataclass
 class Finding:
     """One item of the report that points at a line: a manual review, or a failure."""
 
     path: str
     line: int  # 0 when the whole file is concerned
-    kind: str  # "review" or "error"
+    kind: str  # "review", "port" (to port by hand to a newer API) or "error"
     message: str
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        label = "manual review" if self.kind == "review" else self.kind
+        label = _LABELS.get(self.kind, self.kind)
         return f"{where}: {label}: {self.message}"
 
 
@@ -160,17 +168,21 @@ _LINE = re.compile(rb"[^\n]*\n|[^\n]+\Z")
 
 def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
     """Rewrite one file in memory (never writes). Top-level so worker processes can run it."""
-    import libcst as cst
-
-    from autoplay_cli.codemods.rewriter import RoundTripError, rewrite_source
+    from autoplay_cli.codemods.engine import rewrite_source
 
     outcome = FileOutcome(path)
     try:
         st = os.stat(path)
+        if st.st_size > MAX_SOURCE_BYTES:
+            outcome.error = _too_large(path, st.st_size)
+            return outcome
         with open(path, "rb") as handle:
-            source = handle.read()
+            source = handle.read(MAX_SOURCE_BYTES + 1)
     except OSError as exc:
         outcome.error = Finding(path, 0, "error", f"cannot read: {exc.strerror or exc}")
+        return outcome
+    if len(source) > MAX_SOURCE_BYTES:  # grew since the stat
+        outcome.error = _too_large(path, len(source))
         return outcome
     outcome.signature = (st.st_mtime_ns, st.st_size)
     nul = source.find(b"\0")
@@ -183,10 +195,10 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
         try:
             result = rewrite_source(source)
         except RecursionError:
-            # Deeply nested code (say, a thousand implicitly concatenated strings) outgrows
-            # the default limit; libcst's visitors recurse once per level.
+            # Deeply nested code the libcst path must take (libcst's visitors recurse
+            # once per level) outgrows the default limit.
             result = with_deep_stack(rewrite_source, source)
-    except cst.ParserSyntaxError as exc:
+    except ParseFailure as exc:
         outcome.error = _syntax_error(path, source, exc)
         return outcome
     except RoundTripError as exc:
@@ -198,13 +210,23 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
     except RecursionError:
         outcome.error = Finding(path, 0, "error", "nested too deeply to rewrite")
         return outcome
-    outcome.reviews = [Finding(path, r.line, "review", r.message) for r in result.reviews]
+    outcome.reviews = [Finding(path, r.line, r.kind, r.message) for r in result.reviews]
     if result.code != source:
         outcome.new_source = result.code
         outcome.imports, outcome.references = result.imports, result.references
         if want_diff:
             outcome.diff = unified_diff(path, source, result.code)
     return outcome
+
+
+def _too_large(path: str, size: int) -> Finding:
+    return Finding(
+        path,
+        0,
+        "error",
+        f"skipped: {size / 1_048_576:.1f} MiB is over the {MAX_SOURCE_BYTES // 1_048_576} MiB "
+        "limit for one source file; migrate it by hand or split it",
+    )
 
 
 def with_deep_stack(func: Callable[[bytes], T], arg: bytes) -> T:
@@ -236,7 +258,7 @@ def with_deep_stack(func: Callable[[bytes], T], arg: bytes) -> T:
     return box["value"]  # type: ignore[no-any-return]
 
 
-def _syntax_error(path: str, source: bytes, exc: Exception) -> Finding:
+def _syntax_error(path: str, source: bytes, exc: ParseFailure) -> Finding:
     """Locate a parse failure. CPython's own parser names the line and cause more
     precisely than libcst's; when CPython accepts the file, libcst's verdict stands."""
     try:
@@ -245,9 +267,7 @@ def _syntax_error(path: str, source: bytes, exc: Exception) -> Finding:
         return Finding(path, syntax.lineno or 0, "error", f"does not parse: {syntax.msg}")
     except (ValueError, UnicodeDecodeError) as other:
         return Finding(path, 0, "error", f"does not parse: {other}")
-    line = int(getattr(exc, "raw_line", 0) or 0)
-    reason = str(getattr(exc, "message", "") or exc).strip().splitlines()[0]
-    return Finding(path, line, "error", f"libcst cannot parse it: {reason}")
+    return Finding(path, exc.line, "error", f"libcst cannot parse it: {exc.reason}")
 
 
 def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None:

@@ -199,7 +199,12 @@ def test_a_file_libcst_cannot_reproduce_is_left_unchanged(
         raise rewriter.RoundTripError("libcst reprints this file with 3 lines instead of 4")
 
     monkeypatch.setattr(rewriter, "apply_onto_original", refuse)
-    source = LEGACY + "try:\n    pass\nexcept OSError :\n    pass\n"
+    # A parameter named like a renamed SDK name needs scope analysis: the libcst path.
+    source = (
+        LEGACY + "from autoplay_sdk import ConversationEvent\n"
+        "def f(ConversationEvent=None):\n    pass\n"
+        "try:\n    pass\nexcept OSError :\n    pass\n"
+    )
     tree(tmp_path, {"a.py": source, "b.py": LEGACY})
     report = migrate([tmp_path], jobs=1)
     assert (tmp_path / "a.py").read_text() == source

@@ -1,0 +1,30 @@
+"""The differential check: the splicing rewriter gives exactly what the libcst one gives."""
+
+from __future__ import annotations
+
+from autoplay_cli.codemods.bindings import RewriteResult
+from autoplay_cli.codemods.engine import rewrite_by_splicing
+from autoplay_cli.codemods.rewriter import rewrite_source as rewrite_with_libcst
+from autoplay_cli.codemods.source import Unsupported
+
+#: How many checked inputs the splicing path took, and how many it left to libcst.
+TALLY = {"spliced": 0, "left": 0}
+
+
+def _facts(result: RewriteResult) -> tuple[bytes, int, int, list[tuple[int, str]]]:
+    reviews = sorted((r.line, r.message) for r in result.reviews if r.kind == "review")
+    return result.code, result.imports, result.references, reviews
+
+
+def assert_same_as_libcst(source: bytes, result: RewriteResult) -> bool:
+    """Check *result* (the engine's) against the libcst rewriter; True if it was spliced."""
+    try:
+        spliced = rewrite_by_splicing(source)
+    except Unsupported:
+        TALLY["left"] += 1
+        return False
+    TALLY["spliced"] += 1
+    reference = rewrite_with_libcst(source)
+    assert _facts(spliced) == _facts(reference)
+    assert _facts(result) == _facts(reference)
+    return True
