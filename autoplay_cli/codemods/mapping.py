@@ -71,10 +71,28 @@ class ImportMap:
         self._by_length = sorted(self.moves, key=lambda old: old.count("."), reverse=True)
         # A dotted path under the root inside free text, e.g. "Optional[autoplay_sdk.x.Y]".
         self.path_pattern = re.compile(rf"(?<![\w.]){re.escape(root)}(?:\.[A-Za-z_]\w*)+")
-        words = {old.split(".")[1] for old in [*self.moves, *self.manual]} | set(self.renames)
-        alternation = b"|".join(re.escape(w.encode()) for w in sorted(words))
-        # A file can only need work if it names the root and one legacy word.
-        self._word_pattern = re.compile(rb"\b(?:" + alternation + rb")\b")
+        # The first component under the root of every legacy path: canonical paths reuse
+        # some of these words deeper down (``core.models``), so a word alone proves nothing.
+        words = sorted({old.split(".")[1] for old in [*self.moves, *self.manual]})
+        legacy = b"(?:" + b"|".join(re.escape(w.encode()) for w in words) + b")"
+        root_bytes = re.escape(root.encode())
+        gap = rb"[ \t\f\\\r\n]*"  # spaces and line continuations between a path's parts
+        self._legacy_word = re.compile(rb"\b" + legacy + rb"\b")
+        # ``autoplay_sdk.models``: an import, a chain or a string spelling a legacy path.
+        self._legacy_path = re.compile(rb"\b" + root_bytes + gap + rb"\." + gap + legacy + rb"\b")
+        self._renamed = re.compile(
+            rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in self.renames) + rb")\b"
+            if self.renames
+            else rb"(?!)"
+        )
+        # ``from autoplay_sdk import models``: legacy modules imported by name from the root.
+        self._from_root = re.compile(rb"\bfrom" + gap + root_bytes + gap + rb"import\b")
+        # ``import autoplay_sdk as sdk`` (then ``sdk.models``): an alias of an SDK module.
+        self._alias = re.compile(
+            rb"\b" + root_bytes + rb"(?:[ \t]*\.[ \t]*\w+)*[ \t]+as[ \t]+(\w+)"
+        )
+        self._legacy_after = legacy
+        self._gap = gap
 
     def in_sdk(self, path: str) -> bool:
         return path == self.root or path.startswith(self.root + ".")
@@ -115,8 +133,46 @@ class ImportMap:
         return self.renames.get(name)
 
     def may_need_work(self, data: bytes) -> bool:
-        """Cheap byte scan: can this source contain a legacy reference at all?"""
-        return self.root.encode() in data and self._word_pattern.search(data) is not None
+        """Cheap byte scan: can this source contain a legacy reference at all?
+
+        Conservative (a file that passes may still need nothing), but a canonical file
+        fails it: a legacy word must sit where only a legacy path puts it.
+        """
+        if data.find(self.root.encode()) < 0:  # find, not ``in``: *data* may be an mmap
+            return False
+        if self._legacy_path.search(data) or self._renamed.search(data):
+            return True
+        for match in self._from_root.finditer(data):
+            if self._legacy_word.search(_imported_names(data, match.end())):
+                return True
+        for match in self._alias.finditer(data):
+            through = re.compile(
+                rb"\b"
+                + re.escape(match.group(1))
+                + self._gap
+                + rb"\."
+                + self._gap
+                + self._legacy_after
+                + rb"\b"
+            )
+            if through.search(data):
+                return True
+        return False
+
+
+_CONTINUED_LINE = re.compile(rb"(?:[^\r\n\\]|\\(?:\r\n|\r|\n)?)*")
+
+
+def _imported_names(data: bytes, start: int) -> bytes:
+    """The names part of ``from x import ...`` that starts at *start* (or more of it)."""
+    rest = data[start : start + 8192]
+    head = rest.lstrip(b" \t\\\r\n")
+    if head.startswith(b"("):
+        close = head.find(b")")
+        # A comment may hold a ")" of its own: then keep the whole window.
+        return head if close < 0 or b"#" in head[:close] else head[:close]
+    match = _CONTINUED_LINE.match(rest)
+    return match.group(0) if match else rest
 
 
 DEFAULT_MAP = ImportMap()

@@ -709,6 +709,9 @@ def rewrite_source(source: bytes, table: ImportMap = DEFAULT_MAP) -> RewriteResu
         roundtrip = module.bytes
         if roundtrip != source:
             code = apply_onto_original(source, roundtrip, code)
+        if source.endswith(b"\r") and not code.endswith((b"\r", b"\n")):
+            # libcst drops the final line break of a file whose lines end in a bare CR.
+            code += b"\r"
     return RewriteResult(code, rewriter.imports, rewriter.references, reviews)
 
 

@@ -71,6 +71,21 @@ def test_duplicate_rows_are_rejected() -> None:
         (b"from autoplay_sdk.rag import query\n", False),
         (b"import models  # no sdk here\n", False),
         (b"", False),
+        # Canonical files name legacy words deeper down: they need no parse at all.
+        (
+            b"from autoplay_sdk import ActionsPayload\nfrom autoplay_sdk.core.models import X\n"
+            b"import autoplay_sdk.chat.chatbot\nautoplay_sdk.chat.chatbot.run()\n",
+            False,
+        ),
+        (b"import autoplay_sdk as sdk\nsdk.core.models.X\n", False),
+        (b"import autoplay_sdk as sdk\nsdk.models.X\n", True),
+        (b"import os, autoplay_sdk as sdk\nsdk . chatbot.X\n", True),
+        (b"x = autoplay_sdk.\\\n    models.X\n", True),
+        (b"from autoplay_sdk import (  # see (below)\n    models,\n)\n", True),
+        (b"from autoplay_sdk import ActionsPayload, \\\n    chatbot\n", True),
+        (b"from autoplay_sdk import ActionsPayload\nmodels = 1\n", False),
+        (b"from autoplay_sdk import agent_states\n", True),
+        (b'mock.patch("autoplay_sdk.agent_states.X")\n', True),
     ],
 )
 def test_the_byte_scan_keeps_exactly_the_files_that_may_need_work(

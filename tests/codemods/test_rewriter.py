@@ -21,6 +21,7 @@ from autoplay_cli.codemods.rewriter import (
     RoundTripError,
     apply_onto_original,
 )
+from autoplay_cli.codemods.rewriter import rewrite_source as rewrite_with_libcst
 from tests.codemods.differential import assert_same_as_libcst
 
 ROWS = tuple(row for row in import_map.MODULE_MOVES if row[0] not in import_map.MANUAL_PORTS)
@@ -592,6 +593,17 @@ def test_crlf_line_endings_stay_crlf() -> None:
     )
 
 
+def test_a_file_with_bare_cr_line_ends_keeps_its_final_cr() -> None:
+    before = b"import os\rimport autoplay_sdk.models\rx = autoplay_sdk.models.X\r"
+    after = b"import os\rimport autoplay_sdk.core.models\rx = autoplay_sdk.core.models.X\r"
+    assert rewrite(before).code == after
+    # The libcst path too (a parameter shadowing a renamed name sends the file there).
+    shadowed = b"from autoplay_sdk import ConversationEvent\rdef f(ConversationEvent): pass\r"
+    assert rewrite_with_libcst(before + shadowed).code == after + (
+        b"from autoplay_sdk import ConversationEventType\rdef f(ConversationEvent): pass\r"
+    )
+
+
 def test_encoding_declaration_and_non_utf8_bytes_are_kept() -> None:
     before = "# -*- coding: latin-1 -*-\n# café\nimport autoplay_sdk.models\nS = 'été'\n"
     result = rewrite(before.encode("latin-1"))
@@ -678,7 +690,7 @@ _FORMS = (
     picks=st.lists(
         st.tuples(st.sampled_from(ROWS), st.sampled_from(_FORMS)), min_size=1, max_size=8
     ),
-    newline=st.sampled_from(["\n", "\r\n"]),
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
 )
 def test_any_mixture_migrates_completely_and_stably(
     picks: list[tuple[tuple[str, str], str]], newline: str
@@ -707,6 +719,8 @@ def test_any_mixture_migrates_completely_and_stably(
     # Line endings never mix: every newline keeps the file's style.
     if newline == "\r\n":
         assert result.code.count(b"\n") == result.code.count(b"\r\n")
+    if newline == "\r":
+        assert b"\n" not in result.code and result.code.endswith(b"\r")
 
 
 def test_parenthesised_chains_are_rewritten_and_keep_their_parentheses() -> None:
