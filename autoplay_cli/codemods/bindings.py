@@ -133,6 +133,46 @@ def ast_bindings(tree: ast.AST | Iterable[ast.AST], bindings: Bindings) -> None:
             bindings.rename_shadowed = True
 
 
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def note_imports(statements: Iterable[ast.stmt], bindings: Bindings) -> None:
+    """Note the imports among *statements* and the statements nested in them.
+
+    Statements only (expressions never import), so this is cheap; other bindings of a
+    renamed name are the fixers' to find (``fixers.names``).
+    """
+    renames = bindings.table.renames
+    todo: list[ast.AST] = list(statements)
+    while todo:
+        node = todo.pop()
+        kind = type(node)
+        if kind is ast.Import:
+            for alias in node.names:  # type: ignore[attr-defined]
+                bindings.note_import(alias.name, alias.asname)
+                bindings.rename_shadowed |= (alias.asname or "") in renames
+            continue
+        if kind is ast.ImportFrom:
+            module = node.module  # type: ignore[attr-defined]
+            if not node.level and module:  # type: ignore[attr-defined]
+                for alias in node.names:  # type: ignore[attr-defined]
+                    if alias.name != "*":
+                        bindings.note_import_from(module, alias.name, alias.asname)
+                    else:
+                        bindings.sdk_star |= bindings.table.in_sdk(module)
+                if bindings.table.in_sdk(module):
+                    continue
+            bindings.rename_shadowed |= any(
+                (a.asname or a.name) in renames
+                for a in node.names  # type: ignore[attr-defined]
+            )
+            continue
+        for name in _BODIES:
+            children = getattr(node, name, None)
+            if children:
+                todo.extend(children)
+
+
 def binds_one_of(node: ast.AST, names: dict[str, str]) -> bool:
     """Does *node* bind one of *names* other than by an import from the SDK?"""
     if isinstance(node, ast.Name):

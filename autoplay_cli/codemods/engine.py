@@ -8,11 +8,18 @@ implementation), as does source that ``ast`` on this Python cannot parse.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-from autoplay_cli.codemods.bindings import Bindings, ParseFailure, RewriteResult, ast_bindings
+from autoplay_cli.codemods.bindings import (
+    Bindings,
+    ParseFailure,
+    RewriteResult,
+    ast_bindings,
+    note_imports,
+)
 from autoplay_cli.codemods.fixers import REGISTRY, Context
 from autoplay_cli.codemods.fixers.base import (
     CHAIN_INNER,
@@ -78,16 +85,23 @@ def _merged(reviews: list, ports: list) -> list:  # type: ignore[type-arg]
     return sorted([*reviews, *ports], key=lambda review: review.line)
 
 
-def _interesting(names: Iterable[str]) -> re.Pattern[str]:
+@functools.lru_cache(maxsize=256)
+def _interesting(names: frozenset[str]) -> re.Pattern[str]:
     alternation = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
     return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
 
 
-def _statements_naming(
-    source: SourceText, tree: ast.Module, pattern: re.Pattern[str]
-) -> Iterator[ast.stmt]:
+def _interesting_lines(source: SourceText, pattern: re.Pattern[str]) -> list[int]:
+    return sorted({source.line_of(m.start()) for m in pattern.finditer(source.text)})
+
+
+def _covers(lines: list[int], first: int, last: int) -> bool:
+    index = bisect_left(lines, first)
+    return index < len(lines) and lines[index] <= last
+
+
+def _statements_naming(tree: ast.Module, lines: list[int]) -> Iterator[ast.stmt]:
     """The top-level statements whose lines (comments and decorators included) match."""
-    lines = sorted({source.line_of(m.start()) for m in pattern.finditer(source.text)})
     if not lines:
         return
     first = 1
@@ -95,53 +109,72 @@ def _statements_naming(
         last = statement.end_lineno or statement.lineno
         # Statements can share a line (``a; b``): each is looked at for its own lines.
         first = min(first, statement.lineno)
-        index = bisect_left(lines, first)
-        if index < len(lines) and lines[index] <= last:
+        if _covers(lines, first, last):
             yield statement
         first = last + 1
 
 
 def _splice(source_bytes: bytes, tree: ast.Module, table: ImportMap) -> RewriteResult:
     source = SourceText.decode(source_bytes)
-    bindings = Bindings(table)
-    # Imports of the SDK name its root on their lines; other bindings of a renamed name
-    # spell that name: only the statements holding either need a look.
-    roots = _statements_naming(source, tree, _interesting([table.root, *table.renames]))
-    candidates = list(roots)
+    # Imports of the SDK name its root on their lines: only statements holding it count.
+    roots = _interesting_lines(source, _interesting(frozenset([table.root])))
+    candidates = list(_statements_naming(tree, roots))
     if not candidates:
         return RewriteResult(source_bytes)
-    ast_bindings(candidates, bindings)
+    bindings = Bindings(table)
+    note_imports(candidates, bindings)
     if bindings.renamed_locals and bindings.rename_shadowed:
         raise Unsupported("a renamed name that something else binds too: scopes decide")
     if bindings.sdk_star and any(re.search(rf"\b{n}\b", source.text) for n in table.renames):
         raise Unsupported("a renamed name that may come from a star import")
     ctx = Context(table, bindings, source)
-    pattern = _interesting(bindings.interesting_names | set(table.renames))
-    for statement in _statements_naming(source, tree, pattern):
-        _walk(ctx, statement)
+    names = frozenset(bindings.interesting_names | set(table.renames))
+    lines = _interesting_lines(source, _interesting(names))
+    for statement in _statements_naming(tree, lines):
+        _walk(ctx, statement, lines)
     reviews = ctx.reviews
     if table.manual and b"agent_states" in source_bytes:
-        reviews = _merged(reviews, find_manual_ports(tree, bindings, table))
+        port_bindings = Bindings(table)
+        ast_bindings(tree, port_bindings)
+        reviews = _merged(reviews, find_manual_ports(tree, port_bindings, table))
+    reviews = sorted(reviews, key=lambda review: review.line)
     if not source.edits:
-        return RewriteResult(source_bytes, reviews=sorted(reviews, key=lambda r: r.line))
+        return RewriteResult(source_bytes, reviews=reviews)
     code = source.encode(source.result())
-    return RewriteResult(
-        code, ctx.imports, ctx.references, sorted(reviews, key=lambda review: review.line)
-    )
+    return RewriteResult(code, ctx.imports, ctx.references, reviews)
 
 
-def _walk(ctx: Context, statement: ast.stmt) -> None:
-    """Visit every node under *statement* (iteratively: deep code must not recurse)."""
+# The fields of each node type that hold nodes (``ctx`` and operators never matter).
+_SKIPPED_FIELDS = frozenset({"ctx", "op"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = _CHILD_FIELDS.get(kind)
+    if fields is None:
+        fields = tuple(f for f in kind._fields if f not in _SKIPPED_FIELDS)  # type: ignore[attr-defined]
+        _CHILD_FIELDS[kind] = fields
+    return fields
+
+
+def _walk(ctx: Context, statement: ast.stmt, lines: list[int]) -> None:
+    """Visit the nodes under *statement* that can matter (iteratively: deep code must not
+    recurse); nested statements none of whose lines name anything are skipped."""
     stack: list[tuple[ast.AST, int]] = [(statement, 0)]
+    registry = REGISTRY
     while stack:
         node, flags = stack.pop()
-        for fix in REGISTRY.get(type(node), ()):
-            fix(ctx, node, flags)
+        fixers = registry.get(type(node))
+        if fixers is not None:
+            for fix in fixers:
+                fix(ctx, node, flags)
         inherited = flags & ~CHAIN_INNER
         kind = type(node)
         if kind is ast.Attribute:
             value = node.value  # type: ignore[attr-defined]
             stack.append((value, inherited | (CHAIN_INNER if type(value) is ast.Attribute else 0)))
+            continue
+        if kind is ast.Name or kind is ast.Constant:
             continue
         if kind is ast.Assign:
             if any(_is_all(t) for t in node.targets):  # type: ignore[attr-defined]
@@ -152,7 +185,7 @@ def _walk(ctx: Context, statement: ast.stmt) -> None:
         elif kind is ast.AnnAssign:
             if _is_all(node.target):  # type: ignore[attr-defined]
                 inherited |= IN_ALL
-            elif node.annotation is not None:  # type: ignore[attr-defined]
+            else:
                 stack.append((node.annotation, inherited | IN_ANNOTATION))  # type: ignore[attr-defined]
                 for child in (node.target, node.value):  # type: ignore[attr-defined]
                     if child is not None:
@@ -172,14 +205,23 @@ def _walk(ctx: Context, statement: ast.stmt) -> None:
             if node.annotation is not None:  # type: ignore[attr-defined]
                 stack.append((node.annotation, inherited | IN_ANNOTATION))  # type: ignore[attr-defined]
             continue
-        elif kind in _FUNCTIONS and node.returns is not None:  # type: ignore[attr-defined]
-            stack.append((node.returns, inherited | IN_ANNOTATION))  # type: ignore[attr-defined]
-            for child in ast.iter_child_nodes(node):
-                if child is not node.returns:  # type: ignore[attr-defined]
-                    stack.append((child, inherited))
-            continue
-        for child in ast.iter_child_nodes(node):
-            stack.append((child, inherited))
+        returns = getattr(node, "returns", None) if kind in _FUNCTIONS else None
+        for name in _child_fields(kind):
+            value = getattr(node, name)
+            if value is None or value is returns:
+                continue
+            if type(value) is list:
+                for child in value:
+                    if isinstance(child, ast.stmt) and not _covers(
+                        lines, child.lineno, child.end_lineno or child.lineno
+                    ):
+                        continue  # decorators sit before ``lineno``, but are expressions
+                    if isinstance(child, ast.AST):
+                        stack.append((child, inherited))
+            elif isinstance(value, ast.AST):
+                stack.append((value, inherited))
+        if returns is not None:
+            stack.append((returns, inherited | IN_ANNOTATION))
 
 
 def _is_all(target: ast.AST) -> bool:

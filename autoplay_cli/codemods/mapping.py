@@ -67,8 +67,8 @@ class ImportMap:
         self.manual = tuple(sorted(manual, key=lambda old: old.count(".")))
         self.moves = {old: new for old, new in moves if old not in manual}
         self.renames = dict(renames)
-        # Longest first, so a nested row beats its parent row.
-        self._by_length = sorted(self.moves, key=lambda old: old.count("."), reverse=True)
+        # Prefixes are tried longest first, so a nested row beats its parent row.
+        self._deepest = max((old.count(".") + 1 for old in self.moves), default=0)
         # A dotted path under the root inside free text, e.g. "Optional[autoplay_sdk.x.Y]".
         self.path_pattern = re.compile(rf"(?<![\w.]){re.escape(root)}(?:\.[A-Za-z_]\w*)+")
         # The first component under the root of every legacy path: canonical paths reuse
@@ -101,9 +101,12 @@ class ImportMap:
         """The longest row equal to *path* or to a leading run of its dotted components."""
         if not path.startswith(self.root + "."):
             return None
-        for old in self._by_length:
-            if path == old or path.startswith(old + "."):
-                return PrefixHit(old, self.moves[old], path[len(old) :])
+        parts = path.split(".")
+        for count in range(min(len(parts), self._deepest), 1, -1):
+            old = ".".join(parts[:count])
+            new = self.moves.get(old)
+            if new is not None:
+                return PrefixHit(old, new, path[len(old) :])
         return None
 
     def manual_port(self, path: str) -> str | None:

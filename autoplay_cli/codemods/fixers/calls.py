@@ -7,6 +7,7 @@ parameter that holds it. A target built at run time that spells a legacy path is
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from dataclasses import dataclass
 
@@ -60,6 +61,7 @@ _ONE_LITERAL = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)
 def rule_for(callee: str) -> CallRule | None:
     return next((rule for rule in CALLS if rule.matches(callee)), None)
 

@@ -122,42 +122,61 @@ def _split(
     module_span: tuple[int, int],
     groups: dict[str, list[tuple[int, str | None]]],
 ) -> None:
-    """One statement per new home, each on its own line with the original's indentation
-    and trailing comment (a linter suppression applies to every one of them)."""
+    """One statement per new home, each on its own line(s) with the original's indentation
+    and trailing comment (a linter suppression applies to every one of them).
+
+    Names keep the comma and comment that followed them; in parentheses, a statement
+    that does not hold the last name closes where the original closed.
+    """
     source, text = ctx.source, ctx.source.text
     start, end = span
     line_start = source.line_starts[node.lineno - 1]
-    line = source.line_text(node.lineno)
-    line_end = line_start + len(line)
+    end_line = node.end_lineno or node.lineno
+    line_end = source.line_starts[end_line - 1] + len(source.line_text(end_line))
     indent, trailing = text[line_start:start], text[end:line_end]
-    body = text[start:end]
+    spans = [source.span(alias) for alias in node.names]
+    between = text[module_span[1] : spans[0][0]]
+    parenthesized = "(" in between
     if (
-        node.lineno != node.end_lineno
-        or indent.strip()
-        or "\\" in body
-        or "(" in text[module_span[1] : source.offset(node.names[0].lineno, 0) + 1]
+        indent.strip()
+        or "\\" in text[start:end]
+        or (node.lineno != end_line and not parenthesized)
         or not trailing.endswith(("\n", "\r"))
         or trailing.lstrip(" \t\f")[:1] not in ("#", "\n", "\r")
     ):
-        raise Unsupported("a split of an import that is not alone on its line")
-    spans = [source.span(alias) for alias in node.names]
-    aliases = []
-    for alias, (alias_start, alias_end) in zip(node.names, spans, strict=True):
-        aliases.append(text[alias_start:alias_end])
+        raise Unsupported("a split of an import that is not alone on its line(s)")
+    for alias in node.names:
         _name_span(ctx, alias)
     separators = [text[spans[i][1] : spans[i + 1][0]] for i in range(len(spans) - 1)]
+    final_index = len(node.names) - 1
+    final_tail = text[spans[-1][1] : end]  # ``)`` and what precedes it, in parentheses
+    closing = ""
+    if parenthesized:
+        newline = max(final_tail.rfind("\n"), final_tail.rfind("\r"))
+        closing = final_tail[newline + 1 : final_tail.rfind(")")]
+        if newline < 0 or closing.strip():
+            raise Unsupported("a closing parenthesis on the line of the last name")
     head = text[start : module_span[0]]
-    between = text[module_span[1] : spans[0][0]]
     lines = []
     for target, members in groups.items():
         parts = []
         for position, (index, spelled) in enumerate(members):
-            alias_text = aliases[index]
+            alias = node.names[index]
+            alias_text = text[spans[index][0] : spans[index][1]]
             if spelled is not None:
-                alias_text = spelled + alias_text[len(node.names[index].name) :]
+                alias_text = spelled + alias_text[len(alias.name) :]
             parts.append(alias_text)
             if position < len(members) - 1:
                 parts.append(separators[index])
+            elif index == final_index:
+                parts.append(final_tail)
+            elif parenthesized:
+                # The comma's line break now closes this statement.
+                separator = separators[index]
+                newline = max(separator.rfind("\n"), separator.rfind("\r"))
+                if newline < 0:
+                    raise Unsupported("names sharing a line inside parentheses")
+                parts.append(separator[: newline + 1] + closing + ")")
         name = module if target == module else target
         lines.append(f"{indent}{head}{name}{between}{''.join(parts)}{trailing}")
     source.replace(line_start, line_end, "".join(lines))

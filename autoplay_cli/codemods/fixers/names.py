@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 
+from autoplay_cli.codemods.bindings import binds_one_of
 from autoplay_cli.codemods.fixers.base import IN_FSTRING, Context, fixer
 from autoplay_cli.codemods.source import Unsupported
 
@@ -23,6 +24,28 @@ def fix_name(ctx: Context, node: ast.AST, flags: int) -> None:
     start, end = ctx.source.span(node)
     ctx.source.replace(start, end, new_name)
     ctx.references += 1
+
+
+_BINDERS = [
+    ast.Name,
+    ast.arg,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.ExceptHandler,
+    ast.MatchAs,
+    ast.MatchStar,
+    ast.MatchMapping,
+]
+_BINDERS += [getattr(ast, n) for n in ("TypeVar", "ParamSpec", "TypeVarTuple") if hasattr(ast, n)]
+
+
+@fixer(*_BINDERS)
+def refuse_shadowed_renames(ctx: Context, node: ast.AST, flags: int) -> None:
+    # A parameter, a class attribute or a local of the renamed name is another binding:
+    # which uses are the import's is a question of scopes, for the libcst path.
+    if ctx.bindings.renamed_locals and binds_one_of(node, ctx.table.renames):
+        raise Unsupported("a renamed name that something else binds too: scopes decide")
 
 
 @fixer(ast.Global, ast.Nonlocal, ast.MatchClass)
