@@ -8,10 +8,9 @@ implementation), as does source that ``ast`` on this Python cannot parse.
 from __future__ import annotations
 
 import ast
-import functools
 import re
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from autoplay_cli.codemods.bindings import (
     Bindings,
@@ -85,14 +84,20 @@ def _merged(reviews: list, ports: list) -> list:  # type: ignore[type-arg]
     return sorted([*reviews, *ports], key=lambda review: review.line)
 
 
-@functools.lru_cache(maxsize=256)
-def _interesting(names: frozenset[str]) -> re.Pattern[str]:
-    alternation = "|".join(sorted(map(re.escape, names), key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternation})(?!\w)")
-
-
-def _interesting_lines(source: SourceText, pattern: re.Pattern[str]) -> list[int]:
-    return sorted({source.line_of(m.start()) for m in pattern.finditer(source.text)})
+def _lines_naming(source: SourceText, names: Iterable[str]) -> list[int]:
+    """The lines where one of *names* appears as a whole word (in code, a string or a
+    comment: a superset is fine). ``str.find`` per name: no regex to build per file."""
+    text, found = source.text, set()
+    for name in names:
+        start = text.find(name)
+        while start >= 0:
+            end = start + len(name)
+            before = text[start - 1] if start else " "
+            after = text[end] if end < len(text) else " "
+            if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+                found.add(source.line_of(start))
+            start = text.find(name, end)
+    return sorted(found)
 
 
 def _covers(lines: list[int], first: int, last: int) -> bool:
@@ -117,7 +122,7 @@ def _statements_naming(tree: ast.Module, lines: list[int]) -> Iterator[ast.stmt]
 def _splice(source_bytes: bytes, tree: ast.Module, table: ImportMap) -> RewriteResult:
     source = SourceText.decode(source_bytes)
     # Imports of the SDK name its root on their lines: only statements holding it count.
-    roots = _interesting_lines(source, _interesting(frozenset([table.root])))
+    roots = _lines_naming(source, [table.root])
     candidates = list(_statements_naming(tree, roots))
     if not candidates:
         return RewriteResult(source_bytes)
@@ -128,8 +133,7 @@ def _splice(source_bytes: bytes, tree: ast.Module, table: ImportMap) -> RewriteR
     if bindings.sdk_star and any(re.search(rf"\b{n}\b", source.text) for n in table.renames):
         raise Unsupported("a renamed name that may come from a star import")
     ctx = Context(table, bindings, source)
-    names = frozenset(bindings.interesting_names | set(table.renames))
-    lines = _interesting_lines(source, _interesting(names))
+    lines = _lines_naming(source, bindings.interesting_names | set(table.renames))
     for statement in _statements_naming(tree, lines):
         _walk(ctx, statement, lines)
     reviews = ctx.reviews
