@@ -111,7 +111,7 @@ def legacy_source(index: int, rng: random.Random) -> str:
         f"@mock.patch('{a}.Thing')",
         f"def test_{index}(patched):",
         f'    importlib.import_module("{b}")',
-        f'    mock.patch.object(sdk.chatbot, "ConversationEvent")',
+        '    mock.patch.object(sdk.chatbot, "ConversationEvent")',
         f"    return {b_last}, {c_last}, b_module",
     ]
     text = "\n".join(lines) + "\n"

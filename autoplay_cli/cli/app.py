@@ -118,14 +118,16 @@ def _register(
         if only != "*" and name != only:
             target.command(name=name, help=HELP.get(name, ""), add_help_option=False)(_placeholder)
             continue
-        obj = getattr(importlib.import_module(module_name), attr)
+        module = importlib.import_module(module_name)
+        obj = getattr(module, attr)
         if isinstance(obj, typer.Typer):
             for info in obj.registered_commands:
                 if info.callback is not None and not getattr(info.callback, "__wrapped__", None):
                     info.callback = boundary(info.callback)
             target.add_typer(obj, name=name)
         else:
-            target.command(name=name)(boundary(obj))
+            # A module's EPILOG (examples) ends its command's --help.
+            target.command(name=name, epilog=getattr(module, "EPILOG", None))(boundary(obj))
 
 
 def build_app(only: str | None = "*") -> typer.Typer:

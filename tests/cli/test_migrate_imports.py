@@ -44,6 +44,17 @@ def test_the_command_is_registered() -> None:
     assert ("migrate-imports", "autoplay_cli.cli.migrate_imports", "migrate_imports") in COMMANDS
 
 
+def test_help_names_its_metavars_and_ends_with_examples() -> None:
+    code, out, _ = invoke("--help")
+    assert code == 0
+    assert "--exclude GLOB" in out and "-j, --jobs N" in out
+    tail = out[out.index("Examples:") :].splitlines()
+    examples = [line.split()[:2] for line in tail if line.strip().startswith("autoplay ")]
+    assert examples and all(words == ["autoplay", "migrate-imports"] for words in examples)
+    assert 2 <= len(examples) <= 3
+    assert "Exit codes:" in out[out.index("Examples:") :]
+
+
 def test_rewrite_prints_files_changed_and_counts(tmp_path: Path) -> None:
     write(tmp_path, {"a.py": LEGACY, "b.py": "import os\n"})
     code, out, err = invoke(str(tmp_path))

@@ -33,14 +33,14 @@ FORMS = (
     "def f_{n}():\n    import {old}\n    return {old}.Thing\n",
     "if TYPE_CHECKING:\n    from {old} import Thing\n",
     "@mock.patch('{old}.Thing')\ndef test_{n}(m):\n    importlib.import_module(\"{old}\")\n",
-    "monkeypatch.setattr(\"{old}.X\", None)\nmock.patch.dict(\"{old}.D\", {{}})\n",
-    "patch(f\"{old}.{{name}}\")\npatch(\"{old}\" + \".X\")\n",
+    'monkeypatch.setattr("{old}.X", None)\nmock.patch.dict("{old}.D", {{}})\n',
+    'patch(f"{old}.{{name}}")\npatch("{old}" + ".X")\n',
     "from autoplay_sdk import ConversationEvent\nE{n} = ConversationEvent.NEW\n",
-    "__all__ = [\"ConversationEvent\"]\n__all__.append(\"ConversationEvent\")\n",
+    '__all__ = ["ConversationEvent"]\n__all__.append("ConversationEvent")\n',
     "def g_{n}(p: \"{old}.Thing\") -> 'ConversationEvent':\n    pass\n",
     "import autoplay_sdk as sdk\nsdk.{word}.X\nsdk.ConversationEvent.NEW\n",
     "import autoplay_sdk\nautoplay_sdk.{word}.X\nx = (autoplay_sdk.{word})\n",
-    "mock.patch.object(sdk, \"ConversationEvent\")\n",
+    'mock.patch.object(sdk, "ConversationEvent")\n',
     "class C_{n}:\n    def m(self):\n        from {parent} import {last}, ActionsPayload\n",
     "x_{n} = {{'a': 1}}  # unrelated code\nprint(x_{n})\n",
 )
@@ -53,9 +53,7 @@ def _module(picks: list[tuple[tuple[str, str], str]], newline: str) -> bytes:
         parent, _, last = old.rpartition(".")
         other = rng.choice(ROWS)[0]
         word = old.split(".")[1]
-        parts.append(
-            form.format(old=old, parent=parent, last=last, n=n, other=other, word=word)
-        )
+        parts.append(form.format(old=old, parent=parent, last=last, n=n, other=other, word=word))
     return "\n".join(parts).replace("\n", newline).encode()
 
 
