@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from autoplay_cli.codemods import import_map
 from autoplay_cli.codemods.engine import rewrite_source
-from tests.codemods.differential import assert_same_as_libcst
+from tests.codemods.rewriting import assert_same_as_libcst
 
 ROWS = [row for row in import_map.MODULE_MOVES if row[0] not in import_map.MANUAL_PORTS]
 

@@ -35,11 +35,11 @@ def find_manual_ports(tree: ast.Module, bindings: Bindings, table: ImportMap) ->
             for alias in node.names:
                 report(node.lineno, alias.name)
         elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            if table.manual_port(node.module) is not None:
-                report(node.lineno, node.module)
-            elif table.in_sdk(node.module):
+            if table.in_sdk(node.module):
+                # Per name: a submodule with a live home moves out from under the module.
                 for alias in node.names:
-                    report(node.lineno, f"{node.module}.{alias.name}")
+                    path = node.module if alias.name == "*" else f"{node.module}.{alias.name}"
+                    report(node.lineno, path)
         elif isinstance(node, ast.Attribute):
             path = dotted(node)
             if path is None:
