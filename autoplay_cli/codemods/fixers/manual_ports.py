@@ -38,8 +38,8 @@ def find_manual_ports(tree: ast.Module, bindings: Bindings, table: ImportMap) ->
             if table.in_sdk(node.module):
                 # Per name: a submodule with a live home moves out from under the module.
                 for alias in node.names:
-                    path = node.module if alias.name == "*" else f"{node.module}.{alias.name}"
-                    report(node.lineno, path)
+                    named = node.module if alias.name == "*" else f"{node.module}.{alias.name}"
+                    report(node.lineno, named)
         elif isinstance(node, ast.Attribute):
             path = dotted(node)
             if path is None:
