@@ -128,8 +128,11 @@ def _emit_text(report: MigrationReport) -> None:
         if files
         else "nothing to rewrite"
     ]
-    if report.reviews:
-        parts.append(f"{len(report.reviews)} for manual review")
+    ports = sum(1 for finding in report.reviews if finding.kind == "port")
+    if len(report.reviews) > ports:
+        parts.append(f"{len(report.reviews) - ports} for manual review")
+    if ports:
+        parts.append(f"{ports} to port by hand")
     if report.failures:
         parts.append(f"{len(report.failures)} failed")
     _to_stderr(

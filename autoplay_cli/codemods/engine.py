@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from autoplay_cli.codemods.bindings import (
     Bindings,
     ParseFailure,
+    Review,
     RewriteResult,
     ast_bindings,
     note_imports,
@@ -73,14 +74,20 @@ def _full_path(source: bytes, table: ImportMap, tree: ast.Module | None) -> Rewr
     except libcst.ParserSyntaxError as exc:
         reason = str(getattr(exc, "message", "") or exc).strip().splitlines()[0]
         raise ParseFailure(int(getattr(exc, "raw_line", 0) or 0), reason) from exc
-    if tree is not None and table.manual and b"agent_states" in source:
-        bindings = Bindings(table)
-        ast_bindings(tree, bindings)
-        result.reviews = _merged(result.reviews, find_manual_ports(tree, bindings, table))
+    result.reviews = _merged(result.reviews, _manual_ports(source, tree, table))
     return result
 
 
-def _merged(reviews: list, ports: list) -> list:  # type: ignore[type-arg]
+def _manual_ports(source: bytes, tree: ast.Module | None, table: ImportMap) -> list[Review]:
+    if tree is None or not table.manual or b"agent_states" not in source:
+        return []
+    bindings = Bindings(table)
+    ast_bindings(tree, bindings)
+    return find_manual_ports(tree, bindings, table)
+
+
+def _merged(reviews: list[Review], ports: list[Review]) -> list[Review]:
+    """One list in line order (a stable sort: same-line items keep the rewriter's order)."""
     return sorted([*reviews, *ports], key=lambda review: review.line)
 
 
@@ -136,12 +143,7 @@ def _splice(source_bytes: bytes, tree: ast.Module, table: ImportMap) -> RewriteR
     lines = _lines_naming(source, bindings.interesting_names | set(table.renames))
     for statement in _statements_naming(tree, lines):
         _walk(ctx, statement, lines)
-    reviews = ctx.reviews
-    if table.manual and b"agent_states" in source_bytes:
-        port_bindings = Bindings(table)
-        ast_bindings(tree, port_bindings)
-        reviews = _merged(reviews, find_manual_ports(tree, port_bindings, table))
-    reviews = sorted(reviews, key=lambda review: review.line)
+    reviews = _merged(ctx.reviews, _manual_ports(source_bytes, tree, table))
     if not source.edits:
         return RewriteResult(source_bytes, reviews=reviews)
     code = source.encode(source.result())

@@ -5,6 +5,7 @@ Pure Python (no libcst), so the CLI and the byte pre-filter can use it cheaply.
 
 from __future__ import annotations
 
+import mmap
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -75,22 +76,17 @@ class ImportMap:
         # some of these words deeper down (``core.models``), so a word alone proves nothing.
         words = sorted({old.split(".")[1] for old in [*self.moves, *self.manual]})
         legacy = b"(?:" + b"|".join(re.escape(w.encode()) for w in words) + b")"
-        root_bytes = re.escape(root.encode())
         gap = rb"[ \t\f\\\r\n]*"  # spaces and line continuations between a path's parts
         self._legacy_word = re.compile(rb"\b" + legacy + rb"\b")
-        # ``autoplay_sdk.models``: an import, a chain or a string spelling a legacy path.
-        self._legacy_path = re.compile(rb"\b" + root_bytes + gap + rb"\." + gap + legacy + rb"\b")
-        self._renamed = re.compile(
-            rb"\b(?:" + b"|".join(re.escape(n.encode()) for n in self.renames) + rb")\b"
-            if self.renames
-            else rb"(?!)"
-        )
+        # Matched right after an occurrence of the root (found with ``find``, which is
+        # much faster than a regex search over the whole file):
+        # ``autoplay_sdk.models``: an import, a chain or a string spelling a legacy path;
+        self._legacy_after_root = re.compile(gap + rb"\." + gap + legacy + rb"\b")
+        # ``import autoplay_sdk as sdk`` (then ``sdk.models``): an alias of an SDK module;
+        self._alias_after_root = re.compile(rb"(?:[ \t]*\.[ \t]*\w+)*[ \t]+as[ \t]+(\w+)")
         # ``from autoplay_sdk import models``: legacy modules imported by name from the root.
-        self._from_root = re.compile(rb"\bfrom" + gap + root_bytes + gap + rb"import\b")
-        # ``import autoplay_sdk as sdk`` (then ``sdk.models``): an alias of an SDK module.
-        self._alias = re.compile(
-            rb"\b" + root_bytes + rb"(?:[ \t]*\.[ \t]*\w+)*[ \t]+as[ \t]+(\w+)"
-        )
+        self._from_before_root = re.compile(rb"\bfrom" + gap + rb"\Z")
+        self._import_after_root = re.compile(gap + rb"import\b")
         self._legacy_after = legacy
         self._gap = gap
 
@@ -135,23 +131,41 @@ class ImportMap:
     def renamed(self, name: str) -> str | None:
         return self.renames.get(name)
 
-    def may_need_work(self, data: bytes) -> bool:
+    def may_need_work(self, data: bytes | mmap.mmap) -> bool:
         """Cheap byte scan: can this source contain a legacy reference at all?
 
         Conservative (a file that passes may still need nothing), but a canonical file
         fails it: a legacy word must sit where only a legacy path puts it.
         """
-        if data.find(self.root.encode()) < 0:  # find, not ``in``: *data* may be an mmap
+        root = self.root.encode()
+        position = data.find(root)  # find, not ``in``: *data* may be an mmap
+        if position < 0:
             return False
-        if self._legacy_path.search(data) or self._renamed.search(data):
-            return True
-        for match in self._from_root.finditer(data):
-            if self._legacy_word.search(_imported_names(data, match.end())):
+        for name in self.renames:
+            if _has_word(data, name.encode()):
                 return True
-        for match in self._alias.finditer(data):
+        aliases: list[bytes] = []
+        while position >= 0:
+            end = position + len(root)
+            if _is_word_at(data, position, end):
+                if self._legacy_after_root.match(data, end):
+                    return True
+                alias = self._alias_after_root.match(data, end)
+                if alias is not None:
+                    aliases.append(alias.group(1))
+                before = data[max(0, position - 64) : position]
+                after_import = self._import_after_root.match(data, end)
+                if (
+                    after_import is not None
+                    and self._from_before_root.search(before)
+                    and self._legacy_word.search(_imported_names(data, after_import.end()))
+                ):
+                    return True
+            position = data.find(root, end)
+        for alias_name in aliases:
             through = re.compile(
                 rb"\b"
-                + re.escape(match.group(1))
+                + re.escape(alias_name)
                 + self._gap
                 + rb"\."
                 + self._gap
@@ -163,10 +177,30 @@ class ImportMap:
         return False
 
 
+def _is_identifier_byte(byte: int) -> bool:
+    return byte == 95 or 48 <= byte <= 57 or 65 <= byte <= 90 or 97 <= byte <= 122 or byte > 127
+
+
+def _is_word_at(data: bytes | mmap.mmap, start: int, end: int) -> bool:
+    """Is ``data[start:end]`` a whole word (not part of a longer identifier)?"""
+    return (start == 0 or not _is_identifier_byte(data[start - 1])) and (
+        end >= len(data) or not _is_identifier_byte(data[end])
+    )
+
+
+def _has_word(data: bytes | mmap.mmap, word: bytes) -> bool:
+    position = data.find(word)
+    while position >= 0:
+        if _is_word_at(data, position, position + len(word)):
+            return True
+        position = data.find(word, position + len(word))
+    return False
+
+
 _CONTINUED_LINE = re.compile(rb"(?:[^\r\n\\]|\\(?:\r\n|\r|\n)?)*")
 
 
-def _imported_names(data: bytes, start: int) -> bytes:
+def _imported_names(data: bytes | mmap.mmap, start: int) -> bytes:
     """The names part of ``from x import ...`` that starts at *start* (or more of it)."""
     rest = data[start : start + 8192]
     head = rest.lstrip(b" \t\\\r\n")

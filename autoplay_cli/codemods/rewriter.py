@@ -1,5 +1,7 @@
-"""The libcst transformer that rewrites legacy ``autoplay_sdk`` references in one module.
+"""The libcst rewriter: the reference implementation, and the path for what the fixers leave.
 
+``engine`` sends it the files the splicing fixers do not handle (scope questions, star
+imports, syntax this Python's ``ast`` cannot parse); the tests check the fixers against it.
 It edits only the nodes it must, so comments, blank lines, quotes, indentation,
 line endings and the encoding declaration come back byte for byte.
 """

@@ -106,8 +106,9 @@ def test_agent_states_is_reported_for_a_manual_port_left_unchanged_and_fails_che
     )
     write(tmp_path, {"a.py": source})
     path = tmp_path / "a.py"
-    code, out, _ = invoke("--check", str(tmp_path))
+    code, out, err = invoke("--check", str(tmp_path))
     assert code == EXIT_FAILURE
+    assert "3 to port by hand" in err and "manual review" not in err
     ports = [line for line in out.splitlines() if ": manual port: " in line]
     assert [line.split(": manual port: ")[0] for line in ports] == [
         f"{path}:2",
