@@ -180,8 +180,8 @@ def _walk(ctx: Context, statement: ast.stmt, lines: list[int]) -> None:
             value = node.value  # type: ignore[attr-defined]
             stack.append((value, inherited | (CHAIN_INNER if type(value) is ast.Attribute else 0)))
             continue
-        if kind is ast.Name or kind is ast.Constant:
-            continue
+        if kind is ast.Name or kind is ast.Constant or kind is ast.Import or kind is ast.ImportFrom:
+            continue  # leaves, as far as the fixers go
         if kind is ast.Assign:
             if any(_is_all(t) for t in node.targets):  # type: ignore[attr-defined]
                 inherited |= IN_ALL
@@ -212,7 +212,8 @@ def _walk(ctx: Context, statement: ast.stmt, lines: list[int]) -> None:
                 stack.append((node.annotation, inherited | IN_ANNOTATION))  # type: ignore[attr-defined]
             continue
         returns = getattr(node, "returns", None) if kind in _FUNCTIONS else None
-        for name in _child_fields(kind):
+        fields = _CHILD_FIELDS.get(kind) or _child_fields(kind)
+        for name in fields:
             value = getattr(node, name)
             if value is None or value is returns:
                 continue
