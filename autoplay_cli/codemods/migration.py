@@ -425,7 +425,9 @@ def migrate(
 ) -> MigrationReport:
     """Migrate every Python file under *paths*; the report says what changed and what failed.
 
-    *progress* is called with (files done, candidates) as candidates finish.
+    *progress* is called with (files done, candidates) as candidates finish. With more
+    than one job and much source, workers are spawned processes, which import the
+    calling script again: call this from under ``if __name__ == "__main__":``.
     """
     report = MigrationReport(mode)
     files = list(discover(paths, exclude=exclude, respect_gitignore=respect_gitignore))
