@@ -150,6 +150,9 @@ def _splice(source_bytes: bytes, tree: ast.Module, table: ImportMap) -> RewriteR
     return RewriteResult(code, ctx.imports, ctx.references, reviews)
 
 
+# The fields that hold statements (``handlers`` holds except clauses, each with a body).
+_STATEMENT_LISTS = frozenset({"body", "orelse", "finalbody", "handlers"})
+
 # The fields of each node type that hold nodes (``ctx`` and operators never matter).
 _SKIPPED_FIELDS = frozenset({"ctx", "op"})
 _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
@@ -170,12 +173,12 @@ def _walk(ctx: Context, statement: ast.stmt, lines: list[int]) -> None:
     registry = REGISTRY
     while stack:
         node, flags = stack.pop()
-        fixers = registry.get(type(node))
+        kind = type(node)
+        fixers = registry.get(kind)
         if fixers is not None:
             for fix in fixers:
                 fix(ctx, node, flags)
         inherited = flags & ~CHAIN_INNER
-        kind = type(node)
         if kind is ast.Attribute:
             value = node.value  # type: ignore[attr-defined]
             stack.append((value, inherited | (CHAIN_INNER if type(value) is ast.Attribute else 0)))
@@ -218,12 +221,17 @@ def _walk(ctx: Context, statement: ast.stmt, lines: list[int]) -> None:
             if value is None or value is returns:
                 continue
             if type(value) is list:
+                if name in _STATEMENT_LISTS:
+                    # Decorators sit before a statement's ``lineno``, but they are not
+                    # in these lists: a nested statement's own lines decide.
+                    for child in value:
+                        if type(child) is ast.ExceptHandler or _covers(
+                            lines, child.lineno, child.end_lineno or child.lineno
+                        ):
+                            stack.append((child, inherited))
+                    continue
                 for child in value:
-                    if isinstance(child, ast.stmt) and not _covers(
-                        lines, child.lineno, child.end_lineno or child.lineno
-                    ):
-                        continue  # decorators sit before ``lineno``, but are expressions
-                    if isinstance(child, ast.AST):
+                    if isinstance(child, ast.AST):  # not the names of ``global``
                         stack.append((child, inherited))
             elif isinstance(value, ast.AST):
                 stack.append((value, inherited))
