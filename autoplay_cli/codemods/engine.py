@@ -91,6 +91,13 @@ def _merged(reviews: list[Review], ports: list[Review]) -> list[Review]:
     return sorted([*reviews, *ports], key=lambda review: review.line)
 
 
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+
+
+def _is_word_char(char: str) -> bool:
+    return char in _WORD_CHARS or (char > "\x7f" and char.isidentifier())
+
+
 def _lines_naming(source: SourceText, names: Iterable[str]) -> list[int]:
     """The lines where one of *names* appears as a whole word (in code, a string or a
     comment: a superset is fine). ``str.find`` per name: no regex to build per file."""
@@ -101,7 +108,7 @@ def _lines_naming(source: SourceText, names: Iterable[str]) -> list[int]:
             end = start + len(name)
             before = text[start - 1] if start else " "
             after = text[end] if end < len(text) else " "
-            if not (before.isalnum() or before == "_") and not (after.isalnum() or after == "_"):
+            if not _is_word_char(before) and not _is_word_char(after):
                 found.add(source.line_of(start))
             start = text.find(name, end)
     return sorted(found)
@@ -140,7 +147,11 @@ def _splice(source_bytes: bytes, tree: ast.Module, table: ImportMap) -> RewriteR
     if bindings.sdk_star and any(re.search(rf"\b{n}\b", source.text) for n in table.renames):
         raise Unsupported("a renamed name that may come from a star import")
     ctx = Context(table, bindings, source)
-    lines = _lines_naming(source, bindings.interesting_names | set(table.renames))
+    # A name imported from the SDK matters only through a renamed attribute of it
+    # (``chat.ConversationEvent``), on a line that spells the renamed name anyway; module
+    # aliases lead chains to moved modules by themselves.
+    names = {table.root, *bindings.module_aliases, *bindings.renamed_locals, *table.renames}
+    lines = _lines_naming(source, names)
     for statement in _statements_naming(tree, lines):
         _walk(ctx, statement, lines)
     reviews = _merged(ctx.reviews, _manual_ports(source_bytes, tree, table))
