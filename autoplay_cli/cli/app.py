@@ -68,7 +68,8 @@ COMMANDS: tuple[Command, ...] = (
 
 def load_command(entry: Command) -> Any:
     """Import *entry*'s module and build its Click command, every callback behind the boundary."""
-    obj = getattr(importlib.import_module(entry.module), entry.attr)
+    module = importlib.import_module(entry.module)
+    obj = getattr(module, entry.attr)
     if isinstance(obj, typer.Typer):
         for info in obj.registered_commands:
             if info.callback is not None and not getattr(info.callback, "__wrapped__", None):
@@ -80,6 +81,8 @@ def load_command(entry: Command) -> Any:
         command = typer.main.get_command(single)
     command.name = entry.name
     command.short_help = entry.summary
+    if getattr(module, "EPILOG", None) and not command.epilog:
+        command.epilog = module.EPILOG  # a module's EPILOG (examples) ends its --help
     from autoplay_cli.cli.options import name_metavars
 
     return name_metavars(plain_help(command))

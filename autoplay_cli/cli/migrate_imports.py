@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 #: Show a progress bar only when this many files need parsing (and stderr is a TTY).
 PROGRESS_MIN_FILES = 20
 
+#: The end of ``--help`` (``\b`` keeps click from rewrapping the lines).
+EPILOG = """\b
+Examples:
+  autoplay migrate-imports src tests         rewrite in place, report each file
+  autoplay migrate-imports --check .         CI or pre-commit: exit 1 if anything is left
+  autoplay migrate-imports --diff src > migrate.patch      review, then git apply
+
+Exit codes: 0 done, 1 --check found work, 2 usage error, 8 a path does not
+exist, 9 some files failed (each listed, left unchanged). See docs/migrate-imports.md.
+"""
+
 
 def migrate_imports(
     paths: Annotated[
@@ -30,7 +41,8 @@ def migrate_imports(
     check: Annotated[
         bool,
         typer.Option(
-            "--check", help="Write nothing; exit 1 if anything would change or needs review."
+            "--check",
+            help="Write nothing; exit 1 if anything would change, needs review or a manual port.",
         ),
     ] = False,
     diff: Annotated[
@@ -116,8 +128,11 @@ def _emit_text(report: MigrationReport) -> None:
         if files
         else "nothing to rewrite"
     ]
-    if report.reviews:
-        parts.append(f"{len(report.reviews)} for manual review")
+    ports = sum(1 for finding in report.reviews if finding.kind == "port")
+    if len(report.reviews) > ports:
+        parts.append(f"{len(report.reviews) - ports} for manual review")
+    if ports:
+        parts.append(f"{ports} to port by hand")
     if report.failures:
         parts.append(f"{len(report.failures)} failed")
     _to_stderr(

@@ -1,6 +1,7 @@
-"""Codemods: the import-migration table (data) and the libcst rewriter that applies it.
+"""Codemods: the import-migration table (data) and the rewriter that applies it.
 
-``migrate`` walks a tree; ``rewriter.rewrite_source`` rewrites one module's bytes.
+``migrate`` walks a tree; ``engine.rewrite_source`` rewrites one module's bytes through
+the fixers (``fixers/``), or the libcst reference path (``rewriter``) where they stop.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,10 @@ class _GitIgnores:
             chain.append(current)
         return list(reversed(chain))
 
+    def any_file(self, directories: Sequence[Path]) -> bool:
+        """Does one of *directories* hold a .gitignore?"""
+        return any(self._load(directory) is not None for directory in directories)
+
     def ignored(self, path: Path, directories: Sequence[Path], *, is_dir: bool) -> bool:
         verdict: bool | None = None
         for directory in directories:
@@ -132,9 +137,14 @@ def discover(
                 yield given
             continue
         base = ignores.ancestors(start)[:-1] if respect_gitignore else []
+        # The walk follows no links, so below *start* a real path is the real path of
+        # *start* joined with the relative one: no realpath() per file.
+        real_start = os.path.realpath(start)
         for directory, dirnames, filenames in os.walk(start):
             here = Path(directory)
             scope = [*base, *(_parents_within(here, start))] if respect_gitignore else []
+            # Most trees have few .gitignore files: skip the per-file check where none apply.
+            scoped = respect_gitignore and ignores.any_file(scope)
             kept = []
             for name in sorted(dirnames):
                 sub = here / name
@@ -143,24 +153,30 @@ def discover(
                 relative = sub.relative_to(start).as_posix()
                 if _excluded(given / relative, relative, exclude):
                     continue
-                if respect_gitignore and ignores.ignored(sub, scope, is_dir=True):
+                if scoped and ignores.ignored(sub, scope, is_dir=True):
                     continue
                 kept.append(name)
             dirnames[:] = kept
+            prefix = os.path.relpath(directory, start)
+            prefix = "" if prefix == "." else prefix.replace(os.sep, "/") + "/"
             for name in sorted(filenames):
                 if not name.endswith(SOURCE_SUFFIXES):
                     continue
-                file = here / name
+                path = os.path.join(directory, name)
                 # Walks follow no links, to files as to directories: a link's target is
                 # visited where it lives (if inside the tree and not ignored), and a link
                 # out of the tree must not let the rewrite reach files the user did not name.
-                if file.is_symlink() or not file.is_file():  # a FIFO would block
+                try:
+                    mode = os.lstat(path).st_mode
+                except OSError:
                     continue
-                relative = file.relative_to(start).as_posix()
-                real = Path(os.path.realpath(file))
+                if not stat.S_ISREG(mode):  # a link, or a FIFO that would block
+                    continue
+                relative = prefix + name
+                real = Path(real_start, relative)
                 if real in seen or _excluded(given / relative, relative, exclude):
                     continue
-                if respect_gitignore and ignores.ignored(file, scope, is_dir=False):
+                if scoped and ignores.ignored(here / name, scope, is_dir=False):
                     continue
                 seen.add(real)
                 yield given / relative

@@ -105,5 +105,20 @@ MODULE_MOVES: tuple[tuple[str, str], ...] = (
     ("autoplay_sdk.proactive_triggers.url_scope", "autoplay_sdk.proactive.triggers.url_scope"),
 )
 
+#: Legacy modules whose listed home no SDK release after 0.7.4 ships (``agent_state.v1``
+#: was removed): rewriting to it would trade one dead import for another. Code under
+#: these paths is reported for a manual port to the v2 state machine and left as it is.
+MANUAL_PORTS: tuple[str, ...] = (
+    "autoplay_sdk.agent_states",
+    "autoplay_sdk.agent_states.state_machine",
+    "autoplay_sdk.agent_states.types",
+)
+
+#: Where a manual port starts: the v2 state machine and this project's guide to it.
+MANUAL_PORT_POINTER = (
+    "port it by hand to the v2 state machine (`autoplay_sdk.agent_state.v2`, "
+    "SDK 0.7.4+; see docs/migrate-imports.md#agent-states)"
+)
+
 #: (legacy name, canonical name) of names exported by ``autoplay_sdk`` modules (SDK 0.7.9).
 NAME_RENAMES: tuple[tuple[str, str], ...] = (("ConversationEvent", "ConversationEventType"),)

@@ -5,6 +5,7 @@ Pure Python (no libcst), so the CLI and the byte pre-filter can use it cheaply.
 
 from __future__ import annotations
 
+import mmap
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -18,13 +19,14 @@ class Verdict(Enum):
     UNCHANGED = "unchanged"  # not under the SDK, the SDK root, or already canonical
     MOVED = "moved"  # a row of the table: rewrite to ``Resolution.new``
     UNNAMED = "unnamed"  # a submodule of a legacy module that the table does not name
+    MANUAL = "manual"  # under a module whose listed home is gone: a manual port
 
 
 @dataclass(frozen=True)
 class Resolution:
     verdict: Verdict
     new: str | None = None  # the canonical path, for MOVED
-    legacy_parent: str | None = None  # the legacy row it sits under, for UNNAMED
+    legacy_parent: str | None = None  # the legacy row it sits under, for UNNAMED and MANUAL
 
 
 @dataclass(frozen=True)
@@ -56,20 +58,37 @@ class ImportMap:
         moves: tuple[tuple[str, str], ...] = import_map.MODULE_MOVES,
         renames: tuple[tuple[str, str], ...] = import_map.NAME_RENAMES,
         root: str = import_map.ROOT,
+        manual: tuple[str, ...] = import_map.MANUAL_PORTS,
     ) -> None:
         self.root = root
-        self.moves = dict(moves)
-        if len(self.moves) != len(moves):
+        if len(dict(moves)) != len(moves):
             raise ValueError("the import-migration table lists a legacy path twice")
+        # Rows whose target is gone are not rewritten; their subtree is a manual port,
+        # except where a longer row still has a live home.
+        self.manual = tuple(sorted(manual, key=lambda old: old.count(".")))
+        self.moves = {old: new for old, new in moves if old not in manual}
         self.renames = dict(renames)
-        # Longest first, so a nested row beats its parent row.
-        self._by_length = sorted(self.moves, key=lambda old: old.count("."), reverse=True)
+        # Prefixes are tried longest first, so a nested row beats its parent row.
+        self._deepest = max((old.count(".") + 1 for old in self.moves), default=0)
         # A dotted path under the root inside free text, e.g. "Optional[autoplay_sdk.x.Y]".
         self.path_pattern = re.compile(rf"(?<![\w.]){re.escape(root)}(?:\.[A-Za-z_]\w*)+")
-        words = {old.split(".")[1] for old in self.moves} | set(self.renames)
-        alternation = b"|".join(re.escape(w.encode()) for w in sorted(words))
-        # A file can only need work if it names the root and one legacy word.
-        self._word_pattern = re.compile(rb"\b(?:" + alternation + rb")\b")
+        # The first component under the root of every legacy path: canonical paths reuse
+        # some of these words deeper down (``core.models``), so a word alone proves nothing.
+        words = sorted({old.split(".")[1] for old in [*self.moves, *self.manual]})
+        legacy = b"(?:" + b"|".join(re.escape(w.encode()) for w in words) + b")"
+        gap = rb"[ \t\f\\\r\n]*"  # spaces and line continuations between a path's parts
+        self._legacy_word = re.compile(rb"\b" + legacy + rb"\b")
+        # Matched right after an occurrence of the root (found with ``find``, which is
+        # much faster than a regex search over the whole file):
+        # ``autoplay_sdk.models``: an import, a chain or a string spelling a legacy path;
+        self._legacy_after_root = re.compile(gap + rb"\." + gap + legacy + rb"\b")
+        # ``import autoplay_sdk as sdk`` (then ``sdk.models``): an alias of an SDK module;
+        self._alias_after_root = re.compile(rb"(?:[ \t]*\.[ \t]*\w+)*[ \t]+as[ \t]+(\w+)")
+        # ``from autoplay_sdk import models``: legacy modules imported by name from the root.
+        self._from_before_root = re.compile(rb"\bfrom" + gap + rb"\Z")
+        self._import_after_root = re.compile(gap + rb"import\b")
+        self._legacy_after = legacy
+        self._gap = gap
 
     def in_sdk(self, path: str) -> bool:
         return path == self.root or path.startswith(self.root + ".")
@@ -78,15 +97,28 @@ class ImportMap:
         """The longest row equal to *path* or to a leading run of its dotted components."""
         if not path.startswith(self.root + "."):
             return None
-        for old in self._by_length:
-            if path == old or path.startswith(old + "."):
-                return PrefixHit(old, self.moves[old], path[len(old) :])
+        parts = path.split(".")
+        for count in range(min(len(parts), self._deepest), 1, -1):
+            old = ".".join(parts[:count])
+            new = self.moves.get(old)
+            if new is not None:
+                return PrefixHit(old, new, path[len(old) :])
+        return None
+
+    def manual_port(self, path: str) -> str | None:
+        """The gone legacy module that *path* sits under (no live row covers it), or None."""
+        for old in self.manual:
+            if (path == old or path.startswith(old + ".")) and self.longest_prefix(path) is None:
+                return old
         return None
 
     def module(self, path: str) -> Resolution:
         """Resolve a path that names a module (an import statement, ``import_module``)."""
         hit = self.longest_prefix(path)
         if hit is None:
+            gone = self.manual_port(path)
+            if gone is not None:
+                return Resolution(Verdict.MANUAL, legacy_parent=gone)
             return Resolution(Verdict.UNCHANGED)
         if not hit.rest:
             return Resolution(Verdict.MOVED, new=hit.new)
@@ -99,9 +131,85 @@ class ImportMap:
     def renamed(self, name: str) -> str | None:
         return self.renames.get(name)
 
-    def may_need_work(self, data: bytes) -> bool:
-        """Cheap byte scan: can this source contain a legacy reference at all?"""
-        return self.root.encode() in data and self._word_pattern.search(data) is not None
+    def may_need_work(self, data: bytes | mmap.mmap) -> bool:
+        """Cheap byte scan: can this source contain a legacy reference at all?
+
+        Conservative (a file that passes may still need nothing), but a canonical file
+        fails it: a legacy word must sit where only a legacy path puts it.
+        """
+        root = self.root.encode()
+        position = data.find(root)  # find, not ``in``: *data* may be an mmap
+        if position < 0:
+            return False
+        for name in self.renames:
+            if _has_word(data, name.encode()):
+                return True
+        aliases: list[bytes] = []
+        while position >= 0:
+            end = position + len(root)
+            if _is_word_at(data, position, end):
+                if self._legacy_after_root.match(data, end):
+                    return True
+                alias = self._alias_after_root.match(data, end)
+                if alias is not None:
+                    aliases.append(alias.group(1))
+                before = data[max(0, position - 64) : position]
+                after_import = self._import_after_root.match(data, end)
+                if (
+                    after_import is not None
+                    and self._from_before_root.search(before)
+                    and self._legacy_word.search(_imported_names(data, after_import.end()))
+                ):
+                    return True
+            position = data.find(root, end)
+        for alias_name in aliases:
+            through = re.compile(
+                rb"\b"
+                + re.escape(alias_name)
+                + self._gap
+                + rb"\."
+                + self._gap
+                + self._legacy_after
+                + rb"\b"
+            )
+            if through.search(data):
+                return True
+        return False
+
+
+def _is_identifier_byte(byte: int) -> bool:
+    return byte == 95 or 48 <= byte <= 57 or 65 <= byte <= 90 or 97 <= byte <= 122 or byte > 127
+
+
+def _is_word_at(data: bytes | mmap.mmap, start: int, end: int) -> bool:
+    """Is ``data[start:end]`` a whole word (not part of a longer identifier)?"""
+    return (start == 0 or not _is_identifier_byte(data[start - 1])) and (
+        end >= len(data) or not _is_identifier_byte(data[end])
+    )
+
+
+def _has_word(data: bytes | mmap.mmap, word: bytes) -> bool:
+    position = data.find(word)
+    while position >= 0:
+        if _is_word_at(data, position, position + len(word)):
+            return True
+        position = data.find(word, position + len(word))
+    return False
+
+
+_CONTINUED_LINE = re.compile(rb"(?:[^\r\n\\]|\\(?:\r\n|\r|\n)?)*")
+
+
+def _imported_names(data: bytes | mmap.mmap, start: int) -> bytes:
+    """The names part of ``from x import ...`` that starts at *start* (or more of it)."""
+    rest = data[start : start + 8192]
+    head = rest.lstrip(b" \t\\\r\n")
+    if head.startswith(b"("):
+        close = head.find(b")")
+        # A comment may hold a ")" of its own: then keep the whole window.
+        return head if close < 0 or b"#" in head[:close] else head[:close]
+    match = _CONTINUED_LINE.match(rest)
+    return match.group(0) if match else rest
 
 
 DEFAULT_MAP = ImportMap()

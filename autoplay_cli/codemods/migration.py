@@ -1,8 +1,8 @@
 """Run the import migration over a tree: discover, byte-scan, parse candidates, write.
 
-Only files that pass a cheap byte scan are parsed, across worker processes when
-there are many. Writes are atomic and keep permissions; a file that fails is left
-byte-identical and reported while the others proceed.
+Only files that pass a cheap byte scan are parsed, across spawned worker processes when
+there are many. Each write replaces the whole file in one step and keeps permissions; a
+file that fails is left byte-identical and reported while the others proceed.
 """
 
 from __future__ import annotations
@@ -11,20 +11,21 @@ import ast
 import contextlib
 import difflib
 import functools
+import mmap
 import multiprocessing
 import os
 import re
 import signal
 import stat
 import sys
-import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
+from autoplay_cli.codemods.bindings import ParseFailure, RoundTripError
 from autoplay_cli.codemods.discover import discover
 from autoplay_cli.codemods.mapping import DEFAULT_MAP
 
@@ -34,9 +35,14 @@ DEEP_RECURSION_LIMIT = 100_000
 
 T = TypeVar("T")
 
+#: Files larger than this are skipped with a message: no hand-written module is this big,
+#: and a generated one would cost gigabytes of memory in the libcst path.
+MAX_SOURCE_BYTES = 2 * 1024 * 1024
+
 #: Below this much source to parse, starting worker processes costs more than it saves
-#: (libcst parses roughly half a megabyte a second per core).
-PARALLEL_MIN_BYTES = 256 * 1024
+#: (a spawned worker takes a few tenths of a second to start; the fixers rewrite a few
+#: megabytes a second per core).
+PARALLEL_MIN_BYTES = 1024 * 1024
 
 
 class Mode(Enum):
@@ -45,18 +51,21 @@ class Mode(Enum):
     DIFF = "diff"
 
 
+_LABELS = {"review": "manual review", "port": "manual port"}
+
+
 @dataclass
 class Finding:
     """One item of the report that points at a line: a manual review, or a failure."""
 
     path: str
     line: int  # 0 when the whole file is concerned
-    kind: str  # "review" or "error"
+    kind: str  # "review", "port" (to port by hand to a newer API) or "error"
     message: str
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        label = "manual review" if self.kind == "review" else self.kind
+        label = _LABELS.get(self.kind, self.kind)
         return f"{where}: {label}: {self.message}"
 
 
@@ -160,17 +169,21 @@ _LINE = re.compile(rb"[^\n]*\n|[^\n]+\Z")
 
 def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
     """Rewrite one file in memory (never writes). Top-level so worker processes can run it."""
-    import libcst as cst
-
-    from autoplay_cli.codemods.rewriter import RoundTripError, rewrite_source
+    from autoplay_cli.codemods.engine import rewrite_source
 
     outcome = FileOutcome(path)
     try:
         st = os.stat(path)
+        if st.st_size > MAX_SOURCE_BYTES:
+            outcome.error = _too_large(path, st.st_size)
+            return outcome
         with open(path, "rb") as handle:
-            source = handle.read()
+            source = handle.read(MAX_SOURCE_BYTES + 1)
     except OSError as exc:
         outcome.error = Finding(path, 0, "error", f"cannot read: {exc.strerror or exc}")
+        return outcome
+    if len(source) > MAX_SOURCE_BYTES:  # grew since the stat
+        outcome.error = _too_large(path, len(source))
         return outcome
     outcome.signature = (st.st_mtime_ns, st.st_size)
     nul = source.find(b"\0")
@@ -183,10 +196,10 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
         try:
             result = rewrite_source(source)
         except RecursionError:
-            # Deeply nested code (say, a thousand implicitly concatenated strings) outgrows
-            # the default limit; libcst's visitors recurse once per level.
+            # Deeply nested code the libcst path must take (libcst's visitors recurse
+            # once per level) outgrows the default limit.
             result = with_deep_stack(rewrite_source, source)
-    except cst.ParserSyntaxError as exc:
+    except ParseFailure as exc:
         outcome.error = _syntax_error(path, source, exc)
         return outcome
     except RoundTripError as exc:
@@ -198,13 +211,23 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
     except RecursionError:
         outcome.error = Finding(path, 0, "error", "nested too deeply to rewrite")
         return outcome
-    outcome.reviews = [Finding(path, r.line, "review", r.message) for r in result.reviews]
+    outcome.reviews = [Finding(path, r.line, r.kind, r.message) for r in result.reviews]
     if result.code != source:
         outcome.new_source = result.code
         outcome.imports, outcome.references = result.imports, result.references
         if want_diff:
             outcome.diff = unified_diff(path, source, result.code)
     return outcome
+
+
+def _too_large(path: str, size: int) -> Finding:
+    return Finding(
+        path,
+        0,
+        "error",
+        f"skipped: {size / 1_048_576:.1f} MiB is over the {MAX_SOURCE_BYTES // 1_048_576} MiB "
+        "limit for one source file; migrate it by hand or split it",
+    )
 
 
 def with_deep_stack(func: Callable[[bytes], T], arg: bytes) -> T:
@@ -236,7 +259,7 @@ def with_deep_stack(func: Callable[[bytes], T], arg: bytes) -> T:
     return box["value"]  # type: ignore[no-any-return]
 
 
-def _syntax_error(path: str, source: bytes, exc: Exception) -> Finding:
+def _syntax_error(path: str, source: bytes, exc: ParseFailure) -> Finding:
     """Locate a parse failure. CPython's own parser names the line and cause more
     precisely than libcst's; when CPython accepts the file, libcst's verdict stands."""
     try:
@@ -245,19 +268,26 @@ def _syntax_error(path: str, source: bytes, exc: Exception) -> Finding:
         return Finding(path, syntax.lineno or 0, "error", f"does not parse: {syntax.msg}")
     except (ValueError, UnicodeDecodeError) as other:
         return Finding(path, 0, "error", f"does not parse: {other}")
-    line = int(getattr(exc, "raw_line", 0) or 0)
-    reason = str(getattr(exc, "message", "") or exc).strip().splitlines()[0]
-    return Finding(path, line, "error", f"libcst cannot parse it: {reason}")
+    return Finding(path, exc.line, "error", f"libcst cannot parse it: {exc.reason}")
+
+
+#: Temporaries are named ``.<file>.<pid>.autoplay-migrate.tmp`` beside the file they
+#: replace; a later run removes those whose process is gone (a run killed with SIGKILL).
+TEMP_SUFFIX = ".autoplay-migrate.tmp"
+_TEMP_NAME = re.compile(r"\A\..+\.(\d+)" + re.escape(TEMP_SUFFIX) + r"\Z")
 
 
 def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None:
-    """Replace *path* with *data* through a temporary file, keeping its permission bits.
+    """Replace *path* with *data* all at once, keeping its permission bits and owner.
 
-    A file with several hard links is rewritten in place instead, so that it stays one file.
+    The new content is written in full to a temporary file beside it, then renamed over
+    it: a full disk, a crash or SIGKILL leaves the old file byte-identical.
 
-    Raises OSError when the file changed since it was read, so a concurrent edit
-    is never overwritten, and when it is read-only: a rename would replace it anyway,
-    but a file without write permission is one its owner asked tools not to touch.
+    Raises OSError when the file changed since it was read (a concurrent edit is never
+    overwritten), when it is read-only (a rename would replace it anyway, but a file
+    without write permission is one its owner asked tools not to touch), and when it has
+    several hard links: a rename would split them, and rewriting the one inode in place
+    would leave it half-written if the write failed.
     """
     target = os.path.realpath(path)
     st = os.stat(target)
@@ -268,17 +298,15 @@ def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None
     ):
         raise OSError(f"{path} is read-only; make it writable (chmod u+w) to migrate it")
     if st.st_nlink > 1:
-        # A rename would leave the other names of a hard-linked file on the old text:
-        # rewrite the one inode instead (as editors do), so every name sees the change.
-        with open(target, "r+b") as handle:
-            handle.write(data)
-            handle.truncate()
-            handle.flush()
-            os.fsync(handle.fileno())
-        return
+        raise OSError(
+            f"{path} has {st.st_nlink} hard links and cannot be replaced in one step for all "
+            "of them; break the link (cp it to a new file, then mv that over it) and run again, "
+            "or apply the --diff output to it"
+        )
     directory = os.path.dirname(target) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+    tmp = os.path.join(directory, f".{os.path.basename(target)}.{os.getpid()}{TEMP_SUFFIX}")
     try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -296,6 +324,36 @@ def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None
         raise
 
 
+def remove_stale_temporaries(directories: Iterable[str]) -> int:
+    """Delete temporaries that a killed run left in *directories*; returns how many."""
+    removed = 0
+    for directory in directories:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            match = _TEMP_NAME.match(entry.name)
+            if match is None or not entry.is_file(follow_symlinks=False):
+                continue
+            if _process_alive(int(match.group(1))):
+                continue  # another run is writing it right now
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
 def _prefilter(files: Sequence[Path], findings: list[FileOutcome]) -> tuple[list[str], int]:
     """The files that may need work, and their total size in bytes."""
     candidates = []
@@ -303,25 +361,50 @@ def _prefilter(files: Sequence[Path], findings: list[FileOutcome]) -> tuple[list
     for file in files:
         try:
             with open(file, "rb") as handle:
-                data = handle.read()
-        except OSError as exc:
+                if os.fstat(handle.fileno()).st_size > MAX_SOURCE_BYTES:
+                    # Scanned without reading it into memory; migrate_file reports it.
+                    with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                        needed = DEFAULT_MAP.may_need_work(data)
+                    length = MAX_SOURCE_BYTES
+                else:
+                    data_bytes = handle.read()
+                    needed = DEFAULT_MAP.may_need_work(data_bytes)
+                    length = len(data_bytes)
+        except (OSError, ValueError) as exc:
             findings.append(
                 FileOutcome(
                     str(file),
-                    error=Finding(str(file), 0, "error", f"cannot read: {exc.strerror or exc}"),
+                    error=Finding(
+                        str(file), 0, "error", f"cannot read: {getattr(exc, 'strerror', exc)}"
+                    ),
                 )
             )
             continue
-        if DEFAULT_MAP.may_need_work(data):
+        if needed:
             candidates.append(str(file))
-            size += len(data)
+            size += length
     return candidates, size
 
 
-def _leave_interrupts_to_parent() -> None:
+def _start_worker() -> None:
     # Ctrl-C reaches the whole process group; the parent stops the workers, which
     # would otherwise each print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A parent killed outright (SIGKILL) cannot stop its pool: each worker watches the
+    # pipe its parent holds open, and exits when that closes.
+    parent = multiprocessing.parent_process()
+    sentinel = getattr(parent, "sentinel", None)
+    if sentinel is not None:
+        threading.Thread(
+            target=_exit_with_parent, args=(sentinel,), name="parent-watch", daemon=True
+        ).start()
+
+
+def _exit_with_parent(sentinel: int) -> None:
+    from multiprocessing.connection import wait
+
+    wait([sentinel])
+    os._exit(1)
 
 
 def _usable_cpus() -> int:
@@ -342,7 +425,9 @@ def migrate(
 ) -> MigrationReport:
     """Migrate every Python file under *paths*; the report says what changed and what failed.
 
-    *progress* is called with (files done, candidates) as candidates finish.
+    *progress* is called with (files done, candidates) as candidates finish. With more
+    than one job and much source, workers are spawned processes, which import the
+    calling script again: call this from under ``if __name__ == "__main__":``.
     """
     report = MigrationReport(mode)
     files = list(discover(paths, exclude=exclude, respect_gitignore=respect_gitignore))
@@ -354,12 +439,13 @@ def migrate(
     outcomes: list[FileOutcome] = []
     workers = jobs if jobs is not None else _usable_cpus()
     if workers > 1 and len(candidates) > 1 and size >= PARALLEL_MIN_BYTES:
-        import libcst  # noqa: F401  (loaded once here, inherited by forked workers)
-
         workers = min(workers, len(candidates))
-        # A Pool, not a ProcessPoolExecutor: leaving the block early (Ctrl-C) terminates
-        # the workers at once, where an executor would first finish every queued file.
-        with multiprocessing.Pool(workers, initializer=_leave_interrupts_to_parent) as pool:
+        # Workers are spawned, not forked: a fork of a process with threads (a progress
+        # bar, a library's) can copy a held lock. A Pool, not a ProcessPoolExecutor:
+        # leaving the block early (Ctrl-C) terminates the workers at once, where an
+        # executor would first finish every queued file.
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(workers, initializer=_start_worker) as pool:
             chunk = max(1, len(candidates) // (workers * 4))
             task = functools.partial(migrate_file, want_diff=want_diff)
             for done, outcome in enumerate(pool.imap(task, candidates, chunk), start=1):
@@ -372,6 +458,7 @@ def migrate(
             if progress is not None:
                 progress(done, len(candidates))
     if mode is Mode.WRITE:
+        remove_stale_temporaries(sorted({os.path.dirname(os.path.realpath(f)) for f in files}))
         for outcome in outcomes:
             if outcome.new_source is None:
                 continue

@@ -1,5 +1,7 @@
-"""The libcst transformer that rewrites legacy ``autoplay_sdk`` references in one module.
+"""The libcst rewriter: the reference implementation, and the path for what the fixers leave.
 
+``engine`` sends it the files the splicing fixers do not handle (scope questions, star
+imports, syntax this Python's ``ast`` cannot parse); the tests check the fixers against it.
 It edits only the nodes it must, so comments, blank lines, quotes, indentation,
 line endings and the encoding declaration come back byte for byte.
 """
@@ -10,11 +12,18 @@ import ast
 import difflib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import libcst as cst
 from libcst.metadata import ImportAssignment, MetadataWrapper, PositionProvider, ScopeProvider
 
+from autoplay_cli.codemods.bindings import (
+    Bindings,
+    Review,
+    RewriteResult,
+    RoundTripError,
+    ast_bindings,
+    split_string,
+)
 from autoplay_cli.codemods.mapping import DEFAULT_MAP, ImportMap, Verdict, is_dotted
 
 # Calls whose first (or named) string argument is a dotted target. Patch targets are
@@ -25,26 +34,6 @@ _ALL_METHODS = frozenset({"__all__.append", "__all__.extend", "__all__.insert"})
 _PATCH_SUFFIXES = ("patch", "patch.dict", "patch.multiple")
 _MONKEYPATCH_METHODS = (".setattr", ".delattr")
 _MODULE_CALLS = ("import_module", "importlib.import_module", "__import__")
-
-
-@dataclass
-class Review:
-    """A legacy reference the tool will not guess at."""
-
-    line: int
-    message: str
-
-
-@dataclass
-class RewriteResult:
-    code: bytes
-    imports: int = 0
-    references: int = 0
-    reviews: list[Review] = field(default_factory=list)
-
-    @property
-    def changes(self) -> int:
-        return self.imports + self.references
 
 
 def dotted_name(node: cst.BaseExpression | None) -> str | None:
@@ -84,71 +73,6 @@ def _chain_nodes(node: cst.BaseExpression) -> list[cst.BaseExpression]:
     return list(reversed(chain))
 
 
-class Bindings:
-    """Which local names come from the SDK, wherever the import sits in the module."""
-
-    def __init__(self, table: ImportMap) -> None:
-        self.table = table
-        self.sdk_names: set[str] = set()
-        # Local name -> the SDK module it is bound to (``import autoplay_sdk[.x]`` binds
-        # the root itself), for attribute chains that reach a legacy module through it.
-        self.module_aliases: dict[str, str] = {}
-        self.renamed_locals: dict[str, str] = {}
-        # ids of the Name nodes that use an SDK import of a renamed name, resolved scope by
-        # scope; None while nothing else binds those names, so every use is the import's.
-        self.renamed_uses: set[int] | None = None
-        # Something other than an SDK import binds a renamed name (a parameter, ...).
-        self.rename_shadowed = False
-        self.unnamed_modules: set[str] = set()
-        # SDK modules the imports load (each with its parents), named as written.
-        self.loaded: set[str] = set()
-        self.sdk_star = False  # ``from autoplay_sdk[.x] import *`` somewhere in the module
-        # Renamed names used but bound nowhere: they can only come from a star import.
-        self.star_names: set[str] = set()
-
-    def note_import(self, path: str, asname: str | None) -> None:
-        if not self.table.in_sdk(path):
-            return
-        self.loaded.add(path)
-        if self.table.module(path).verdict is Verdict.UNNAMED:
-            self.unnamed_modules.add(path)
-        if asname is not None:
-            self.sdk_names.add(asname)
-            self.module_aliases[asname] = path
-        else:
-            self.sdk_names.add(self.table.root)
-            self.module_aliases[self.table.root] = self.table.root
-
-    def note_import_from(self, module: str, name: str, asname: str | None) -> None:
-        if not self.table.in_sdk(module):
-            return
-        self.loaded.add(module)
-        if self.table.exact(f"{module}.{name}") is not None:
-            self.loaded.add(f"{module}.{name}")
-            self.module_aliases[asname or name] = f"{module}.{name}"
-        if asname is not None:
-            self.sdk_names.add(asname)
-            return
-        self.sdk_names.add(name)
-        new = self.table.renamed(name)
-        if new is not None and self.table.exact(f"{module}.{name}") is None:
-            self.renamed_locals[name] = new
-
-    def loads(self, path: str, *, after_rewrite: bool) -> bool:
-        """Does an import of this module load *path*, before or after the rewrite?"""
-        for imported in self.loaded:
-            if after_rewrite:
-                imported = self.table.exact(imported) or imported
-            if imported == path or imported.startswith(path + "."):
-                return True
-        return False
-
-    @property
-    def interesting_names(self) -> set[str]:
-        """Names whose uses the rewriter may touch."""
-        return {self.table.root, *self.sdk_names, *self.renamed_locals}
-
-
 class _CstBindings(cst.CSTVisitor):
     """Collect :class:`Bindings` from a libcst tree (when ``ast`` cannot read the file)."""
 
@@ -179,41 +103,6 @@ class _CstBindings(cst.CSTVisitor):
                     module, alias.name.value, asname.value if isinstance(asname, cst.Name) else None
                 )
         return False
-
-
-def _ast_bindings(tree: ast.Module, bindings: Bindings) -> None:
-    renames = bindings.table.renames
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                bindings.note_import(alias.name, alias.asname)
-                bindings.rename_shadowed |= (alias.asname or "") in renames
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            for alias in node.names:
-                if alias.name != "*":
-                    bindings.note_import_from(node.module, alias.name, alias.asname)
-                else:
-                    bindings.sdk_star |= bindings.table.in_sdk(node.module)
-            if not bindings.table.in_sdk(node.module):
-                bindings.rename_shadowed |= any((a.asname or a.name) in renames for a in node.names)
-        elif renames and _binds_one_of(node, renames):
-            bindings.rename_shadowed = True
-
-
-def _binds_one_of(node: ast.AST, names: dict[str, str]) -> bool:
-    """Does *node* bind one of *names* other than by an import from the SDK?"""
-    if isinstance(node, ast.Name):
-        return not isinstance(node.ctx, ast.Load) and node.id in names
-    if isinstance(node, ast.arg):
-        return node.arg in names
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return node.name in names
-    if isinstance(node, ast.ImportFrom):  # relative: the project's own module
-        return any((a.asname or a.name) in names for a in node.names)
-    if isinstance(node, ast.alias):  # seen with its statement
-        return False
-    bound = getattr(node, "name", None) or getattr(node, "rest", None)  # except/match
-    return isinstance(bound, str) and bound in names
 
 
 def _ast_relevant(statements: Sequence[ast.stmt], bindings: Bindings) -> bool:
@@ -637,7 +526,7 @@ class ImportRewriter(cst.CSTTransformer):
     ) -> cst.SimpleString:
         if not (self._all_depth or self._annotation_depth):
             return updated_node
-        parts = _split_string(updated_node.value)
+        parts = split_string(updated_node.value)
         if parts is None:
             return updated_node
         prefix, body, quote = parts
@@ -740,7 +629,7 @@ class ImportRewriter(cst.CSTTransformer):
         if index is None or root not in self.bindings.sdk_names:
             return call
         value = args[index].value
-        parts = _split_string(value.value) if isinstance(value, cst.SimpleString) else None
+        parts = split_string(value.value) if isinstance(value, cst.SimpleString) else None
         new_name = self.table.renamed(parts[1]) if parts is not None else None
         if parts is None or new_name is None:
             return call
@@ -754,7 +643,7 @@ class ImportRewriter(cst.CSTTransformer):
     def _rewrite_target(
         self, call: cst.Call, string: cst.SimpleString, kind: str
     ) -> cst.SimpleString | None:
-        parts = _split_string(string.value)
+        parts = split_string(string.value)
         if parts is None:
             return None
         prefix, body, quote = parts
@@ -786,21 +675,6 @@ def _carries_comment(alias: cst.ImportAlias) -> bool:
     return isinstance(ws, cst.ParenthesizedWhitespace) and ws.first_line.comment is not None
 
 
-def _split_string(value: str) -> tuple[str, str, str] | None:
-    """(prefix, body, quote) of a plain string literal; None for bytes, f-strings, escapes."""
-    index = 0
-    while index < len(value) and value[index] in "rRuU":
-        index += 1
-    prefix, rest = value[:index], value[index:]
-    if not rest or rest[0] not in "'\"":
-        return None
-    quote = rest[:3] if rest[:3] in ('"""', "'''") else rest[0]
-    body = rest[len(quote) : -len(quote)]
-    if "\\" in body or quote in body:
-        return None
-    return prefix, body, quote
-
-
 def rewrite_source(source: bytes, table: ImportMap = DEFAULT_MAP) -> RewriteResult:
     """Rewrite one module's source; raises ``libcst.ParserSyntaxError`` when it does not parse.
 
@@ -817,7 +691,7 @@ def rewrite_source(source: bytes, table: ImportMap = DEFAULT_MAP) -> RewriteResu
         bindings.rename_shadowed = True  # unknown: let scopes decide
         skip: set[int] = set()
     else:
-        _ast_bindings(tree, bindings)
+        ast_bindings(tree, bindings)
         skip = _skippable_statements(module, tree, bindings)
     # Scope analysis costs more than the parse, so only when a name could be ambiguous.
     if (bindings.renamed_locals and bindings.rename_shadowed) or bindings.sdk_star:
@@ -837,11 +711,10 @@ def rewrite_source(source: bytes, table: ImportMap = DEFAULT_MAP) -> RewriteResu
         roundtrip = module.bytes
         if roundtrip != source:
             code = apply_onto_original(source, roundtrip, code)
+        if source.endswith(b"\r") and not code.endswith((b"\r", b"\n")):
+            # libcst drops the final line break of a file whose lines end in a bare CR.
+            code += b"\r"
     return RewriteResult(code, rewriter.imports, rewriter.references, reviews)
-
-
-class RoundTripError(Exception):
-    """libcst does not give this file back byte for byte, in a way the rewrite cannot undo."""
 
 
 def apply_onto_original(source: bytes, roundtrip: bytes, rewritten: bytes) -> bytes:

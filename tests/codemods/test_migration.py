@@ -75,13 +75,24 @@ def test_a_file_that_does_not_parse_is_left_byte_identical(tmp_path: Path) -> No
     assert str(failure).startswith(f"{tmp_path / 'bad.py'}:3: error: does not parse")
 
 
-def test_a_hard_linked_file_stays_one_file_with_every_name_migrated(tmp_path: Path) -> None:
-    tree(tmp_path, {"a.py": LEGACY})
+def test_a_hard_linked_file_is_refused_with_the_fix_and_stays_one_unchanged_file(
+    tmp_path: Path,
+) -> None:
+    # No one-step replacement exists for every name of an inode; an in-place rewrite
+    # would leave it half-written on a full disk. Refused, and said why.
+    tree(tmp_path, {"a.py": LEGACY, "c.py": LEGACY})
     os.link(tmp_path / "a.py", tmp_path / "b.py")
     inode = (tmp_path / "a.py").stat().st_ino
-    migrate([tmp_path / "a.py"])
-    assert (tmp_path / "a.py").read_text() == (tmp_path / "b.py").read_text() == MIGRATED
+    report = migrate([tmp_path / "a.py", tmp_path / "c.py"])
+    [failure] = report.failures
+    assert str(failure) == (
+        f"{tmp_path / 'a.py'}: error: cannot write: {tmp_path / 'a.py'} has 2 hard links and "
+        "cannot be replaced in one step for all of them; break the link (cp it to a new file, "
+        "then mv that over it) and run again, or apply the --diff output to it"
+    )
+    assert (tmp_path / "a.py").read_text() == (tmp_path / "b.py").read_text() == LEGACY
     assert (tmp_path / "b.py").stat().st_ino == inode and (tmp_path / "a.py").stat().st_nlink == 2
+    assert (tmp_path / "c.py").read_text() == MIGRATED
 
 
 def test_a_file_with_a_nul_byte_is_not_python_and_is_left_alone(tmp_path: Path) -> None:
@@ -149,20 +160,25 @@ def test_many_candidates_go_through_worker_processes_with_the_same_result(
     files["bad.py"] = BROKEN
     tree(tmp_path / "serial", files)
     tree(tmp_path / "parallel", files)
-    used: list[int] = []
-    real_pool = multiprocessing.Pool
+    used: list[tuple[str, int]] = []
+    real_get_context = multiprocessing.get_context
 
-    def spy_pool(processes: int, **kw: Any) -> object:
-        used.append(processes)
-        return real_pool(processes, **kw)
+    class SpyContext:
+        def __init__(self, method: str) -> None:
+            self.context = real_get_context(method)
+            self.method = method
 
-    monkeypatch.setattr(multiprocessing, "Pool", spy_pool)
+        def Pool(self, processes: int, **kw: Any) -> object:
+            used.append((self.method, processes))
+            return self.context.Pool(processes, **kw)
+
+    monkeypatch.setattr(migrate_module.multiprocessing, "get_context", SpyContext)
     progress: list[tuple[int, int]] = []
     serial = migrate([tmp_path / "serial"], jobs=1)
     parallel = migrate(
         [tmp_path / "parallel"], jobs=2, progress=lambda d, t: progress.append((d, t))
     )
-    assert used == [2]
+    assert used == [("spawn", 2)]  # never a fork of this (threaded) process
     assert snapshot(tmp_path / "serial") == snapshot(tmp_path / "parallel")
     assert len(serial.changed) == len(parallel.changed) == 30
     assert migrate([tmp_path / "parallel"], jobs=2).changed == []
@@ -199,7 +215,12 @@ def test_a_file_libcst_cannot_reproduce_is_left_unchanged(
         raise rewriter.RoundTripError("libcst reprints this file with 3 lines instead of 4")
 
     monkeypatch.setattr(rewriter, "apply_onto_original", refuse)
-    source = LEGACY + "try:\n    pass\nexcept OSError :\n    pass\n"
+    # A parameter named like a renamed SDK name needs scope analysis: the libcst path.
+    source = (
+        LEGACY + "from autoplay_sdk import ConversationEvent\n"
+        "def f(ConversationEvent=None):\n    pass\n"
+        "try:\n    pass\nexcept OSError :\n    pass\n"
+    )
     tree(tmp_path, {"a.py": source, "b.py": LEGACY})
     report = migrate([tmp_path], jobs=1)
     assert (tmp_path / "a.py").read_text() == source
