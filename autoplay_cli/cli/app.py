@@ -29,6 +29,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("doctor", "autoplay_cli.cli.doctor", "doctor"),
     ("tail", "autoplay_cli.cli.tail", "tail"),
     ("simulate", "autoplay_cli.cli.simulate", "simulate"),
+    ("relay", "autoplay_cli.cli.relay", "relay"),
     ("migrate-imports", "autoplay_cli.cli.migrate_imports", "migrate_imports"),
     ("install-skills", "autoplay_cli.cli.install_skills", "install_skills"),
     ("config", "autoplay_cli.cli.config_cmd", "app"),
@@ -42,6 +43,7 @@ HELP: dict[str, str] = {
     "if all pass.",
     "tail": "Follow the live activity stream; filter, record, replay or forward it.",
     "simulate": "Replay recorded or scripted sessions through the triggers and the session FSM.",
+    "relay": "Run the proactive pipeline live: stream -> triggers -> offers and notes -> chatbot.",
     "migrate-imports": "Rewrite legacy autoplay_sdk import paths to the canonical ones of "
     "SDK 0.7.4+.",
     "install-skills": "Install the bundled agent skills for Claude Code, Cursor, Codex, "

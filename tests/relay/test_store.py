@@ -1,0 +1,115 @@
+"""The relay's Redis store: same decisions as memory, state and outbox committed together."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autoplay_cli.relay.delivery import Delivery
+from autoplay_cli.relay.store import RedisRelayStore, newer, product_tag
+
+from .conftest import EXAMPLES, relay_file
+
+REC = EXAMPLES / "simulate" / "recording.ndjson"
+TRIGGERS = EXAMPLES / "simulate" / "triggers.toml"
+
+
+def _redis(url: str) -> Any:
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+def test_redis_store_decides_like_memory_and_never_applies_an_event_twice(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    product = f"p-{uuid.uuid4().hex[:8]}"
+    memory, _ = relay_file(REC, monkeypatch, config=TRIGGERS, product_id=product)
+    first, summary = relay_file(
+        REC, monkeypatch, config=TRIGGERS, product_id=product, store=redis_url
+    )
+    assert first == memory and len(first) == 2
+    assert summary.sender is not None and summary.sender.stats.delivered == 2
+    client = _redis(redis_url)
+    prefix = f"autoplay:relay:{product_tag(product)}:"
+    session = client.hgetall(prefix + "session:sess_2616964a26d4")
+    assert int(session[b"revision"]) >= 1
+    assert json.loads(session[b"snapshot"])["last_trigger_id"] == "canonical_url_ping_pong"
+    assert session[b"last_event_id"] == b"6"  # its summary, the last event of its own
+    assert len(json.loads(session[b"window"])) > 0
+    assert client.xlen(prefix + "outbox") == 0  # everything sent left the outbox
+    assert client.llen(prefix + "activity:usr_4fa6f378") > 0
+    # The same input again: every session has applied these events already.
+    again, summary = relay_file(
+        REC, monkeypatch, config=TRIGGERS, product_id=product, store=redis_url
+    )
+    assert again == []
+    assert summary.relay is not None and summary.relay.counters.skipped_replayed == 8
+
+
+def test_commit_writes_state_outbox_and_checkpoint_in_one_transaction(redis_url: str) -> None:
+    async def scenario() -> None:
+        from autoplay_cli.relay.notes import NotePolicy
+        from autoplay_cli.simulate.clock import VirtualClock
+
+        product = f"p-{uuid.uuid4().hex[:8]}"
+        store = RedisRelayStore(
+            redis_url,
+            product,
+            clock=VirtualClock(0),
+            interaction_timeout_s=20,
+            cooldown_period_s=60,
+        )
+        assert await store.open() is None
+        await store.sessions.update("s1", lambda s: s.transition_to_proactive("t"))
+        d = Delivery.make(
+            "note", product_id=product, session_id="s1", body="b", created_at=1, event_ids=["5"]
+        )
+        client = store._conn.client()
+        await client.execute_command("MULTI")  # a transaction on another connection...
+        await client.execute_command("EXEC")  # ...does not interfere
+        await store.commit([d], "5", NotePolicy(), {})
+        assert [x.id for _, x in await store.outbox_peek(10)] == [d.id]
+        # A restarted store sees the checkpoint and the session waiting to time out.
+        again = RedisRelayStore(
+            redis_url,
+            product,
+            clock=VirtualClock(0),
+            interaction_timeout_s=20,
+            cooldown_period_s=60,
+        )
+        assert await again.open() == "5"
+        assert [s.session_id for s in again.reopened] == ["s1"]
+        entries = await again.outbox_peek(10)
+        await again.outbox_ack([e for e, _ in entries])
+        assert await again.outbox_depth() == 0
+        await store.aclose()
+        await again.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_event_id_order() -> None:
+    assert newer("10", "9") and not newer("9", "10") and not newer("5", "5")
+    assert newer("5", None) and newer("b", "a") and not newer("a", "a")
+
+
+def test_product_tag_keeps_braces_out() -> None:
+    assert product_tag("acme") == "{acme}" and product_tag("a{b}") == "{a(b)}"
+
+
+def test_redis_store_is_reachable_or_fails_with_exit_6(tmp_path: Path) -> None:
+    from autoplay_cli.errors import StoreUnavailableError
+    from autoplay_cli.simulate.clock import VirtualClock
+
+    store = RedisRelayStore(
+        "redis://127.0.0.1:1/0", "p", clock=VirtualClock(0), interaction_timeout_s=20,
+        cooldown_period_s=60,
+    )  # fmt: skip
+    with pytest.raises(StoreUnavailableError):
+        asyncio.run(store.open())
