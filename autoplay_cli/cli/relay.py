@@ -98,6 +98,27 @@ def relay(
             min=0, metavar="SECONDS", help="On SIGINT/SIGTERM, keep delivering for up to SECONDS."
         ),
     ] = 10.0,
+    listen: Annotated[
+        str | None,
+        typer.Option(
+            "--listen",
+            metavar="HOST:PORT",
+            help="Serve the chatbot webhook, live activity, MCP, /healthz and /metrics here "
+            "(live runs default to 127.0.0.1:8788; 'off' disables).",
+            show_default=False,
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="AUTOPLAY_RELAY_API_KEY",
+            show_envvar=False,
+            help="Bearer key for the live-activity, gate and MCP endpoints. "
+            "Env: AUTOPLAY_RELAY_API_KEY.",
+            show_default=False,
+        ),
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Logs on stderr as NDJSON.")] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log every state transition too.")
@@ -152,6 +173,8 @@ def relay(
         dead_letter=dead_letter,
         max_attempts=max_attempts,
         drain_timeout=drain_timeout,
+        listen=_listen_address(listen, live=replay is None),
+        api_key=api_key,
     )
     if replay is None:
         from autoplay_cli.stream.client import StreamConfig
@@ -173,3 +196,14 @@ def relay(
     summary = render.run(run_options)
     if summary.signal == "SIGINT":
         raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _listen_address(listen: str | None, *, live: bool) -> str | None:
+    """``--listen``: 'off' disables it; unset, a live run listens on the default address."""
+    from autoplay_cli.relay.inbound import DEFAULT_LISTEN
+
+    if listen is not None and listen.lower() == "off":
+        return None
+    if listen is None:
+        return DEFAULT_LISTEN if live else None
+    return listen

@@ -53,24 +53,27 @@ class LiveActivity:
         self.product_id = product_id
         self.max_actions = max_actions
         self.retention_s = retention_s
-        self._users: dict[str, deque[tuple[float, dict[str, Any]]]] = {}
+        # Per user: (time, action), the action a wire model, a fast view or a record dict.
+        self._users: dict[str, deque[tuple[float, Any]]] = {}
 
     def __len__(self) -> int:
         return len(self._users)
 
-    def add(self, key: str, actions: Iterable[Any], received_at: float) -> list[dict[str, Any]]:
-        """Append *actions* to *key*'s activity; the records added (to persist elsewhere)."""
+    def keys(self) -> list[str]:
+        """The users (and anonymous sessions) with activity held in memory."""
+        return list(self._users)
+
+    def add(self, key: str, actions: Iterable[Any], received_at: float) -> None:
+        """Append *actions* (wire models or fast views, kept as they are) to *key*'s activity."""
         entries = self._users.get(key)
         if entries is None:
             entries = self._users[key] = deque(maxlen=self.max_actions)
-        added = []
         for action in actions:
-            record = action_record(action)
-            entries.append((action_time(record, received_at), record))
-            added.append(record)
-        return added
+            # Records are built when read: most actions are never asked for.
+            when = action.timestamp_end or action.timestamp_start or received_at
+            entries.append((float(when), action))
 
-    def load(self, key: str, records: Iterable[tuple[float, dict[str, Any]]]) -> None:
+    def load(self, key: str, records: Iterable[tuple[float, Any]]) -> None:
         """Replace *key*'s activity (from a store), oldest first."""
         self._users[key] = deque(records, maxlen=self.max_actions)
 
@@ -85,7 +88,10 @@ class LiveActivity:
         limit = max(0, min(limit, self.max_actions))
         if limit == 0:
             return []
-        return [record for _, record in list(entries)[-limit:]]
+        return [
+            action if isinstance(action, dict) else action_record(action)
+            for _, action in list(entries)[-limit:]
+        ]
 
     def envelope(self, user_id: str, now: float, limit: int = MAX_ACTIONS) -> dict[str, Any]:
         """``{product_id, user_id, count, as_of, actions}`` for *user_id*."""

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from autoplay_cli.relay.activity import LiveActivity, action_time, activity_key
+from autoplay_cli.relay.activity import LiveActivity, action_record, action_time, activity_key
 from autoplay_cli.relay.delivery import NOTE, PROACTIVE_OFFER, Delivery
 from autoplay_cli.relay.notes import Note, NotePolicy
 from autoplay_cli.relay.store import MemoryRelayStore, newer
@@ -33,7 +33,8 @@ class RelayCounters:
         self.offers = 0
         self.blocked: Counter[str] = Counter()  # offers blocked, by reason
         self.notes = 0
-        self.links = 0
+        self.links = 0  # links applied (from the stream or the chatbot webhook)
+        self.links_received = 0  # chatbot-webhook requests accepted
         self.anonymous = 0
 
 
@@ -143,17 +144,38 @@ class Relay:
         await self.engine.apply(event)
 
     async def link(
-        self, session_id: str, conversation_id: str, event: str | None = None, *, source: str = ""
-    ) -> None:
-        """A chatbot reported the conversation of *session_id*: link it, flush its notes."""
-        await self.store.prefetch([session_id])
+        self,
+        session_id: str,
+        conversation_id: str,
+        event: str | None = None,
+        *,
+        metadata: dict[str, Any] | None = None,
+        source: str = "chatbot-webhook",
+    ) -> SessionState:
+        """A chatbot reported the conversation of *session_id*: link it (the engine's link
+        event, as in a scenario), flush its pre-link notes, commit; the state after."""
+        await self.engine.advance(self.clock.now)
+        self._adopt(await self.store.prefetch([session_id]))
         args: dict[str, Any] = {"conversation": conversation_id}
         if event is not None:
             args["link"] = event
-        await self.engine.apply(
-            SimEvent(self.clock.now, session_id, "link", source or "chatbot-webhook", args=args)
+        await self.engine.apply(SimEvent(self.clock.now, session_id, "link", source, args=args))
+        extra = {k: v for k, v in (metadata or {}).items() if v is not None}
+        state = await self.store.sessions.update(
+            session_id, lambda s: s.metadata.update(extra) if extra else None
         )
         await self.commit(None)
+        self.counters.links_received += 1
+        return state
+
+    async def gate(self, session_id: str, now: float) -> tuple[bool, str]:
+        """May the chatbot offer help now? The state machine's answer after a tick."""
+        await self.engine.advance(now)
+        self._adopt(await self.store.prefetch([session_id]))
+        state = self.store.sessions.peek(session_id)
+        if state is None:
+            return True, "ok"  # a session the relay has not seen: nothing blocks it
+        return state.can_deliver_proactive()
 
     async def tick(self, now: float) -> None:
         """Time passes: sessions time out, coalesced notes fall due; commit if anything changed."""
@@ -210,9 +232,10 @@ class Relay:
                 self._note(note)
             user = getattr(payload, "user_id", None) or state.metadata.get("user_id")
             key = activity_key(user, sid)
-            added = self.activity.add(key, payload.actions, now)
-            if self._persist_activity and added:
-                self._activity.setdefault(key, []).extend((action_time(r, now), r) for r in added)
+            self.activity.add(key, payload.actions, now)
+            if self._persist_activity and payload.actions:
+                records = [action_record(a) for a in payload.actions]
+                self._activity.setdefault(key, []).extend((action_time(r, now), r) for r in records)
         elif step.event == "link" and decision == APPLIED and state.conversation_linked:
             self.counters.links += 1
             assert state.conversation_id is not None

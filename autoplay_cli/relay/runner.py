@@ -5,16 +5,19 @@ the store, the sender and the stop conditions together, and summarise the run.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autoplay_cli.errors import ConfigError, InputError, UsageError
 from autoplay_cli.relay.destinations import Destination, StdoutDestination, WebhookDestination
+from autoplay_cli.relay.inbound import LOOPBACK, Health, Inbound, parse_listen, serve_task
+from autoplay_cli.relay.metrics import RelayMetrics, snapshot
 from autoplay_cli.relay.pipeline import Relay
 from autoplay_cli.relay.sender import (
     DEFAULT_MAX_ATTEMPTS,
@@ -54,6 +57,8 @@ class RelayOptions:
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
     drain_timeout: float = 10.0
     pulse_s: float = DEFAULT_PULSE_S
+    listen: str | None = None  # HOST:PORT for the inbound HTTP app; None: no listener
+    api_key: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -68,6 +73,10 @@ class RelaySummary:
     stream: Any = None  # StreamStats of a live run
     undelivered: int = 0  # left in a durable outbox for the next start
     dead_letter_path: Path | None = None
+    listening: str | None = None  # the inbound app's URL, once it serves
+    health: Any = None
+    # Ask a running relay to stop (as SIGTERM does), from any thread.
+    request_stop: Callable[[], None] | None = field(default=None, repr=False)
 
     def describe(self) -> str:
         parts = []
@@ -140,6 +149,8 @@ def validate(options: RelayOptions) -> None:
         raise UsageError(f"--max-attempts must be ≥ 1, got {options.max_attempts}")
     if options.drain_timeout < 0:
         raise UsageError("--drain-timeout must be ≥ 0 seconds")
+    if options.listen is not None:
+        parse_listen(options.listen)
 
 
 async def run_relay(
@@ -152,12 +163,10 @@ async def run_relay(
     """Run until the input ends, a stop condition holds, or SIGINT/SIGTERM."""
     validate(options)
     if options.replay is not None:
-        from autoplay_cli.simulate.scenario import load_inputs
-
-        inputs = load_inputs([options.replay])
-        config = resolve_config(options.config, inputs.config)
-        product_id = options.product_id or _product_of(inputs.events) or "replay"
-        clock = VirtualClock(inputs.start)
+        replayed = replay_input(options.replay)
+        config = resolve_config(options.config, replayed.config)
+        product_id = options.product_id or replayed.product_id or "replay"
+        clock = VirtualClock(replayed.start)
     else:
         config = resolve_config(options.config)
         product_id = options.stream.product_id
@@ -167,15 +176,23 @@ async def run_relay(
     relay = Relay(config, store, clock, product_id=product_id, pulse_s=options.pulse_s)
     dead_path = options.dead_letter or default_dead_letter_path(product_id)
     summary.dead_letter_path = dead_path
+    health = Health(live=options.replay is None)
+    metrics = RelayMetrics(lambda: snapshot(relay, sender, summary.stream, health))
     sender = Sender(
         store,
         destination,
         policy=RetryPolicy(max_attempts=options.max_attempts),
         dead_letters=DeadLetters(dead_path),
+        on_delivered=metrics.observe_delivery,
     )
-    summary.relay, summary.sender = relay, sender
+    summary.relay, summary.sender, summary.health = relay, sender, health
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def request_stop() -> None:
+        loop.call_soon_threadsafe(stop.set)
+
+    summary.request_stop = request_stop
     installed: list[signal.Signals] = []
     if install_signals:
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -186,13 +203,16 @@ async def run_relay(
                 pass
     lock = asyncio.Lock()
     sender_task: asyncio.Task[None] | None = None
+    listener: Any = None
     try:
         checkpoint = await relay.resume()  # the store answers before the stream is touched
         sender_task = asyncio.create_task(sender.run())
+        if options.listen is not None:
+            listener = await _listen(options, relay, lock, store, health, metrics, summary)
         if options.replay is not None:
-            work = _replay(relay, sender, inputs.events, options, summary, lock)
+            work = _replay(relay, sender, replayed.events, options, summary, lock)
         else:
-            work = _live(relay, sender, options, summary, lock, checkpoint, on_status)
+            work = _live(relay, sender, options, summary, lock, checkpoint, on_status, health)
         source = asyncio.create_task(work)
         stopper = asyncio.create_task(stop.wait())
         try:
@@ -216,6 +236,10 @@ async def run_relay(
         sender.stop()
         await _drain(sender, sender_task, store, options.drain_timeout, summary)
     finally:
+        if listener is not None:
+            server, task = listener
+            server.should_exit = True
+            await asyncio.gather(task, return_exceptions=True)
         if sender_task is not None and not sender_task.done():
             sender_task.cancel()  # an error ended the run: no drain
             await asyncio.gather(sender_task, return_exceptions=True)
@@ -224,6 +248,55 @@ async def run_relay(
         await destination.aclose()
         await store.aclose()
     return summary
+
+
+async def _listen(
+    options: RelayOptions,
+    relay: Relay,
+    lock: asyncio.Lock,
+    store: MemoryRelayStore,
+    health: Health,
+    metrics: RelayMetrics,
+    summary: RelaySummary,
+) -> tuple[Any, asyncio.Task[None]]:
+    """Start the inbound app on ``--listen``; a non-loopback address is warned about."""
+    from autoplay_cli.errors import ServiceUnavailableError
+
+    assert options.listen is not None
+    host, port = parse_listen(options.listen)
+    if host not in LOOPBACK:
+        log.warning(
+            "listening on %s: reachable from other machines; the chatbot webhook is signed "
+            "and the reads need --api-key, but prefer a reverse proxy with TLS",
+            host,
+        )
+    loader = getattr(store, "activity", None) if store.durable else None
+    inbound = Inbound(
+        relay,
+        lock,
+        secret=options.to_secret,
+        api_key=options.api_key,
+        health=health,
+        metrics=metrics,
+        ping=store.ping,
+        activity_loader=loader,
+        host=host,
+    )
+    server, task = serve_task(inbound.app(), host, port)
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if task.done() or time.monotonic() > deadline:
+            server.should_exit = True
+            await asyncio.gather(task, return_exceptions=True)
+            raise ServiceUnavailableError(
+                f"cannot listen on {options.listen}",
+                hint="is the port in use? pick another with --listen HOST:PORT",
+            )
+        await asyncio.sleep(0.02)
+    bound = server.servers[0].sockets[0].getsockname() if server.servers else (host, port)
+    summary.listening = f"http://{options.listen.rpartition(':')[0]}:{bound[1]}"
+    log.info("listening on %s", summary.listening)
+    return server, task
 
 
 def _on_signal(stop: asyncio.Event, summary: RelaySummary, signum: int) -> None:
@@ -265,33 +338,83 @@ async def _drain(
     await store.outbox_ack([entry for entry, _ in left])
 
 
-def _product_of(events: Sequence[SimEvent]) -> str | None:
-    for event in events:
-        product = getattr(event.payload, "product_id", None)
-        if product:
-            return str(product)
-    return None
+@dataclass
+class ReplayInput:
+    """A file to replay: its events (streamed for a plain recording), start, config, product."""
+
+    events: Iterator[SimEvent]
+    start: float
+    config: str | None = None
+    product_id: str | None = None
+
+
+def is_recording(path: Path) -> bool:
+    """Does every line of *path* look like a recording envelope (no scenario steps)?"""
+    try:
+        with path.open("rb") as fh:
+            return all(
+                line.lstrip().startswith(b"{")
+                and b'"payload"' in line
+                and b'"scenario"' not in line
+                for line in fh
+                if line.strip()
+            )
+    except OSError:
+        return False  # the scenario loader reports it properly
+
+
+def replay_input(path: Path) -> ReplayInput:
+    """A recording is streamed envelope by envelope (its fast views, no models); anything
+    else (scenarios, emulator scenario files) goes through ``simulate``'s loader."""
+    if path.suffix.lower() not in (".toml", ".json") and is_recording(path):
+        from autoplay_cli.recording import iter_recording
+
+        envelopes = iter_recording(path)
+        first = next(envelopes, None)
+        if first is not None:
+
+            def events() -> Iterator[SimEvent]:
+                for e in itertools.chain((first,), envelopes):
+                    view = e.view
+                    yield SimEvent(
+                        e.received_at,
+                        view.session_id,
+                        view.type,
+                        f"{path}:{e.line}",
+                        view,
+                        event_id=e.id,
+                    )
+
+            product = getattr(first.view, "product_id", None) or None
+            return ReplayInput(events(), first.received_at, None, product)
+    from autoplay_cli.simulate.scenario import load_inputs
+
+    inputs = load_inputs([path])
+    product = next(
+        (str(p) for e in inputs.events if (p := getattr(e.payload, "product_id", None))), None
+    )
+    return ReplayInput(iter(inputs.events), inputs.start, inputs.config, product)
 
 
 async def _replay(
     relay: Relay,
     sender: Sender,
-    events: Sequence[SimEvent],
+    events: Iterator[SimEvent],
     options: RelayOptions,
     summary: RelaySummary,
     lock: asyncio.Lock,
 ) -> None:
     if options.count is not None:
-        events = events[: options.count]
-    for start in range(0, len(events), REPLAY_CHUNK):
+        events = itertools.islice(events, options.count)
+    done = 0
+    while chunk := list(itertools.islice(events, REPLAY_CHUNK)):
         async with lock:
-            await relay.feed(events[start : start + REPLAY_CHUNK])
+            await relay.feed(chunk)
+        done += len(chunk)
         sender.wake()
         await asyncio.sleep(0)  # let the sender keep the outbox short
     summary.stop_reason = (
-        f"--count {options.count} reached"
-        if options.count is not None and len(events) == options.count
-        else "end of input"
+        f"--count {options.count} reached" if done == options.count else "end of input"
     )
 
 
@@ -303,16 +426,25 @@ async def _live(
     lock: asyncio.Lock,
     checkpoint: str | None,
     on_status: Callable[[RelaySummary], None] | None,
+    health: Health,
 ) -> None:
     import dataclasses
 
-    from autoplay_cli.stream.client import StreamClient
+    from autoplay_cli.stream.client import Notice, StreamClient
 
     config = options.stream
     if checkpoint is not None:
         # Resume where the store's last committed batch ended.
         config = dataclasses.replace(config, last_event_id=checkpoint)
-    client = StreamClient(config, on_notice=lambda n: log.info("%s", n.message))
+
+    def notice(n: Notice) -> None:
+        if n.kind == "connected":
+            health.stream_connected = True
+        elif n.kind == "disconnected":
+            health.stream_connected = False
+        (log.warning if n.kind in ("disconnected", "gap") else log.info)("%s", n.message)
+
+    client = StreamClient(config, on_notice=notice)
     summary.stream = client.stats
     ticker = asyncio.create_task(_tick(relay, lock, on_status, summary))
     remaining = options.count
@@ -323,6 +455,10 @@ async def _live(
                 last_id = events[-1].event_id if events else last_id
             async with lock:
                 await relay.feed(events, last_id)
+            health.last_event_id = last_id
+            forwarded = getattr(events[-1].payload, "forwarded_at", 0.0) if events else 0.0
+            if forwarded:
+                health.last_forwarded_at = forwarded
             sender.wake()
             if remaining is not None:
                 remaining -= len(events)

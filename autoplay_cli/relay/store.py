@@ -81,6 +81,10 @@ class CachedSessions(LiveSessionStore):
     def __len__(self) -> int:
         return len(self._states)
 
+    def ids(self) -> list[str]:
+        """The ids of the sessions held in memory."""
+        return list(self._states)
+
     def forget(self, session_id: str) -> None:
         self._states.pop(session_id, None)
         self.dirty.discard(session_id)

@@ -37,7 +37,19 @@ def test_live_stream_to_stdout_with_malformed_frames_counted_and_skipped(
     make_emulator: Any, tmp_path: Path
 ) -> None:
     emu = make_emulator(rate=0, max_events=120, malformed_every=10, retry_ms=10)
-    result = relay(emu, "--to", "-", "-c", str(TRIGGERS), "--count", "108", "--max-time", "30")
+    result = relay(
+        emu,
+        "--to",
+        "-",
+        "-c",
+        str(TRIGGERS),
+        "--count",
+        "108",
+        "--max-time",
+        "30",
+        "--listen",
+        "off",
+    )
     assert result.exit_code == 0, result.stderr
     deliveries = [json.loads(x) for x in result.stdout.splitlines()]
     assert deliveries, "the emulator's personas trigger offers"
