@@ -141,6 +141,11 @@ class NotePolicy:
         sids = [s for s, b in self.buffers.items() if b.conversation_id and b.items]
         return [n for sid in sids if (n := self._take(sid)) is not None]
 
+    def waiting(self, session_id: str) -> bool:
+        """Does a linked session hold payloads for a note still to come?"""
+        buffer = self.buffers.get(session_id)
+        return buffer is not None and buffer.conversation_id is not None and bool(buffer.items)
+
     def pending(self, session_id: str) -> int:
         buffer = self.buffers.get(session_id)
         return len(buffer.items) if buffer is not None else 0

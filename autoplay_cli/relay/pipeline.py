@@ -265,6 +265,8 @@ class Relay:
 
     def _note(self, note: Note) -> None:
         self.counters.notes += 1
+        # The buffer was emptied: persist that with the note, or a restart would send it again.
+        self.store.sessions.dirty.add(note.session_id)
         state = self.store.sessions.peek(note.session_id)
         metadata = state.metadata if state is not None else {}
         self._out.append(

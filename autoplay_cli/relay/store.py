@@ -291,7 +291,8 @@ class RedisRelayStore(MemoryRelayStore):
                 )
                 pipe.hincrby(key, "revision", 1)
                 pipe.expire(key, SESSION_TTL_S)
-                if state.current_state is AgentState.THINKING:
+                # Reloaded at start-up: sessions due to time out, or holding a note to send.
+                if state.current_state is AgentState.THINKING and not notes.waiting(sid):
                     pipe.srem(self.key("open"), sid)
                 else:
                     pipe.sadd(self.key("open"), sid)

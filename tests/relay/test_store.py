@@ -113,3 +113,38 @@ def test_redis_store_is_reachable_or_fails_with_exit_6(tmp_path: Path) -> None:
     )  # fmt: skip
     with pytest.raises(StoreUnavailableError):
         asyncio.run(store.open())
+
+
+def test_a_note_buffered_at_a_crash_is_sent_after_the_restart(redis_url: str) -> None:
+    from autoplay_cli.relay.pipeline import Relay
+    from autoplay_cli.simulate.clock import VirtualClock
+    from autoplay_cli.simulate.scenario import SimEvent
+    from autoplay_cli.triggers import TriggerConfig
+    from autoplay_cli.wire import ActionsPayload
+
+    product = f"p-{uuid.uuid4().hex[:8]}"
+
+    def relay() -> Relay:
+        clock = VirtualClock(1000.0)
+        store = RedisRelayStore(
+            redis_url, product, clock=clock, interaction_timeout_s=20, cooldown_period_s=60
+        )
+        return Relay(TriggerConfig(), store, clock, product_id=product)
+
+    async def scenario() -> list[Delivery]:
+        first = relay()
+        await first.resume()
+        await first.link("s", "conv")
+        batch = ActionsPayload(session_id="s", actions=[{"canonical_url": "/a"}])
+        await first.feed([SimEvent(1000.0, "s", "actions", "x", batch, event_id="1")], "1")
+        assert first.notes.pending("s") == 1  # in its coalescing window: not sent yet
+        await first.store.aclose()  # ...and the process dies here
+        second = relay()
+        assert await second.resume() == "1"
+        await second.tick(1001.0)
+        notes = [d for _, d in await second.store.outbox_peek(10)]
+        await second.store.aclose()
+        return notes
+
+    (note,) = asyncio.run(scenario())
+    assert note.type == "note" and note.event_ids == ("1",) and note.conversation_id == "conv"
