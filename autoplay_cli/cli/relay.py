@@ -193,7 +193,7 @@ def relay(
             last_event_id=last_event_id,
         )
     validate(run_options)
-    summary = render.run(run_options)
+    summary = render.run(run_options, json_=json_)
     if summary.signal == "SIGINT":
         raise typer.Exit(EXIT_INTERRUPTED)
 

@@ -11,7 +11,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from autoplay_cli.relay.runner import RelayOptions, RelaySummary
@@ -48,15 +48,70 @@ def configure(*, json_: bool, verbose: bool) -> None:
     logging.getLogger("autoplay_cli.relay").setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
-def run(options: RelayOptions) -> RelaySummary:
+class Status:
+    """The operator's view while running: a live line on a TTY, a log line now and then
+    elsewhere (every ``every_s`` seconds)."""
+
+    def __init__(self, *, tty: bool, every_s: float = 30.0) -> None:
+        self.tty = tty
+        self.every_s = every_s
+        self._last: tuple[float, int] | None = None
+        self._logged = 0.0
+        self._live: Any = None
+
+    def line(self, summary: RelaySummary, now: float) -> str:
+        relay, sender = summary.relay, summary.sender
+        if relay is None or sender is None:
+            return "relay: starting"
+        c, st = relay.counters, sender.stats
+        events = sum(c.events.values())
+        rate = 0.0
+        if self._last is not None and now > self._last[0]:
+            rate = (events - self._last[1]) / (now - self._last[0])
+        self._last = (now, events)
+        lag = summary.health.lag_s(now) if summary.health is not None else None
+        return (
+            f"relay: {rate:,.0f} events/s · {len(relay.store.sessions)} sessions · offers "
+            f"{c.offers} made, {sum(c.blocked.values())} blocked · deliveries {st.delivered} ok, "
+            f"{st.retrying} retrying, {st.dead} dead"
+            + (f" · lag {lag:.1f} s" if lag is not None else "")
+        )
+
+    def __call__(self, summary: RelaySummary) -> None:
+        now = time.time()
+        if self.tty:
+            from rich.live import Live
+            from rich.text import Text
+
+            from autoplay_cli.cli.output import err
+
+            text = Text(self.line(summary, now))
+            if self._live is None:
+                self._live = Live(text, console=err(), transient=True, auto_refresh=False)
+                self._live.start()
+            self._live.update(text, refresh=True)
+        elif now - self._logged >= self.every_s:
+            self._logged = now
+            logging.getLogger("autoplay_cli.relay").info("%s", self.line(summary, now))
+
+    def stop(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+
+def run(options: RelayOptions, *, json_: bool = False) -> RelaySummary:
     """Run the relay to its end; the summary goes to stderr (also on Ctrl-C)."""
+    from autoplay_cli.cli.output import stderr_is_tty
     from autoplay_cli.relay.runner import RelaySummary, run_relay
 
     summary = RelaySummary()
+    status = Status(tty=stderr_is_tty() and not json_)
     log = logging.getLogger("autoplay_cli.relay")
     try:
-        asyncio.run(run_relay(options, summary))
+        asyncio.run(run_relay(options, summary, on_status=status))
     finally:
+        status.stop()
         for line in summary.describe().splitlines():
             log.info("%s", line)
     return summary

@@ -53,6 +53,12 @@ class Item:
     time: float
     event_id: str
     payload: Any
+    text: str | None = None  # the payload's JSON, made once when first persisted
+
+    def json(self) -> str:
+        if self.text is None:
+            self.text = payload_text(self.payload)
+        return self.text
 
 
 @dataclass(slots=True)
@@ -183,7 +189,7 @@ class NotePolicy:
         return [
             buffer.conversation_id,
             buffer.opened_at,
-            [[i.time, i.event_id, payload_text(i.payload)] for i in buffer.items],
+            [[i.time, i.event_id, i.json()] for i in buffer.items],
         ]
 
     def restore(self, session_id: str, data: Any) -> None:
@@ -194,7 +200,7 @@ class NotePolicy:
         import json
 
         buffer = Buffer(
-            [Item(float(t), str(e), parse_payload(json.loads(p))) for t, e, p in items],
+            [Item(float(t), str(e), parse_payload(json.loads(p)), p) for t, e, p in items],
             conversation_id,
             opened_at,
         )

@@ -3,7 +3,7 @@
 Sessions are live objects in this process (the relay is their one writer); the
 Redis store loads them on first use and, per batch, writes every changed session,
 the deliveries the batch produced (the outbox) and the checkpoint in ONE
-MULTI/EXEC, so effects are never recorded without the state change that caused
+atomic script call, so effects are never recorded without the state change that caused
 them, and the checkpoint never runs ahead of either.
 """
 
@@ -180,6 +180,34 @@ def product_tag(product_id: str) -> str:
     return "{" + product_id.replace("{", "(").replace("}", ")") + "}"
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+# KEYS: 1 the open-sessions set, 2 the outbox stream, 3 the checkpoint, then session and
+# activity keys (every key named, so the script also runs on Redis Cluster, where one
+# product's keys share a hash tag). ARGV[1]: the plan (JSON), entries naming KEYS by index.
+_COMMIT_SCRIPT = """
+local d = cjson.decode(ARGV[1])
+for _, s in ipairs(d.s) do
+  local key = KEYS[s[1]]
+  redis.call('HSET', key, 'snapshot', s[2], 'window', s[3], 'notes', s[4], 'last_event_id', s[5])
+  redis.call('HINCRBY', key, 'revision', 1)
+  redis.call('EXPIRE', key, d.ttl)
+  if s[6] == 1 then redis.call('SADD', KEYS[1], s[7]) else redis.call('SREM', KEYS[1], s[7]) end
+end
+for _, x in ipairs(d.o) do redis.call('XADD', KEYS[2], '*', 'd', x) end
+for _, a in ipairs(d.a) do
+  local key = KEYS[a[1]]
+  for _, r in ipairs(a[2]) do redis.call('RPUSH', key, r) end
+  redis.call('LTRIM', key, -50, -1)
+  redis.call('EXPIRE', key, d.attl)
+end
+if d.c ~= cjson.null and d.c ~= nil then redis.call('SET', KEYS[3], d.c) end
+return 1
+"""
+
+
 class RedisRelayStore(MemoryRelayStore):
     """Sessions, outbox and checkpoint in Redis, under ``autoplay:relay:{product}:``.
 
@@ -201,6 +229,7 @@ class RedisRelayStore(MemoryRelayStore):
         self.where = safe_url(url)
         self.prefix = f"autoplay:relay:{product_tag(product_id)}:"
         self._conn: RedisConnection = RedisConnection(url)
+        self._commit_script: Any = None
         self.links = RedisConversationLinkStore(
             key_prefix=self.prefix + "link:", connection=self._conn
         )
@@ -268,44 +297,46 @@ class RedisRelayStore(MemoryRelayStore):
         dirty = self.sessions.dirty
         if not dirty and not deliveries and checkpoint is None and not activity:
             return
+        keys = [self.key("open"), self.key("outbox"), self.key("checkpoint")]
+        sessions = []
+        for sid in dirty:
+            state = self.sessions.peek(sid)
+            if state is None:
+                continue
+            window = self.windows.get(sid) or ()
+            buffered = notes.dump(sid)
+            keys.append(self.key("session", sid))
+            # Reloaded at start-up: sessions due to time out, or holding a note to send.
+            waiting = state.current_state is not AgentState.THINKING or notes.waiting(sid)
+            sessions.append(
+                [
+                    len(keys),
+                    _dumps(state.to_dict()),
+                    _dumps([[a.canonical_url, a.timestamp_start, a.timestamp_end] for a in window]),
+                    _dumps(buffered) if buffered else "",
+                    self.last_applied.get(sid, ""),
+                    1 if waiting else 0,
+                    sid,
+                ]
+            )
+        users = []
+        for user, records in activity.items():
+            keys.append(self.key("activity", user))
+            users.append([len(keys), [_dumps([t, r]) for t, r in records]])
+        plan = {
+            "s": sessions,
+            "o": [d.to_json() for d in deliveries],
+            "a": users,
+            "c": checkpoint,
+            "ttl": SESSION_TTL_S,
+            "attl": ACTIVITY_TTL_S,
+        }
         with self._conn.errors("commit a batch"):
-            pipe = self._conn.client().pipeline(transaction=True)
-            for sid in dirty:
-                state = self.sessions.peek(sid)
-                if state is None:
-                    continue
-                key = self.key("session", sid)
-                window = self.windows.get(sid) or ()
-                buffered = notes.dump(sid)
-                pipe.hset(
-                    key,
-                    mapping={
-                        "snapshot": json.dumps(state.to_dict(), separators=(",", ":")),
-                        "window": json.dumps(
-                            [[a.canonical_url, a.timestamp_start, a.timestamp_end] for a in window],
-                            separators=(",", ":"),
-                        ),
-                        "notes": json.dumps(buffered, separators=(",", ":")) if buffered else "",
-                        "last_event_id": self.last_applied.get(sid, ""),
-                    },
-                )
-                pipe.hincrby(key, "revision", 1)
-                pipe.expire(key, SESSION_TTL_S)
-                # Reloaded at start-up: sessions due to time out, or holding a note to send.
-                if state.current_state is AgentState.THINKING and not notes.waiting(sid):
-                    pipe.srem(self.key("open"), sid)
-                else:
-                    pipe.sadd(self.key("open"), sid)
-            for d in deliveries:
-                pipe.xadd(self.key("outbox"), {OUTBOX_FIELD: d.to_json()})
-            for user, records in activity.items():
-                key = self.key("activity", user)
-                pipe.rpush(key, *(json.dumps([t, r], separators=(",", ":")) for t, r in records))
-                pipe.ltrim(key, -50, -1)
-                pipe.expire(key, ACTIVITY_TTL_S)
-            if checkpoint is not None:
-                pipe.set(self.key("checkpoint"), checkpoint)
-            await pipe.execute()
+            client = self._conn.client()
+            if self._commit_script is None or self._commit_script.registered_client is not client:
+                self._commit_script = client.register_script(_COMMIT_SCRIPT)
+            # One script: atomic like MULTI/EXEC, one command and one reply on the wire.
+            await self._commit_script(keys=keys, args=[_dumps(plan)])
         if checkpoint is not None:
             self.checkpoint = checkpoint
         dirty.clear()
@@ -336,6 +367,7 @@ class RedisRelayStore(MemoryRelayStore):
             return int(await self._conn.client().xlen(self.key("outbox")))
 
     async def aclose(self) -> None:
+        self._commit_script = None
         await self._conn.aclose()
 
 

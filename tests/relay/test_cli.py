@@ -133,3 +133,63 @@ def test_help_ends_with_examples() -> None:
     result = runner.invoke(app, ["relay", "--help"])
     assert result.exit_code == 0
     assert "autoplay relay --replay recording.ndjson --to -" in result.stdout
+
+
+def _relay_process(emu: Any, tmp_path: Path, *extra: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "AUTOPLAY_TOKEN": emu.token, "AUTOPLAY_DATA_DIR": str(tmp_path)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "autoplay_cli", "relay", "--connector-url", emu.url,
+         "--product-id", emu.product_id, "--listen", "off", "--to", "-", *extra],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("signum", "code"), [("SIGINT", 130), ("SIGTERM", 0)])
+def test_a_signal_drains_and_exits_130_or_0(
+    signum: str, code: int, make_emulator: Any, tmp_path: Path
+) -> None:
+    import signal
+
+    emu = make_emulator(rate=50, retry_ms=10)
+    process = _relay_process(emu, tmp_path, "-c", str(TRIGGERS), "--json")
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()  # a delivery: the relay is running
+        assert json.loads(first)["type"] in ("proactive_offer", "note")
+        process.send_signal(getattr(signal, signum))
+        out, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == code, err
+    logs = [json.loads(line) for line in err.splitlines()]  # --json: NDJSON on stderr
+    assert any(f"{signum} received" in r["message"] for r in logs)
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in logs)
+    assert emu.token not in err
+    for line in out.splitlines():
+        json.loads(line)  # every delivery line is whole: nothing cut by the stop
+
+
+def test_status_line_reports_rates_sessions_offers_and_deliveries() -> None:
+    import asyncio
+
+    from autoplay_cli.cli.relay_render import Status
+    from autoplay_cli.relay.runner import RelayOptions, RelaySummary, run_relay
+
+    summary = RelaySummary()
+    rec = EXAMPLES / "simulate" / "recording.ndjson"
+    options = RelayOptions(replay=rec, config=TRIGGERS)
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        asyncio.run(run_relay(options, summary, install_signals=False))
+    status = Status(tty=False)
+    status.line(summary, 100.0)  # the first reading sets the baseline
+    line = status.line(summary, 101.0)
+    assert line.startswith("relay: 0 events/s · 2 sessions · offers 2 made, 1 blocked")
+    assert "deliveries 2 ok, 0 retrying, 0 dead" in line
