@@ -217,3 +217,36 @@ def test_mcp_tool_with_the_sdk_client(live: Any) -> None:
     for headers in ({}, _auth("wrong-key-0123456789")):
         r = httpx.post(f"{summary.listening}/mcp", json={}, headers=headers)
         assert r.status_code == 401 and API_KEY not in r.text
+
+
+def test_listen_addresses_are_parsed_and_checked() -> None:
+    from autoplay_cli.errors import UsageError
+    from autoplay_cli.relay.inbound import parse_listen
+
+    assert parse_listen("127.0.0.1:8788") == ("127.0.0.1", 8788)
+    assert parse_listen("[::1]:0") == ("::1", 0)
+    for bad in ("8788", "host:", "host:port", ":80", "h:70000"):
+        with pytest.raises(UsageError, match="HOST:PORT"):
+            parse_listen(bad)
+
+
+def test_a_listener_beyond_loopback_is_warned_about(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    logger = logging.getLogger("autoplay_cli.relay.runner")
+    logger.addHandler(caplog.handler)
+    caplog.handler.setLevel(logging.INFO)
+    logger.setLevel(logging.INFO)
+    try:
+        options = RelayOptions(
+            replay=EXAMPLES / "simulate" / "recording.ndjson",
+            listen="0.0.0.0:0",
+            dead_letter=tmp_path / "d",
+        )
+        with relay_running(options, wait_listening=False) as summary:
+            wait_for(lambda: summary.stop_reason != "interrupted")
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert any("reachable from other machines" in r.getMessage() for r in caplog.records)
