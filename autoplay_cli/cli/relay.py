@@ -18,7 +18,8 @@ def relay(
         typer.Option(
             "--to",
             metavar="DEST",
-            help="Where deliveries go: '-' (NDJSON on stdout) or an https:// webhook.",
+            help="Where deliveries go: '-' (NDJSON on stdout), an https:// webhook, or "
+            "'intercom' (token from INTERCOM_ACCESS_TOKEN).",
         ),
     ] = "-",
     to_secret: Annotated[
@@ -98,6 +99,15 @@ def relay(
             min=0, metavar="SECONDS", help="On SIGINT/SIGTERM, keep delivering for up to SECONDS."
         ),
     ] = 10.0,
+    intercom_admin_id: Annotated[
+        str | None,
+        typer.Option(
+            "--intercom-admin-id",
+            metavar="ID",
+            help="With --to intercom: the admin who writes the notes and messages.",
+            show_default=False,
+        ),
+    ] = None,
     listen: Annotated[
         str | None,
         typer.Option(
@@ -158,7 +168,9 @@ def relay(
 
     render.configure(json_=json_, verbose=verbose)
     if resend_dead_letters is not None:
-        _, failed = render.resend(resend_dead_letters, to, to_secret, max_attempts)
+        _, failed = render.resend(
+            resend_dead_letters, to, to_secret, max_attempts, intercom_admin_id
+        )
         raise typer.Exit(EXIT_PARTIAL if failed else 0)
     run_options = RelayOptions(
         to=to,
@@ -174,6 +186,7 @@ def relay(
         max_attempts=max_attempts,
         drain_timeout=drain_timeout,
         listen=_listen_address(listen, live=replay is None),
+        intercom_admin_id=intercom_admin_id,
         api_key=api_key,
     )
     if replay is None:

@@ -117,18 +117,27 @@ def run(options: RelayOptions, *, json_: bool = False) -> RelaySummary:
     return summary
 
 
-def resend(path: Path, to: str, secret: str | None, max_attempts: int) -> tuple[int, int]:
+def resend(
+    path: Path,
+    to: str,
+    secret: str | None,
+    max_attempts: int,
+    intercom_admin_id: str | None = None,
+) -> tuple[int, int]:
     """``--resend-dead-letters``: send the file's deliveries again; report on stderr."""
-    from autoplay_cli.errors import UsageError
     from autoplay_cli.relay.destinations import Destination, StdoutDestination, WebhookDestination
     from autoplay_cli.relay.sender import RetryPolicy
     from autoplay_cli.relay.sender import resend as resend_file
 
+    destination: Destination
     if to == "intercom":
-        raise UsageError("--to intercom is not available in this version")
-    destination: Destination = (
-        StdoutDestination() if to == "-" else WebhookDestination(to, secret or "")
-    )
+        from autoplay_cli.relay.intercom import IntercomDestination
+
+        destination = IntercomDestination(intercom_admin_id)
+    elif to == "-":
+        destination = StdoutDestination()
+    else:
+        destination = WebhookDestination(to, secret or "")
     started = time.monotonic()
     delivered, failed = asyncio.run(
         resend_file(path, destination, policy=RetryPolicy(max_attempts=max_attempts))

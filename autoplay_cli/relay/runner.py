@@ -59,6 +59,7 @@ class RelayOptions:
     pulse_s: float = DEFAULT_PULSE_S
     listen: str | None = None  # HOST:PORT for the inbound HTTP app; None: no listener
     api_key: str | None = field(default=None, repr=False)
+    intercom_admin_id: str | None = None
 
 
 @dataclass
@@ -118,10 +119,9 @@ def make_destination(options: RelayOptions) -> Destination:
     if options.dry_run or options.to == "-":
         return StdoutDestination()
     if options.to == "intercom":
-        raise UsageError(
-            "--to intercom is not available in this version",
-            hint="use --to - or --to https://… (see docs/relay.md)",
-        )
+        from autoplay_cli.relay.intercom import IntercomDestination
+
+        return IntercomDestination(options.intercom_admin_id)
     return WebhookDestination(options.to, options.to_secret or "")
 
 

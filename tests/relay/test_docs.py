@@ -78,6 +78,6 @@ def test_the_receiver_snippet_receives_verified_deliveries_once(
 def test_the_docs_show_one_example_per_destination_and_the_sdk_section() -> None:
     assert "autoplay relay --to - " in DOC
     assert "autoplay relay --to https://" in DOC
-    assert "--to intercom" in DOC
+    assert "autoplay relay --to intercom --intercom-admin-id" in DOC
     assert "## From the SDK to the relay" in DOC
     assert "what a crash loses" in DOC.lower() or "a crash (kill -9" in DOC.lower()
