@@ -108,6 +108,17 @@ def relay(
             show_default=False,
         ),
     ] = None,
+    intercom_client_secret: Annotated[
+        str | None,
+        typer.Option(
+            "--intercom-client-secret",
+            envvar="INTERCOM_CLIENT_SECRET",
+            show_envvar=False,
+            help="Verify Intercom's webhook notifications (X-Hub-Signature) on the chatbot "
+            "webhook. Env: INTERCOM_CLIENT_SECRET.",
+            show_default=False,
+        ),
+    ] = None,
     listen: Annotated[
         str | None,
         typer.Option(

@@ -86,6 +86,7 @@ class Inbound:
         metrics: RelayMetrics,
         ping: Callable[[], Awaitable[None]],
         activity_loader: Callable[[str], Awaitable[list[tuple[float, Any]]]] | None = None,
+        intercom_secret: str | None = None,
         host: str = "127.0.0.1",
         clock: Callable[[], float] = time.time,
         mcp: bool = True,
@@ -95,6 +96,7 @@ class Inbound:
         self.product_id = relay.product_id
         self._secret = secret or ""
         self._api_key = api_key or ""
+        self._intercom_secret = intercom_secret or ""
         self.health = health
         self.metrics = metrics
         self._ping = ping
@@ -141,12 +143,20 @@ class Inbound:
             body = await self._body(request)
         except _TooLarge:
             return self._error(413, f"body larger than {MAX_BODY} bytes")
-        if not self._secret:
-            return self._error(401, "the relay has no secret to verify requests with")
-        try:
-            verify_headers(self._secret, body, request.headers)
-        except SignatureError as exc:
-            return self._error(401, exc.message)
+        intercom = "x-hub-signature" in request.headers
+        if intercom:
+            # Intercom's own notification: signed with the app's client secret (sha1).
+            if not self._intercom_secret or not intercom_signature_ok(
+                self._intercom_secret, body, request.headers.get("x-hub-signature")
+            ):
+                return self._error(401, "missing or wrong X-Hub-Signature")
+        else:
+            if not self._secret:
+                return self._error(401, "the relay has no secret to verify requests with")
+            try:
+                verify_headers(self._secret, body, request.headers)
+            except SignatureError as exc:
+                return self._error(401, exc.message)
         product = request.path_params["product_id"]
         if not hmac.compare_digest(product.encode(), self.product_id.encode()):
             return self._error(404, "this relay serves another product")
@@ -154,7 +164,13 @@ class Inbound:
             data = json.loads(body)
         except (ValueError, RecursionError):
             return self._error(400, "body is not valid JSON")
-        problem, parsed = _link_request(data)
+        if intercom:
+            problem, parsed = _intercom_link(data)
+            if parsed is None:
+                # Not a conversation start or reply, or no session to link: acknowledged.
+                return JSONResponse({"ignored": problem}, status_code=202)
+        else:
+            problem, parsed = _link_request(data)
         if parsed is None:
             return self._error(400, problem)
         session_id, conversation_id, event, metadata = parsed
@@ -296,6 +312,47 @@ class Inbound:
             await inner(scope, receive, send)
 
         return guarded
+
+
+INTERCOM_TOPICS = {
+    "conversation.user.created": "new",
+    "conversation.user.replied": "reply_existing",
+}
+SESSION_ATTRIBUTE = "autoplay_session_id"
+
+
+def intercom_signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    """``X-Hub-Signature: sha1=<hex HMAC-SHA1 of the raw body>``, compared in constant time."""
+    import hashlib
+
+    expected = "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+    return header is not None and hmac.compare_digest(expected.encode(), header.encode())
+
+
+def _intercom_link(data: Any) -> tuple[str, tuple[str, str, str | None, dict[str, Any]] | None]:
+    """An Intercom notification as a link: the conversation, and the session id from the
+    contact's ``autoplay_session_id`` custom attribute (wherever the API version puts it)."""
+    if not isinstance(data, dict):
+        return "not a notification object", None
+    event = INTERCOM_TOPICS.get(str(data.get("topic", "")))
+    if event is None:
+        return f"topic {data.get('topic')!r} does not link a conversation", None
+    item = (data.get("data") or {}).get("item") if isinstance(data.get("data"), dict) else None
+    if not isinstance(item, dict) or not item.get("id"):
+        return "no conversation in the notification", None
+    places: list[Any] = [item.get("custom_attributes"), (item.get("source") or {}).get("author")]
+    contacts = item.get("contacts")
+    if isinstance(contacts, dict):
+        contacts = contacts.get("contacts")
+    if isinstance(contacts, list):
+        places += [c.get("custom_attributes") for c in contacts if isinstance(c, dict)]
+    for place in places:
+        if isinstance(place, dict):
+            attrs = place.get("custom_attributes", place)
+            sid = attrs.get(SESSION_ATTRIBUTE) if isinstance(attrs, dict) else None
+            if isinstance(sid, str) and sid.strip():
+                return "", (sid, str(item["id"]), event, {})
+    return f"no {SESSION_ATTRIBUTE} custom attribute on the contact", None
 
 
 def _link_request(data: Any) -> tuple[str, tuple[str, str, str | None, dict[str, Any]] | None]:

@@ -60,6 +60,7 @@ class RelayOptions:
     listen: str | None = None  # HOST:PORT for the inbound HTTP app; None: no listener
     api_key: str | None = field(default=None, repr=False)
     intercom_admin_id: str | None = None
+    intercom_client_secret: str | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -280,6 +281,7 @@ async def _listen(
         metrics=metrics,
         ping=store.ping,
         activity_loader=loader,
+        intercom_secret=options.intercom_client_secret,
         host=host,
     )
     server, task = serve_task(inbound.app(), host, port)

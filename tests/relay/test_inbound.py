@@ -250,3 +250,47 @@ def test_a_listener_beyond_loopback_is_warned_about(
     finally:
         logger.removeHandler(caplog.handler)
     assert any("reachable from other machines" in r.getMessage() for r in caplog.records)
+
+
+def test_intercom_notifications_link_sessions_when_signed(
+    make_emulator: Any, tmp_path: Any
+) -> None:
+    import hashlib
+    import hmac
+
+    emu = make_emulator(rate=0, max_events=0, retry_ms=10)
+    client_secret = "intercom_client_secret_0123456789"
+    options = RelayOptions(
+        stream=StreamConfig(emu.url, emu.product_id, emu.token),
+        listen="127.0.0.1:0",
+        intercom_client_secret=client_secret,
+        dead_letter=tmp_path / "dead.ndjson",
+    )
+
+    def notification(topic: str, attrs: dict[str, Any]) -> bytes:
+        item = {"type": "conversation", "id": "9001",
+                "contacts": {"contacts": [{"id": "c1", "custom_attributes": attrs}]}}  # fmt: skip
+        return json.dumps({"type": "notification_event", "topic": topic,
+                           "data": {"item": item}}).encode()  # fmt: skip
+
+    def hub(body: bytes, secret: str = client_secret) -> dict[str, str]:
+        digest = hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+        return {"X-Hub-Signature": f"sha1={digest}", "Content-Type": "application/json"}
+
+    with relay_running(options) as summary:
+        url = f"{summary.listening}/chatbot-webhook/{emu.product_id}"
+        body = notification("conversation.user.created", {"autoplay_session_id": "sess_ic"})
+        assert httpx.post(url, content=body, headers=hub(body, "wrong")).status_code == 401
+        assert (
+            httpx.post(url, content=body, headers={"X-Hub-Signature": "sha1=00"}).status_code == 401
+        )
+        assert summary.relay.store.sessions.peek("sess_ic") is None  # type: ignore[union-attr]
+        r = httpx.post(url, content=body, headers=hub(body))
+        assert r.status_code == 200, r.text
+        assert r.json() == {"session_id": "sess_ic", "conversation_id": "9001", "linked": True}
+        other = notification("conversation.admin.closed", {"autoplay_session_id": "sess_ic"})
+        assert httpx.post(url, content=other, headers=hub(other)).status_code == 202
+        anonymous = notification("conversation.user.replied", {})
+        r = httpx.post(url, content=anonymous, headers=hub(anonymous))
+        assert r.status_code == 202 and "autoplay_session_id" in r.json()["ignored"]
+        assert summary.relay.counters.links_received == 1  # type: ignore[union-attr]
