@@ -16,12 +16,14 @@ from autoplay_cli.relay.activity import LiveActivity, action_record, action_time
 from autoplay_cli.relay.delivery import NOTE, PROACTIVE_OFFER, Delivery
 from autoplay_cli.relay.notes import Note, NotePolicy
 from autoplay_cli.relay.store import MemoryRelayStore, newer
-from autoplay_cli.session import SessionState
+from autoplay_cli.session import AgentState, SessionState
 from autoplay_cli.simulate.clock import VirtualClock
 from autoplay_cli.simulate.engine import DEFAULT_PULSE_S, Engine
 from autoplay_cli.simulate.report import APPLIED, BLOCKED, OFFER, Step
 from autoplay_cli.simulate.scenario import SimEvent
 from autoplay_cli.triggers.config import TriggerConfig
+
+SESSION_IDLE_S = 86400.0
 
 
 class RelayCounters:
@@ -74,6 +76,7 @@ class Relay:
         self._out: list[Delivery] = []
         self._activity: dict[str, list[tuple[float, dict[str, Any]]]] = {}
         self._persist_activity = store.durable
+        self._seen: dict[str, float] = {}  # session -> time of its last event
 
     # -- input -----------------------------------------------------------------------------
 
@@ -90,6 +93,7 @@ class Relay:
         applied = 0
         last_applied = self.store.last_applied
         dirty = self.store.sessions.dirty
+        seen = self._seen
         for event in events:
             sid, eid = event.session_id, event.event_id
             if sid is not None and eid is not None and not newer(eid, last_applied.get(sid)):
@@ -98,6 +102,8 @@ class Relay:
             await self.engine.advance(event.time)
             self._flush_due()
             await self._apply(event)
+            if sid is not None:
+                seen[sid] = event.time
             if sid is not None and eid is not None:
                 last_applied[sid] = eid
                 dirty.add(sid)  # a summary changes no state, yet is applied
@@ -195,10 +201,34 @@ class Relay:
         activity, self._activity = self._activity, {}
         await self.store.commit(out, checkpoint, self.notes, activity)
 
-    def sweep(self, now: float) -> None:
-        """Forget what the retention windows no longer keep (call now and then)."""
+    def sweep(self, now: float, idle_s: float = SESSION_IDLE_S) -> int:
+        """Forget what the retention windows no longer keep (call now and then).
+
+        A session quiet for *idle_s* (24 h, the Redis TTL) and at rest (thinking, no
+        cooldown, no note to send, nothing uncommitted) leaves memory with its trigger
+        window; a Redis store still has it until its key expires. How many left.
+        """
         self.activity.sweep(now)
         self.notes.sweep(now)
+        horizon = now - idle_s
+        sessions, dirty = self.store.sessions, self.store.sessions.dirty
+        gone = []
+        for sid, last in self._seen.items():
+            state = sessions.peek(sid)
+            if last >= horizon or sid in dirty or self.notes.waiting(sid):
+                continue
+            if state is not None and (
+                state.current_state is not AgentState.THINKING or state.cooldown_active
+            ):
+                continue
+            gone.append(sid)
+        for sid in gone:
+            del self._seen[sid]
+            sessions.forget(sid)
+            self.store.windows.pop(sid, None)
+            self.store.last_applied.pop(sid, None)
+            self.notes.forget(sid)
+        return len(gone)
 
     # -- engine output ---------------------------------------------------------------------
 

@@ -148,3 +148,28 @@ def test_a_note_buffered_at_a_crash_is_sent_after_the_restart(redis_url: str) ->
 
     (note,) = asyncio.run(scenario())
     assert note.type == "note" and note.event_ids == ("1",) and note.conversation_id == "conv"
+
+
+def test_sweep_forgets_sessions_quiet_for_a_day_and_keeps_the_rest() -> None:
+    from autoplay_cli.relay.pipeline import Relay
+    from autoplay_cli.relay.store import MemoryRelayStore
+    from autoplay_cli.simulate.clock import VirtualClock
+    from autoplay_cli.simulate.scenario import SimEvent
+    from autoplay_cli.triggers import TriggerConfig
+    from autoplay_cli.wire import ActionsPayload
+
+    async def scenario() -> tuple[int, list[str], int]:
+        clock = VirtualClock(0.0)
+        store = MemoryRelayStore("p", clock=clock, interaction_timeout_s=20, cooldown_period_s=60)
+        relay = Relay(TriggerConfig(), store, clock, product_id="p")
+
+        def batch(sid: str, t: float, n: str) -> SimEvent:
+            payload = ActionsPayload(session_id=sid, actions=[{"canonical_url": "/a"}])
+            return SimEvent(t, sid, "actions", "x", payload, event_id=n)
+
+        await relay.feed([batch("old", 0.0, "1"), batch("new", 80_000.0, "2")])
+        gone = relay.sweep(90_000.0)
+        return gone, store.sessions.ids(), len(store.windows)
+
+    gone, left, windows = asyncio.run(scenario())
+    assert (gone, left, windows) == (1, ["new"], 1)
