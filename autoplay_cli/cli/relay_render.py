@@ -39,7 +39,8 @@ def configure(*, json_: bool, verbose: bool) -> None:
     configure_logging(verbose)
     package = logging.getLogger("autoplay_cli")
     for handler in package.handlers:
-        if getattr(handler, "_autoplay", False):
+        # The invocation's own stderr handler (whoever installed it): our format on it.
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stderr:
             handler.setFormatter(
                 JsonFormatter()
                 if json_
