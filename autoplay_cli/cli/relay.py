@@ -167,9 +167,8 @@ def relay(
 ) -> None:
     """Run the proactive pipeline live: stream -> triggers -> offers and notes -> chatbot.
 
-    Examples:
-
     \b
+    Examples:
       autoplay relay --to - -c triggers.toml
       autoplay relay --to https://bot.example.com/autoplay --store redis://127.0.0.1:6379/0
       autoplay relay --replay recording.ndjson --to -   # the offers `simulate` shows

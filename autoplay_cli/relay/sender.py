@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import random
 import time
@@ -22,6 +23,8 @@ from typing import Any
 from autoplay_cli.errors import AutoplayError, InputError
 from autoplay_cli.relay.delivery import Delivery
 from autoplay_cli.relay.destinations import Destination, Outcome
+
+log = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "AUTOPLAY_DATA_DIR"
 DEFAULT_MAX_ATTEMPTS = 6
@@ -119,6 +122,7 @@ class SenderStats:
         self.retries = 0
         self.dead = 0
         self.retrying = 0  # deliveries currently between attempts
+        self.stalls = 0  # drains interrupted by a store or dead-letter failure
         self.latency: list[float] = []  # recent created->delivered seconds (bounded)
         self.by_type: dict[tuple[str, str], int] = {}  # (type, outcome) -> count
 
@@ -183,7 +187,12 @@ class Sender:
             self._wake.clear()
             if self._stopping:
                 return
-            await self.drain()
+            try:
+                await self.drain()
+            except AutoplayError as exc:
+                # The store or the dead-letter file failed: entries stay queued; try again.
+                self.stats.stalls += 1
+                log.warning("sender: %s; retrying in 1 s", exc.one_line())
 
     async def drain(self) -> int:
         """Send everything queued now; how many entries left the outbox."""

@@ -171,3 +171,54 @@ def test_verify_accepts_good_and_refuses_bad_signatures() -> None:
         verify(SECRET, body, header, now=now + 301)
     with pytest.raises(SignatureError, match="away from now"):
         verify(SECRET, body, header, now=now + 61, tolerance_s=60)
+
+
+def test_the_sender_keeps_going_after_a_store_failure() -> None:
+    from autoplay_cli.errors import StoreUnavailableError
+    from autoplay_cli.relay.destinations import StdoutDestination
+
+    class FlakyStore:
+        def __init__(self) -> None:
+            self.calls = 0
+            self.acked: list[int] = []
+
+        async def outbox_peek(self, limit: int, after: object = None) -> list[tuple[int, Delivery]]:
+            self.calls += 1
+            if self.calls == 1:
+                raise StoreUnavailableError("redis at x is unavailable")
+            if after is not None:
+                return []
+            d = Delivery.make("note", product_id="p", session_id="s", body="b",
+                              created_at=0, event_ids=["1"])  # fmt: skip
+            return [(1, d)]
+
+        async def outbox_ack(self, ids: list[int]) -> None:
+            self.acked.extend(ids)
+
+    class Sink:
+        def __init__(self) -> None:
+            self.lines: list[str] = []
+
+        def write(self, text: str) -> None:
+            self.lines.append(text)
+
+        def flush(self) -> None:
+            pass
+
+    async def scenario() -> tuple[FlakyStore, Sender]:
+        store = FlakyStore()
+        sender = Sender(store, StdoutDestination(Sink()))  # type: ignore[arg-type]
+        task = asyncio.create_task(sender.run())
+        sender.wake()
+        await asyncio.sleep(0.05)
+        sender.wake()
+        for _ in range(100):
+            if store.acked:
+                break
+            await asyncio.sleep(0.05)
+        sender.stop()
+        await task
+        return store, sender
+
+    store, sender = asyncio.run(scenario())
+    assert store.acked == [1] and sender.stats.stalls == 1 and sender.stats.delivered == 1
