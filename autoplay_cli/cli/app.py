@@ -44,6 +44,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("doctor", "autoplay_cli.cli.doctor", "doctor", "Check a configuration end to end."),
     Command("tail", "autoplay_cli.cli.tail", "tail", "Follow, record or replay the live stream."),
     Command("simulate", "autoplay_cli.cli.simulate", "simulate", "Run sessions through triggers."),
+    Command("relay", "autoplay_cli.cli.relay", "relay", "Run the pipeline live to a chatbot."),
     Command(
         "migrate-sessions",
         "autoplay_cli.cli.migrate_sessions",

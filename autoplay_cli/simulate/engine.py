@@ -1,8 +1,10 @@
-"""The simulation engine: replay a timeline through the triggers and the session FSM.
+"""The decision engine of `simulate` and `relay`: events in, state changes and offers out.
 
-Every state change goes through a real session store (memory or Redis) with
-``update``, on a virtual clock; sessions in PROACTIVE/REACTIVE are ticked on a
-pulse so silent timeouts land at the right virtual time.
+Every state change goes through a session store (memory or Redis) with ``update``,
+on a driven clock (scenario time for ``simulate``, the wall clock or a recording's
+time for ``relay``); sessions in PROACTIVE/REACTIVE are ticked on a pulse so silent
+timeouts land at the right time. Each step is recorded in a report and/or handed
+to a listener (the relay turns offers into deliveries there).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from typing import Any
 
 from autoplay_cli.errors import InputError
@@ -69,12 +71,21 @@ def tour_registry(config: TriggerConfig) -> TourRegistry:
         raise InputError(f"{config.source}: tours: {exc.message}", hint=exc.hint) from exc
 
 
+StepListener = Callable[[Step, SessionState | None, SimEvent | None], None]
+
+
 class Engine:
     """Runs events in time order against a session store on a :class:`VirtualClock`.
 
     ``pulse_s`` spaces the ticks of sessions waiting to time out; ``0`` ticks each
     exactly at its deadline. ``keep_steps=False`` keeps only the summaries (for
-    very large runs); ``snapshots=False`` leaves the per-step state snapshot out.
+    very large runs); ``snapshots=False`` leaves the per-step state snapshot out;
+    ``record=False`` keeps no report at all (a long-running relay).
+
+    ``on_step(step, state, event)`` sees every step as it is decided, with the
+    session's state after it (``None`` for a skipped event) and the input event
+    (``None`` for a timeout found by the pulse). ``windows`` holds each session's
+    recent actions (the triggers' context); pass a mapping to keep it elsewhere.
     """
 
     def __init__(
@@ -88,6 +99,9 @@ class Engine:
         start: float | None = None,
         keep_steps: bool = True,
         snapshots: bool = True,
+        record: bool = True,
+        on_step: StepListener | None = None,
+        windows: MutableMapping[str, deque[Any]] | None = None,
     ) -> None:
         if not valid_pulse(pulse_s):
             raise InputError(
@@ -101,10 +115,12 @@ class Engine:
         self.clock = clock
         self.pulse_s = pulse_s
         self.snapshots = snapshots
+        self.record = record
+        self.on_step = on_step
         self.report = Report(clock.now if start is None else start, keep_steps=keep_steps)
         self.report.config = config.describe()
         # Engine-side context (like an integrator's context store): recent actions per session.
-        self._windows: dict[str, deque[Any]] = {}
+        self._windows: MutableMapping[str, deque[Any]] = {} if windows is None else windows
         # Sessions waiting to time out, with the virtual time their timeout is due.
         self._deadlines: dict[str, float] = {}
 
@@ -113,12 +129,29 @@ class Engine:
     async def run(self, events: Sequence[SimEvent]) -> Report:
         """Apply *events* (already in time order), then let every open session time out."""
         for event in events:
-            await self._pulse_until(event.time)
-            self.clock.advance_to(max(event.time, self.clock.now))
+            await self.advance(event.time)
             await self.apply(event)
+        return await self.finish()
+
+    async def advance(self, t: float) -> None:
+        """Move the clock to *t* (never back), ticking the sessions due on the way."""
+        await self._pulse_until(t)
+        self.clock.advance_to(max(t, self.clock.now))
+
+    async def finish(self) -> Report:
+        """Let every open session time out; the report, its end set."""
         await self._pulse_until(math.inf)
         self.report.end = self.clock.now
         return self.report
+
+    @property
+    def waiting(self) -> int:
+        """How many sessions wait to time out (in PROACTIVE or REACTIVE)."""
+        return len(self._deadlines)
+
+    def track(self, state: SessionState) -> None:
+        """Watch *state* for its timeout (a session loaded from a store after a restart)."""
+        self._track(state, self.clock.now)
 
     async def _pulse_until(self, t: float) -> None:
         """Tick waiting sessions at pulse instants up to and including *t*.
@@ -145,7 +178,7 @@ class Engine:
                     self._tick_in(state, result)
 
                 state = await self.store.update(sid, fn)
-                self._record_timeout(sid, result, "pulse")
+                self._record_timeout(sid, result, "pulse", state, None)
                 self._track(state, instant)
 
     def _track(self, state: SessionState, now: float) -> None:
@@ -184,15 +217,32 @@ class Engine:
             state.to_dict() if self.snapshots else None,
         )
 
-    def _record_timeout(self, sid: str, result: dict[str, Any], source: str) -> None:
+    def _record_timeout(
+        self,
+        sid: str,
+        result: dict[str, Any],
+        source: str,
+        state: SessionState,
+        event: SimEvent | None,
+    ) -> None:
         if "timeout" in result:
             before, reason, view = result["timeout"]
-            self._add(sid, "timeout", TIMEOUT, before, view, reason=reason, source=source)
+            self._add(
+                sid,
+                "timeout",
+                TIMEOUT,
+                before,
+                view,
+                reason=reason,
+                source=source,
+                state=state,
+                event=event,
+            )
 
     def _add(
         self,
         sid: str,
-        event: str,
+        event_kind: str,
         decision: str,
         before: str | None,
         view: tuple[str, float, dict[str, Any] | None],
@@ -203,27 +253,31 @@ class Engine:
         offer: Offer | None = None,
         actions: int = 0,
         source: str = "",
+        state: SessionState | None = None,
+        event: SimEvent | None = None,
     ) -> None:
-        state, cooldown, snapshot = view
-        self.report.add(
-            Step(
-                0,
-                self.clock.now,
-                sid,
-                event,
-                decision,
-                before,
-                state,
-                trigger,
-                reason,
-                detail,
-                offer,
-                actions,
-                source,
-                cooldown,
-                snapshot,
-            )
+        after, cooldown, snapshot = view
+        step = Step(
+            0,
+            self.clock.now,
+            sid,
+            event_kind,
+            decision,
+            before,
+            after,
+            trigger,
+            reason,
+            detail,
+            offer,
+            actions,
+            source,
+            cooldown,
+            snapshot,
         )
+        if self.record:
+            self.report.add(step)
+        if self.on_step is not None:
+            self.on_step(step, state, event)
 
     # -- one event ---------------------------------------------------------------------------
 
@@ -235,6 +289,8 @@ class Engine:
             return
         if sid is None:
             self.report.skipped_anonymous += 1
+            if not self.record:
+                return
             self.report.add(
                 Step(
                     0,
@@ -245,7 +301,7 @@ class Engine:
                     None,
                     None,
                     reason="anonymous batch (no session id)",
-                    actions=len(event.payload.actions) if event.payload else 0,
+                    actions=len(getattr(event.payload, "actions", ())),
                     source=event.source,
                 )
             )
@@ -256,7 +312,8 @@ class Engine:
             await self._chat(sid, event)
 
     async def _actions(self, sid: str, event: SimEvent) -> None:
-        payload = event.payload
+        # A wire model, or (in the relay) the stream's fast view of it: same attributes.
+        payload: Any = event.payload
         assert payload is not None
         window = self._windows.get(sid)
         if window is None:
@@ -286,7 +343,7 @@ class Engine:
                 break
 
         state = await self.store.update(sid, fn)
-        self._record_timeout(sid, result, event.source)
+        self._record_timeout(sid, result, event.source, state, event)
         view = self._view(state)
         n = len(payload.actions)
         offer: Offer | None = result.get("offer")
@@ -305,6 +362,8 @@ class Engine:
                 detail=urls,
                 actions=n,
                 source=event.source,
+                state=state,
+                event=event,
             )
         elif result["ok"]:
             self._add(
@@ -317,6 +376,8 @@ class Engine:
                 offer=offer,
                 actions=n,
                 source=event.source,
+                state=state,
+                event=event,
             )
         else:
             self._add(
@@ -330,6 +391,8 @@ class Engine:
                 detail=offer.detail,
                 actions=n,
                 source=event.source,
+                state=state,
+                event=event,
             )
         self._track(state, now)
 
@@ -346,7 +409,7 @@ class Engine:
                 result["decision"], result["detail"] = REJECTED, exc.message
 
         state = await self.store.update(sid, fn)
-        self._record_timeout(sid, result, event.source)
+        self._record_timeout(sid, result, event.source, state, event)
         decision, detail = result["decision"], result["detail"]
         reason = detail if decision in (REJECTED, NOOP) else None
         self._add(
@@ -358,6 +421,8 @@ class Engine:
             reason=reason,
             detail="" if reason else detail,
             source=event.source,
+            state=state,
+            event=event,
         )
         self._track(state, now)
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from autoplay_cli.errors import InputError
 
 if TYPE_CHECKING:
-    from autoplay_cli.wire import ActionsPayload
+    from autoplay_cli.wire import ActionsPayload, SummaryPayload
 
 DEFAULT_START = 1767225600.0  # 2026-01-01T00:00:00Z, the emulator's default epoch too
 # Virtual times must be dates a report can print (1970 to 9999) and fine enough for
@@ -55,16 +55,20 @@ class SimEvent:
 
     ``kind`` is ``actions``, ``summary`` or a chat-side kind; ``args`` holds the
     chat event's fields (``chip``, ``tour``, ``conversation``, ``link``, …).
-    ``source`` is ``file:line`` (or ``generated:<persona>``) for messages.
+    ``source`` is ``file:line`` (or ``generated:<persona>``) for messages;
+    ``event_id`` is the stream's event id when the event came from one (a
+    recording envelope's ``id``): the relay derives delivery ids from it.
     """
 
     time: float
     session_id: str | None
     kind: str
     source: str
-    payload: ActionsPayload | None = None
+    # A wire model; the relay passes the stream's fast view (same attributes) instead.
+    payload: ActionsPayload | SummaryPayload | Any = None
     args: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    event_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -305,9 +309,15 @@ def _header(obj: Mapping[str, Any], scenario: Scenario, where: str) -> None:
 
 def _from_envelope(recorded: Any, where: str) -> SimEvent:
     payload = recorded.payload
-    if payload.type == "actions":
-        return SimEvent(recorded.received_at, payload.session_id, "actions", where, payload)
-    return SimEvent(recorded.received_at, payload.session_id, "summary", where)
+    kind = "actions" if payload.type == "actions" else "summary"
+    return SimEvent(
+        recorded.received_at,
+        payload.session_id,
+        kind,
+        where,
+        payload,
+        event_id=recorded.id,
+    )
 
 
 def _step(

@@ -92,23 +92,23 @@ def test_a_command_is_added_by_one_registry_entry(
 
     from autoplay_cli.cli import app as app_module
 
-    probe = types.ModuleType("autoplay_probe_relay")
+    probe = types.ModuleType("autoplay_probe_forward")
 
-    def relay(
+    def forward(
         port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 1,
     ) -> None:
         """Forward the stream somewhere."""
-        sys.stdout.write(f"relay on {port}\n")
+        sys.stdout.write(f"forward on {port}\n")
 
-    probe.relay = relay  # type: ignore[attr-defined]
+    probe.forward = forward  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, probe.__name__, probe)
-    entry = app_module.Command("relay", probe.__name__, "relay", "Forward the stream.")
+    entry = app_module.Command("forward", probe.__name__, "forward", "Forward the stream.")
     monkeypatch.setattr(app_module, "COMMANDS", (*app_module.COMMANDS, entry))
-    assert run(["relay", "--port", "7"]) == 0
-    assert capsys.readouterr().out == "relay on 7\n"
+    assert run(["forward", "--port", "7"]) == 0
+    assert capsys.readouterr().out == "forward on 7\n"
     assert run(["--help"]) == 0
-    assert re.search(r"^  relay +Forward the stream\.$", capsys.readouterr().out, re.M)
-    assert run(["relay", "--help"]) == 0
+    assert re.search(r"^  forward +Forward the stream\.$", capsys.readouterr().out, re.M)
+    assert run(["forward", "--help"]) == 0
     assert "--port PORT" in capsys.readouterr().out
 
 

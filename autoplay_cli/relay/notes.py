@@ -1,0 +1,226 @@
+"""Activity notes for linked conversations, by the delivery manager's policy.
+
+Before a session is linked, its payloads are buffered (only those of the last
+``prelink_window_s`` seconds are kept) and go out as ONE note when it is linked;
+after linking, payloads arriving within ``post_link_debounce_s`` of the first are
+coalesced into one note. Time is the relay's driven clock, so a replay coalesces
+exactly as the live run did. A note handed out is queued in the outbox, where a
+failed post is retried or dead-lettered, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from autoplay_cli.session.manager import (
+    DEFAULT_POST_LINK_DEBOUNCE_S,
+    DEFAULT_PRELINK_WINDOW_S,
+    render_note,
+)
+
+
+def as_model(payload: Any) -> Any:
+    """A wire model for *payload* (the stream's fast views are turned into models)."""
+    from pydantic import BaseModel
+
+    if isinstance(payload, BaseModel):
+        return payload
+    import msgspec
+
+    from autoplay_cli.wire import parse_payload
+
+    return parse_payload(msgspec.to_builtins(payload))
+
+
+def payload_text(payload: Any) -> str:
+    """*payload* as JSON text (to persist a buffer)."""
+    from pydantic import BaseModel
+
+    if isinstance(payload, BaseModel):
+        from autoplay_cli.wire import payload_json
+
+        return payload_json(payload)  # type: ignore[arg-type]
+    import msgspec
+
+    return msgspec.json.encode(payload).decode()
+
+
+@dataclass(slots=True)
+class Item:
+    """One buffered payload and the stream event that brought it."""
+
+    time: float
+    event_id: str
+    payload: Any
+    text: str | None = None  # the payload's JSON, made once when first persisted
+
+    def json(self) -> str:
+        if self.text is None:
+            self.text = payload_text(self.payload)
+        return self.text
+
+
+@dataclass(slots=True)
+class Buffer:
+    """A session's unsent payloads; ``opened_at`` starts a post-link coalescing window."""
+
+    items: list[Item] = field(default_factory=list)
+    conversation_id: str | None = None
+    opened_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """One note to post: its conversation, body and the events it covers."""
+
+    session_id: str
+    conversation_id: str
+    body: str
+    event_ids: tuple[str, ...]
+    payloads: tuple[Any, ...]
+
+
+class NotePolicy:
+    """Buffers payloads per session and hands out notes when the policy says so."""
+
+    def __init__(
+        self,
+        *,
+        prelink_window_s: float = DEFAULT_PRELINK_WINDOW_S,
+        post_link_debounce_s: float = DEFAULT_POST_LINK_DEBOUNCE_S,
+    ) -> None:
+        self.prelink_window_s = float(prelink_window_s)
+        self.post_link_debounce_s = float(post_link_debounce_s)
+        self.buffers: dict[str, Buffer] = {}
+        self._open: dict[str, float] = {}  # linked sessions with a window open -> its end
+        self.dropped_stale = 0  # pre-link payloads older than the window (policy, not loss)
+
+    def add(
+        self, session_id: str, conversation_id: str | None, now: float, event_id: str, payload: Any
+    ) -> Note | None:
+        """Buffer one payload; a note when it can go out at once (no coalescing window)."""
+        buffer = self.buffers.get(session_id)
+        if buffer is None:
+            buffer = self.buffers[session_id] = Buffer()
+        if conversation_id is not None:
+            buffer.conversation_id = conversation_id
+        buffer.items.append(Item(now, event_id, payload))
+        if buffer.conversation_id is None:
+            self._prune(buffer, now)
+            return None
+        if self.post_link_debounce_s == 0:
+            return self._take(session_id)
+        if buffer.opened_at is None:
+            buffer.opened_at = now
+            self._open[session_id] = now + self.post_link_debounce_s
+        return None
+
+    def link(self, session_id: str, conversation_id: str, now: float) -> Note | None:
+        """The session is linked: the pre-link buffer (within the window) as one note."""
+        buffer = self.buffers.get(session_id)
+        if buffer is None:
+            self.buffers[session_id] = Buffer(conversation_id=conversation_id)
+            return None
+        if buffer.conversation_id is None:
+            self._prune(buffer, now)
+        buffer.conversation_id = conversation_id
+        return self._take(session_id)
+
+    def linked(self, session_id: str) -> str | None:
+        buffer = self.buffers.get(session_id)
+        return buffer.conversation_id if buffer is not None else None
+
+    def due(self, now: float) -> list[Note]:
+        """Notes whose coalescing window has ended by *now*."""
+        if not self._open:
+            return []
+        ready = [sid for sid, end in self._open.items() if end <= now]
+        return [n for sid in ready if (n := self._take(sid)) is not None]
+
+    @property
+    def next_due(self) -> float | None:
+        return min(self._open.values()) if self._open else None
+
+    def drain(self) -> list[Note]:
+        """Every linked session's buffered payloads, now (shutdown, end of a replay)."""
+        sids = [s for s, b in self.buffers.items() if b.conversation_id and b.items]
+        return [n for sid in sids if (n := self._take(sid)) is not None]
+
+    def waiting(self, session_id: str) -> bool:
+        """Does a linked session hold payloads for a note still to come?"""
+        buffer = self.buffers.get(session_id)
+        return buffer is not None and buffer.conversation_id is not None and bool(buffer.items)
+
+    def pending(self, session_id: str) -> int:
+        buffer = self.buffers.get(session_id)
+        return len(buffer.items) if buffer is not None else 0
+
+    def _prune(self, buffer: Buffer, now: float) -> None:
+        horizon = now - self.prelink_window_s
+        if buffer.items and buffer.items[0].time < horizon:
+            kept = [i for i in buffer.items if i.time >= horizon]
+            self.dropped_stale += len(buffer.items) - len(kept)
+            buffer.items = kept
+
+    def _take(self, session_id: str) -> Note | None:
+        buffer = self.buffers[session_id]
+        self._open.pop(session_id, None)
+        buffer.opened_at = None
+        items, buffer.items = buffer.items, []
+        if not items or buffer.conversation_id is None:
+            return None
+        payloads = tuple(as_model(i.payload) for i in items)
+        return Note(
+            session_id,
+            buffer.conversation_id,
+            render_note(list(payloads)),
+            tuple(i.event_id for i in items),
+            payloads,
+        )
+
+    # -- persistence ---------------------------------------------------------
+
+    def dump(self, session_id: str) -> list[Any] | None:
+        """*session_id*'s buffer as JSON-ready data (``None`` when there is none)."""
+        buffer = self.buffers.get(session_id)
+        if buffer is None:
+            return None
+        return [
+            buffer.conversation_id,
+            buffer.opened_at,
+            [[i.time, i.event_id, i.json()] for i in buffer.items],
+        ]
+
+    def restore(self, session_id: str, data: Any) -> None:
+        """Undo :meth:`dump` (a session loaded from the store after a restart)."""
+        from autoplay_cli.wire import parse_payload
+
+        conversation_id, opened_at, items = data
+        import json
+
+        buffer = Buffer(
+            [Item(float(t), str(e), parse_payload(json.loads(p)), p) for t, e, p in items],
+            conversation_id,
+            opened_at,
+        )
+        self.buffers[session_id] = buffer
+        if opened_at is not None:
+            self._open[session_id] = float(opened_at) + self.post_link_debounce_s
+
+    def sweep(self, now: float) -> int:
+        """Forget unlinked sessions whose buffered payloads all left the window; how many."""
+        horizon = now - self.prelink_window_s
+        stale = [
+            sid
+            for sid, b in self.buffers.items()
+            if b.conversation_id is None and (not b.items or b.items[-1].time < horizon)
+        ]
+        for sid in stale:
+            self.dropped_stale += len(self.buffers[sid].items)
+            self.forget(sid)
+        return len(stale)
+
+    def forget(self, session_id: str) -> None:
+        self.buffers.pop(session_id, None)
+        self._open.pop(session_id, None)

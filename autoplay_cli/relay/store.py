@@ -1,0 +1,386 @@
+"""Where the relay keeps its state: sessions, trigger windows, note buffers, outbox, checkpoint.
+
+Sessions are live objects in this process (the relay is their one writer); the
+Redis store loads them on first use and, per batch, writes every changed session,
+the deliveries the batch produced (the outbox) and the checkpoint in ONE
+atomic script call, so effects are never recorded without the state change that caused
+them, and the checkpoint never runs ahead of either.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from autoplay_cli.errors import SnapshotError, UsageError
+from autoplay_cli.relay.delivery import Delivery
+from autoplay_cli.session import (
+    AgentState,
+    ConversationLinkStore,
+    MemoryConversationLinkStore,
+    SessionState,
+)
+from autoplay_cli.simulate.live_store import LiveSessionStore
+
+if TYPE_CHECKING:
+    from autoplay_cli.relay.notes import NotePolicy
+    from autoplay_cli.session._redis import RedisConnection
+
+STORE_SCHEMES = ("redis://", "rediss://", "unix://")
+SESSION_TTL_S = 86400
+ACTIVITY_TTL_S = 86400
+OUTBOX_FIELD = b"d"
+
+
+class WindowAction(NamedTuple):
+    """What a trigger reads from an action, as persisted in a session's window."""
+
+    canonical_url: str
+    timestamp_start: float
+    timestamp_end: float
+
+
+def newer(event_id: str, than: str | None) -> bool:
+    """Is *event_id* after *than*? Numeric ids compare as numbers; others only differ."""
+    if than is None:
+        return True
+    if event_id.isdigit() and than.isdigit():
+        return int(event_id) > int(than)
+    return event_id != than
+
+
+class CachedSessions(LiveSessionStore):
+    """Live session objects, remembering which ones changed since the last commit."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.dirty: set[str] = set()
+
+    async def update(self, session_id: str, fn: Any, *, metadata: Any = None) -> SessionState:
+        self.dirty.add(session_id)
+        return await super().update(session_id, fn, metadata=metadata)
+
+    async def get_or_create(
+        self, session_id: str, metadata: Mapping[str, Any] | None = None
+    ) -> SessionState:
+        if session_id not in self._states:
+            self.dirty.add(session_id)
+        return await super().get_or_create(session_id, metadata)
+
+    def cached(self, session_id: str) -> bool:
+        return session_id in self._states
+
+    def put(self, state: SessionState) -> None:
+        self._states[state.session_id] = state
+
+    def peek(self, session_id: str) -> SessionState | None:
+        return self._states.get(session_id)
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def ids(self) -> list[str]:
+        """The ids of the sessions held in memory."""
+        return list(self._states)
+
+    def forget(self, session_id: str) -> None:
+        self._states.pop(session_id, None)
+        self.dirty.discard(session_id)
+
+
+class MemoryRelayStore:
+    """Everything in this process: fast, and lost with it (see ``docs/relay.md``)."""
+
+    durable = False
+    where = "memory"
+
+    def __init__(
+        self,
+        product_id: str,
+        *,
+        clock: Any,
+        interaction_timeout_s: float,
+        cooldown_period_s: float,
+        window_size: int = 20,
+    ) -> None:
+        self.product_id = product_id
+        self.window_size = window_size
+        # Note buffers read with sessions after a restart, for the relay to take over.
+        self.restored_notes: dict[str, Any] = {}
+        # Sessions found waiting to time out when the store was opened.
+        self.reopened: list[SessionState] = []
+        self.sessions = CachedSessions(
+            clock=clock,
+            interaction_timeout_s=interaction_timeout_s,
+            cooldown_period_s=cooldown_period_s,
+        )
+        self.links: ConversationLinkStore = MemoryConversationLinkStore()
+        self.windows: dict[str, deque[Any]] = {}
+        self.last_applied: dict[str, str] = {}
+        self.checkpoint: str | None = None
+        self._outbox: deque[tuple[int, Delivery]] = deque()
+        self._seq = 0
+
+    async def open(self) -> str | None:
+        """Connect (nothing here); the checkpoint to resume from."""
+        return self.checkpoint
+
+    async def prefetch(self, session_ids: Iterable[str]) -> list[SessionState]:
+        """Load sessions not in memory yet; the states loaded (none in memory)."""
+        return []
+
+    async def commit(
+        self,
+        deliveries: Sequence[Delivery],
+        checkpoint: str | None,
+        notes: NotePolicy,
+        activity: Mapping[str, list[tuple[float, dict[str, Any]]]],
+    ) -> None:
+        """Record a batch's effects: deliveries into the outbox, the checkpoint."""
+        for d in deliveries:
+            self._seq += 1
+            self._outbox.append((self._seq, d))
+        if checkpoint is not None:
+            self.checkpoint = checkpoint
+        self.sessions.dirty.clear()
+
+    async def outbox_peek(self, limit: int, after: Any = None) -> list[tuple[Any, Delivery]]:
+        """Up to *limit* queued deliveries after entry *after* (oldest first)."""
+        out = []
+        for seq, d in self._outbox:
+            if after is not None and seq <= after:
+                continue
+            out.append((seq, d))
+            if len(out) >= limit:
+                break
+        return out
+
+    async def outbox_ack(self, entry_ids: Sequence[Any]) -> None:
+        """Drop delivered (or dead-lettered) entries."""
+        done = set(entry_ids)
+        while self._outbox and self._outbox[0][0] in done:
+            done.discard(self._outbox.popleft()[0])
+        if done:
+            self._outbox = deque(e for e in self._outbox if e[0] not in done)
+
+    async def outbox_depth(self) -> int:
+        return len(self._outbox)
+
+    async def ping(self) -> None:
+        """Nothing to reach."""
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
+
+
+def product_tag(product_id: str) -> str:
+    """The hash tag keeping one product's keys on one Redis Cluster shard."""
+    return "{" + product_id.replace("{", "(").replace("}", ")") + "}"
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+# KEYS: 1 the open-sessions set, 2 the outbox stream, 3 the checkpoint, then session and
+# activity keys (every key named, so the script also runs on Redis Cluster, where one
+# product's keys share a hash tag). ARGV[1]: the plan (JSON), entries naming KEYS by index.
+_COMMIT_SCRIPT = """
+local d = cjson.decode(ARGV[1])
+for _, s in ipairs(d.s) do
+  local key = KEYS[s[1]]
+  redis.call('HSET', key, 'snapshot', s[2], 'window', s[3], 'notes', s[4], 'last_event_id', s[5])
+  redis.call('HINCRBY', key, 'revision', 1)
+  redis.call('EXPIRE', key, d.ttl)
+  if s[6] == 1 then redis.call('SADD', KEYS[1], s[7]) else redis.call('SREM', KEYS[1], s[7]) end
+end
+for _, x in ipairs(d.o) do redis.call('XADD', KEYS[2], '*', 'd', x) end
+for _, a in ipairs(d.a) do
+  local key = KEYS[a[1]]
+  for _, r in ipairs(a[2]) do redis.call('RPUSH', key, r) end
+  redis.call('LTRIM', key, -50, -1)
+  redis.call('EXPIRE', key, d.attl)
+end
+if d.c ~= cjson.null and d.c ~= nil then redis.call('SET', KEYS[3], d.c) end
+return 1
+"""
+
+
+class RedisRelayStore(MemoryRelayStore):
+    """Sessions, outbox and checkpoint in Redis, under ``autoplay:relay:{product}:``.
+
+    Keys: ``…:session:<id>`` (hash: ``snapshot`` and ``revision`` as the session
+    store writes them, plus ``window``, ``notes`` and ``last_event_id``),
+    ``…:link:<conversation>``, ``…:activity:<user>`` (list), ``…:open`` (set of
+    sessions waiting to time out), ``…:outbox`` (stream) and ``…:checkpoint``.
+    The outbox is one key per product today; a relay group can split it per partition.
+    """
+
+    durable = True
+
+    def __init__(self, url: str, product_id: str, **kwargs: Any) -> None:
+        from autoplay_cli.session._redis import RedisConnection, safe_url
+        from autoplay_cli.session.linking import RedisConversationLinkStore
+
+        super().__init__(product_id, **kwargs)
+        self.url = url
+        self.where = safe_url(url)
+        self.prefix = f"autoplay:relay:{product_tag(product_id)}:"
+        self._conn: RedisConnection = RedisConnection(url)
+        self._commit_script: Any = None
+        self.links = RedisConversationLinkStore(
+            key_prefix=self.prefix + "link:", connection=self._conn
+        )
+
+    def key(self, kind: str, name: str = "") -> str:
+        return f"{self.prefix}{kind}{':' + name if name else ''}"
+
+    async def ping(self) -> None:
+        with self._conn.errors("ping"):
+            await self._conn.client().ping()
+
+    async def open(self) -> str | None:
+        """Check Redis answers; load the checkpoint and the sessions waiting to time out."""
+        await self.ping()
+        with self._conn.errors("read checkpoint"):
+            raw = await self._conn.client().get(self.key("checkpoint"))
+            open_ids = await self._conn.client().smembers(self.key("open"))
+        self.checkpoint = raw.decode() if isinstance(raw, bytes) else raw
+        self.reopened = await self.prefetch(
+            sorted(s.decode() if isinstance(s, bytes) else s for s in open_ids)
+        )
+        return self.checkpoint
+
+    async def prefetch(self, session_ids: Iterable[str]) -> list[SessionState]:
+        missing = [s for s in dict.fromkeys(session_ids) if not self.sessions.cached(s)]
+        if not missing:
+            return []
+        fields = ["snapshot", "window", "notes", "last_event_id"]
+        with self._conn.errors("read sessions"):
+            pipe = self._conn.client().pipeline(transaction=False)
+            for sid in missing:
+                pipe.hmget(self.key("session", sid), fields)
+            rows = await pipe.execute()
+        loaded = []
+        for sid, (snapshot, window, notes, last) in zip(missing, rows, strict=True):
+            if snapshot is None:
+                continue
+            where = f"redis key {self.key('session', sid)}"
+            try:
+                state = SessionState.from_dict(json.loads(snapshot), clock=self.sessions.clock)
+                if window:
+                    self.windows[sid] = deque(
+                        (WindowAction(*a) for a in json.loads(window)),
+                        maxlen=self.window_size,
+                    )
+                if notes:
+                    self.restored_notes[sid] = json.loads(notes)
+            except (ValueError, TypeError) as exc:
+                raise SnapshotError(
+                    f"{where} cannot be read ({exc})", hint="delete the key to start it afresh"
+                ) from exc
+            if last:
+                self.last_applied[sid] = last.decode() if isinstance(last, bytes) else last
+            self.sessions.put(state)
+            loaded.append(state)
+        return loaded
+
+    async def commit(
+        self,
+        deliveries: Sequence[Delivery],
+        checkpoint: str | None,
+        notes: NotePolicy,
+        activity: Mapping[str, list[tuple[float, dict[str, Any]]]],
+    ) -> None:
+        dirty = self.sessions.dirty
+        if not dirty and not deliveries and checkpoint is None and not activity:
+            return
+        keys = [self.key("open"), self.key("outbox"), self.key("checkpoint")]
+        sessions = []
+        for sid in dirty:
+            state = self.sessions.peek(sid)
+            if state is None:
+                continue
+            window = self.windows.get(sid) or ()
+            buffered = notes.dump(sid)
+            keys.append(self.key("session", sid))
+            # Reloaded at start-up: sessions due to time out, or holding a note to send.
+            waiting = state.current_state is not AgentState.THINKING or notes.waiting(sid)
+            sessions.append(
+                [
+                    len(keys),
+                    _dumps(state.to_dict()),
+                    _dumps([[a.canonical_url, a.timestamp_start, a.timestamp_end] for a in window]),
+                    _dumps(buffered) if buffered else "",
+                    self.last_applied.get(sid, ""),
+                    1 if waiting else 0,
+                    sid,
+                ]
+            )
+        users = []
+        for user, records in activity.items():
+            keys.append(self.key("activity", user))
+            users.append([len(keys), [_dumps([t, r]) for t, r in records]])
+        plan = {
+            "s": sessions,
+            "o": [d.to_json() for d in deliveries],
+            "a": users,
+            "c": checkpoint,
+            "ttl": SESSION_TTL_S,
+            "attl": ACTIVITY_TTL_S,
+        }
+        with self._conn.errors("commit a batch"):
+            client = self._conn.client()
+            if self._commit_script is None or self._commit_script.registered_client is not client:
+                self._commit_script = client.register_script(_COMMIT_SCRIPT)
+            # One script: atomic like MULTI/EXEC, one command and one reply on the wire.
+            await self._commit_script(keys=keys, args=[_dumps(plan)])
+        if checkpoint is not None:
+            self.checkpoint = checkpoint
+        dirty.clear()
+
+    async def activity(self, user: str) -> list[tuple[float, dict[str, Any]]]:
+        """A user's persisted live activity, oldest first."""
+        with self._conn.errors("read activity"):
+            raw = await self._conn.client().lrange(self.key("activity", user), 0, -1)
+        return [tuple(json.loads(r)) for r in raw]  # type: ignore[misc]
+
+    async def outbox_peek(self, limit: int, after: Any = None) -> list[tuple[Any, Delivery]]:
+        start = "-" if after is None else f"({after}"
+        with self._conn.errors("read the outbox"):
+            rows = await self._conn.client().xrange(self.key("outbox"), start, "+", count=limit)
+        out = []
+        for entry_id, data in rows:
+            eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+            out.append((eid, Delivery.from_json(data[OUTBOX_FIELD], where=f"outbox entry {eid}")))
+        return out
+
+    async def outbox_ack(self, entry_ids: Sequence[Any]) -> None:
+        if entry_ids:
+            with self._conn.errors("acknowledge outbox entries"):
+                await self._conn.client().xdel(self.key("outbox"), *entry_ids)
+
+    async def outbox_depth(self) -> int:
+        with self._conn.errors("read the outbox"):
+            return int(await self._conn.client().xlen(self.key("outbox")))
+
+    async def aclose(self) -> None:
+        self._commit_script = None
+        await self._conn.aclose()
+
+
+def check_store_url(url: str) -> str:
+    """``memory`` or a Redis URL; anything else is a usage error (before connecting)."""
+    if url == "memory":
+        return url
+    if not url.startswith(STORE_SCHEMES):
+        raise UsageError(
+            f"--store {url!r}: expected 'memory' or a redis:// URL",
+            hint="e.g. --store redis://127.0.0.1:6379/0",
+        )
+    from autoplay_cli.session._redis import check_database
+
+    check_database(url)
+    return url

@@ -1,0 +1,87 @@
+"""The note policy: one note at link time, coalescing after it, the pre-link window."""
+
+from __future__ import annotations
+
+from autoplay_cli.relay.notes import NotePolicy
+from autoplay_cli.wire import ActionsPayload, SummaryPayload
+
+
+def _p(sid: str, *urls: str) -> ActionsPayload:
+    return ActionsPayload(
+        session_id=sid,
+        actions=[
+            {"type": "pageview", "description": f"Opened {u}", "canonical_url": u} for u in urls
+        ],
+    )
+
+
+def test_pre_link_payloads_go_out_as_one_note_at_link_time() -> None:
+    notes = NotePolicy(prelink_window_s=300)
+    assert notes.add("s", None, 0, "1", _p("s", "/a")) is None
+    assert (
+        notes.add("s", None, 10, "2", SummaryPayload(session_id="s", summary="did things")) is None
+    )
+    assert notes.add("s", None, 20, "3", _p("s", "/b", "/c")) is None
+    note = notes.link("s", "conv", 30)
+    assert note is not None and note.event_ids == ("1", "2", "3")
+    assert note.conversation_id == "conv"
+    # Summaries first, then the actions merged and re-indexed from 0.
+    assert note.body.splitlines() == [
+        "Session s — summary of 0 actions",
+        "did things",
+        "",
+        "Session s — 3 actions",
+        "[0] pageview: Opened /a — /a",
+        "[1] pageview: Opened /b — /b",
+        "[2] pageview: Opened /c — /c",
+    ]
+    assert notes.pending("s") == 0
+
+
+def test_pre_link_buffer_keeps_only_the_window() -> None:
+    notes = NotePolicy(prelink_window_s=60)
+    notes.add("s", None, 0, "1", _p("s", "/old"))
+    notes.add("s", None, 50, "2", _p("s", "/mid"))
+    note = notes.link("s", "c", 100)
+    assert note is not None and note.event_ids == ("2",)
+    assert notes.dropped_stale == 1
+
+
+def test_linked_payloads_are_coalesced_within_the_debounce() -> None:
+    notes = NotePolicy(post_link_debounce_s=0.5)
+    assert notes.link("s", "c", 0) is None  # nothing buffered: no empty note
+    assert notes.add("s", "c", 1.0, "1", _p("s", "/a")) is None
+    assert notes.add("s", "c", 1.2, "2", _p("s", "/b")) is None
+    assert notes.due(1.4) == []
+    assert notes.next_due == 1.5
+    (note,) = notes.due(1.5)
+    assert note.event_ids == ("1", "2")
+    assert notes.add("s", "c", 3.0, "3", _p("s", "/c")) is None
+    (last,) = notes.drain()
+    assert last.event_ids == ("3",)
+
+
+def test_zero_debounce_posts_each_payload_at_once() -> None:
+    notes = NotePolicy(post_link_debounce_s=0)
+    note = notes.add("s", "c", 1.0, "1", _p("s", "/a"))
+    assert note is not None and note.event_ids == ("1",)
+
+
+def test_a_buffer_survives_dump_and_restore() -> None:
+    notes = NotePolicy(post_link_debounce_s=0.5)
+    notes.add("s", "c", 1.0, "1", _p("s", "/a"))
+    data = notes.dump("s")
+    again = NotePolicy(post_link_debounce_s=0.5)
+    again.restore("s", data)
+    (note,) = again.due(2.0)
+    assert note.event_ids == ("1",) and "/a" in note.body
+
+
+def test_sweep_forgets_unlinked_sessions_gone_quiet() -> None:
+    notes = NotePolicy(prelink_window_s=60)
+    notes.add("quiet", None, 0, "1", _p("quiet", "/a"))
+    notes.add("busy", None, 100, "2", _p("busy", "/a"))
+    notes.link("linked", "c", 0)
+    assert notes.sweep(120) == 1
+    assert notes.pending("quiet") == 0 and notes.pending("busy") == 1
+    assert notes.linked("linked") == "c"
