@@ -108,3 +108,19 @@ Profile = Annotated[
         help="Profile of the config file to use (default: 'default').",
     ),
 ]
+
+# Stream connection options shared by `tail` and `relay`.
+IdleTimeout = Annotated[
+    float,
+    typer.Option(
+        min=0, metavar="SECONDS", help="Reconnect after SECONDS without any byte (0 = never)."
+    ),
+]
+MaxRetries = Annotated[
+    int | None,
+    typer.Option(
+        min=0,
+        metavar="N",
+        help="Give up (exit 6) after N failed reconnects in a row (default: never).",
+    ),
+]

@@ -144,18 +144,8 @@ def relay(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log every state transition too.")
     ] = False,
-    idle_timeout: Annotated[
-        float,
-        typer.Option(
-            min=0, metavar="SECONDS", help="Reconnect after SECONDS without any byte (0 = never)."
-        ),
-    ] = 45.0,
-    max_retries: Annotated[
-        int | None,
-        typer.Option(
-            min=0, help="Give up (exit 6) after N failed reconnects in a row (default: never)."
-        ),
-    ] = None,
+    idle_timeout: options.IdleTimeout = 45.0,
+    max_retries: options.MaxRetries = None,
     last_event_id: Annotated[
         str | None,
         typer.Option(help="Resume after this event id (a Redis store's checkpoint wins)."),

@@ -93,20 +93,8 @@ def tail(
     max_time: Annotated[
         float | None, typer.Option(min=0.001, metavar="SECONDS", help="Exit 0 after SECONDS.")
     ] = None,
-    idle_timeout: Annotated[
-        float,
-        typer.Option(
-            min=0, metavar="SECONDS", help="Reconnect after SECONDS without any byte (0 = never)."
-        ),
-    ] = 45.0,
-    max_retries: Annotated[
-        int | None,
-        typer.Option(
-            min=0,
-            metavar="N",
-            help="Give up (exit 6) after N failed reconnects in a row (default: never).",
-        ),
-    ] = None,
+    idle_timeout: options.IdleTimeout = 45.0,
+    max_retries: options.MaxRetries = None,
     last_event_id: Annotated[
         str | None, typer.Option(metavar="EVENT_ID", help="Resume after this event id.")
     ] = None,
