@@ -31,6 +31,7 @@ _SEGMENT = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
 _EXPECTED = re.compile(r"^Expected `(?P<type>[^`]+)`(?P<rest>.*)$", re.S)
 _UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$")
 _MISSING_FIELD = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
+_INVALID_VALUE = re.compile(r"^Invalid enum value ")
 _TYPE_WORDS = {
     "object": "a table/object",
     "array": "a list",
@@ -43,11 +44,11 @@ _TYPE_WORDS = {
 
 
 def render_path(path: KeyPath) -> str:
-    """``triggers.user_page_dwell.chips[0].id`` for a key path; the root is ``top level``."""
+    """``triggers.user_page_dwell.chips[0].id`` for a key path (empty for the root)."""
     out = ""
     for seg in path:
         out += f"[{seg}]" if isinstance(seg, int) else (f".{seg}" if out else seg)
-    return out or "top level"
+    return out
 
 
 def describe(value: Any) -> str:
@@ -84,10 +85,10 @@ class Document:
         self.error_class = error_class
 
     def where(self, path: KeyPath) -> str:
-        """``file:line: key.path`` (the line when the text shows it)."""
-        line = locate_line(self.text, path) if self.text is not None else None
+        """``file:line: key.path`` (the line when the text shows it; no path for the root)."""
+        line = locate_line(self.text, path) if self.text is not None and path else None
         place = f"{self.source}:{line}" if line is not None else self.source
-        return f"{place}: {render_path(path)}"
+        return f"{place}: {render_path(path)}" if path else place
 
     def error(self, path: KeyPath, message: str, hint: str | None = None) -> InputError:
         """An error about the value at *path* (for checks a type cannot state)."""
@@ -190,12 +191,13 @@ def explain(message: str, type_: Any, value: Any) -> tuple[KeyPath, str, str | N
     if missing:
         return path, f"missing {missing.group('name')!r}", None
     expected = _EXPECTED.match(reason)
-    if expected:
+    if expected or _INVALID_VALUE.match(reason):
         found, got = _value_at(value, path) if complete else (False, "")
         if not found:
             got = _TYPE_WORDS.get(_got_type(reason), "something else")
         info = _type_at(type_, path) if complete else None
-        return path, f"expected {_expectation(info, expected)}, got {got}", None
+        wanted = expected.group("type") if expected else ""
+        return path, f"expected {_expectation(info, wanted)}, got {got}", None
     return path, reason, None
 
 
@@ -244,14 +246,17 @@ def _got_type(reason: str) -> str:
     return got.group(1) if got else ""
 
 
-def _expectation(info: Any, expected: re.Match[str]) -> str:
+def _expectation(info: Any, wanted: str) -> str:
     """What the declared type wants: its description, else its kind and bounds."""
     if isinstance(info, msgspec.inspect.Metadata):
         description = (info.extra_json_schema or {}).get("description")
         if description:
             return str(description)
         info = info.type
-    words = _TYPE_WORDS.get(expected.group("type"), expected.group("type"))
+    choices = _choices(info)
+    if choices is not None:
+        return "one of " + ", ".join(choices)
+    words = " or ".join(_TYPE_WORDS.get(w, w) for w in wanted.split(" | "))
     if not isinstance(info, msgspec.inspect.IntType | msgspec.inspect.FloatType):
         return words
     bounds = [
@@ -264,6 +269,22 @@ def _expectation(info: Any, expected: re.Match[str]) -> str:
     if finite:
         words = "a finite " + words.removeprefix("a ")
     return " ".join([words, *shown])
+
+
+def _choices(info: Any) -> list[str] | None:
+    """The allowed values of an enum or literal type (``None`` for other types)."""
+    null = False
+    if isinstance(info, msgspec.inspect.UnionType):
+        null = any(isinstance(t, msgspec.inspect.NoneType) for t in info.types)
+        info = _unwrap(info)
+    values: list[Any]
+    if isinstance(info, msgspec.inspect.EnumType):
+        values = [member.value for member in info.cls]
+    elif isinstance(info, msgspec.inspect.LiteralType):
+        values = sorted(info.values, key=repr)  # msgspec keeps them as a set
+    else:
+        return None
+    return [str(v) if isinstance(v, str) else repr(v) for v in values] + (["null"] if null else [])
 
 
 def _type_at(type_: Any, path: KeyPath) -> Any:

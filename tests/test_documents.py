@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import pytest
@@ -102,7 +103,32 @@ def test_several_mapping_keys_stop_the_path_at_the_mapping() -> None:
 
 def test_the_wrong_top_level() -> None:
     err = error_of(json_doc("[1]"))
-    assert err.message == "d.json: top level: expected a table/object, got a list"
+    assert err.message == "d.json: expected a table/object, got a list"
+
+
+class Shape(StrEnum):
+    ROUND = "round"
+    SQUARE = "square"
+
+
+class Choice(msgspec.Struct):
+    shape: Shape
+    size: Literal["s", "m"] | None = None
+    code: str | None = None
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"shape": "oval"}, "shape: expected one of round, square, got 'oval'"),
+        ({"shape": None}, "shape: expected one of round, square, got null"),
+        ({"shape": "round", "size": "xl"}, "size: expected one of m, s, null, got 'xl'"),
+        ({"shape": "round", "code": 5}, "code: expected a string or null, got 5"),
+        ({}, "missing 'shape'"),
+    ],
+)
+def test_choices_and_unions_are_spelled_out(data: dict[str, Any], message: str) -> None:
+    assert error_of(Document(data, source="<data>"), Choice).message == f"<data>: {message}"
 
 
 def test_data_without_text_has_no_line() -> None:
@@ -149,7 +175,7 @@ def test_locate_line(text: str, path: tuple[str | int, ...], line: int | None) -
 
 
 def test_render_path() -> None:
-    assert render_path(()) == "top level"
+    assert render_path(()) == ""
     assert render_path(("a", 0, "b", "c", 2)) == "a[0].b.c[2]"
 
 
@@ -187,7 +213,7 @@ def test_too_deep_to_convert() -> None:
         child: dict[str, Any] = {"children": []}
         node["children"].append(child)
         node = child
-    with pytest.raises(InputError, match=r"^<data>: top level: nested too deeply to read$"):
+    with pytest.raises(InputError, match=r"^<data>: nested too deeply to read$"):
         Document(data, source="<data>").load(Node)
 
 

@@ -167,7 +167,7 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
             '{\n  "triggers": {\n    "user_page_dwell": {\n      "enabled": "yes"\n    }\n  }\n}',
             r"c\.json:4: triggers\.user_page_dwell\.enabled: expected true or false, got 'yes'",
         ),
-        ("c.json", "[1, 2]", r"c\.json: top level: expected a table/object, got a list"),
+        ("c.json", "[1, 2]", r"c\.json: expected a table/object, got a list"),
         (
             "c.toml",
             "[triggers.user_page_dwell]\nchips = [{id='a', label='b'}, {id='c', lable='d'}]\n",
