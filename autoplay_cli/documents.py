@@ -248,27 +248,30 @@ def _got_type(reason: str) -> str:
 
 def _expectation(info: Any, wanted: str) -> str:
     """What the declared type wants: its description, else its kind and bounds."""
-    if isinstance(info, msgspec.inspect.Metadata):
-        description = (info.extra_json_schema or {}).get("description")
-        if description:
-            return str(description)
-        info = info.type
     choices = _choices(info)
     if choices is not None:
         return "one of " + ", ".join(choices)
-    words = " or ".join(_TYPE_WORDS.get(w, w) for w in wanted.split(" | "))
+    null = isinstance(info, msgspec.inspect.UnionType) and any(
+        isinstance(t, msgspec.inspect.NoneType) for t in info.types
+    )
+    info = _unwrap(info)
+    if isinstance(info, msgspec.inspect.Metadata):
+        description = (info.extra_json_schema or {}).get("description")
+        if description:
+            return str(description) + (" or null" if null else "")
+        info = info.type
     if not isinstance(info, msgspec.inspect.IntType | msgspec.inspect.FloatType):
-        return words
+        return " or ".join(_TYPE_WORDS.get(w, w) for w in wanted.split(" | "))
+    words = "a whole number" if isinstance(info, msgspec.inspect.IntType) else "a number"
     bounds = [
         (sign, limit)
         for sign, limit in (("≥", info.ge), (">", info.gt), ("≤", info.le), ("<", info.lt))
         if limit is not None
     ]
-    finite = any(abs(limit) == sys.float_info.max for _, limit in bounds)
-    shown = [f"{sign} {limit:g}" for sign, limit in bounds if abs(limit) != sys.float_info.max]
-    if finite:
+    if any(abs(limit) == sys.float_info.max for _, limit in bounds):
         words = "a finite " + words.removeprefix("a ")
-    return " ".join([words, *shown])
+    shown = [f"{sign} {limit:g}" for sign, limit in bounds if abs(limit) != sys.float_info.max]
+    return " ".join([words, *shown]) + (" or null" if null else "")
 
 
 def _choices(info: Any) -> list[str] | None:

@@ -115,6 +115,8 @@ class Choice(msgspec.Struct):
     shape: Shape
     size: Literal["s", "m"] | None = None
     code: str | None = None
+    at: Annotated[float, FINITE] | None = None
+    tag: Annotated[str, Meta(description="a tag")] | None = None
 
 
 @pytest.mark.parametrize(
@@ -125,6 +127,9 @@ class Choice(msgspec.Struct):
         ({"shape": "round", "size": "xl"}, "size: expected one of m, s, null, got 'xl'"),
         ({"shape": "round", "code": 5}, "code: expected a string or null, got 5"),
         ({}, "missing 'shape'"),
+        ({"shape": "round", "at": math.inf}, "at: expected a finite number or null, got inf"),
+        ({"shape": "round", "at": "x"}, "at: expected a finite number or null, got 'x'"),
+        ({"shape": "round", "tag": 1}, "tag: expected a tag or null, got 1"),
     ],
 )
 def test_choices_and_unions_are_spelled_out(data: dict[str, Any], message: str) -> None:
