@@ -163,8 +163,9 @@ def load_document(
 def _toml_location(message: str) -> str:
     match = re.search(r"\(at line (\d+), column (\d+)\)", message)
     if match is None:
-        return f" {message}"
-    return f"{match.group(1)}:{match.group(2)}: {message[: match.start()].strip()}"
+        return f" not valid TOML ({message})"
+    reason = message[: match.start()].strip()
+    return f"{match.group(1)}:{match.group(2)}: not valid TOML ({reason})"
 
 
 # --- validation errors -----------------------------------------------------------------------
@@ -176,7 +177,8 @@ def explain(message: str, type_: Any, value: Any) -> tuple[KeyPath, str, str | N
     The key path comes from msgspec's ``- at `$...``` suffix (a mapping key it does not
     show, ``[...]``, is filled in from *value* when only one key can hold the mistake);
     the wording says what was expected (a field's ``Meta(description=...)`` when it has
-    one) and the value found.
+    one) and the value found (only its kind for a field declared
+    ``Meta(extra={"secret": True})``).
     """
     match = _AT.match(message)
     assert match is not None  # the pattern matches any text
@@ -192,13 +194,20 @@ def explain(message: str, type_: Any, value: Any) -> tuple[KeyPath, str, str | N
         return path, f"missing {missing.group('name')!r}", None
     expected = _EXPECTED.match(reason)
     if expected or _INVALID_VALUE.match(reason):
-        found, got = _value_at(value, path) if complete else (False, "")
+        info = _type_at(type_, path) if complete else None
+        found, got = _value_at(value, path, secret=_secret(info)) if complete else (False, "")
         if not found:
             got = _TYPE_WORDS.get(_got_type(reason), "something else")
-        info = _type_at(type_, path) if complete else None
         wanted = expected.group("type") if expected else ""
         return path, f"expected {_expectation(info, wanted)}, got {got}", None
     return path, reason, None
+
+
+def _secret(info: Any) -> bool:
+    """Whether the field is declared secret (``Meta(extra={"secret": True})``): never shown."""
+    if isinstance(info, msgspec.inspect.UnionType):
+        info = _unwrap(info)
+    return isinstance(info, msgspec.inspect.Metadata) and bool((info.extra or {}).get("secret"))
 
 
 def _parse_path(text: str, value: Any) -> tuple[KeyPath, bool]:
@@ -227,7 +236,7 @@ def _child(node: Any, seg: str | int) -> Any:
     return node.get(seg) if isinstance(node, Mapping) else None
 
 
-def _value_at(value: Any, path: KeyPath) -> tuple[bool, str]:
+def _value_at(value: Any, path: KeyPath, *, secret: bool) -> tuple[bool, str]:
     node = value
     for seg in path:
         if isinstance(seg, int):
@@ -238,7 +247,17 @@ def _value_at(value: Any, path: KeyPath) -> tuple[bool, str]:
             if not isinstance(node, Mapping) or seg not in node:
                 return False, ""
             node = node[seg]
-    return True, describe(node)
+    return True, _kind(node) if secret else describe(node)
+
+
+def _kind(value: Any) -> str:
+    """What sort of value this is, without showing it."""
+    if isinstance(value, bool):
+        return "a boolean"
+    for cls, word in ((str, "str"), (int, "int"), (float, "float"), (list, "array")):
+        if isinstance(value, cls):
+            return _TYPE_WORDS[word]
+    return _TYPE_WORDS["object"] if isinstance(value, Mapping) else describe(value)
 
 
 def _got_type(reason: str) -> str:

@@ -136,6 +136,18 @@ def test_choices_and_unions_are_spelled_out(data: dict[str, Any], message: str) 
     assert error_of(Document(data, source="<data>"), Choice).message == f"<data>: {message}"
 
 
+class Credentials(msgspec.Struct):
+    key: Annotated[str, Meta(pattern="^uk_", extra={"secret": True})] | None = None
+
+
+def test_a_secret_value_is_never_shown() -> None:
+    for value, kind in (("sk_live_abcdef", "a string"), (123456789, "a whole number")):
+        err = error_of(Document({"key": value}, source="<data>"), Credentials)
+        assert str(value) not in err.message
+        assert err.message.startswith("<data>: key: expected ")
+        assert err.message.endswith(f"got {kind}")
+
+
 def test_data_without_text_has_no_line() -> None:
     err = error_of(Document({"nmae": 1}, source="<data>"))
     assert err.message == "<data>: nmae: unknown key"
@@ -188,7 +200,9 @@ def test_read_document_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"widget file .*none\.toml does not exist"):
         read_document(tmp_path / "none.toml", what="widget file")
     (tmp_path / "bad.toml").write_text("a = 1\nb = \n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"bad\.toml:2:5: ") as info:
+    with pytest.raises(
+        InputError, match=r"bad\.toml:2:5: not valid TOML \(Invalid value\)$"
+    ) as info:
         read_document(tmp_path / "bad.toml", what="widget file")
     assert info.value.hint == "fix the TOML syntax"
     (tmp_path / "bad.json").write_text('{"a":\n}', encoding="utf-8")
