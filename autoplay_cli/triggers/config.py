@@ -1,8 +1,8 @@
 """Trigger configuration: which triggers are on, their parameters, timings, offers, tours.
 
 Loaded from TOML or JSON (format in the README, example in
-``examples/triggers.toml``). Every mistake is an :class:`InputError` naming the
-file and the key path (or line) and what is expected there.
+``examples/triggers.toml``), declared as msgspec Structs and read by the one loader
+(:mod:`autoplay_cli.documents`): a mistake names the file, line and key path.
 """
 
 from __future__ import annotations
