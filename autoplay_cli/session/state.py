@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import time
 from collections.abc import Callable, Mapping
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import msgspec
+from msgspec import Meta
+
+from autoplay_cli.documents import FINITE, Document
 from autoplay_cli.errors import AutoplayError, InputError, SnapshotError
 from autoplay_cli.session.linking import ConversationEventType
 
@@ -80,6 +85,41 @@ def _require_period(name: str, value: object, *, allow_zero: bool = False) -> fl
         bound = ">= 0" if allow_zero else "> 0"
         raise InputError(f"{name} must be a finite number {bound}, got {value!r}")
     return float(value)  # type: ignore[arg-type]
+
+
+_MAX = sys.float_info.max
+_Finite = Annotated[float, FINITE]
+
+
+class Snapshot(msgspec.Struct):
+    """A session snapshot as :meth:`SessionState.to_dict` writes it (``version`` 1).
+
+    Keys this toolkit does not know are ignored, so a newer writer's additions
+    do not make a snapshot unreadable.
+    """
+
+    version: int
+    session_id: Annotated[str, Meta(pattern=r"\S", description="a non-empty string")]
+    metadata: Annotated[dict[str, Any], Meta(description="an object")]
+    current_state: AgentState
+    state_entered_at: _Finite
+    last_interaction_at: _Finite
+    interaction_timeout_s: Annotated[
+        float, Meta(gt=0, le=_MAX, description="a finite number of seconds > 0")
+    ]
+    cooldown_period_s: Annotated[
+        float, Meta(ge=0, le=_MAX, description="a finite number of seconds ≥ 0")
+    ]
+    cooldown_until: _Finite | None
+    active_cooldown_period_s: _Finite | None
+    visual_guidance_active: bool
+    active_tour_id: str | None
+    conversation_linked: bool
+    conversation_id: str | None
+    last_trigger_id: str | None
+
+
+_SNAPSHOT_DECODER = msgspec.json.Decoder(Snapshot)
 
 
 class SessionState:
@@ -416,40 +456,51 @@ class SessionState:
             )
         sid = data.get("session_id")
         where = f"session snapshot {sid!r}" if isinstance(sid, str) else "session snapshot"
+        doc = Document(data, source=where, error_class=SnapshotError)
+        return cls._from_snapshot(doc.load(Snapshot), clock, where)
+
+    @classmethod
+    def try_from_json(cls, raw: str | bytes, *, clock: Clock | None = None) -> SessionState | None:
+        """Our own JSON snapshot decoded straight into its declared type; else ``None``.
+
+        The fast path for stores: ``None`` (the SDK's layout, another version, a
+        mistake, not JSON) tells the caller to read the data with :meth:`from_dict`,
+        which reads the SDK's layout and names any mistake.
+        """
         try:
-            state = cls(
-                _field(data, "session_id", str, where),
-                _field(data, "metadata", dict, where),
-                interaction_timeout_s=_number(data, "interaction_timeout_s", where),
-                cooldown_period_s=_number(data, "cooldown_period_s", where),
-                clock=clock,
-            )
-        except InputError as exc:
-            if isinstance(exc, SnapshotError):
-                raise
-            raise SnapshotError(f"{where}: {exc.message}") from exc
-        raw_state = _field(data, "current_state", str, where)
-        try:
-            state.current_state = AgentState(raw_state)
-        except ValueError:
-            raise SnapshotError(f"{where}: unknown current_state {raw_state!r}") from None
-        state.state_entered_at = _number(data, "state_entered_at", where)
-        state.last_interaction_at = _number(data, "last_interaction_at", where)
-        state.cooldown_until = _number(data, "cooldown_until", where, optional=True)
-        state.active_cooldown_period_s = _number(
-            data, "active_cooldown_period_s", where, optional=True
-        )
-        state.visual_guidance_active = _field(data, "visual_guidance_active", bool, where)
-        state.active_tour_id = _field(data, "active_tour_id", str, where, optional=True)
-        state.conversation_linked = _field(data, "conversation_linked", bool, where)
-        state.conversation_id = _field(data, "conversation_id", str, where, optional=True)
-        state.last_trigger_id = _field(data, "last_trigger_id", str, where, optional=True)
-        if state.conversation_linked and not state.conversation_id:
+            snap = _SNAPSHOT_DECODER.decode(raw)
+        except (msgspec.DecodeError, RecursionError):
+            return None
+        if snap.version != SNAPSHOT_VERSION:
+            return None
+        return cls._from_snapshot(snap, clock, f"session snapshot {snap.session_id!r}")
+
+    @classmethod
+    def _from_snapshot(cls, snap: Snapshot, clock: Clock | None, where: str) -> SessionState:
+        if snap.conversation_linked and not snap.conversation_id:
             raise SnapshotError(
                 f"{where}: conversation_linked is true but conversation_id is empty"
             )
-        if state.current_state is AgentState.THINKING and state.visual_guidance_active:
+        if snap.current_state is AgentState.THINKING and snap.visual_guidance_active:
             raise SnapshotError(f"{where}: visual guidance is active in thinking")
+        # Every field was checked by the declared type, so __init__'s checks are skipped.
+        state = cls.__new__(cls)
+        state._clock = clock or time.time
+        state._store_revision = None
+        state.session_id = snap.session_id
+        state.metadata = snap.metadata
+        state.interaction_timeout_s = snap.interaction_timeout_s
+        state.cooldown_period_s = snap.cooldown_period_s
+        state.current_state = snap.current_state
+        state.state_entered_at = snap.state_entered_at
+        state.last_interaction_at = snap.last_interaction_at
+        state.cooldown_until = snap.cooldown_until
+        state.active_cooldown_period_s = snap.active_cooldown_period_s
+        state.visual_guidance_active = snap.visual_guidance_active
+        state.active_tour_id = snap.active_tour_id
+        state.conversation_linked = snap.conversation_linked
+        state.conversation_id = snap.conversation_id
+        state.last_trigger_id = snap.last_trigger_id
         return state
 
     @classmethod
@@ -542,31 +593,4 @@ def _sdk_period(value: Any, default: float, *, zero: bool) -> float:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or value < 0 or (value == 0 and not zero):
         return default
-    return float(value)
-
-
-def _field(
-    data: Mapping[str, Any], name: str, kind: type, where: str, *, optional: bool = False
-) -> Any:
-    if name not in data:
-        raise SnapshotError(f"{where}: field {name!r} is missing")
-    value = data[name]
-    if value is None and optional:
-        return None
-    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
-        expected = kind.__name__ + (" or null" if optional else "")
-        raise SnapshotError(
-            f"{where}: field {name!r} must be {expected}, got {type(value).__name__}"
-        )
-    return value
-
-
-def _number(data: Mapping[str, Any], name: str, where: str, *, optional: bool = False) -> Any:
-    if name not in data:
-        raise SnapshotError(f"{where}: field {name!r} is missing")
-    value = data[name]
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise SnapshotError(f"{where}: field {name!r} must be a finite number, got {value!r}")
     return float(value)

@@ -131,6 +131,16 @@ class _CasStore:
         )
 
     def _decode(self, session_id: str, revision: Revision, raw: str) -> SessionState:
+        state = SessionState.try_from_json(raw, clock=self.clock)
+        if state is None:
+            state = self._decode_slowly(session_id, raw)
+        if state.session_id != session_id:
+            raise SnapshotError(f"{self._where(session_id)} holds session {state.session_id!r}")
+        state._store_revision = revision
+        return state
+
+    def _decode_slowly(self, session_id: str, raw: str) -> SessionState:
+        """The SDK's layout, or a snapshot with a mistake that from_dict will name."""
         try:
             data = json.loads(raw)
         except (ValueError, RecursionError) as exc:
@@ -140,11 +150,7 @@ class _CasStore:
         if is_sdk_snapshot(data) and not data.get("session_id"):
             # The SDK writes an empty id as "": the key says whose session it is.
             data = {**data, "session_id": session_id}
-        state = SessionState.from_dict(data, clock=self.clock)
-        if state.session_id != session_id:
-            raise SnapshotError(f"{self._where(session_id)} holds session {state.session_id!r}")
-        state._store_revision = revision
-        return state
+        return SessionState.from_dict(data, clock=self.clock)
 
     @staticmethod
     def _encode(state: SessionState) -> str:

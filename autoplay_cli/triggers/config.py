@@ -1,21 +1,23 @@
 """Trigger configuration: which triggers are on, their parameters, timings, offers, tours.
 
 Loaded from TOML or JSON (format in the README, example in
-``examples/triggers.toml``). Every mistake is an :class:`InputError` naming the
-file and the key path (or line) and what is expected there.
+``examples/triggers.toml``), declared as msgspec Structs and read by the one loader
+(:mod:`autoplay_cli.documents`): a mistake names the file, line and key path.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
-import math
-import re
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from autoplay_cli.documents import Document, KeyPath, read_document
 from autoplay_cli.errors import InputError, UsageError
 from autoplay_cli.triggers.base import (
     DEFAULT_OFFER_BODY,
@@ -32,21 +34,6 @@ DEFAULT_INTERACTION_TIMEOUT_S = 20.0
 DEFAULT_COOLDOWN_PERIOD_S = 60.0
 DEFAULT_WINDOW_ACTIONS = 20
 OPERATORS = ("AND", "OR")
-# Keys every trigger entry accepts besides its parameters.
-_ENTRY_KEYS = frozenset(
-    {"enabled", "name", "interaction_timeout_s", "cooldown_period_s", "body", "chips", "criteria"}
-)
-_TOP_KEYS = frozenset(
-    {
-        "interaction_timeout_s",
-        "cooldown_period_s",
-        "window_actions",
-        "body",
-        "tour_body",
-        "triggers",
-        "tours",
-    }
-)
 _TIMING_KEYS = ("interaction_timeout_s", "cooldown_period_s")
 
 
@@ -201,7 +188,7 @@ class TriggerConfig:
             where = f"--set {trigger_id}.{param}"
             entry = self._known(entries, trigger_id)
             if param in _TIMING_KEYS:
-                timing: dict[str, Any] = {param: _number(raw, where=where)}
+                timing: dict[str, Any] = {param: _seconds_flag(raw, param, where=where)}
                 entries[trigger_id] = dataclasses.replace(entry, **timing)
                 continue
             spec = self.registry.get(trigger_id)
@@ -299,17 +286,17 @@ def _leaves(node: Criterion) -> Iterator[Criterion]:
         yield from _leaves(child)
 
 
-def _number(raw: str, *, where: str) -> float:
+def _seconds_flag(raw: str, param: str, *, where: str) -> float:
+    """A ``--set`` timing, checked against the type the file format declares for it."""
     try:
         value = float(raw)
     except ValueError:
         raise UsageError(f"{where}: {raw!r} is not a number of seconds") from None
-    positive = where.endswith("interaction_timeout_s")
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        raise UsageError(
-            f"{where}: must be a finite number {'>' if positive else '≥'} 0, got {raw}"
-        )
-    return value
+    declared, description = _TIMING_TYPES[param]
+    try:
+        return float(msgspec.convert(value, declared))
+    except msgspec.ValidationError:
+        raise UsageError(f"{where}: expected {description}, got {raw}") from None
 
 
 def parse_toggle(text: str) -> tuple[str, bool]:
@@ -338,292 +325,227 @@ def parse_set(text: str) -> tuple[str, str, str]:
 
 # --- loading -------------------------------------------------------------------------------
 
+_MAX = sys.float_info.max
+_SECONDS = "a finite number of seconds ≥ 0"
+_TIMEOUT = "a finite number of seconds > 0"
+Seconds = Annotated[float, Meta(ge=0, le=_MAX, description=_SECONDS)]
+# The FSM needs an interaction timeout to leave PROACTIVE/REACTIVE, so it must be > 0.
+Timeout = Annotated[float, Meta(gt=0, le=_MAX, description=_TIMEOUT)]
+Text = Annotated[str, Meta(pattern=r"\S", description="a non-empty string")]
+Operator = Annotated[str, Meta(pattern=r"(?i)^(and|or)\Z", description="AND or OR")]
+
+
+class _TourDoc(msgspec.Struct, forbid_unknown_fields=True):
+    id: Text
+    provider_flow_id: Text | UnsetType = UNSET
+    name: str = ""
+    interaction_timeout_s: Timeout | UnsetType = UNSET
+    cooldown_period_s: Seconds | UnsetType = UNSET
+
+
+class _TopDoc(msgspec.Struct, forbid_unknown_fields=True):
+    interaction_timeout_s: Timeout = DEFAULT_INTERACTION_TIMEOUT_S
+    cooldown_period_s: Seconds = DEFAULT_COOLDOWN_PERIOD_S
+    window_actions: Annotated[int, Meta(ge=3, description="a whole number ≥ 3")] = (
+        DEFAULT_WINDOW_ACTIONS
+    )
+    body: Text = DEFAULT_OFFER_BODY
+    tour_body: Text = DEFAULT_TOUR_OFFER_BODY
+    # Each entry's keys depend on its trigger (its parameters): converted one by one.
+    triggers: dict[str, Any] = {}
+    tours: list[_TourDoc] = []
+
+
+class _EntryDoc(msgspec.Struct, forbid_unknown_fields=True):
+    """A trigger entry without its parameters (those are declared by the registry)."""
+
+    enabled: bool = True
+    name: str = ""
+    interaction_timeout_s: Timeout | UnsetType = UNSET
+    cooldown_period_s: Seconds | UnsetType = UNSET
+    body: Text | UnsetType = UNSET
+    chips: list[Any] = []
+    criteria: Any = UNSET
+
+
+class _ChipDoc(msgspec.Struct, forbid_unknown_fields=True):
+    id: Text
+    label: Text
+    user_tour_exists: bool | UnsetType = UNSET
+    user_tour_id: Text | None = None
+
+
+class _GroupDoc(msgspec.Struct, forbid_unknown_fields=True):
+    id: Text
+    operator: Operator
+    conditions: list[Any]
+    name: str = ""
+
+
+class _LeafDoc(msgspec.Struct, forbid_unknown_fields=True):
+    id: Text
+    type: Text | UnsetType = UNSET
+    name: str = ""
+    params: dict[str, Any] = {}
+
+
+_ENTRY_KEYS = frozenset(f.name for f in msgspec.structs.fields(_EntryDoc))
+_TIMING_TYPES: dict[str, tuple[Any, str]] = {
+    "interaction_timeout_s": (Timeout, _TIMEOUT),
+    "cooldown_period_s": (Seconds, _SECONDS),
+}
+
 
 def load_trigger_config(path: str | Path, registry: TriggerRegistry | None = None) -> TriggerConfig:
     """Read a TOML (``.toml``) or JSON (anything else) trigger configuration file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"trigger config {p} does not exist", hint="check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read trigger config {p}: {exc}") from exc
-    data: Any
-    if p.suffix.lower() == ".toml":
-        import tomllib
-
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise InputError(f"{p}:{_toml_location(str(exc))}", hint="fix the TOML syntax") from exc
-        except RecursionError:
-            raise InputError(f"{p}: nested too deeply to read") from None
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{p}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})",
-                hint="fix the JSON syntax, or use a .toml file",
-            ) from exc
-        except RecursionError:
-            raise InputError(f"{p}: nested too deeply to read") from None
-    return config_from_dict(data, source=str(p), registry=registry)
-
-
-def _toml_location(message: str) -> str:
-    match = re.search(r"\(at line (\d+), column (\d+)\)", message)
-    if match is None:
-        return f" {message}"
-    reason = message[: match.start()].strip()
-    return f"{match.group(1)}:{match.group(2)}: {reason}"
-
-
-class _Reader:
-    """Validation helpers that prefix errors with the file and key path."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, where: str, message: str, hint: str | None = None) -> InputError:
-        return InputError(f"{self.source}: {where}: {message}", hint=hint)
-
-    def table(self, value: Any, where: str) -> Mapping[str, Any]:
-        if not isinstance(value, Mapping):
-            raise self.fail(where, f"expected a table/object, got {_kind(value)}")
-        return value
-
-    def string(self, value: Any, where: str, *, empty: bool = False) -> str:
-        if not isinstance(value, str) or (not empty and not value.strip()):
-            raise self.fail(where, f"expected a non-empty string, got {_kind(value)}")
-        return value
-
-    def boolean(self, value: Any, where: str) -> bool:
-        if not isinstance(value, bool):
-            raise self.fail(where, f"expected true or false, got {_kind(value)}")
-        return value
-
-    def seconds(self, value: Any, where: str) -> float:
-        """Seconds ≥ 0, finite; an interaction timeout must be > 0 (the FSM needs one)."""
-        positive = where.endswith("interaction_timeout_s")
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        if not ok or not math.isfinite(value) or value < 0 or (positive and value == 0):
-            bound = "> 0" if positive else "≥ 0"
-            raise self.fail(where, f"expected a number of seconds {bound}, got {_kind(value)}")
-        return float(value)
-
-    def unknown(
-        self, data: Mapping[str, Any], allowed: set[str] | frozenset[str], where: str
-    ) -> None:
-        extra = sorted(set(data) - set(allowed))
-        if extra:
-            raise self.fail(
-                f"{where}{extra[0]}" if where else extra[0],
-                "unknown key",
-                hint=f"allowed here: {', '.join(sorted(allowed))}",
-            )
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, str):
-        return repr(value)
-    if isinstance(value, bool | int | float):
-        return repr(value)
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return type(value).__name__
+    doc = read_document(path, what="trigger config")
+    return _build(doc, registry)
 
 
 def config_from_dict(
     data: Any, *, source: str = "<config>", registry: TriggerRegistry | None = None
 ) -> TriggerConfig:
     """Validate a decoded configuration document and build a :class:`TriggerConfig`."""
-    registry = registry or default_registry()
-    r = _Reader(source)
-    top = r.table(data, "top level")
-    r.unknown(top, _TOP_KEYS, "")
-    kwargs: dict[str, Any] = {}
-    for key in _TIMING_KEYS:
-        if key in top:
-            kwargs[key] = r.seconds(top[key], key)
-    if "window_actions" in top:
-        w = top["window_actions"]
-        if isinstance(w, bool) or not isinstance(w, int) or w < 3:
-            raise r.fail("window_actions", f"expected a whole number ≥ 3, got {_kind(w)}")
-        kwargs["window_actions"] = w
-    for key in ("body", "tour_body"):
-        if key in top:
-            kwargs[key] = r.string(top[key], key)
+    return _build(Document(data, source=source), registry)
 
+
+def _build(doc: Document, registry: TriggerRegistry | None) -> TriggerConfig:
+    registry = registry or default_registry()
+    top = doc.load(_TopDoc)
     tours = tuple(
-        _tour(r, t, f"tours[{i}]") for i, t in enumerate(_list(r, top.get("tours", []), "tours"))
+        TourSpec(
+            t.id,
+            t.id if t.provider_flow_id is UNSET else t.provider_flow_id,
+            t.name,
+            None if t.interaction_timeout_s is UNSET else t.interaction_timeout_s,
+            None if t.cooldown_period_s is UNSET else t.cooldown_period_s,
+        )
+        for t in top.tours
     )
     tour_ids = [t.id for t in tours]
     for i, tid in enumerate(tour_ids):
         if tid in tour_ids[:i]:
-            raise r.fail(f"tours[{i}].id", f"duplicate tour id {tid!r}")
-
-    entries = []
-    triggers = r.table(top.get("triggers", {}), "triggers")
-    for trigger_id, body in triggers.items():
-        entries.append(_entry(r, registry, trigger_id, body, set(tour_ids)))
+            raise doc.error(("tours", i, "id"), f"duplicate tour id {tid!r}")
+    entries = [
+        _entry(doc, registry, trigger_id, body, set(tour_ids))
+        for trigger_id, body in top.triggers.items()
+    ]
     return TriggerConfig(
-        triggers=tuple(entries), tours=tours, source=source, registry=registry, **kwargs
-    )
-
-
-def _list(r: _Reader, value: Any, where: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise r.fail(where, f"expected a list, got {_kind(value)}")
-    return value
-
-
-def _tour(r: _Reader, value: Any, where: str) -> TourSpec:
-    t = r.table(value, where)
-    r.unknown(
-        t,
-        {"id", "provider_flow_id", "name", "interaction_timeout_s", "cooldown_period_s"},
-        f"{where}.",
-    )
-    if "id" not in t:
-        raise r.fail(where, "missing 'id'")
-    tid = r.string(t["id"], f"{where}.id")
-    return TourSpec(
-        tid,
-        r.string(t.get("provider_flow_id", tid), f"{where}.provider_flow_id"),
-        r.string(t.get("name", ""), f"{where}.name", empty=True),
-        *(r.seconds(t[k], f"{where}.{k}") if k in t else None for k in _TIMING_KEYS),
+        triggers=tuple(entries),
+        tours=tours,
+        interaction_timeout_s=top.interaction_timeout_s,
+        cooldown_period_s=top.cooldown_period_s,
+        window_actions=top.window_actions,
+        body=top.body,
+        tour_body=top.tour_body,
+        source=doc.source,
+        registry=registry,
     )
 
 
 def _entry(
-    r: _Reader, registry: TriggerRegistry, trigger_id: str, value: Any, tour_ids: set[str]
+    doc: Document, registry: TriggerRegistry, trigger_id: str, value: Any, tour_ids: set[str]
 ) -> TriggerEntry:
-    where = f"triggers.{trigger_id}"
-    t = r.table(value, where)
+    path: KeyPath = ("triggers", trigger_id)
     spec = registry.get(trigger_id)
-    param_names = {p.name for p in spec.params} if spec else set()
-    r.unknown(t, _ENTRY_KEYS | param_names, f"{where}.")
-    if spec is None and "criteria" not in t:
-        raise r.fail(
-            where,
+    raw_params: dict[str, Any] = {}
+    if isinstance(value, Mapping):
+        param_names = {p.name for p in spec.params} if spec else set()
+        for key in value:
+            if key not in _ENTRY_KEYS and key not in param_names:
+                allowed = ", ".join(sorted(_ENTRY_KEYS | param_names))
+                raise doc.error((*path, key), "unknown key", hint=f"allowed here: {allowed}")
+        raw_params = {k: v for k, v in value.items() if k in param_names}
+        value = {k: v for k, v in value.items() if k in _ENTRY_KEYS}
+    e = doc.convert(value, _EntryDoc, path)
+    if spec is None and e.criteria is UNSET:
+        raise doc.error(
+            path,
             f"{trigger_id!r} is not a built-in trigger and has no 'criteria'",
             hint=f"built-in triggers: {', '.join(registry.ids())}; a custom trigger "
             "needs a criteria tree over them",
         )
-    if spec is not None and "criteria" in t:
-        raise r.fail(
-            f"{where}.criteria",
+    if spec is not None and e.criteria is not UNSET:
+        raise doc.error(
+            (*path, "criteria"),
             "a built-in trigger cannot have criteria",
             hint="give the custom trigger its own id",
         )
     params: dict[str, Any] = {}
     if spec is not None:
         for p in spec.params:
-            if p.name in t:
-                params[p.name] = p.coerce(t[p.name], where=f"{r.source}: {where}.{p.name}")
-    chips = tuple(
-        _chip(r, c, f"{where}.chips[{i}]", tour_ids)
-        for i, c in enumerate(_list(r, t.get("chips", []), f"{where}.chips"))
-    )
+            if p.name in raw_params:
+                params[p.name] = p.coerce(raw_params[p.name], where=doc.where((*path, p.name)))
+    chips = tuple(_chip(doc, c, (*path, "chips", i), tour_ids) for i, c in enumerate(e.chips))
     return TriggerEntry(
         trigger_id,
-        name=r.string(t.get("name", ""), f"{where}.name", empty=True),
-        enabled=r.boolean(t.get("enabled", True), f"{where}.enabled"),
+        name=e.name,
+        enabled=e.enabled,
         params=params,
-        interaction_timeout_s=(
-            r.seconds(t["interaction_timeout_s"], f"{where}.interaction_timeout_s")
-            if "interaction_timeout_s" in t
-            else None
-        ),
-        cooldown_period_s=(
-            r.seconds(t["cooldown_period_s"], f"{where}.cooldown_period_s")
-            if "cooldown_period_s" in t
-            else None
-        ),
-        body=r.string(t["body"], f"{where}.body") if "body" in t else None,
+        interaction_timeout_s=None if e.interaction_timeout_s is UNSET else e.interaction_timeout_s,
+        cooldown_period_s=None if e.cooldown_period_s is UNSET else e.cooldown_period_s,
+        body=None if e.body is UNSET else e.body,
         chips=chips,
         criteria=(
-            _criterion(r, registry, t["criteria"], f"{where}.criteria", set())
-            if "criteria" in t
-            else None
+            None
+            if e.criteria is UNSET
+            else _criterion(doc, registry, e.criteria, (*path, "criteria"), set())
         ),
     )
 
 
-def _chip(r: _Reader, value: Any, where: str, tour_ids: set[str]) -> Chip:
-    c = r.table(value, where)
-    r.unknown(c, {"id", "label", "user_tour_exists", "user_tour_id"}, f"{where}.")
-    for key in ("id", "label"):
-        if key not in c:
-            raise r.fail(where, f"missing {key!r}")
-    tour_id = c.get("user_tour_id")
-    if tour_id is not None:
-        tour_id = r.string(tour_id, f"{where}.user_tour_id")
-        if tour_id not in tour_ids:
-            raise r.fail(
-                f"{where}.user_tour_id",
-                f"unknown tour {tour_id!r}",
-                hint="declare it under [[tours]]",
-            )
-    exists = r.boolean(c.get("user_tour_exists", tour_id is not None), f"{where}.user_tour_exists")
-    if exists and tour_id is None:
-        raise r.fail(where, "user_tour_exists is true but no user_tour_id is given")
-    return Chip(
-        r.string(c["id"], f"{where}.id"), r.string(c["label"], f"{where}.label"), exists, tour_id
-    )
+def _chip(doc: Document, value: Any, path: KeyPath, tour_ids: set[str]) -> Chip:
+    c = doc.convert(value, _ChipDoc, path)
+    if c.user_tour_id is not None and c.user_tour_id not in tour_ids:
+        raise doc.error(
+            (*path, "user_tour_id"),
+            f"unknown tour {c.user_tour_id!r}",
+            hint="declare it under [[tours]]",
+        )
+    exists = c.user_tour_id is not None if c.user_tour_exists is UNSET else c.user_tour_exists
+    if exists and c.user_tour_id is None:
+        raise doc.error(path, "user_tour_exists is true but no user_tour_id is given")
+    return Chip(c.id, c.label, exists, c.user_tour_id)
 
 
 def _criterion(
-    r: _Reader, registry: TriggerRegistry, value: Any, where: str, seen: set[str]
+    doc: Document, registry: TriggerRegistry, value: Any, path: KeyPath, seen: set[str]
 ) -> Criterion:
-    c = r.table(value, where)
-    if "id" not in c:
-        raise r.fail(where, "missing 'id'")
-    cid = r.string(c["id"], f"{where}.id")
-    if cid in seen:
-        raise r.fail(f"{where}.id", f"duplicate criteria id {cid!r}")
-    seen.add(cid)
-    name = r.string(c.get("name", ""), f"{where}.name", empty=True)
-    if "operator" in c or "conditions" in c:
-        r.unknown(c, {"id", "name", "operator", "conditions"}, f"{where}.")
-        op = c.get("operator")
-        if not isinstance(op, str) or op.upper() not in OPERATORS:
-            raise r.fail(f"{where}.operator", f"expected AND or OR, got {_kind(op)}")
-        conditions = _list(r, c.get("conditions"), f"{where}.conditions")
-        if not conditions:
-            raise r.fail(f"{where}.conditions", "a group needs at least one condition")
+    # A group has an operator and conditions; anything else is read as a leaf.
+    group = isinstance(value, Mapping) and ("operator" in value or "conditions" in value)
+    node = doc.convert(value, _GroupDoc, path) if group else doc.convert(value, _LeafDoc, path)
+    if node.id in seen:
+        raise doc.error((*path, "id"), f"duplicate criteria id {node.id!r}")
+    seen.add(node.id)
+    if isinstance(node, _GroupDoc):
+        if not node.conditions:
+            raise doc.error((*path, "conditions"), "a group needs at least one condition")
         children = tuple(
-            _criterion(r, registry, child, f"{where}.conditions[{i}]", seen)
-            for i, child in enumerate(conditions)
+            _criterion(doc, registry, child, (*path, "conditions", i), seen)
+            for i, child in enumerate(node.conditions)
         )
-        return Criterion(cid, name, operator=op.upper(), conditions=children)
-    r.unknown(c, {"id", "name", "type", "params"}, f"{where}.")
-    if "type" not in c:
-        raise r.fail(
-            where,
+        return Criterion(node.id, node.name, operator=node.operator.upper(), conditions=children)
+    if node.type is UNSET:
+        raise doc.error(
+            path,
             "a leaf needs a 'type' (a built-in trigger id); a group needs "
             "'operator' and 'conditions'",
         )
-    ctype = r.string(c["type"], f"{where}.type")
-    spec = registry.get(ctype)
+    spec = registry.get(node.type)
     if spec is None:
-        raise r.fail(
-            f"{where}.type",
-            f"unknown trigger type {ctype!r}",
+        raise doc.error(
+            (*path, "type"),
+            f"unknown trigger type {node.type!r}",
             hint=f"built-in triggers: {', '.join(registry.ids())}",
         )
-    raw = r.table(c.get("params", {}), f"{where}.params")
     params: dict[str, Any] = {}
-    for key, val in raw.items():
+    for key, val in node.params.items():
         pspec = spec.param(key)
         if pspec is None:
-            raise r.fail(
-                f"{where}.params.{key}",
-                f"{ctype} has no such parameter",
+            raise doc.error(
+                (*path, "params", key),
+                f"{node.type} has no such parameter",
                 hint=f"parameters: {', '.join(p.name for p in spec.params)}",
             )
-        params[key] = pspec.coerce(val, where=f"{r.source}: {where}.params.{key}")
-    return Criterion(cid, name, type=ctype, params=params)
+        params[key] = pspec.coerce(val, where=doc.where((*path, "params", key)))
+    return Criterion(node.id, node.name, type=node.type, params=params)

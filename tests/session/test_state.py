@@ -568,17 +568,22 @@ def test_missing_version(clock: Any) -> None:
     ("field", "value", "message"),
     [
         ("session_id", "", "non-empty"),
-        ("session_id", 7, "must be str"),
-        ("metadata", [], "must be dict"),
-        ("current_state", "sleeping", "unknown current_state"),
-        ("current_state", None, "must be str"),
+        ("session_id", 7, "session_id: expected a non-empty string, got 7"),
+        ("metadata", [], "metadata: expected an object, got a list"),
+        (
+            "current_state",
+            "sleeping",
+            "current_state: expected one of thinking, proactive_assistance, "
+            "reactive_assistance, got 'sleeping'",
+        ),
+        ("current_state", None, "current_state: expected one of .*, got null"),
         ("last_interaction_at", "yesterday", "finite number"),
         ("state_entered_at", math.nan, "finite number"),
-        ("cooldown_until", math.inf, "finite number"),
+        ("cooldown_until", math.inf, "cooldown_until: expected a finite number or null, got inf"),
         ("interaction_timeout_s", 0, "interaction_timeout_s"),
-        ("visual_guidance_active", "yes", "must be bool"),
-        ("conversation_linked", 1, "must be bool"),
-        ("conversation_id", 5, "must be str or null"),
+        ("visual_guidance_active", "yes", "expected true or false, got 'yes'"),
+        ("conversation_linked", 1, "conversation_linked: expected true or false, got 1"),
+        ("conversation_id", 5, "conversation_id: expected a string or null, got 5"),
         ("conversation_id", None, "conversation_id is empty"),
         ("last_interaction_at", True, "finite number"),
     ],
@@ -590,10 +595,65 @@ def test_invalid_snapshot_content(clock: Any, field: str, value: Any, message: s
         SessionState.from_dict(data)
 
 
+def test_json_fast_path_reads_our_snapshots_as_from_dict_does(clock: Any) -> None:
+    s = busy_state(clock)
+    s.start_cooldown(5)
+    raw = json.dumps(s.to_dict())
+    fast = SessionState.try_from_json(raw, clock=clock)
+    assert fast is not None and fast.clock is clock
+    assert fast.to_dict() == SessionState.from_dict(json.loads(raw)).to_dict() == s.to_dict()
+    fast.metadata["plan"]["tier"] = 3  # the decoded state owns its metadata
+    assert SessionState.try_from_json(raw.encode()) == s
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "{nope",
+        "[]",
+        json.dumps({"_v": 1, "session_id": "s", "current_state": "thinking"}),  # the SDK's
+        json.dumps({"version": 2}),
+        '{"version": 1, "state_entered_at": NaN}',
+    ],
+)
+def test_json_fast_path_leaves_everything_else_to_from_dict(raw: str) -> None:
+    assert SessionState.try_from_json(raw) is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("session_id", ""),
+        ("current_state", "sleeping"),
+        ("cooldown_until", 1e999),
+        ("interaction_timeout_s", 0),
+        ("conversation_id", None),
+        ("version", True),
+        ("version", 1.0),
+    ],
+)
+def test_json_fast_path_accepts_nothing_from_dict_refuses(
+    clock: Any, field: str, value: Any
+) -> None:
+    data = busy_state(clock).to_dict()
+    data[field] = value
+    raw = json.dumps(data)
+    try:
+        slow: Any = SessionState.from_dict(json.loads(raw))
+    except SnapshotError as exc:
+        slow = exc.message
+    try:
+        fast: Any = SessionState.try_from_json(raw)
+    except SnapshotError as exc:
+        fast = exc.message
+    # Whatever the fast path returns (a state, or an error's message) is from_dict's.
+    assert fast is None or fast == slow
+
+
 def test_missing_field_is_named(clock: Any) -> None:
     data = busy_state(clock).to_dict()
     del data["cooldown_until"]
-    with pytest.raises(SnapshotError, match="'cooldown_until' is missing") as info:
+    with pytest.raises(SnapshotError, match="missing 'cooldown_until'") as info:
         SessionState.from_dict(data)
     assert "sess-9" in str(info.value)
 
@@ -768,3 +828,5 @@ def test_random_operation_sequences_raise_only_invalid_transition_error(
         # Snapshots are lossless at every step.
         again = SessionState.from_dict(json.loads(json.dumps(s.to_dict())), clock=clock)
         assert again == s and again.to_dict() == s.to_dict()
+        fast = SessionState.try_from_json(json.dumps(s.to_dict()), clock=clock)
+        assert fast == again and fast is not None and fast.clock is clock

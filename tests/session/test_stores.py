@@ -293,7 +293,7 @@ async def test_redis_link_store_shares_the_connection(
     [
         ({"snapshot": "{nope", "revision": "1"}, "does not hold JSON"),
         ({"snapshot": json.dumps({"version": 99}), "revision": "1"}, "version 99"),
-        ({"snapshot": json.dumps({"version": 1}), "revision": "1"}, "is missing"),
+        ({"snapshot": json.dumps({"version": 1}), "revision": "1"}, "missing 'session_id'"),
         ({"snapshot": "{}", "revision": "x"}, "no valid revision"),
     ],
 )

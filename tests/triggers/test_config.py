@@ -96,31 +96,32 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     [
         ("c.toml", "cooldown_period_s = 10\n[triggers\n", r"c\.toml:2:\d+: "),
         ("c.json", '{"triggers": {\n  "x": 1,\n}', r"c\.json:3:1: not valid JSON"),
-        ("c.toml", "colldown = 3\n", r"c\.toml: colldown: unknown key"),
+        ("c.toml", "colldown = 3\n", r"c\.toml:1: colldown: unknown key"),
         (
             "c.toml",
             "[triggers.user_page_dwell]\ndwell_threshold_seconds = -1\n",
-            r"triggers\.user_page_dwell\.dwell_threshold_seconds: must be ≥ 0",
+            r"c\.toml:2: triggers\.user_page_dwell\.dwell_threshold_seconds: must be ≥ 0",
         ),
         (
             "c.toml",
             "[triggers.user_page_dwell]\nmin_cycles = 2\n",
-            r"triggers\.user_page_dwell\.min_cycles: unknown key",
+            r"c\.toml:2: triggers\.user_page_dwell\.min_cycles: unknown key",
         ),
         (
             "c.toml",
             "[triggers.mystery]\nbody = 'hi'\n",
-            r"'mystery' is not a built-in trigger and has no 'criteria'",
+            r"c\.toml:1: triggers\.mystery: 'mystery' is not a built-in trigger and has no "
+            r"'criteria'",
         ),
         (
             "c.toml",
             "[triggers.user_page_dwell]\nchips = [{id='a', label='b', user_tour_id='nope'}]\n",
-            r"triggers\.user_page_dwell\.chips\[0\]\.user_tour_id: unknown tour 'nope'",
+            r"c\.toml:2: triggers\.user_page_dwell\.chips\[0\]\.user_tour_id: unknown tour 'nope'",
         ),
         (
             "c.toml",
             "[triggers.t]\ncriteria = {id='r', operator='XOR', conditions=[]}\n",
-            r"triggers\.t\.criteria\.operator: expected AND or OR",
+            r"c\.toml:2: triggers\.t\.criteria\.operator: expected AND or OR",
         ),
         (
             "c.toml",
@@ -142,15 +143,36 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
         (
             "c.toml",
             "interaction_timeout_s = 'soon'\n",
-            r"interaction_timeout_s: expected a number of seconds",
+            r"c\.toml:1: interaction_timeout_s: expected a finite number of seconds > 0",
         ),
-        ("c.toml", "[[tours]]\nprovider_flow_id = 'f'\n", r"tours\[0\]: missing 'id'"),
+        ("c.toml", "[[tours]]\nprovider_flow_id = 'f'\n", r"c\.toml:1: tours\[0\]: missing 'id'"),
         (
             "c.toml",
             "[triggers.user_page_dwell]\ninteraction_timeout_s = 0\n",
-            r"user_page_dwell\.interaction_timeout_s: expected a number of seconds > 0",
+            r"c\.toml:2: triggers\.user_page_dwell\.interaction_timeout_s: "
+            r"expected a finite number of seconds > 0, got 0",
         ),
-        ("c.json", '{"cooldown_period_s": 1e999}', r"cooldown_period_s: expected a number"),
+        (
+            "c.json",
+            '{"cooldown_period_s": 1e999}',
+            r"c\.json:1: cooldown_period_s: expected a finite number of seconds ≥ 0, got inf",
+        ),
+        (
+            "c.toml",
+            "[[tours]]\nid = 'a'\n[[tours]]\nid = 'b'\n[[tours]]\nname = 'x'\n",
+            r"c\.toml:5: tours\[2\]: missing 'id'",
+        ),
+        (
+            "c.json",
+            '{\n  "triggers": {\n    "user_page_dwell": {\n      "enabled": "yes"\n    }\n  }\n}',
+            r"c\.json:4: triggers\.user_page_dwell\.enabled: expected true or false, got 'yes'",
+        ),
+        ("c.json", "[1, 2]", r"c\.json: expected a table/object, got a list"),
+        (
+            "c.toml",
+            "[triggers.user_page_dwell]\nchips = [{id='a', label='b'}, {id='c', lable='d'}]\n",
+            r"c\.toml:2: triggers\.user_page_dwell\.chips\[1\]\.lable: unknown key",
+        ),
     ],
 )
 def test_bad_config_names_the_file_and_the_place(
@@ -189,7 +211,15 @@ def test_overrides_toggle_set_and_timings() -> None:
         ({"toggles": {"nope": True}}, "unknown trigger 'nope'"),
         ({"sets": [("user_page_dwell", "min_cycles", "2")]}, "has no parameter 'min_cycles'"),
         ({"sets": [("user_page_dwell", "dwell_threshold_seconds", "soon")]}, "not a valid"),
-        ({"sets": [("user_page_dwell", "cooldown_period_s", "-1")]}, "finite number ≥ 0"),
+        (
+            {"sets": [("user_page_dwell", "cooldown_period_s", "-1")]},
+            "expected a finite number of seconds ≥ 0, got -1",
+        ),
+        (
+            {"sets": [("user_page_dwell", "interaction_timeout_s", "0")]},
+            "expected a finite number of seconds > 0, got 0",
+        ),
+        ({"sets": [("user_page_dwell", "cooldown_period_s", "inf")]}, "finite number"),
     ],
 )
 def test_bad_overrides_are_usage_errors(kwargs: dict[str, object], message: str) -> None:
