@@ -498,7 +498,7 @@ def test_a_wrong_advisory_count_is_corrected_with_a_warning_and_the_batch_kept(
 
 
 def test_a_missing_or_null_count_on_an_empty_batch_needs_no_correction() -> None:
-    for obj in ({"type": "actions"}, {"type": "actions", "count": None, "actions": []}):
+    for obj in ({"type": "actions"}, {"type": "actions", "count": None, "actions": []}):  # type: ignore[var-annotated]
         event = parse_event("actions", json.dumps(obj))
         assert isinstance(event, PayloadEvent) and event.warnings == ()
         assert event.payload.count == 0
@@ -572,7 +572,7 @@ def payload_with_nulls_and_extras(draw: st.DrawFn) -> dict[str, object]:
         obj = actions_payload(draw(st.integers(0, 3)))
         for key in draw(st.sets(st.sampled_from(NULLABLE_PAYLOAD_KEYS))):
             obj[key] = None
-        for a in obj["actions"]:
+        for a in obj["actions"]:  # type: ignore[attr-defined]
             for key in draw(st.sets(st.sampled_from(NULLABLE_ACTION_KEYS))):
                 a[key] = None
             a.update(draw(extras))
@@ -631,7 +631,7 @@ def test_a_gap_with_a_negative_or_absurd_missed_count_is_malformed_not_summed(
 def test_a_gap_with_a_plausible_or_unknown_missed_count_is_a_gap(missed: object) -> None:
     obj = {"type": "gap", "requested_id": "3", "oldest_id": "9"}
     if missed is not None:
-        obj["missed"] = missed
+        obj["missed"] = missed  # type: ignore[assignment]
     assert parse_event("gap", json.dumps(obj)) == GapEvent("3", "9", missed)  # type: ignore[arg-type]
 
 

@@ -69,17 +69,17 @@ def test_kill_9_mid_stream_then_restart_loses_no_delivery(
     with running(Receiver(SECRET)) as receiver:
         first = _start(emu, redis_url, receiver, tmp_path, "first")
         try:
-            wait_for(lambda: int(store.get(checkpoint_key) or 0) >= total // 3, timeout=60)
+            wait_for(lambda: int(store.get(checkpoint_key) or 0) >= total // 3, timeout=60)  # type: ignore[arg-type]
             first.send_signal(signal.SIGKILL)
             first.wait(10)
         finally:
             if first.poll() is None:
                 first.kill()
-        killed_at = int(store.get(checkpoint_key) or 0)
+        killed_at = int(store.get(checkpoint_key) or 0)  # type: ignore[arg-type]
         assert killed_at < total, "the relay was killed after the end of the stream"
         second = _start(emu, redis_url, receiver, tmp_path, "second")
         try:
-            wait_for(lambda: int(store.get(checkpoint_key) or 0) >= total, timeout=90)
+            wait_for(lambda: int(store.get(checkpoint_key) or 0) >= total, timeout=90)  # type: ignore[arg-type]
             second.send_signal(signal.SIGTERM)  # a clean stop: drain, then exit 0
             assert second.wait(30) == 0, (tmp_path / "second.log").read_text()
         finally:

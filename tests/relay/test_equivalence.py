@@ -119,7 +119,7 @@ def test_random_timelines_make_the_same_offers(
                 }
             )
         index[sid] = index.get(sid, 0) + len(urls)
-        payloads.append((t, ActionsPayload(session_id=sid, actions=actions, forwarded_at=t)))
+        payloads.append((t, ActionsPayload(session_id=sid, actions=actions, forwarded_at=t)))  # type: ignore[arg-type]
     recording = write_recording(tmp_path / "random.ndjson", payloads)
     expected = simulated_offers(recording, None)
     deliveries, _ = relay_file(recording, monkeypatch)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from autoplay_cli.relay.notes import NotePolicy
-from autoplay_cli.wire import ActionsPayload, SummaryPayload
+from autoplay_cli.wire import ActionsPayload, SlimAction, SummaryPayload
 
 
 def _p(sid: str, *urls: str) -> ActionsPayload:
-    return ActionsPayload(
-        session_id=sid,
-        actions=[
-            {"type": "pageview", "description": f"Opened {u}", "canonical_url": u} for u in urls
-        ],
-    )
+    actions = [
+        SlimAction(type="pageview", description=f"Opened {u}", canonical_url=u) for u in urls
+    ]
+    return ActionsPayload(session_id=sid, actions=actions)
 
 
 def test_pre_link_payloads_go_out_as_one_note_at_link_time() -> None:

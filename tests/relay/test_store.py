@@ -135,7 +135,7 @@ def test_a_note_buffered_at_a_crash_is_sent_after_the_restart(redis_url: str) ->
         first = relay()
         await first.resume()
         await first.link("s", "conv")
-        batch = ActionsPayload(session_id="s", actions=[{"canonical_url": "/a"}])
+        batch = ActionsPayload(session_id="s", actions=[{"canonical_url": "/a"}])  # type: ignore[list-item]
         await first.feed([SimEvent(1000.0, "s", "actions", "x", batch, event_id="1")], "1")
         assert first.notes.pending("s") == 1  # in its coalescing window: not sent yet
         await first.store.aclose()  # ...and the process dies here
@@ -164,7 +164,7 @@ def test_sweep_forgets_sessions_quiet_for_a_day_and_keeps_the_rest() -> None:
         relay = Relay(TriggerConfig(), store, clock, product_id="p")
 
         def batch(sid: str, t: float, n: str) -> SimEvent:
-            payload = ActionsPayload(session_id=sid, actions=[{"canonical_url": "/a"}])
+            payload = ActionsPayload(session_id=sid, actions=[{"canonical_url": "/a"}])  # type: ignore[list-item]
             return SimEvent(t, sid, "actions", "x", payload, event_id=n)
 
         await relay.feed([batch("old", 0.0, "1"), batch("new", 80_000.0, "2")])

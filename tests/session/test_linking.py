@@ -44,7 +44,7 @@ def test_event_type_values_are_the_sdks_and_parse_in_either_case() -> None:
     assert ConversationEventType("new") is NEW and ConversationEventType("NEW") is NEW
     for bad in ("reply", "", "NEWS", 1, None):
         with pytest.raises(ValueError):
-            ConversationEventType(bad)
+            ConversationEventType(bad)  # type: ignore[arg-type]
 
 
 def test_links_stored_by_earlier_releases_still_read() -> None:

@@ -43,7 +43,7 @@ def test_format_table_pads_all_but_the_last_column() -> None:
 
 def test_format_table_with_a_width_puts_a_long_last_cell_below_its_row() -> None:
     rows = [("a", "short"), ("b", "a rather long detail that cannot fit in twenty columns")]
-    lines = format_table(("k", "details"), rows, width=20)
+    lines = format_table(("k", "details"), rows, width=20)  # type: ignore[arg-type]
     assert lines[:2] == ["k  details", "a  short"]
     assert lines[2] == "b"
     assert all(line.startswith("    ") and len(line) <= 20 for line in lines[3:])

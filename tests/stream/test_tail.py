@@ -253,7 +253,7 @@ def test_a_library_tail_changes_no_process_wide_state(tmp_path: Path) -> None:
     seen: list[tuple[object, ...]] = []
 
     class Watching(Sink):
-        def event(self, event: RecordedEvent) -> None:
+        def event(self, event: RecordedEvent) -> None:  # type: ignore[override]
             seen.append((gc.get_threshold(), gc.get_freeze_count(), read_size_now()))
             super().event(event)
 
@@ -261,7 +261,7 @@ def test_a_library_tail_changes_no_process_wide_state(tmp_path: Path) -> None:
         return getattr(httpcore.AsyncHTTP11Connection, "READ_NUM_BYTES", None)
 
     before = (gc.get_threshold(), gc.get_freeze_count(), read_size)
-    tail(TailRequest(replay=path), Watching(), TailSummary())
+    tail(TailRequest(replay=path), Watching(), TailSummary())  # type: ignore[arg-type]
     assert seen == [before]
 
 
