@@ -24,10 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from autoplay_cli.cli.simulate import frozen_heap
 from autoplay_cli.emulator.traffic import generate_sessions, interleave
 from autoplay_cli.recording import envelope
 from autoplay_cli.relay.runner import RelayOptions, RelaySummary, run_relay
-from autoplay_cli.simulate.runner import RunOptions, frozen_heap, run
+from autoplay_cli.simulate.runner import RunOptions, run
 
 try:  # the throw-away redis-server helper (it moves to tests/support with the wheel clean-up)
     from tests.support.local_redis import given_or_local_redis

@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from autoplay_cli.cli.simulate import frozen_heap
 from autoplay_cli.emulator.traffic import generate_sessions
 from autoplay_cli.session import MemorySessionStore
 from autoplay_cli.simulate import (
@@ -26,7 +27,6 @@ from autoplay_cli.simulate import (
     simulate,
     simulate_async,
 )
-from autoplay_cli.simulate.runner import frozen_heap
 from autoplay_cli.triggers import TriggerConfig
 from tests.support.local_redis import given_or_local_redis
 

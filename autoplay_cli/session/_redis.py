@@ -10,24 +10,16 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from autoplay_cli.errors import AuthError, ConfigError, SnapshotError, StoreUnavailableError
 
 
 def safe_url(url: str) -> str:
-    """*url* with any password replaced, fit for messages and logs."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable redis url>"
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:****@{host}"))
+    """*url* with its password and credential parameters masked, fit for messages and logs."""
+    from autoplay_cli.redact import mask_url
+
+    return mask_url(url)
 
 
 def check_database(url: str) -> None:

@@ -6,10 +6,9 @@
 
 from __future__ import annotations
 
-import gc
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -83,8 +82,14 @@ def resolve_config(options: RunOptions, named_by_scenario: str | None) -> Trigge
     )
 
 
-def run(options: RunOptions) -> Report:
-    """Load the inputs, resolve the configuration, and simulate."""
+def run(
+    options: RunOptions, around: Callable[[], AbstractContextManager[object]] = nullcontext
+) -> Report:
+    """Load the inputs, resolve the configuration, and simulate.
+
+    The simulation itself runs inside ``around()`` (once the inputs are loaded): the
+    command uses it for process-wide tuning, which this library never does itself.
+    """
     files = list(options.files)
     if options.demo:
         files.insert(0, demo_files()[0])
@@ -120,7 +125,7 @@ def run(options: RunOptions) -> Report:
         raise InputError(
             "the input holds no events", hint="a scenario needs at least one actions or chat event"
         )
-    with frozen_heap():
+    with around():
         report = simulate(
             inputs,
             config,
@@ -132,19 +137,3 @@ def run(options: RunOptions) -> Report:
     # Sessions are simulated together (they may share conversations); --session only
     # narrows what is shown.
     return report.only(options.sessions) if options.sessions else report
-
-
-@contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Keep the garbage collector off the objects that exist now (the loaded inputs).
-
-    They stay alive for the whole run, yet every full collection would walk them
-    again: with 100k actions that costs about a third of the run. Only for the
-    command's own process: ``gc.freeze`` is process-wide, so a library caller
-    that froze its own heap (say, before forking workers) should not use this.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()

@@ -30,7 +30,7 @@ from autoplay_cli.errors import (
 )
 from autoplay_cli.redact import mask_urls as mask_url
 from autoplay_cli.stream.backoff import SERVER_DELAY_LIMIT, Backoff
-from autoplay_cli.stream.sse import SSEDecoder
+from autoplay_cli.stream.sse import DEFAULT_MAX_SIZE, SSEDecoder
 from autoplay_cli.wire import (
     HEARTBEAT_EVENT,
     GapEvent,
@@ -70,7 +70,8 @@ class StreamConfig:
     count as bytes) before the connection is declared stalled and replaced;
     0 disables the watchdog. ``max_retries``: consecutive failed attempts
     allowed before giving up (``None`` = never give up). ``last_event_id``
-    resumes from that id on the first connection too.
+    resumes from that id on the first connection too. ``max_frame_size``: a line
+    or frame longer than this many characters is skipped and counted as malformed.
     """
 
     connector_url: str
@@ -83,6 +84,7 @@ class StreamConfig:
     max_backoff: float = 30.0
     jitter: float = 0.1
     last_event_id: str | None = None
+    max_frame_size: int = DEFAULT_MAX_SIZE
 
     def __post_init__(self) -> None:
         if not self.connector_url.startswith(("http://", "https://")):
@@ -449,14 +451,24 @@ class StreamClient:
                 f"connected to {cfg.shown_url}"
                 + (f", resuming after id {stats.last_event_id}" if stats.last_event_id else ""),
             )
-            decoder = SSEDecoder(stats.last_event_id or "")
+            decoder = SSEDecoder(stats.last_event_id or "", max_size=cfg.max_frame_size)
             retry = None
+            oversize = 0
             # All events completed by one network read are handled in one tight loop
             # and handed out as one list: no async hop per event.
             clock, parse, payloads = self._clock, parse_event, stats.payloads
             chunks = response.aiter_bytes()
             async for chunk in chunks:
                 frames = decoder.feed(chunk)
+                if decoder.oversize != oversize:
+                    # Skipped whole by the decoder (memory stays bounded): malformed frames.
+                    skipped, oversize = decoder.oversize - oversize, decoder.oversize
+                    stats.malformed += skipped
+                    self._notice(
+                        "malformed",
+                        f"{skipped} frame{'s' * (skipped != 1)} over "
+                        f"{cfg.max_frame_size} characters skipped",
+                    )
                 now = clock()
                 batch: list[ParsedEvent] = []
                 if decoder.retry != retry:

@@ -513,3 +513,19 @@ async def test_redis_stale_save_after_expiry_and_recreate_is_refused(
         await store.save(stale)
     kept = await other.get("s1")
     assert kept is not None and kept.metadata == {"v": "new", "w": 2}
+
+
+@pytest.mark.parametrize(
+    ("url", "secret"),
+    [
+        ("redis://u:hunter22@h:6379/0", "hunter22"),
+        ("redis://h:6379/0?password=hunter22", "hunter22"),
+    ],
+)
+def test_store_urls_in_messages_hide_the_password_in_every_place_it_can_be(
+    url: str, secret: str
+) -> None:
+    from autoplay_cli.session._redis import safe_url
+
+    shown = safe_url(url)
+    assert secret not in shown and "****" in shown

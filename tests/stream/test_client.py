@@ -584,3 +584,33 @@ def test_blocking_iteration_leaves_no_generator_unclosed(make_emulator: Any) -> 
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [
         str(w.message) for w in caught
     ]
+
+
+async def test_an_oversize_frame_from_a_real_peer_is_skipped_and_counted_as_malformed() -> None:
+    big = b'id: 1\ndata: {"type":"actions","pad":"' + b"x" * 5000 + b'"}\n\n'
+    body = big + b"id: 2\ndata: " + ACTIONS + b"\n\n"
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n"
+            b"content-length: %d\r\n\r\n" % len(body) + body
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    notices: list[Notice] = []
+    try:
+        config = StreamConfig(
+            f"http://127.0.0.1:{port}", "p1", "tok", max_frame_size=1024, max_retries=0, **FAST
+        )
+        client = StreamClient(config, on_notice=notices.append)
+        events = await collect(client, 1)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert [e.id for e in events] == ["2"]
+    assert client.stats.malformed == 1
+    assert any(n.kind == "malformed" and "over 1024" in n.message for n in notices)
