@@ -293,3 +293,149 @@ def test_the_name_checker_catches_missing_names() -> None:
 def test_named_library_objects_and_methods_exist(path: Path) -> None:
     """Prose included: what a skill names in the library must be there."""
     assert name_problems(path.read_text(encoding="utf-8")) == []
+
+
+# --- `autoplay relay` lines: parsed by the real command, and shown before the library -------
+
+RELAY_SKILLS = sorted(
+    p
+    for p in SKILLS_DIR.glob("*/SKILL.md")
+    if p.parent.name == "autoplay-core" or p.parent.name.startswith("chatbot-")
+)
+RELAY_HEADING = "## Integrate with `autoplay relay` (first choice)"
+SECOND_WAY = "**Second way: the library.**"
+# The first sign of the library path in a skill's body: the delivery manager, its calls,
+# or an import of the session or stream packages.
+LIBRARY = re.compile(
+    r"DeliveryManager|delivery manager|\bmanager\.\w+\(|autoplay_cli\.(?:session|stream)\b"
+)
+
+
+def relay_invocations(path: Path) -> list[tuple[int, str, list[str], bool]]:
+    """(line, text, arguments after ``relay``, whether it is a fenced command) of every
+    ``autoplay relay`` line in *path*; inline code in prose may use placeholders."""
+    found = []
+    for lang, content, line in _blocks(path):
+        for text in _command_lines(lang, content):
+            found += [
+                (line, text, a[1:], lang != "inline")
+                for a in _invocations(text)
+                if a[:1] == ["relay"]
+            ]
+    return found
+
+
+def relay_problems(root: Any, args: list[str], runnable: bool = True) -> list[str]:
+    """What the real ``relay`` command would refuse in *args* before it connects anywhere:
+    unknown options (:func:`check_invocation`), values its parser rejects, a destination or
+    store it does not take, and (for a *runnable* command, not a mention in prose)
+    ``--to intercom`` without the admin who writes, or a placeholder destination."""
+    from autoplay_cli.errors import AutoplayError
+    from autoplay_cli.relay.store import check_store_url
+
+    problems = check_invocation(root, ["relay", *args])
+    if problems or {"-h", "--help"} & set(args) or not runnable:
+        return problems
+    try:
+        params = root.get_command(None, "relay").make_context("relay", list(args)).params
+    except typer.TyperException as exc:  # typer's parser errors (bad values, missing ones)
+        param = getattr(exc, "param", None)
+        where = f" {param.opts[0]}" if param is not None and param.opts else ""
+        return [f"`autoplay relay` refuses{where}: {exc}"]
+    to = params["to"]
+    if to not in ("-", "intercom") and not to.startswith("https://"):
+        problems.append(f"--to {to!r} is not '-', 'intercom' or an https:// webhook")
+    if to == "intercom" and not params.get("dry_run") and not params.get("intercom_admin_id"):
+        problems.append("--to intercom needs --intercom-admin-id")
+    try:
+        check_store_url(params["store"])
+    except AutoplayError as exc:
+        problems.append(f"--store: {exc.message}")
+    return problems
+
+
+def test_a_wrong_relay_line_in_a_skill_is_caught(tmp_path: Path, root_command: Any) -> None:
+    sample = tmp_path / "SKILL.md"
+    sample.write_text(
+        "Run it:\n\n"
+        "```console\n"
+        "$ export AUTOPLAY_RELAY_SECRET=whsec_x\n"
+        "$ autoplay relay --to https://bot.example.com/hook -c triggers.toml \\\n"
+        "    --store redis://127.0.0.1:6379/0\n"
+        "$ autoplay relay --to intercom --intercom-admin 814860\n"
+        "$ autoplay relay --to intercom --count many --intercom-admin-id 1\n"
+        "$ autoplay relay --to intercom\n"
+        "$ autoplay relay --to ftp://bot.example.com --store postgres://db/0\n"
+        "```\n\n"
+        "Or inline: `autoplay relay --replay rec.ndjson --to - --secret s`; a mention in\n"
+        "prose such as `autoplay relay --to intercom` or `--to URL` may leave options out:\n"
+        "`autoplay relay --resend-dead-letters FILE --to URL`.\n",
+        encoding="utf-8",
+    )
+    found = relay_invocations(sample)
+    assert [args[:2] for _, _, args, _ in found] == [["--to", "https://bot.example.com/hook"]] + [
+        ["--to", "intercom"]
+    ] * 3 + [
+        ["--to", "ftp://bot.example.com"],
+        ["--replay", "rec.ndjson"],
+        ["--to", "intercom"],
+        ["--resend-dead-letters", "FILE"],
+    ]
+    assert [fenced for *_, fenced in found] == [True] * 5 + [False] * 3
+    problems = [relay_problems(root_command, args, fenced) for _, _, args, fenced in found]
+    assert problems[0] == []  # a continued line, read whole
+    assert problems[1] == ["`autoplay relay` has no option --intercom-admin"]
+    assert problems[2] == [
+        "`autoplay relay` refuses --count: Input should be a valid integer, unable to parse string"
+        " as an integer"
+    ]
+    assert problems[3] == ["--to intercom needs --intercom-admin-id"]
+    assert (
+        problems[4][0]
+        == "--to 'ftp://bot.example.com' is not '-', 'intercom' or an https:// webhook"
+    )
+    assert len(problems[4]) == 2 and problems[4][1].startswith("--store: ")
+    assert problems[5] == ["`autoplay relay` has no option --secret"]
+    assert problems[6:] == [[], []]
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(SKILLS_DIR)))
+def test_relay_lines_are_what_the_relay_command_takes(path: Path, root_command: Any) -> None:
+    problems = [
+        f"line {line}: {text!r}: {p}"
+        for line, text, args, fenced in relay_invocations(path)
+        for p in relay_problems(root_command, args, fenced)
+    ]
+    assert problems == []
+
+
+@pytest.mark.parametrize("path", RELAY_SKILLS, ids=lambda p: p.parent.name)
+def test_relay_comes_first_and_the_library_second(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    body = text[text.index("\n---\n", 4) + 5 :]  # after the front matter
+    relay_at = body.find(RELAY_HEADING)
+    assert relay_at != -1, f"no section {RELAY_HEADING!r}"
+    library = LIBRARY.search(body)
+    assert library is not None, "the library path is missing"
+    second = body.find(SECOND_WAY, relay_at)
+    assert relay_at < second <= library.start(), "relay first, then the library as second way"
+    # The relay section itself shows a relay command for this chatbot.
+    section = body[relay_at:second]
+    tos = [
+        args[args.index("--to") + 1]
+        for _, _, args, fenced in relay_invocations(path)
+        if fenced and "--to" in args
+    ]
+    if path.parent.name == "chatbot-intercom":
+        assert "autoplay relay --to intercom" in section and "intercom" in tos
+    else:
+        assert "autoplay relay --to https://" in section
+        assert any(t.startswith("https://") for t in tos)
+        assert "/chatbot-webhook/{product_id}" in section
+
+
+def test_every_chatbot_skill_is_covered_by_the_relay_checks() -> None:
+    names = {p.parent.name for p in RELAY_SKILLS}
+    chatbots = {p.name for p in SKILLS_DIR.iterdir() if p.name.startswith("chatbot-")}
+    assert names == chatbots | {"autoplay-core"} and len(chatbots) == 7
+    assert sum(len(relay_invocations(p)) for p in RELAY_SKILLS) >= len(RELAY_SKILLS)
