@@ -199,8 +199,11 @@ def frozen_heap() -> Iterator[None]:
     """
     import gc
 
+    # Objects frozen by the caller before us stay frozen: unfreezing is all or nothing.
+    frozen_before = gc.get_freeze_count() > 0
     gc.freeze()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()

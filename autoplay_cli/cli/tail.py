@@ -228,6 +228,8 @@ def _tuned_for_throughput() -> Iterator[None]:
     import httpcore
 
     threshold = gc.get_threshold()
+    # Objects frozen by the caller before us stay frozen: unfreezing is all or nothing.
+    frozen_before = gc.get_freeze_count() > 0
     gc.freeze()
     gc.set_threshold(20_000, *threshold[1:])
     connection = httpcore.AsyncHTTP11Connection
@@ -241,4 +243,5 @@ def _tuned_for_throughput() -> Iterator[None]:
         if larger:
             connection.READ_NUM_BYTES = before  # type: ignore[attr-defined]
         gc.set_threshold(*threshold)
-        gc.unfreeze()
+        if not frozen_before:
+            gc.unfreeze()

@@ -864,3 +864,16 @@ def test_the_commands_tunings_hold_for_its_run_and_are_restored(
     assert state() == before
     assert during and during[0][0] != before[0] and during[0][2] == 256 * 1024
     assert during[0][3] != before[3]  # SIGTERM ends the run with its summary
+
+
+def test_objects_the_caller_froze_stay_frozen_after_the_run(tmp_path: Path) -> None:
+    import gc
+
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        rec = replay_file(tmp_path, {"type": "summary", "summary": "s"})
+        assert runner.invoke(app, ["tail", "--replay", str(rec)]).exit_code == 0
+        assert gc.get_freeze_count() >= frozen
+    finally:
+        gc.unfreeze()
