@@ -266,44 +266,56 @@ class RedisRelayStore(MemoryRelayStore):
             return
         with self._conn.errors("commit a batch"):
             pipe = self._conn.client().pipeline(transaction=True)
-            for sid in dirty:
-                state = self.sessions.peek(sid)
-                if state is None:
-                    continue
-                key = self.key("session", sid)
-                window = self.windows.get(sid) or ()
-                buffered = notes.dump(sid)
-                pipe.hset(
-                    key,
-                    mapping={
-                        "snapshot": json.dumps(state.to_dict(), separators=(",", ":")),
-                        "window": json.dumps(
-                            [[a.canonical_url, a.timestamp_start, a.timestamp_end] for a in window],
-                            separators=(",", ":"),
-                        ),
-                        "notes": json.dumps(buffered, separators=(",", ":")) if buffered else "",
-                        "last_event_id": self.last_applied.get(sid, ""),
-                    },
-                )
-                pipe.hincrby(key, "revision", 1)
-                pipe.expire(key, SESSION_TTL_S)
-                if state.current_state is AgentState.THINKING:
-                    pipe.srem(self.key("open"), sid)
-                else:
-                    pipe.sadd(self.key("open"), sid)
-            for d in deliveries:
-                pipe.xadd(self.key("outbox"), {OUTBOX_FIELD: d.to_json()})
-            for user, records in activity.items():
-                key = self.key("activity", user)
-                pipe.rpush(key, *(json.dumps([t, r], separators=(",", ":")) for t, r in records))
-                pipe.ltrim(key, -50, -1)
-                pipe.expire(key, ACTIVITY_TTL_S)
-            if checkpoint is not None:
-                pipe.set(self.key("checkpoint"), checkpoint)
+            self.stage(pipe, deliveries, checkpoint, notes, activity)
             await pipe.execute()
         if checkpoint is not None:
             self.checkpoint = checkpoint
         dirty.clear()
+
+    def stage(
+        self,
+        pipe: Any,
+        deliveries: Sequence[Delivery],
+        checkpoint: str | None,
+        notes: NotePolicy,
+        activity: Mapping[str, list[tuple[float, dict[str, Any]]]],
+    ) -> None:
+        """Queue a batch's writes on *pipe* (a MULTI pipeline; a relay group adds its own)."""
+        dirty = self.sessions.dirty
+        for sid in dirty:
+            state = self.sessions.peek(sid)
+            if state is None:
+                continue
+            key = self.key("session", sid)
+            window = self.windows.get(sid) or ()
+            buffered = notes.dump(sid)
+            pipe.hset(
+                key,
+                mapping={
+                    "snapshot": json.dumps(state.to_dict(), separators=(",", ":")),
+                    "window": json.dumps(
+                        [[a.canonical_url, a.timestamp_start, a.timestamp_end] for a in window],
+                        separators=(",", ":"),
+                    ),
+                    "notes": json.dumps(buffered, separators=(",", ":")) if buffered else "",
+                    "last_event_id": self.last_applied.get(sid, ""),
+                },
+            )
+            pipe.hincrby(key, "revision", 1)
+            pipe.expire(key, SESSION_TTL_S)
+            if state.current_state is AgentState.THINKING:
+                pipe.srem(self.key("open"), sid)
+            else:
+                pipe.sadd(self.key("open"), sid)
+        for d in deliveries:
+            pipe.xadd(self.key("outbox"), {OUTBOX_FIELD: d.to_json()})
+        for user, records in activity.items():
+            key = self.key("activity", user)
+            pipe.rpush(key, *(json.dumps([t, r], separators=(",", ":")) for t, r in records))
+            pipe.ltrim(key, -50, -1)
+            pipe.expire(key, ACTIVITY_TTL_S)
+        if checkpoint is not None:
+            pipe.set(self.key("checkpoint"), checkpoint)
 
     async def activity(self, user: str) -> list[tuple[float, dict[str, Any]]]:
         """A user's persisted live activity, oldest first."""
