@@ -9,6 +9,7 @@ WATCH/MULTI), so a holder that lost its lease (paused, partitioned) writes nothi
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,6 +45,33 @@ return #KEYS - 2
 """
 
 
+# Every lease a member holds, renewed in one round trip (KEYS: leases, ARGV: values, then TTL).
+RENEW_MANY = """
+local ttl = ARGV[#ARGV]
+local out = {}
+for i = 1, #KEYS do
+  if redis.call('GET', KEYS[i]) == ARGV[i] then
+    redis.call('PEXPIRE', KEYS[i], ttl)
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+"""
+
+# Scripts by client: EVALSHA after the first call (the script text is sent once).
+_SCRIPTS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+async def run_script(client: Any, source: str, keys: Sequence[Any], args: Sequence[Any]) -> Any:
+    scripts = _SCRIPTS.setdefault(client, {})
+    script = scripts.get(source)
+    if script is None:
+        script = scripts[source] = client.register_script(source)
+    return await script(keys=list(keys), args=list(args))
+
+
 class LeaseLost(ConflictError):
     """This member no longer holds a lease it was writing under; the write was refused."""
 
@@ -74,7 +102,9 @@ class Lease:
 
     async def acquire(self, client: Any) -> bool:
         sent = time.monotonic()
-        value = await client.eval(ACQUIRE, 2, self.key, self.fence_key, self.member, self.ttl_ms)
+        value = await run_script(
+            client, ACQUIRE, [self.key, self.fence_key], [self.member, self.ttl_ms]
+        )
         if not value:
             return False
         self.value, self.valid_until = _text(value), sent + self.ttl_ms / 1000
@@ -84,7 +114,7 @@ class Lease:
         if self.value is None:
             return False
         sent = time.monotonic()
-        if await client.eval(RENEW, 1, self.key, self.value, self.ttl_ms):
+        if await run_script(client, RENEW, [self.key], [self.value, self.ttl_ms]):
             # Counted from when the renewal was sent: never later than Redis's own expiry.
             self.valid_until = sent + self.ttl_ms / 1000
             return True
@@ -94,7 +124,7 @@ class Lease:
     async def release(self, client: Any) -> None:
         value, self.value = self.value, None
         if value is not None:
-            await client.eval(RELEASE, 1, self.key, value)
+            await run_script(client, RELEASE, [self.key], [value])
 
     def forget(self) -> None:
         self.value = None
@@ -117,8 +147,28 @@ async def fenced_append(
     args: list[str] = [lease.value, checkpoint or ""]
     for _, event_id, at, payload in entries:
         args.extend((event_id, at, payload))
-    n = await client.eval(APPEND, len(keys), *keys, *args)
+    n = await run_script(client, APPEND, keys, args)
     if int(n) < 0:
         lease.forget()
         raise LeaseLost(f"lease {lease.key} is held by another member; append refused")
     return int(n)
+
+
+async def renew_all(client: Any, leases: Sequence[Lease]) -> list[bool]:
+    """Renew *leases* (held ones) in one round trip; which are still ours. Lost ones forget."""
+    held = [lease for lease in leases if lease.value is not None]
+    if not held:
+        return [False] * len(leases)
+    sent = time.monotonic()
+    ttl_ms = held[0].ttl_ms
+    reply = await run_script(
+        client, RENEW_MANY, [x.key for x in held], [*(x.value for x in held), ttl_ms]
+    )
+    ok = {}
+    for lease, good in zip(held, reply, strict=True):
+        if int(good):
+            lease.valid_until = sent + lease.ttl_ms / 1000
+        else:
+            lease.value = None
+        ok[id(lease)] = bool(int(good))
+    return [ok.get(id(lease), False) for lease in leases]

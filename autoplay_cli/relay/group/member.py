@@ -24,7 +24,7 @@ from typing import Any
 from autoplay_cli.errors import ConflictError, StoreUnavailableError, UsageError
 from autoplay_cli.relay.group.audit import AuditLog
 from autoplay_cli.relay.group.keys import CONSUMER_GROUP, GroupKeys, partition_of
-from autoplay_cli.relay.group.lease import Lease, LeaseLost, fenced_append
+from autoplay_cli.relay.group.lease import Lease, LeaseLost, fenced_append, renew_all
 from autoplay_cli.relay.pipeline import Relay
 from autoplay_cli.relay.sender import DeadLetters, RetryPolicy, Sender
 from autoplay_cli.relay.store import RedisRelayStore, newer
@@ -373,11 +373,19 @@ class Member:
                 names = sorted([*names, self.name])
             index, n = names.index(self.name), len(names)
             wanted = {k for k in range(self.group.partitions) if k % n == index}
-            for k, part in list(self.owned.items()):
-                if not await part.lease.renew(client):
+            # Every lease in one round trip: a busy consumer delays it by one slice at most.
+            parts = list(self.owned.values())
+            holding = self.holder_task is not None and not self.holder_task.done()
+            leases = [p.lease for p in parts] + ([self.stream_lease] if holding else [])
+            renewed = await renew_all(client, leases)
+            for part, ok in zip(parts, renewed, strict=False):
+                if not ok:
                     await self._drop(part, "lease lost")
-                elif k not in wanted:
+                elif part.k not in wanted:
                     await self._release(part, drain=False)
+            if holding and not renewed[-1]:
+                log.warning("member %s lost the stream lease; stops appending", self.name)
+                await self._stop_holding()
             for k in sorted(wanted - self.owned.keys()):
                 lease = Lease(
                     self.keys.part_lease(k), self.keys.fence, self.name, self.group.lease_ttl
@@ -391,10 +399,7 @@ class Member:
 
     async def _stream_lease(self, client: Any) -> None:
         if self.holder_task is not None and not self.holder_task.done():
-            if not await self.stream_lease.renew(client):
-                log.warning("member %s lost the stream lease; stops appending", self.name)
-                await self._stop_holding()
-            return
+            return  # renewed with the partitions
         if self.holder_task is not None:
             self.holder_task.result() if not self.holder_task.cancelled() else None
             self.holder_task = None
