@@ -109,6 +109,24 @@ def run(url: str, rec: Path, members: int, events: int) -> None:
     )
 
 
+async def memory_per_key(url: str) -> None:
+    """Average MEMORY USAGE of a session hash and of a user's activity list (sampled)."""
+    conn = RedisConnection(url)
+    c = conn.client()
+    for kind in ("session", "activity"):
+        sizes = []
+        async for key in c.scan_iter(match=f"autoplay:relay:*:{kind}:*", count=500):
+            sizes.append(await c.memory_usage(key))
+            if len(sizes) >= 300:
+                break
+        if sizes:
+            print(
+                f"  {kind} key: {sum(sizes) / len(sizes):.0f} bytes on average"
+                f" ({len(sizes)} sampled)"
+            )
+    await conn.aclose()
+
+
 async def _flush(url: str) -> None:
     conn = RedisConnection(url)
     await conn.client().flushdb()
@@ -127,6 +145,7 @@ def main() -> None:
         print(f"{events} events over {args.sessions} sessions")
         for n in (int(x) for x in args.members.split(",")):
             run(url, rec, n, events)
+        asyncio.run(memory_per_key(url))
 
 
 if __name__ == "__main__":

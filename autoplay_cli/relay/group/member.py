@@ -36,7 +36,7 @@ from autoplay_cli.triggers.config import TriggerConfig
 log = logging.getLogger(__name__)
 
 READ_COUNT = 256  # entries per XREADGROUP (one commit each)
-READ_BLOCK_MS = 100
+READ_BLOCK_MS = 500  # an idle member asks twice a second, not ten times
 TICK_S = 0.1
 BACKOFF_MAX_S = 5.0
 
@@ -134,6 +134,11 @@ class PartitionStore(RedisRelayStore):
         notes: Any,
         activity: Any,
     ) -> None:
+        # A note handed out empties its session's buffer: persist that with the note,
+        # or the partition's next owner would restore the buffer and send it again.
+        for d in deliveries:
+            if self.sessions.peek(d.session_id) is not None:
+                self.sessions.dirty.add(d.session_id)
         for sid in self.sessions.dirty:
             if notes.dump(sid):
                 pipe.sadd(self.group.noted(self.k), sid)

@@ -143,8 +143,12 @@ async def read_status(conn: Any, product_id: str) -> GroupStatus:
     import json
 
     now_ms = time.time() * 1000
-    for name, expiry in members:
+    alive = {name: expiry > now_ms for name, expiry in members}
+    # Members that left keep their last counters (their dead letters stay counted).
+    for name in sorted(set(alive) | set(stats or {})):
+        raw = (stats or {}).get(name)
         member = _text(name) or ""
-        raw = stats.get(name) if stats else None
-        status.members.append(MemberStatus(member, expiry > now_ms, json.loads(raw) if raw else {}))
+        status.members.append(
+            MemberStatus(member, alive.get(name, False), json.loads(raw) if raw else {})
+        )
     return status

@@ -36,8 +36,8 @@ def status(url: str, product: str) -> GroupStatus | None:
 
 
 class Members:
-    def __init__(self, emu: Any, url: str, tmp: Path) -> None:
-        self.emu, self.url, self.tmp = emu, url, tmp
+    def __init__(self, emu: Any, url: str, tmp: Path, to: str = "-", secret: str = "") -> None:
+        self.emu, self.url, self.tmp, self.to, self.secret = emu, url, tmp, to, secret
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.runs: dict[str, int] = defaultdict(int)
 
@@ -55,9 +55,11 @@ class Members:
         out = (self.tmp / f"{name}.{self.runs[name]}.out").open("wb")
         err = (self.tmp / f"{name}.{self.runs[name]}.err").open("wb")
         env = {**os.environ, **self.emu.env(), "AUTOPLAY_DATA_DIR": str(self.tmp / "data")}
+        if self.secret:
+            env["AUTOPLAY_RELAY_SECRET"] = self.secret
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "autoplay_cli", "relay", "--group", "--member", name,
-             "--store", self.url, "--to", "-", "-c", str(TRIGGERS), "--partitions", "8",
+             "--store", self.url, "--to", self.to, "-c", str(TRIGGERS), "--partitions", "8",
              "--lease-ttl", str(TTL), "--audit", str(self.tmp / "audit"), "--max-time", "120"],
             stdout=out, stderr=err, env=env,
         )  # fmt: skip
