@@ -80,6 +80,11 @@ class Health:
     last_takeover_s: float | None = None  # lease free -> first append, seconds
 
 
+def healthy(health: Health) -> bool:
+    """What a ``/healthz`` of a member answers: Redis reachable and the group's data intact."""
+    return health.redis_ok and not health.data_lost
+
+
 class PartitionStore(RedisRelayStore):
     """A partition's slice of the product's store: its own outbox and open set, fenced commits.
 
@@ -307,7 +312,9 @@ class Member:
 
     async def _leave(self) -> None:
         """Stop holding: flush notes, drain senders, release leases so others take over now."""
+        held = self.stream_lease.value
         await self._stop_holding()
+        self.stream_lease.value = held  # still ours in Redis: released below
         for part in list(self.owned.values()):
             await self._release(part, drain=True)
         try:

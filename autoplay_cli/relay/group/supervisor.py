@@ -1,8 +1,9 @@
 """``autoplay relay --workers N``: N local group members as child processes, supervised.
 
-A child that exits on its own (crash, kill -9) is restarted with exponential backoff;
-one that reports Redis lost the group's data (exit 7) stops the supervisor; SIGINT or
-SIGTERM is passed to every child, which leave the group cleanly.
+A child that fails (crash, kill -9) is restarted with exponential backoff; one that
+ends cleanly (exit 0, e.g. --max-time) is not; one that reports Redis lost the group's
+data (exit 7) stops them all. SIGINT or SIGTERM is passed on as SIGTERM to every
+child, and each leaves the group cleanly.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Child:
     backoff: float = BACKOFF_START_S
     due: float = 0.0  # when to (re)start it
     history: list[int] = field(default_factory=list)  # exit codes seen
+    done: bool = False  # exited 0 on its own
 
 
 class Supervisor:
@@ -92,6 +94,8 @@ class Supervisor:
         now = time.monotonic()
         for child in self.children:
             proc = child.process
+            if child.done:
+                continue
             if proc is None:
                 if now >= child.due:
                     self.start(child)
@@ -103,6 +107,12 @@ class Supervisor:
                 continue
             child.history.append(code)
             child.process = None
+            if code == 0:  # it finished (--max-time): nothing to restart
+                child.done = True
+                log.info("worker %d finished", child.index)
+                if all(c.done for c in self.children):
+                    self._stop = True
+                continue
             if code == EXIT_CONFLICT:
                 log.critical("worker %d: redis lost the group's data; stopping all", child.index)
                 self.fatal = code
