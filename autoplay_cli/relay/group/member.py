@@ -609,8 +609,13 @@ class Member:
             if part.relay is None:
                 self._open_partition(part)
                 assert part.relay is not None
-                async with part.lock:
-                    await part.relay.resume()
+                try:
+                    async with part.lock:
+                        await part.relay.resume()
+                except BaseException:
+                    # Half-opened (sessions waiting to time out not loaded): start again.
+                    await self._close_partition(part, drain=False)
+                    raise
             if not part.recovered:
                 await self._recover(client, part)
         streams = {self.keys.part(p.k): ">" for p in parts if p.recovered}
@@ -737,5 +742,6 @@ class Member:
             "delivered": self.delivered,
             "dead_letters": self.dead,
             "redis_ok": self.health.redis_ok,
+            "healthy": healthy(self.health),
             "pid": os.getpid(),
         }
