@@ -50,15 +50,7 @@ def test_the_receiver_snippet_receives_verified_deliveries_once(
             time.sleep(0.02)
         url = f"http://127.0.0.1:{port}/autoplay"
         combined = EXAMPLES / "simulate" / "combined.ndjson"
-        args = [
-            "relay",
-            "--replay",
-            str(combined),
-            "--to",
-            url,
-            "--dead-letter",
-            str(tmp_path / "d"),
-        ]
+        args = ["relay", "--replay", str(combined), "--to", url, "--dead-letter", str(tmp_path / "d")]
         runner = CliRunner()
         first = runner.invoke(app, args)
         again = runner.invoke(app, args)  # the same deliveries again: same ids
