@@ -315,14 +315,26 @@ class Member:
         held = self.stream_lease.value
         await self._stop_holding()
         self.stream_lease.value = held  # still ours in Redis: released below
-        for part in list(self.owned.values()):
-            await self._release(part, drain=True)
         try:
-            client = self.conn.client()
-            await client.zrem(self.keys.members, self.name)
-            await self.stream_lease.release(client)
-        except Exception as exc:  # Redis gone: the leases expire by themselves
-            log.debug("leaving the group: %s", exc)
+            # Bounded as a whole: with Redis hanging, every call would wait its socket
+            # timeout; what is not released expires by itself within the lease TTL.
+            async with asyncio.timeout(self.drain_timeout + self.group.lease_ttl):
+                for part in list(self.owned.values()):
+                    await self._release(part, drain=True)
+                client = self.conn.client()
+                await client.zrem(self.keys.members, self.name)
+                await self.stream_lease.release(client)
+        except Exception as exc:  # Redis gone or hanging: the leases expire by themselves
+            log.warning(
+                "member %s left without releasing everything (%s: %s)",
+                self.name,
+                type(exc).__name__,
+                exc,
+            )
+            tasks = [p.sender_task for p in self.owned.values() if p.sender_task is not None]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         if self.audit is not None:
             self.audit.close()
         await self.conn.aclose()
@@ -387,7 +399,7 @@ class Member:
             wanted = {k for k in range(self.group.partitions) if k % n == index}
             # Every lease in one round trip: a busy consumer delays it by one slice at most.
             parts = list(self.owned.values())
-            holding = self.holder_task is not None and not self.holder_task.done()
+            holding = self.stream_lease.value is not None
             leases = [p.lease for p in parts] + ([self.stream_lease] if holding else [])
             renewed = await renew_all(client, leases)
             for part, ok in zip(parts, renewed, strict=False):
@@ -410,15 +422,23 @@ class Member:
         self.health.holder = self.holder_task is not None and not self.holder_task.done()
 
     async def _stream_lease(self, client: Any) -> None:
-        if self.holder_task is not None and not self.holder_task.done():
+        task = self.holder_task
+        if task is not None and not task.done():
             return  # renewed with the partitions
-        if self.holder_task is not None:
-            self.holder_task.result() if not self.holder_task.cancelled() else None
+        if task is not None:
             self.holder_task = None
-        if await self.stream_lease.acquire(client):
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                raise error  # the stream refused us (auth, retries exhausted): the member ends
+        if self.stream_lease.value is None:
+            if not await self.stream_lease.acquire(client):
+                return
             self.health.takeovers += 1
             log.info("member %s holds the stream (token %d)", self.name, self.stream_lease.token)
-            self.holder_task = asyncio.create_task(self._hold())
+        else:
+            # Still ours (renewed just now) after an outage stopped the holder: go on.
+            log.info("member %s resumes the stream (token %d)", self.name, self.stream_lease.token)
+        self.holder_task = asyncio.create_task(self._hold())
 
     async def _stop_holding(self) -> None:
         task, self.holder_task = self.holder_task, None
@@ -431,10 +451,10 @@ class Member:
 
     async def _hold(self) -> None:
         client = self.conn.client()
-        with self.conn.errors("read the group checkpoint"):
-            raw = await client.get(self.keys.checkpoint)
-        checkpoint = raw.decode() if raw is not None else None
         try:
+            with self.conn.errors("read the group checkpoint"):
+                raw = await client.get(self.keys.checkpoint)
+            checkpoint = raw.decode() if raw is not None else None
             if self.replay is not None:
                 await self._hold_replay(client, checkpoint)
             else:
@@ -443,9 +463,9 @@ class Member:
             log.warning("member %s: %s", self.name, exc.message)
             self.stream_lease.forget()
         except StoreUnavailableError as exc:
-            # The lease lapses; whoever holds it next resumes from the checkpoint.
-            log.error("stream holder %s: %s", self.name, exc.message)
-            self.stream_lease.forget()
+            # The lease is kept while the heartbeat can renew it (then holding resumes
+            # from the checkpoint); otherwise it lapses and another member takes over.
+            log.error("stream holder %s paused: %s", self.name, exc.message)
 
     async def _append(
         self, client: Any, batch: list[tuple[str, str, str, str]], last: str | None
@@ -541,8 +561,20 @@ class Member:
             on_delivered=self._on_delivered,
             on_dead=self._on_dead,
         )
-        part.sender_task = asyncio.create_task(part.sender.run())
+        part.sender_task = asyncio.create_task(self._send(part.sender, part.k))
         part.recovered = False
+
+    async def _send(self, sender: Sender, k: int) -> None:
+        """The partition's sender, outliving Redis outages (its entries wait in the outbox)."""
+        delay = 0.1
+        while True:
+            try:
+                await sender.run()
+                return
+            except StoreUnavailableError as exc:
+                log.warning("partition %d: sending paused: %s", k, exc.message)
+                await asyncio.sleep(delay)
+                delay = min(BACKOFF_MAX_S, delay * 2)
 
     def _on_delivered(self, delivery: Any, latency: float) -> None:
         self.delivered += 1
@@ -556,14 +588,20 @@ class Member:
         if sender is None or task is None:
             return
         sender.stop()
-        try:
-            async with asyncio.timeout(self.drain_timeout if drain else 1.0):
-                await task
-                if drain:
+        # asyncio.wait, not await: the sender's end is not ours (a cancel of this task
+        # must still reach it, or a cancelled loop would carry on).
+        done, _ = await asyncio.wait({task}, timeout=self.drain_timeout if drain else 1.0)
+        if task in done and drain:
+            try:
+                async with asyncio.timeout(self.drain_timeout):
                     await sender.drain()
-        except (TimeoutError, StoreUnavailableError, asyncio.CancelledError):
+            except (TimeoutError, StoreUnavailableError) as exc:
+                log.warning("partition %d: outbox not drained (%s)", part.k, exc)
+        if not task.done():
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await asyncio.wait({task})
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("partition %d: sender ended with %r", part.k, task.exception())
 
     async def _drop(self, part: Partition, why: str) -> None:
         """Stop using a partition at once (its lease is gone): nothing more is written."""
@@ -576,8 +614,14 @@ class Member:
         """Hand a partition over (rebalancing, shutdown): finish the batch, then free the lease."""
         async with part.lock:
             self.owned.pop(part.k, None)
-            if drain and part.relay is not None and part.lease.value is not None:
+            if drain and part.lease.value is not None:
                 try:
+                    if part.relay is None:
+                        # Taken just before the stop, not opened yet: open it, so that its
+                        # buffered notes go out now as a single relay's would.
+                        self._open_partition(part)
+                        assert part.relay is not None
+                        await part.relay.resume()
                     await part.relay.drain_notes()
                 except (LeaseLost, StoreUnavailableError) as exc:
                     log.warning("partition %d: notes not flushed (%s)", part.k, exc)

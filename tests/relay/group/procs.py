@@ -36,8 +36,11 @@ def status(url: str, product: str) -> GroupStatus | None:
 
 
 class Members:
-    def __init__(self, emu: Any, url: str, tmp: Path, to: str = "-", secret: str = "") -> None:
+    def __init__(
+        self, emu: Any, url: str, tmp: Path, to: str = "-", secret: str = "", ttl: float = TTL
+    ) -> None:
         self.emu, self.url, self.tmp, self.to, self.secret = emu, url, tmp, to, secret
+        self.ttl = ttl
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.runs: dict[str, int] = defaultdict(int)
 
@@ -60,7 +63,7 @@ class Members:
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "autoplay_cli", "relay", "--group", "--member", name,
              "--store", self.url, "--to", self.to, "-c", str(TRIGGERS), "--partitions", "8",
-             "--lease-ttl", str(TTL), "--audit", str(self.tmp / "audit"), "--max-time", "120"],
+             "--lease-ttl", str(self.ttl), "--audit", str(self.tmp / "audit"), "--max-time", "120"],
             stdout=out, stderr=err, env=env,
         )  # fmt: skip
 

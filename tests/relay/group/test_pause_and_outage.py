@@ -96,12 +96,13 @@ def own_redis(tmp_path: Path) -> Any:
     server.stop()
 
 
+@pytest.mark.parametrize("ttl", [TTL, 10.0], ids=["outage-past-the-leases", "within-the-leases"])
 def test_redis_down_for_seconds_then_back_with_its_data_loses_nothing(
-    make_emulator: Any, own_redis: OwnRedis, tmp_path: Path
+    ttl: float, make_emulator: Any, own_redis: OwnRedis, tmp_path: Path
 ) -> None:
     emu = make_emulator(rate=300, max_events=EVENTS, ring_size=EVENTS * 2, seed=6)
     url, product = own_redis.url, emu.product_id
-    members = Members(emu, url, tmp_path)
+    members = Members(emu, url, tmp_path, ttl=ttl)
     try:
         members.start("r0")
         members.start("r1")
