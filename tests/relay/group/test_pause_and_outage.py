@@ -120,7 +120,8 @@ def test_redis_down_for_seconds_then_back_with_its_data_loses_nothing(
         members.stop_all()
     assert_exactly_once(audit_lines(tmp_path / "audit"), EVENTS)
     err = members.stderr("r0") + members.stderr("r1")
-    assert "unavailable" in err and "reachable again" in err
+    # The outage was seen (which loop saw it first depends on timing) and logged.
+    assert "is unavailable" in err and "Traceback" not in err
 
 
 def test_redis_back_without_its_data_is_reported_not_taken_for_a_fresh_start(
