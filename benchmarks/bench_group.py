@@ -16,11 +16,12 @@ import time
 from pathlib import Path
 
 from autoplay_cli.emulator.traffic import generate_sessions, interleave
-from autoplay_cli.local_redis import given_or_local_redis
 from autoplay_cli.relay.group.status import read_status
 from autoplay_cli.session._redis import RedisConnection
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # for the tests' redis-server helper
+from tests.support.local_redis import given_or_local_redis  # noqa: E402
 
 
 def write(path: Path, sessions: int) -> int:

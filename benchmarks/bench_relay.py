@@ -29,11 +29,7 @@ from autoplay_cli.emulator.traffic import generate_sessions, interleave
 from autoplay_cli.recording import envelope
 from autoplay_cli.relay.runner import RelayOptions, RelaySummary, run_relay
 from autoplay_cli.simulate.runner import RunOptions, run
-
-try:  # the throw-away redis-server helper (it moves to tests/support with the wheel clean-up)
-    from tests.support.local_redis import given_or_local_redis
-except ImportError:
-    from autoplay_cli.local_redis import given_or_local_redis  # type: ignore[no-redef]
+from tests.support.local_redis import given_or_local_redis
 
 
 def write_recording(path: Path, sessions: int, seed: int) -> int:

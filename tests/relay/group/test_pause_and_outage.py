@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from autoplay_cli.local_redis import _answers_ping, _free_port
 from autoplay_cli.session._redis import RedisConnection
+from tests.support.local_redis import _answers_ping, _free_port
 
 from .procs import TTL, Members, appended, assert_exactly_once, audit_lines, status, wait_for
 
