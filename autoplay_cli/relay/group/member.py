@@ -39,6 +39,7 @@ READ_COUNT = 256  # entries per XREADGROUP (one commit each)
 READ_BLOCK_MS = 500  # an idle member asks twice a second, not ten times
 TICK_S = 0.1
 BACKOFF_MAX_S = 5.0
+LINK_FIELD = b"l"  # a partition entry holding a chatbot-webhook link, not a stream event
 
 
 class GroupDataLost(ConflictError):
@@ -700,7 +701,99 @@ class Member:
                 after = entries[-1][0]
         part.recovered = True
 
+    async def check_health(self) -> None:
+        """``/healthz`` of a member: Redis answers and :func:`healthy` holds; raises otherwise."""
+        with self.conn.errors("ping"):
+            await self.conn.client().ping()
+        if self.health.data_lost:
+            raise GroupDataLost(f"redis lost the relay group's data for {self.product_id}")
+        if not healthy(self.health):
+            raise StoreUnavailableError(self.health.error or "redis was unreachable")
+
+    def metrics_snapshot(self) -> dict[str, Any]:
+        """``/metrics`` of this member: its partitions' relays and senders, summed."""
+        from collections import Counter
+
+        events: Counter[str] = Counter()
+        blocked: Counter[str] = Counter()
+        deliveries: Counter[tuple[str, str]] = Counter()
+        offers = retries = dead = sessions = waiting = 0
+        for part in list(self.owned.values()):
+            relay, sender = part.relay, part.sender
+            if relay is not None:
+                events.update(relay.counters.events)
+                blocked.update(relay.counters.blocked)
+                offers += relay.counters.offers
+                sessions += len(relay.store.sessions)
+                waiting += relay.engine.waiting
+            if sender is not None:
+                deliveries.update(sender.stats.by_type)
+                retries += sender.stats.retries
+                dead += sender.stats.dead
+        return {
+            "events": events,
+            "deliveries": deliveries,
+            "blocked": blocked,
+            "offers": offers,
+            "retries": retries,
+            "dead": dead,
+            "reconnects": 0,
+            "gaps": 0,
+            "malformed": 0,
+            "sessions": sessions,
+            "waiting": waiting,
+            "lag": 0.0,
+            "outbox": 0,
+        }
+
+    async def enqueue_link(
+        self, session_id: str, conversation_id: str, event: str | None, metadata: dict[str, Any]
+    ) -> None:
+        """A chatbot-webhook link, received by any member: queued on the session's partition,
+        so its owner applies it (:meth:`Relay.link`) in order with the session's events."""
+        link = {"s": session_id, "c": conversation_id, "e": event, "m": metadata}
+        key = self.keys.part(partition_of(session_id, self.group.partitions))
+        with self.conn.errors("queue a chatbot link"):
+            await self.conn.client().xadd(key, {LINK_FIELD: json.dumps(link)})
+
     async def _process(self, part: Partition, entries: list[Any]) -> None:
+        """Apply *entries* in order: runs of events through :meth:`Relay.feed`, each link
+        through :meth:`Relay.link`; every commit acknowledges its own entries."""
+        run: list[Any] = []
+        for entry in entries:
+            fields = entry[1]
+            if fields and LINK_FIELD in fields:
+                if run:
+                    await self._process_events(part, run)
+                    run = []
+                await self._process_link(part, entry)
+            else:
+                run.append(entry)
+        if run:
+            await self._process_events(part, run)
+
+    async def _process_link(self, part: Partition, entry: Any) -> None:
+        eid, fields = entry
+        link = json.loads(fields[LINK_FIELD])
+        async with part.lock:
+            relay = part.relay
+            if relay is None or self.owned.get(part.k) is not part:
+                return
+            store = relay.store
+            assert isinstance(store, PartitionStore)
+            store.acks = [eid]
+            try:
+                await relay.link(link["s"], link["c"], link["e"], metadata=link["m"])
+            except LeaseLost as exc:
+                await self._drop(part, exc.message)
+                return
+            except StoreUnavailableError:
+                await self._close_partition(part, drain=False)
+                raise
+        assert part.sender is not None
+        part.sender.wake()
+
+    async def _process_events(self, part: Partition, entries: list[Any]) -> None:
         from autoplay_cli.wire import PayloadEvent, parse_event
 
         ids = [eid for eid, _ in entries]

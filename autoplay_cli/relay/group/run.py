@@ -26,6 +26,7 @@ class MemberSummary:
     stop_reason: str = "interrupted"
     signal: str | None = None
     member: Member | None = None
+    listening: str | None = None  # the inbound app's URL, once it serves
 
     def describe(self) -> str:
         m = self.member
@@ -112,12 +113,66 @@ async def run_member(
             stop.set()
 
         timer = loop.call_later(options.max_time, times_up)
+    listener = None
+    view: Any = None
     try:
+        if options.listen is not None:
+            view, listener = await serve_inbound(options, member, summary)
         await member.run(stop)
     finally:
+        if listener is not None:
+            server, task = listener
+            server.should_exit = True
+            await asyncio.gather(task, return_exceptions=True)
+        if view is not None:
+            await view.aclose()
         if timer is not None:
             timer.cancel()
         for signum in installed:
             loop.remove_signal_handler(signum)
         await member.destination.aclose()
     return summary
+
+
+async def serve_inbound(
+    options: RelayOptions, member: Member, summary: MemberSummary
+) -> tuple[Any, tuple[Any, asyncio.Task[None]]]:
+    """The single relay's inbound app on ``--listen``, over the product's keys in Redis.
+
+    Reads (live activity, the gate) go to Redis on every request; a chatbot link is
+    queued on the session's partition for its owner; ``/healthz`` is the member's health.
+    """
+    from autoplay_cli.relay.inbound import Health
+    from autoplay_cli.relay.metrics import RelayMetrics
+    from autoplay_cli.relay.pipeline import Relay
+    from autoplay_cli.relay.runner import listen
+    from autoplay_cli.relay.store import RedisRelayStore
+    from autoplay_cli.simulate.clock import VirtualClock
+
+    config, clock = member.config, VirtualClock(time.time())
+    store = RedisRelayStore(
+        member.url,
+        member.product_id,
+        clock=clock,
+        interaction_timeout_s=config.interaction_timeout_s,
+        cooldown_period_s=config.cooldown_period_s,
+        window_size=config.window_actions,
+    )
+    relay = Relay(config, store, clock, product_id=member.product_id)
+    try:
+        listener = await listen(
+            options,
+            relay,
+            asyncio.Lock(),
+            store,
+            Health(live=False),
+            RelayMetrics(member.metrics_snapshot),
+            summary,
+            ping=member.check_health,
+            enqueue_link=member.enqueue_link,
+            shared=True,
+        )
+    except BaseException:
+        await store.aclose()
+        raise
+    return store, listener

@@ -28,20 +28,43 @@ STOP_GRACE_S = 15.0
 
 
 def child_args(argv: Sequence[str], index: int, base: str) -> list[str]:
-    """The child's ``autoplay relay`` arguments: *argv* minus --workers/--member, plus its own."""
+    """The child's ``autoplay relay`` arguments: *argv* minus --workers/--member, plus its own.
+
+    Worker *index* listens on ``--listen``'s port plus *index* (the default address when
+    a live run gives none; ``off`` and port 0 stay as they are), so N workers never collide.
+    """
+    from autoplay_cli.relay.inbound import DEFAULT_LISTEN
+
     out: list[str] = []
-    skip = False
+    listen: str | None = None
+    skip: str | None = None
     for arg in argv:
-        if skip:
-            skip = False
+        if skip is not None:
+            if skip == "--listen":
+                listen = arg
+            skip = None
             continue
-        if arg in ("--workers", "--member"):
-            skip = True
+        if arg in ("--workers", "--member", "--listen"):
+            skip = arg
             continue
         if arg.startswith(("--workers=", "--member=")):
             continue
+        if arg.startswith("--listen="):
+            listen = arg.partition("=")[2]
+            continue
         out.append(arg)
+    if listen is None and not any(a == "--replay" or a.startswith("--replay=") for a in argv):
+        listen = DEFAULT_LISTEN
+    if listen is not None:
+        out += ["--listen", _worker_listen(listen, index)]
     return [*out, "--group", "--member", f"{base}-w{index}"]
+
+
+def _worker_listen(listen: str, index: int) -> str:
+    host, sep, port = listen.rpartition(":")
+    if listen.lower() == "off" or not sep or not port.isdigit() or int(port) == 0:
+        return listen  # off, an ephemeral port, or a bad value the child reports itself
+    return f"{host}:{int(port) + index}"
 
 
 @dataclass

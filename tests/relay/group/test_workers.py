@@ -17,8 +17,21 @@ from .procs import status, wait_for
 def test_child_args_drop_workers_and_member_and_name_each_child() -> None:
     argv = ["--workers", "3", "--store", "redis://x", "--member=me", "--to", "-"]
     assert child_args(argv, 1, "host") == [
-        "--store", "redis://x", "--to", "-", "--group", "--member", "host-w1",
+        "--store", "redis://x", "--to", "-", "--listen", "127.0.0.1:8789",
+        "--group", "--member", "host-w1",
     ]  # fmt: skip
+
+
+def test_child_args_give_each_worker_its_own_port() -> None:
+    argv = ["--workers", "2", "--listen", "0.0.0.0:9000", "--store", "redis://x"]
+    ports = [child_args(argv, i, "h")[child_args(argv, i, "h").index("--listen") + 1]
+             for i in range(2)]  # fmt: skip
+    assert ports == ["0.0.0.0:9000", "0.0.0.0:9001"]
+    for kept in ("off", "127.0.0.1:0"):
+        args = child_args(["--listen=" + kept, "--store", "redis://x"], 3, "h")
+        assert args[args.index("--listen") + 1] == kept
+    replay = child_args(["--replay", "r.ndjson", "--store", "redis://x"], 1, "h")
+    assert "--listen" not in replay
 
 
 def pids(url: str, product: str) -> dict[str, int]:
