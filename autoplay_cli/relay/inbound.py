@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from autoplay_cli.errors import AutoplayError
-from autoplay_cli.relay.activity import MAX_ACTIONS
+from autoplay_cli.relay.activity import MAX_ACTIONS, LiveActivity
 from autoplay_cli.relay.signing import SignatureError, verify_headers
 
 if TYPE_CHECKING:
@@ -216,6 +216,8 @@ class Inbound:
         """The live-activity envelope (REST and MCP)."""
         live = self.relay.activity
         if self.shared and self._activity_loader is not None:
+            # Fresh each time and not kept: the owners keep the store current.
+            live = LiveActivity(self.product_id, max_actions=live.max_actions)
             live.load(user_id, await self._activity_loader(user_id))
         elif self._activity_loader is not None and not live.actions(user_id, self.clock(), 1):
             # Not in this process yet (a restart): read what the store kept.
