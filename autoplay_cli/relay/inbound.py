@@ -183,7 +183,11 @@ class Inbound:
             return self._error(400, problem)
         session_id, conversation_id, event, metadata = parsed
         if self._enqueue_link is not None:
-            await self._enqueue_link(session_id, conversation_id, event, metadata)
+            try:
+                await self._enqueue_link(session_id, conversation_id, event, metadata)
+            except AutoplayError as exc:  # Redis down: the chatbot retries later
+                log.warning("chatbot link not queued: %s", exc.message)
+                return self._error(503, "the relay's store is unavailable; retry later")
             return JSONResponse(
                 {"session_id": session_id, "conversation_id": conversation_id, "queued": True},
                 status_code=202,
@@ -209,7 +213,11 @@ class Inbound:
         raw = request.query_params.get("limit", str(MAX_ACTIONS))
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_ACTIONS:
             return self._error(400, f"limit must be a whole number from 1 to {MAX_ACTIONS}")
-        envelope = await self.activity(request.path_params["user_id"], int(raw))
+        try:
+            envelope = await self.activity(request.path_params["user_id"], int(raw))
+        except AutoplayError as exc:  # the store did not answer
+            log.warning("live activity: %s", exc.message)
+            return self._error(503, "the relay's store is unavailable; retry later")
         return JSONResponse(envelope)
 
     async def activity(self, user_id: str, limit: int) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -133,8 +134,10 @@ def test_healthz_is_503_while_redis_is_down_and_200_when_it_is_back(
          "--listen", f"127.0.0.1:{port}", "--partitions", "2", "--lease-ttl", "1",
          "--max-time", "40"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        env={**os.environ, "AUTOPLAY_RELAY_SECRET": SECRET, "AUTOPLAY_RELAY_API_KEY": API_KEY},
     )  # fmt: skip
-    health = f"http://127.0.0.1:{port}/healthz"
+    base = f"http://127.0.0.1:{port}"
+    health = f"{base}/healthz"
 
     def code() -> int | None:
         try:
@@ -148,6 +151,14 @@ def test_healthz_is_503_while_redis_is_down_and_200_when_it_is_back(
         wait_for(lambda: code() == 503, 10, "503 while redis is down")
         body = httpx.get(health, timeout=3).json()
         assert body["healthy"] is False and body["store_reachable"] is False
+        # The other endpoints say so too, cleanly, and a link is not taken for queued.
+        auth = {"Authorization": f"Bearer {API_KEY}"}
+        r = httpx.get(f"{base}/users/demo/user0/live-activity", headers=auth, timeout=5)
+        assert r.status_code == 503, r.text
+        link = json.dumps({"session_id": "sess0", "conversation_id": "c"}).encode()
+        signed = {"X-Autoplay-Signature": sign(SECRET, link)}
+        r = httpx.post(f"{base}/chatbot-webhook/demo", content=link, headers=signed, timeout=5)
+        assert r.status_code == 503, r.text
         own_redis.start()
         wait_for(lambda: code() == 200, 15, "200 once redis is back")
         assert proc.poll() is None, "the member gave up"
