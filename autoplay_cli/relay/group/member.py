@@ -665,10 +665,17 @@ class Member:
         streams = {self.keys.part(p.k): ">" for p in parts if p.recovered}
         if not streams:
             return
-        with self.conn.errors("read the partitions"):
-            resp = await client.xreadgroup(
-                CONSUMER_GROUP, self.name, streams, count=READ_COUNT, block=READ_BLOCK_MS
-            )
+        try:
+            with self.conn.errors("read the partitions"):
+                resp = await client.xreadgroup(
+                    CONSUMER_GROUP, self.name, streams, count=READ_COUNT, block=READ_BLOCK_MS
+                )
+        except StoreUnavailableError:
+            # Redis may have delivered entries (now pending for us) whose reply never
+            # arrived; ">" never hands them out again, so read our pending ones first.
+            for part in parts:
+                part.recovered = False
+            raise
         for stream_key, entries in resp or []:
             k = int(stream_key.decode().rsplit(":", 1)[1])
             owner = self.owned.get(k)
