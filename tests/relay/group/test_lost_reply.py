@@ -124,3 +124,67 @@ def test_deliveries_whose_removal_from_the_outbox_failed_are_removed_later() -> 
     assert refused == 1
     assert depth == 0
     assert sent == ["s0", "s1", "s2"]  # sent once: the retry removes, it does not resend
+
+
+def test_entries_read_with_a_partition_whose_commit_failed_are_applied(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One read hands out entries of several partitions; the first one's commit fails
+    # (Redis went away): the others' entries are pending for this member and must be
+    # applied before anything newer, which would trim them from the stream unapplied.
+    sessions = generate_sessions(60, seed=12, product_id="demo")
+    items = interleave(sessions)
+    recording = write_recording(tmp_path / "rec.ndjson", [(p.forwarded_at, p) for p in items])
+    single, _ = relay_file(recording, monkeypatch, config=TRIGGERS)
+    url = redis_url.rsplit("/", 1)[0] + "/12"
+    sink = Lines()
+    audit = tmp_path / "audit"
+    failed: list[int] = []
+    armed: list[bool] = []
+
+    async def main() -> None:
+        client = aioredis.Redis.from_url(url)
+        real_read, real_pipeline = client.xreadgroup, client.pipeline
+
+        async def xreadgroup(group: Any, name: Any, streams: Any, **kw: Any) -> Any:
+            reply = await real_read(group, name, streams, **kw)
+            if not armed and reply and len(reply) >= 2 and set(streams.values()) == {">"}:
+                armed.append(True)
+            return reply
+
+        def pipeline(transaction: bool = True, **kw: Any) -> Any:
+            pipe = real_pipeline(transaction=transaction, **kw)
+            if transaction and armed and not failed:
+                real_execute = pipe.execute
+
+                async def execute(*args: Any, **kwargs: Any) -> Any:
+                    if not failed:
+                        failed.append(1)
+                        raise rexc.ConnectionError("redis went away")
+                    return await real_execute(*args, **kwargs)
+
+                pipe.execute = execute  # type: ignore[method-assign]
+            return pipe
+
+        client.xreadgroup = xreadgroup  # type: ignore[method-assign,assignment]
+        client.pipeline = pipeline  # type: ignore[method-assign,assignment]
+        member = make_member(url, recording, TRIGGERS, "m", sink, audit_dir=audit, lease_ttl=10.0)
+        member.conn = RedisConnection(client=client)
+        stop = asyncio.Event()
+        task = asyncio.create_task(member.run(stop))
+        try:
+            await wait_idle(url, "demo", [member], 30)
+        finally:
+            stop.set()
+            await task
+            await client.aclose()
+
+    asyncio.run(main())
+    assert failed, "no commit failed after a read of several partitions: nothing was tested"
+    ids = [
+        json.loads(x)["event_id"]
+        for f in audit.glob("*.ndjson")
+        for x in f.read_text().splitlines()
+    ]
+    assert len(ids) == len(set(ids)) == len(items)
+    assert sorted(map(_key, sink.deliveries())) == sorted(map(_key, single))
