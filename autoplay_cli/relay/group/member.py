@@ -263,6 +263,9 @@ class Member:
         self.delivered = 0
         self.dead = 0
         self._seen_free_at: float | None = None
+        # Held while new entries are read: a partition's lease is released only once no
+        # read naming it is in flight (see _release).
+        self._reading = asyncio.Lock()
 
     # -- life --------------------------------------------------------------------------------
 
@@ -626,6 +629,11 @@ class Member:
                 except (LeaseLost, StoreUnavailableError) as exc:
                     log.warning("partition %d: notes not flushed (%s)", part.k, exc)
             await self._close_partition(part, drain=drain)
+            # A read naming this partition may be in flight: what it hands out is pending
+            # for us, and must be so before the next owner claims our pending entries
+            # (it claims them once, when it takes the partition), so wait for it.
+            async with self._reading:
+                pass
             try:
                 await part.lease.release(self.conn.client())
             except Exception as exc:  # it expires by itself
@@ -662,14 +670,20 @@ class Member:
                     raise
             if not part.recovered:
                 await self._recover(client, part)
-        streams = {self.keys.part(p.k): ">" for p in parts if p.recovered}
-        if not streams:
-            return
         try:
-            with self.conn.errors("read the partitions"):
-                resp = await client.xreadgroup(
-                    CONSUMER_GROUP, self.name, streams, count=READ_COUNT, block=READ_BLOCK_MS
-                )
+            async with self._reading:
+                # Only partitions still ours now: one released meanwhile has a new owner.
+                streams = {
+                    self.keys.part(p.k): ">"
+                    for p in parts
+                    if p.recovered and self.owned.get(p.k) is p
+                }
+                if not streams:
+                    return
+                with self.conn.errors("read the partitions"):
+                    resp = await client.xreadgroup(
+                        CONSUMER_GROUP, self.name, streams, count=READ_COUNT, block=READ_BLOCK_MS
+                    )
             for stream_key, entries in resp or []:
                 k = int(stream_key.decode().rsplit(":", 1)[1])
                 owner = self.owned.get(k)
