@@ -35,7 +35,7 @@ def test_entries_handed_out_by_a_read_whose_reply_was_lost_are_applied(
     items = interleave(sessions)
     recording = write_recording(tmp_path / "rec.ndjson", [(p.forwarded_at, p) for p in items])
     single, _ = relay_file(recording, monkeypatch, config=TRIGGERS)
-    url = redis_url.rsplit("/", 1)[0] + "/11"
+    url = redis_url.rsplit("/", 1)[0] + "/14"  # a database no other test uses
     sink = Lines()
     audit = tmp_path / "audit"
     lost: list[Any] = []
@@ -136,7 +136,7 @@ def test_entries_read_with_a_partition_whose_commit_failed_are_applied(
     items = interleave(sessions)
     recording = write_recording(tmp_path / "rec.ndjson", [(p.forwarded_at, p) for p in items])
     single, _ = relay_file(recording, monkeypatch, config=TRIGGERS)
-    url = redis_url.rsplit("/", 1)[0] + "/12"
+    url = redis_url.rsplit("/", 1)[0] + "/15"  # a database no other test uses
     sink = Lines()
     audit = tmp_path / "audit"
     failed: list[int] = []
