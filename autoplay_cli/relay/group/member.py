@@ -263,10 +263,6 @@ class Member:
         self.delivered = 0
         self.dead = 0
         self._seen_free_at: float | None = None
-        # The partitions named by the read of new entries in flight, and its end: a
-        # partition's lease is released only once no read naming it is in flight.
-        self._reading: frozenset[int] = frozenset()
-        self._read_done = asyncio.Event()
 
     # -- life --------------------------------------------------------------------------------
 
@@ -630,11 +626,6 @@ class Member:
                 except (LeaseLost, StoreUnavailableError) as exc:
                     log.warning("partition %d: notes not flushed (%s)", part.k, exc)
             await self._close_partition(part, drain=drain)
-            # A read naming this partition may be in flight: what it hands out is pending
-            # for us, and must be so before the next owner claims our pending entries
-            # (it claims them once, when it takes the partition), so wait for it.
-            if part.k in self._reading:
-                await self._read_done.wait()
             try:
                 await part.lease.release(self.conn.client())
             except Exception as exc:  # it expires by itself
@@ -671,21 +662,14 @@ class Member:
                     raise
             if not part.recovered:
                 await self._recover(client, part)
-        # Only partitions still ours now: one released meanwhile has a new owner.
-        named = [p for p in parts if p.recovered and self.owned.get(p.k) is p]
-        if not named:
+        streams = {self.keys.part(p.k): ">" for p in parts if p.recovered}
+        if not streams:
             return
-        streams = {self.keys.part(p.k): ">" for p in named}
-        self._reading, self._read_done = frozenset(p.k for p in named), asyncio.Event()
         try:
-            try:
-                with self.conn.errors("read the partitions"):
-                    resp = await client.xreadgroup(
-                        CONSUMER_GROUP, self.name, streams, count=READ_COUNT, block=READ_BLOCK_MS
-                    )
-            finally:
-                self._reading = frozenset()
-                self._read_done.set()
+            with self.conn.errors("read the partitions"):
+                resp = await client.xreadgroup(
+                    CONSUMER_GROUP, self.name, streams, count=READ_COUNT, block=READ_BLOCK_MS
+                )
             for stream_key, entries in resp or []:
                 k = int(stream_key.decode().rsplit(":", 1)[1])
                 owner = self.owned.get(k)
