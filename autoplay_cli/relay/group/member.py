@@ -666,15 +666,25 @@ class Member:
         streams = {self.keys.part(p.k): ">" for p in parts if p.recovered}
         if not streams:
             return
-        with self.conn.errors("read the partitions"):
-            resp = await client.xreadgroup(
-                CONSUMER_GROUP, self.name, streams, count=READ_COUNT, block=READ_BLOCK_MS
-            )
-        for stream_key, entries in resp or []:
-            k = int(stream_key.decode().rsplit(":", 1)[1])
-            owner = self.owned.get(k)
-            if owner is not None and entries:
-                await self._process(owner, entries)
+        try:
+            with self.conn.errors("read the partitions"):
+                resp = await client.xreadgroup(
+                    CONSUMER_GROUP, self.name, streams, count=READ_COUNT, block=READ_BLOCK_MS
+                )
+            for stream_key, entries in resp or []:
+                k = int(stream_key.decode().rsplit(":", 1)[1])
+                owner = self.owned.get(k)
+                if owner is not None and entries:
+                    await self._process(owner, entries)
+        except StoreUnavailableError:
+            # Entries handed out but not applied (the read's reply was lost, or one
+            # partition's commit failed before the next partition's entries were
+            # applied) stay pending for us, and ">" never hands them out again: apply
+            # our pending entries first. Later commits trim the stream up to their
+            # batch, so new entries must not be applied (and acknowledged) before them.
+            for part in parts:
+                part.recovered = False
+            raise
 
     async def _recover(self, client: Any, part: Partition) -> None:
         """Take over the partition's pending entries (a dead or fenced owner's), then apply them."""
