@@ -159,6 +159,7 @@ class Sender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._cursor: Any = None
+        self._unacked: list[Any] = []  # sent, not yet removed from the outbox
         self._on_delivered = on_delivered
         self._on_retry = on_retry
         self._on_dead = on_dead
@@ -198,17 +199,21 @@ class Sender:
         """Send everything queued now; how many entries left the outbox."""
         done = 0
         while True:
+            if self._unacked:
+                # Sent (or dead-lettered) but still queued: the cursor is past them, so
+                # an acknowledgement that failed (Redis down) is retried here, or they
+                # would sit in the outbox for good.
+                self.destination.flush()
+                await self.store.outbox_ack(self._unacked)
+                done += len(self._unacked)
+                self._unacked = []
             entries = await self.store.outbox_peek(256, self._cursor)
             if not entries:
                 break
-            acked = []
             for entry_id, delivery in entries:
                 await self.deliver(delivery)
-                acked.append(entry_id)
+                self._unacked.append(entry_id)
                 self._cursor = entry_id
-            self.destination.flush()
-            await self.store.outbox_ack(acked)
-            done += len(acked)
         return done
 
     async def deliver(self, delivery: Delivery) -> bool:
