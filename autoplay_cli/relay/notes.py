@@ -33,7 +33,7 @@ def as_model(payload: Any) -> Any:
     return parse_payload(msgspec.to_builtins(payload))
 
 
-def payload_text(payload: Any) -> str:
+def buffered_json(payload: Any) -> str:
     """*payload* as JSON text (to persist a buffer)."""
     from pydantic import BaseModel
 
@@ -57,7 +57,7 @@ class Item:
 
     def json(self) -> str:
         if self.text is None:
-            self.text = payload_text(self.payload)
+            self.text = buffered_json(self.payload)
         return self.text
 
 
