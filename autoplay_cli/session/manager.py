@@ -64,25 +64,17 @@ class _Buffered:
 def render_note(payloads: list[Payload]) -> str:
     """One note body: summaries first (they condense earlier activity), then merged actions.
 
-    Each summary gets its own header line here (the payload's text form may be
-    the summary alone, as in the SDK); batches without actions add nothing.
+    Each summary keeps its ``Session …`` header (:func:`~autoplay_cli.wire.payload_text`;
+    a summary's own text form is the prose alone, as in the SDK); batches without
+    actions add nothing.
     """
-    from autoplay_cli.wire import ActionsPayload
+    from autoplay_cli.wire import ActionsPayload, payload_text
 
     actions = [p for p in payloads if isinstance(p, ActionsPayload) and p.actions]
-    parts = [
-        f"Session {p.session_id or 'unknown'} — summary of {_count(p.replaces, 'action')}\n"
-        f"{p.summary}"
-        for p in payloads
-        if not isinstance(p, ActionsPayload)
-    ]
+    parts = [payload_text(p) for p in payloads if not isinstance(p, ActionsPayload)]
     if actions:
         parts.append(ActionsPayload.merge(actions).to_text())
     return "\n\n".join(parts)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _has_content(payload: Payload) -> bool:
