@@ -16,7 +16,7 @@ TOML = "a = " + JSON
 
 
 def simulate_scenario(tmp: Path) -> Any:
-    from autoplay_cli.simulate.scenario import load_scenario
+    from autoplay_cli.simulate.inputs import load_scenario
 
     (tmp / "s.ndjson").write_text(JSON + "\n")
     return load_scenario(tmp / "s.ndjson")

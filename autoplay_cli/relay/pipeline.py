@@ -19,8 +19,8 @@ from autoplay_cli.relay.store import MemoryRelayStore, newer
 from autoplay_cli.session import AgentState, SessionState
 from autoplay_cli.simulate.clock import VirtualClock
 from autoplay_cli.simulate.engine import DEFAULT_PULSE_S, Engine
+from autoplay_cli.simulate.inputs import SimEvent
 from autoplay_cli.simulate.report import APPLIED, BLOCKED, OFFER, Step
-from autoplay_cli.simulate.scenario import SimEvent
 from autoplay_cli.triggers.config import TriggerConfig
 
 SESSION_IDLE_S = 86400.0

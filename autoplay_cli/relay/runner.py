@@ -29,7 +29,7 @@ from autoplay_cli.relay.sender import (
 from autoplay_cli.relay.store import MemoryRelayStore, RedisRelayStore, check_store_url
 from autoplay_cli.simulate.clock import VirtualClock
 from autoplay_cli.simulate.engine import DEFAULT_PULSE_S
-from autoplay_cli.simulate.scenario import SimEvent
+from autoplay_cli.simulate.inputs import SimEvent
 from autoplay_cli.triggers.config import TriggerConfig
 
 log = logging.getLogger(__name__)
@@ -389,7 +389,7 @@ def replay_input(path: Path) -> ReplayInput:
 
             product = getattr(first.view, "product_id", None) or None
             return ReplayInput(events(), first.received_at, None, product)
-    from autoplay_cli.simulate.scenario import load_inputs
+    from autoplay_cli.simulate.inputs import load_inputs
 
     inputs = load_inputs([path])
     product = next(

@@ -7,8 +7,7 @@ imports. ``autoplay simulate`` is a thin layer over :func:`simulate`.
 from autoplay_cli.simulate.clock import VirtualClock
 from autoplay_cli.simulate.diagram import mermaid
 from autoplay_cli.simulate.engine import DEFAULT_PULSE_S, Engine, simulate, simulate_async
-from autoplay_cli.simulate.report import Report, SessionSummary, Step
-from autoplay_cli.simulate.scenario import (
+from autoplay_cli.simulate.inputs import (
     EVENT_KINDS,
     Scenario,
     SimEvent,
@@ -17,6 +16,7 @@ from autoplay_cli.simulate.scenario import (
     load_scenario,
     parse_scenario,
 )
+from autoplay_cli.simulate.report import Report, SessionSummary, Step
 
 __all__ = [
     "DEFAULT_PULSE_S",

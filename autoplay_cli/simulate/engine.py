@@ -28,6 +28,7 @@ from autoplay_cli.session import (
     link_conversation,
 )
 from autoplay_cli.simulate.clock import VirtualClock
+from autoplay_cli.simulate.inputs import SimEvent, SimulationInput
 from autoplay_cli.simulate.live_store import LiveSessionStore
 from autoplay_cli.simulate.report import (
     APPLIED,
@@ -41,7 +42,6 @@ from autoplay_cli.simulate.report import (
     Report,
     Step,
 )
-from autoplay_cli.simulate.scenario import SimEvent, SimulationInput
 from autoplay_cli.triggers.base import Offer
 from autoplay_cli.triggers.config import ConfiguredTrigger, TriggerConfig
 

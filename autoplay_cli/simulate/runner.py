@@ -21,8 +21,8 @@ from autoplay_cli.simulate.engine import (
     simulate,
     valid_pulse,
 )
+from autoplay_cli.simulate.inputs import load_inputs
 from autoplay_cli.simulate.report import Report
-from autoplay_cli.simulate.scenario import load_inputs
 from autoplay_cli.triggers.config import (
     TriggerConfig,
     load_trigger_config,

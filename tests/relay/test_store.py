@@ -118,7 +118,7 @@ def test_redis_store_is_reachable_or_fails_with_exit_6(tmp_path: Path) -> None:
 def test_a_note_buffered_at_a_crash_is_sent_after_the_restart(redis_url: str) -> None:
     from autoplay_cli.relay.pipeline import Relay
     from autoplay_cli.simulate.clock import VirtualClock
-    from autoplay_cli.simulate.scenario import SimEvent
+    from autoplay_cli.simulate.inputs import SimEvent
     from autoplay_cli.triggers import TriggerConfig
     from autoplay_cli.wire import ActionsPayload
 
@@ -154,7 +154,7 @@ def test_sweep_forgets_sessions_quiet_for_a_day_and_keeps_the_rest() -> None:
     from autoplay_cli.relay.pipeline import Relay
     from autoplay_cli.relay.store import MemoryRelayStore
     from autoplay_cli.simulate.clock import VirtualClock
-    from autoplay_cli.simulate.scenario import SimEvent
+    from autoplay_cli.simulate.inputs import SimEvent
     from autoplay_cli.triggers import TriggerConfig
     from autoplay_cli.wire import ActionsPayload
 

@@ -14,7 +14,7 @@ from autoplay_cli.emulator.traffic import generate_sessions
 from autoplay_cli.errors import InputError
 from autoplay_cli.session import MemorySessionStore
 from autoplay_cli.simulate import VirtualClock, load_inputs, simulate, simulate_async
-from autoplay_cli.simulate.scenario import DEFAULT_START, SimEvent, SimulationInput
+from autoplay_cli.simulate.inputs import DEFAULT_START, SimEvent, SimulationInput
 from autoplay_cli.triggers import TriggerConfig, config_from_dict, load_trigger_config
 from autoplay_cli.wire import ActionsPayload
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from autoplay_cli.errors import InputError
 from autoplay_cli.simulate import load_inputs, load_scenario, parse_scenario
-from autoplay_cli.simulate.scenario import DEFAULT_START, parse_clock, parse_start
+from autoplay_cli.simulate.inputs import DEFAULT_START, parse_clock, parse_start
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "simulate"
 
