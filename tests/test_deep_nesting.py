@@ -51,7 +51,7 @@ def skills_manifest(tmp: Path) -> Any:
 
 
 def config_file(tmp: Path) -> Any:
-    from autoplay_cli.config import load_profiles
+    from autoplay_cli.settings import load_profiles
 
     (tmp / "config.toml").write_text(TOML)
     return load_profiles(tmp / "config.toml")

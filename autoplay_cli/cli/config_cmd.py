@@ -8,7 +8,7 @@ import typer
 
 from autoplay_cli.cli import options, output
 from autoplay_cli.cli.groups import HelpfulGroup, NamedCommand
-from autoplay_cli.config import SETTINGS
+from autoplay_cli.settings import SETTINGS
 
 app = typer.Typer(
     cls=HelpfulGroup,
@@ -47,7 +47,7 @@ def show(
       autoplay config show
       autoplay config show --profile staging --json
     """
-    from autoplay_cli import config
+    from autoplay_cli import settings as config
 
     settings = config.resolve(profile=profile)
     settings.check_file()
@@ -91,7 +91,7 @@ def set_(
     profile: ProfileOption = None,
 ) -> None:
     # The help is SET_HELP, which lists the keys.
-    from autoplay_cli import config
+    from autoplay_cli import settings as config
 
     path = config.config_path()
     had_directory = path.parent.is_dir()
@@ -116,7 +116,7 @@ def unset(
       autoplay config unset token
       autoplay config unset redis_url --profile staging
     """
-    from autoplay_cli import config
+    from autoplay_cli import settings as config
 
     removed = config.unset_value(key, profile=profile)
     output.of(ctx).err().print(
@@ -133,6 +133,6 @@ def path() -> None:
       autoplay config path
       cat "$(autoplay config path)"
     """
-    from autoplay_cli import config
+    from autoplay_cli import settings as config
 
     output.emit_text(str(config.config_path()))

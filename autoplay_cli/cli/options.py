@@ -1,7 +1,7 @@
 """Options shared by several commands, declared once.
 
 The connection settings' flags come from the settings table in
-:mod:`autoplay_cli.config`, so a flag's name, its environment variable and the
+:mod:`autoplay_cli.settings`, so a flag's name, its environment variable and the
 help text that names both can never drift apart. These options carry no
 ``envvar``: the resolver applies flag > env > profile > default itself and
 remembers where each value came from.
@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from autoplay_cli.config import PROFILE_ENV, SETTINGS_BY_KEY
+from autoplay_cli.settings import PROFILE_ENV, SETTINGS_BY_KEY
 
 # Placeholders shown in help for values of these parameter names. Any other
 # option or argument shows its own name in capitals (``--user USER``), never a

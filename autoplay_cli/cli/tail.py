@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from autoplay_cli import config
+from autoplay_cli import settings as config
 from autoplay_cli.cli import options
 from autoplay_cli.errors import UsageError
 

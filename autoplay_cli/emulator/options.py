@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from autoplay_cli.config import header_credential
 from autoplay_cli.emulator.traffic import DEFAULT_PRODUCT_ID
 from autoplay_cli.errors import UsageError
+from autoplay_cli.settings import header_credential
 
 DEFAULT_RING_SIZE = 10_000
 EXTERNAL_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,255}$")

@@ -12,7 +12,7 @@ import shlex
 from collections.abc import Mapping
 from pathlib import Path
 
-from autoplay_cli import config
+from autoplay_cli import settings as config
 from autoplay_cli.errors import AutoplayError, UsageError
 
 ENV_CONNECTOR_URL = "AUTOPLAY_CONNECTOR_URL"

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autoplay_cli import config
+from autoplay_cli import settings as config
 from autoplay_cli.errors import AutoplayError, ConfigError, UsageError, mask, redact
 from autoplay_cli.onboarding import _envfile, _validate
 from autoplay_cli.onboarding._connector import (

@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from autoplay_cli.config import header_credential, header_safe
 from autoplay_cli.errors import UsageError
+from autoplay_cli.settings import header_credential, header_safe
 
 # Unkey's externalId alphabet and length (docs/wire.md §4); the product id is also a URL
 # path segment, which this alphabet keeps safe without escaping.

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from autoplay_cli import config
+from autoplay_cli import settings as config
 from autoplay_cli.errors import (
     AutoplayError,
     ConfigError,

@@ -20,7 +20,6 @@ from urllib.parse import quote
 
 import httpx
 
-from autoplay_cli.config import header_credential
 from autoplay_cli.errors import (
     AuthError,
     ConfigError,
@@ -29,6 +28,7 @@ from autoplay_cli.errors import (
     redact,
 )
 from autoplay_cli.redact import mask_urls as mask_url
+from autoplay_cli.settings import header_credential
 from autoplay_cli.stream.backoff import SERVER_DELAY_LIMIT, Backoff
 from autoplay_cli.stream.sse import DEFAULT_MAX_SIZE, SSEDecoder
 from autoplay_cli.wire import (

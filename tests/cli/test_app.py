@@ -140,7 +140,7 @@ def test_options_with_fixed_choices_list_them() -> None:
 
 
 def test_config_set_help_lists_every_key() -> None:
-    from autoplay_cli.config import SETTINGS
+    from autoplay_cli.settings import SETTINGS
 
     text = _help_of_every_command()["config set"]
     assert text.startswith("Usage: autoplay config set [OPTIONS] KEY VALUE")

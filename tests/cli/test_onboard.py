@@ -356,7 +356,7 @@ def test_an_operators_profile_receives_the_product_once_then_needs_force(
     assert not keys_of(h, "acme-o2")  # refused before anything was sent
     forced = cli(*args, "--product-id", "acme-o2", "--force")
     assert forced.exit_code == 0, forced.stderr
-    from autoplay_cli import config
+    from autoplay_cli import settings as config
 
     saved = config.resolve(profile="ops")
     assert (saved.get("product_id"), saved.get("admin_key")) == (

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from autoplay_cli import config
+from autoplay_cli import settings as config
 from autoplay_cli.onboarding.checks import (
     FAIL,
     PASS,

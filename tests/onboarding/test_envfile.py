@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autoplay_cli import config
+from autoplay_cli import settings as config
 from autoplay_cli.errors import UsageError
 from autoplay_cli.onboarding import _envfile
 

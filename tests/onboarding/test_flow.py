@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import respx
 
-from autoplay_cli import config
+from autoplay_cli import settings as config
 from autoplay_cli.errors import (
     AutoplayError,
     ConfigError,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autoplay_cli import config
+from autoplay_cli import settings as config
 from autoplay_cli.errors import ConfigError, UsageError, mask, redact
 
 
