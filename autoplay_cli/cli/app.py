@@ -84,7 +84,7 @@ def load_command(entry: Command) -> Any:
     command.short_help = entry.summary
     if getattr(module, "EPILOG", None) and not command.epilog:
         command.epilog = module.EPILOG  # a module's EPILOG (examples) ends its --help
-    from autoplay_cli.cli.options import name_metavars
+    from autoplay_cli.cli.common_options import name_metavars
 
     return name_metavars(plain_help(command))
 

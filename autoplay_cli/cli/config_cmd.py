@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from autoplay_cli.cli import options, output
+from autoplay_cli.cli import common_options as options
+from autoplay_cli.cli import output
 from autoplay_cli.cli.groups import HelpfulGroup, NamedCommand
 from autoplay_cli.settings import SETTINGS
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from autoplay_cli.cli import options, output
+from autoplay_cli.cli import common_options as options
+from autoplay_cli.cli import output
 from autoplay_cli.errors import UsageError
 
 if TYPE_CHECKING:

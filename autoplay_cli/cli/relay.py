@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from autoplay_cli import settings as settings_config
-from autoplay_cli.cli import options
+from autoplay_cli.cli import common_options as options
 from autoplay_cli.errors import EXIT_INTERRUPTED, EXIT_PARTIAL
 
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from autoplay_cli import settings as config
-from autoplay_cli.cli import options
+from autoplay_cli.cli import common_options as options
 from autoplay_cli.errors import UsageError
 
 #: Exit code of a run ended by SIGTERM (after the summary), as shells report it.
