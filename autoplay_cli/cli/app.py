@@ -17,7 +17,7 @@ import typer
 
 from autoplay_cli import __version__
 from autoplay_cli.cli import output
-from autoplay_cli.cli.errors import boundary, exit_code_for
+from autoplay_cli.cli.boundary import boundary, exit_code_for
 from autoplay_cli.cli.groups import HelpfulGroup, NamedCommand, plain_help
 
 

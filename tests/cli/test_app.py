@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from autoplay_cli import __version__
 from autoplay_cli.cli.app import COMMANDS, app, run
-from autoplay_cli.cli.errors import boundary
+from autoplay_cli.cli.boundary import boundary
 from autoplay_cli.errors import EXIT_CONFIG, EXIT_INTERRUPTED, EXIT_USAGE, ServiceUnavailableError
 
 runner = CliRunner()
@@ -172,7 +172,7 @@ def test_root_help_imports_no_command_module() -> None:
     loaded = proc.stdout.strip().splitlines()[-1].removeprefix("LOADED=").split(",")
     assert set(loaded) <= {
         "autoplay_cli.cli.app",
-        "autoplay_cli.cli.errors",
+        "autoplay_cli.cli.boundary",
         "autoplay_cli.cli.groups",
         "autoplay_cli.cli.output",
     }, loaded
