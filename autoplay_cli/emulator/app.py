@@ -20,9 +20,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from autoplay_cli.emulator import fake_unkey
+from autoplay_cli.emulator.app_state import Emulator
 from autoplay_cli.emulator.ingest import IngestError
 from autoplay_cli.emulator.registry import Product, validate_registration
-from autoplay_cli.emulator.state import Emulator
 from autoplay_cli.emulator.web import (
     FAKE_HEADER,
     MAX_BODY_BYTES,

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from autoplay_cli.emulator.state import Emulator
+from autoplay_cli.emulator.app_state import Emulator
 
 FAKE_HEADER = {"X-Autoplay-Emulator": "fake connector; not the real Autoplay or Unkey"}
 # Any one request body (registration, ingest, fake Unkey); larger ones get 413, and

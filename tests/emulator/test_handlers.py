@@ -16,8 +16,8 @@ from starlette.routing import Route
 
 from autoplay_cli.emulator import app as connector
 from autoplay_cli.emulator import fake_unkey
+from autoplay_cli.emulator.app_state import Emulator
 from autoplay_cli.emulator.options import EmulatorOptions
-from autoplay_cli.emulator.state import Emulator
 
 OPTIONS = EmulatorOptions(max_events=0, unkey_root_key="unkey_fake_root_key_for_tests")
 
