@@ -10,7 +10,7 @@ import typer
 from autoplay_cli.cli import output
 
 if TYPE_CHECKING:
-    from autoplay_cli.emulator.server import EmulatorHandle
+    from autoplay_cli.emulator import EmulatorHandle
 
 
 def _ready(handle: EmulatorHandle, *, json_: bool, env: bool) -> None:
@@ -158,7 +158,7 @@ def emulate(
       autoplay emulate --env > emulator.env    # then: source emulator.env
       autoplay emulate --scenario stuck --drop-every 100
     """
-    from autoplay_cli.emulator.server import EmulatorOptions, serve
+    from autoplay_cli.emulator import EmulatorOptions, serve
     from autoplay_cli.errors import UsageError
 
     if json_ and env:
