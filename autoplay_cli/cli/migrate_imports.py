@@ -12,7 +12,7 @@ from autoplay_cli.cli import output
 from autoplay_cli.errors import EXIT_FAILURE, PartialFailureError, UsageError
 
 if TYPE_CHECKING:
-    from autoplay_cli.codemods.migration import MigrationReport
+    from autoplay_cli.codemods import MigrationReport
 
 #: Show a progress bar only when this many files need parsing (and stderr is a TTY).
 PROGRESS_MIN_FILES = 20
@@ -76,7 +76,7 @@ def migrate_imports(
     ] = False,
 ) -> None:
     """Rewrite legacy autoplay_sdk import paths to the canonical ones of SDK 0.7.4+."""
-    from autoplay_cli.codemods.migration import Mode, migrate
+    from autoplay_cli.codemods import Mode, migrate
 
     if diff and json_:
         raise UsageError("--diff and --json both write to stdout", hint="use one of them")
@@ -106,7 +106,7 @@ def migrate_imports(
 
 
 def _emit_text(report: MigrationReport) -> None:
-    from autoplay_cli.codemods.migration import Mode
+    from autoplay_cli.codemods import Mode
 
     # With --diff, stdout carries the patch; the report moves to stderr.
     say = output.emit_text if report.mode is not Mode.DIFF else _to_stderr
