@@ -53,12 +53,12 @@ def migrate_sessions(
     import asyncio
 
     from autoplay_cli.errors import PartialFailureError, UsageError
-    from autoplay_cli.session._redis import safe_url
-    from autoplay_cli.session.migrate import migrate_sessions as migrate
+    from autoplay_cli.redact import mask_url
+    from autoplay_cli.session import migrate_sessions as migrate
 
     if not redis.startswith(("redis://", "rediss://", "unix://")):
         raise UsageError(
-            f"--redis {safe_url(redis)!r}: expected a redis:// URL",
+            f"--redis {mask_url(redis)!r}: expected a redis:// URL",
             hint="e.g. --redis redis://127.0.0.1:6379/0",
         )
     report = asyncio.run(migrate(redis, dry_run=dry_run, key_prefix=key_prefix))
@@ -67,7 +67,7 @@ def migrate_sessions(
     else:
         verb = "would upgrade" if dry_run else "upgraded"
         output.emit_text(
-            f"{_n(report.scanned, 'session key')} scanned at {safe_url(redis)}: "
+            f"{_n(report.scanned, 'session key')} scanned at {mask_url(redis)}: "
             f"{verb} {report.upgraded}, already current {report.current}, "
             f"unreadable {report.failures}"
         )

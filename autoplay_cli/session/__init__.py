@@ -17,6 +17,7 @@ from autoplay_cli.session.manager import (
     ChatWriter,
     DeliveryManager,
 )
+from autoplay_cli.session.migrate import MigrationReport, migrate_sessions
 from autoplay_cli.session.state import (
     REASON_COOLDOWN,
     REASON_OK,
@@ -48,6 +49,7 @@ __all__ = [
     "InvalidTransitionError",
     "MemoryConversationLinkStore",
     "MemorySessionStore",
+    "MigrationReport",
     "RedisConversationLinkStore",
     "RedisSessionStore",
     "SessionState",
@@ -55,5 +57,6 @@ __all__ = [
     "TourDefinition",
     "TourRegistry",
     "link_conversation",
+    "migrate_sessions",
     "resolve_linked_conversation_id",
 ]
