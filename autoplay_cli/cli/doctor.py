@@ -11,7 +11,7 @@ from autoplay_cli.cli import output
 from autoplay_cli.errors import AutoplayError
 
 if TYPE_CHECKING:
-    from autoplay_cli.onboarding.checks import Check
+    from autoplay_cli.onboarding import Check
 
 _MARKS = {"pass": ("✓", "green"), "fail": ("✗", "red"), "skip": ("-", "dim")}
 
@@ -65,7 +65,7 @@ def doctor(
     """
     import functools
 
-    from autoplay_cli.onboarding import checks
+    from autoplay_cli import onboarding
 
     out = output.of(ctx)
     if not timeout > 0:
@@ -78,11 +78,11 @@ def doctor(
         "unkey_root_key": unkey_root_key,
         "unkey_server_url": unkey_server_url,
     }
-    report = checks.run_checks(
+    report = onboarding.run_checks(
         flags,
         profile=profile,
         stream_timeout=timeout,
-        http_timeout=min(timeout, checks.DEFAULT_HTTP_TIMEOUT),
+        http_timeout=min(timeout, onboarding.DOCTOR_HTTP_TIMEOUT),
         on_check=None if json_ else functools.partial(_print_check, out),
     )
     if json_:

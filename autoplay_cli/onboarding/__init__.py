@@ -44,14 +44,21 @@ from autoplay_cli.onboarding._unkey import (
     verify_key,
 )
 from autoplay_cli.onboarding._validate import INTEGRATION_TYPES
+from autoplay_cli.onboarding.checks import DEFAULT_HTTP_TIMEOUT as DOCTOR_HTTP_TIMEOUT
+from autoplay_cli.onboarding.checks import DEFAULT_STREAM_TIMEOUT as DOCTOR_STREAM_TIMEOUT
+from autoplay_cli.onboarding.checks import Check, DoctorReport, run_checks
 
 __all__ = [
     "DEFAULT_KEY_PREFIX",
+    "DOCTOR_HTTP_TIMEOUT",
+    "DOCTOR_STREAM_TIMEOUT",
     "INGEST_SECRET_HEADER",
     "INTEGRATION_TYPES",
     "KEY_SOURCE_CONNECTOR",
     "KEY_SOURCE_UNKEY",
+    "Check",
     "CreatedKey",
+    "DoctorReport",
     "KeyVerification",
     "OnboardOptions",
     "OnboardPlan",
@@ -65,6 +72,7 @@ __all__ = [
     "prepare",
     "register_product",
     "resolve_options",
+    "run_checks",
     "stream_url",
     "verify_key",
     "webhook_url",
