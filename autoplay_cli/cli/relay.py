@@ -164,7 +164,7 @@ def relay(
       autoplay relay --replay recording.ndjson --to -   # the offers `simulate` shows
     """
     from autoplay_cli.cli import relay_render as render
-    from autoplay_cli.relay.runner import RelayOptions, validate
+    from autoplay_cli.relay import RelayOptions, validate
 
     render.configure(json_=json_, verbose=verbose)
     if resend_dead_letters is not None:
@@ -190,7 +190,7 @@ def relay(
         api_key=api_key,
     )
     if replay is None:
-        from autoplay_cli.stream.client import StreamConfig
+        from autoplay_cli.stream import StreamConfig
 
         settings = settings_config.resolve(
             {"connector_url": connector_url, "product_id": product_id, "token": token},
@@ -213,7 +213,7 @@ def relay(
 
 def _listen_address(listen: str | None, *, live: bool) -> str | None:
     """``--listen``: 'off' disables it; unset, a live run listens on the default address."""
-    from autoplay_cli.relay.inbound import DEFAULT_LISTEN
+    from autoplay_cli.relay import DEFAULT_LISTEN
 
     if listen is not None and listen.lower() == "off":
         return None

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from autoplay_cli.relay.runner import RelayOptions, RelaySummary
+    from autoplay_cli.relay import RelayOptions, RelaySummary
 
 
 class JsonFormatter(logging.Formatter):
@@ -104,7 +104,7 @@ class Status:
 def run(options: RelayOptions, *, json_: bool = False) -> RelaySummary:
     """Run the relay to its end; the summary goes to stderr (also on Ctrl-C)."""
     from autoplay_cli.cli.output import stderr_is_tty
-    from autoplay_cli.relay.runner import RelaySummary, run_relay
+    from autoplay_cli.relay import RelaySummary, run_relay
 
     summary = RelaySummary()
     status = Status(tty=stderr_is_tty() and not json_)
@@ -126,13 +126,12 @@ def resend(
     intercom_admin_id: str | None = None,
 ) -> tuple[int, int]:
     """``--resend-dead-letters``: send the file's deliveries again; report on stderr."""
-    from autoplay_cli.relay.destinations import Destination, StdoutDestination, WebhookDestination
-    from autoplay_cli.relay.sender import RetryPolicy
-    from autoplay_cli.relay.sender import resend as resend_file
+    from autoplay_cli.relay import Destination, RetryPolicy, StdoutDestination, WebhookDestination
+    from autoplay_cli.relay import resend as resend_file
 
     destination: Destination
     if to == "intercom":
-        from autoplay_cli.relay.intercom import IntercomDestination
+        from autoplay_cli.relay import IntercomDestination
 
         destination = IntercomDestination(intercom_admin_id)
     elif to == "-":

@@ -7,8 +7,18 @@ caused them and sent to stdout, a signed webhook, or Intercom. No CLI imports.
 
 from autoplay_cli.relay.activity import LiveActivity
 from autoplay_cli.relay.delivery import NOTE, PROACTIVE_OFFER, Delivery, delivery_id
+from autoplay_cli.relay.destinations import (
+    Destination,
+    Outcome,
+    StdoutDestination,
+    WebhookDestination,
+)
+from autoplay_cli.relay.inbound import DEFAULT_LISTEN
+from autoplay_cli.relay.intercom import IntercomDestination
 from autoplay_cli.relay.notes import NotePolicy
 from autoplay_cli.relay.pipeline import Relay
+from autoplay_cli.relay.runner import RelayOptions, RelaySummary, run_relay, validate
+from autoplay_cli.relay.sender import RetryPolicy, resend
 from autoplay_cli.relay.signing import (
     DELIVERY_HEADER,
     SIGNATURE_HEADER,
@@ -19,17 +29,29 @@ from autoplay_cli.relay.signing import (
 )
 
 __all__ = [
+    "DEFAULT_LISTEN",
     "DELIVERY_HEADER",
     "NOTE",
     "PROACTIVE_OFFER",
     "SIGNATURE_HEADER",
     "Delivery",
+    "Destination",
+    "IntercomDestination",
     "LiveActivity",
     "NotePolicy",
+    "Outcome",
     "Relay",
+    "RelayOptions",
+    "RelaySummary",
+    "RetryPolicy",
     "SignatureError",
+    "StdoutDestination",
+    "WebhookDestination",
     "delivery_id",
+    "resend",
+    "run_relay",
     "sign",
+    "validate",
     "verify",
     "verify_headers",
 ]
