@@ -140,7 +140,7 @@ def simulate(
       autoplay simulate --generate 200 --seed 7 --summary-only
     """
     from autoplay_cli.errors import UsageError
-    from autoplay_cli.simulate.runner import RunOptions, run
+    from autoplay_cli.simulate import RunOptions, run
 
     for flag, value in (("--interaction-timeout", interaction_timeout), ("--cooldown", cooldown)):
         # Lower bounds and NaN are checked with the config; here only what the flag adds.
@@ -171,7 +171,7 @@ def simulate(
         sessions=list(session or []),
     )
     from autoplay_cli.cli import simulate_render as render
-    from autoplay_cli.simulate.diagram import mermaid
+    from autoplay_cli.simulate import mermaid
 
     if diagram and not (options.files or options.generate or options.demo):
         render.diagram(mermaid(), json_=json_)

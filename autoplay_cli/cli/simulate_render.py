@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from autoplay_cli.cli import output
 
 if TYPE_CHECKING:
-    from autoplay_cli.simulate.report import Report
+    from autoplay_cli.simulate import Report
 
 DECISION_STYLES = {
     "offer": "bold green",
@@ -30,7 +30,7 @@ def _print_table(
     width: int | None = None,
 ) -> None:
     """Columns as in ``report.format_table``; colour only when the terminal allows it."""
-    from autoplay_cli.simulate.report import format_table, layout
+    from autoplay_cli.simulate import format_table, layout
 
     lines = format_table(header, rows, width)
     if not output.color_enabled(sys.stdout):
@@ -57,7 +57,7 @@ def _print_table(
 
 def human(report: Report, *, summary_only: bool = False) -> None:
     """The timeline, then the per-session summary and the overall figures."""
-    from autoplay_cli.simulate.report import LINE_WIDTH, SUMMARY_HEADER, TIMELINE_HEADER
+    from autoplay_cli.simulate import LINE_WIDTH, SUMMARY_HEADER, TIMELINE_HEADER
 
     if not summary_only:
         _print_table(

@@ -16,23 +16,40 @@ from autoplay_cli.simulate.inputs import (
     load_scenario,
     parse_scenario,
 )
-from autoplay_cli.simulate.report import Report, SessionSummary, Step
+from autoplay_cli.simulate.report import (
+    LINE_WIDTH,
+    SUMMARY_HEADER,
+    TIMELINE_HEADER,
+    Report,
+    SessionSummary,
+    Step,
+    format_table,
+    layout,
+)
+from autoplay_cli.simulate.runner import RunOptions, run
 
 __all__ = [
     "DEFAULT_PULSE_S",
     "EVENT_KINDS",
+    "LINE_WIDTH",
+    "SUMMARY_HEADER",
+    "TIMELINE_HEADER",
     "Engine",
     "Report",
+    "RunOptions",
     "Scenario",
     "SessionSummary",
     "SimEvent",
     "SimulationInput",
     "Step",
     "VirtualClock",
+    "format_table",
+    "layout",
     "load_inputs",
     "load_scenario",
     "mermaid",
     "parse_scenario",
+    "run",
     "simulate",
     "simulate_async",
 ]
