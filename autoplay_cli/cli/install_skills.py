@@ -130,16 +130,15 @@ def install(
             "--validate is now a subcommand",
             hint=f"run `autoplay install-skills validate {old_validate}`",
         )
+    from autoplay_cli import skillpack
     from autoplay_cli.cli import install_skills_render as report
-    from autoplay_cli.skillpack import bundle, catalog, plan
-    from autoplay_cli.skillpack.agents import find_project_root, resolve_targets
 
-    root = find_project_root(Path.cwd())
-    skills = catalog.select(chatbot or [], user_activity or [], migrate=migrate, all_=all_)
-    targets, how = resolve_targets(root, agent or [], _as_typed(dest))
-    the_plan = plan.make_plan(targets, skills, bundle.load(), force=force, migrate=migrate)
+    root = skillpack.find_project_root(Path.cwd())
+    skills = skillpack.select(chatbot or [], user_activity or [], migrate=migrate, all_=all_)
+    targets, how = skillpack.resolve_targets(root, agent or [], _as_typed(dest))
+    the_plan = skillpack.make_plan(targets, skills, skillpack.load(), force=force, migrate=migrate)
     if not dry_run:
-        plan.apply(the_plan)
+        skillpack.apply(the_plan)
     report.outcome(the_plan, root, how, json_, dry_run)
 
 
@@ -163,7 +162,7 @@ def list_(
     States: current, outdated, modified, missing, unmanaged.
     """
     from autoplay_cli.cli import install_skills_render as report
-    from autoplay_cli.skillpack.agents import find_project_root
+    from autoplay_cli.skillpack import find_project_root
 
     report.listing(find_project_root(Path.cwd()), agent or [], _as_typed(dest), json_)
 

@@ -12,7 +12,7 @@ from autoplay_cli.cli import output
 from autoplay_cli.errors import AutoplayError, InputError
 
 if TYPE_CHECKING:
-    from autoplay_cli.skillpack.plan import Plan
+    from autoplay_cli.skillpack import Plan
 
 
 def say(message: str) -> None:
@@ -22,7 +22,7 @@ def say(message: str) -> None:
 
 def validation(directory: Path, json_: bool) -> None:
     """``install-skills validate DIR``: print each finding; raise on an error or no skill."""
-    from autoplay_cli.skillpack.validate import validate_tree
+    from autoplay_cli.skillpack import validate_tree
 
     if not directory.is_dir():
         raise InputError(f"{directory} is not a folder", hint="pass a skill folder or a parent")
@@ -49,33 +49,32 @@ def validation(directory: Path, json_: bool) -> None:
 
 def listing(root: Path, agents: list[str], dest: Path | None, json_: bool) -> None:
     """``install-skills list``: the bundled catalog, then what each target folder holds."""
-    from autoplay_cli.skillpack import bundle, catalog, plan
-    from autoplay_cli.skillpack.agents import resolve_targets
+    from autoplay_cli import skillpack
 
-    found = bundle.load()
-    rows = plan.status(resolve_targets(root, agents, dest)[0], found)
+    found = skillpack.load()
+    rows = skillpack.status(skillpack.resolve_targets(root, agents, dest)[0], found)
     if json_:
         output.emit_json({"kind": "bundle", "source": found.source, "location": found.location})
-        for s in catalog.CATALOG:
+        for s in skillpack.CATALOG:
             output.emit_json(s.to_dict())
         for r in rows:
             output.emit_json(r.to_dict(root))
         return
     say(f"Bundled skills from the {found.source}: {found.location}")
-    for s in catalog.CATALOG:
+    for s in skillpack.CATALOG:
         output.emit_text(
             f"{s.name:<26} {s.version:<7} {s.family:<9} autoplay>={s.min_toolkit:<7} {s.summary}"
         )
     for r in rows:
         output.emit_text(
-            f"{plan.relative(r.folder / r.skill, root):<44} {r.state:<10} "
+            f"{skillpack.relative(r.folder / r.skill, root):<44} {r.state:<10} "
             f"installed {r.installed or '-'}, bundled {r.bundled}"
         )
 
 
 def outcome(the_plan: Plan, root: Path, how: str, json_: bool, dry_run: bool) -> None:
     """One line per planned item, then the targets and the counts on stderr."""
-    from autoplay_cli.skillpack.plan import relative
+    from autoplay_cli.skillpack import relative
 
     for i in the_plan.items:
         if json_:
