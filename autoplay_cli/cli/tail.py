@@ -119,10 +119,15 @@ def tail(
     from autoplay_cli.cli.output import configure_logging
     from autoplay_cli.cli.tail_render import make_sink
     from autoplay_cli.errors import AutoplayError
-    from autoplay_cli.stream.client import StreamConfig, header_safe
-    from autoplay_cli.stream.forward import check_forward_url
-    from autoplay_cli.stream.tail import PayloadFilter, TailRequest, TailSummary
-    from autoplay_cli.stream.tail import tail as run_tail
+    from autoplay_cli.stream import (
+        PayloadFilter,
+        StreamConfig,
+        TailRequest,
+        TailSummary,
+        check_forward_url,
+        header_safe,
+        run_tail,
+    )
 
     if last_event_id and not header_safe(last_event_id):
         raise UsageError(

@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING, Any
 from autoplay_cli.cli import output
 
 if TYPE_CHECKING:
-    from autoplay_cli.stream.client import Notice
-    from autoplay_cli.stream.forward import ForwardResult
-    from autoplay_cli.stream.tail import TailSummary
+    from autoplay_cli.stream import ForwardResult, Notice, TailSummary
     from autoplay_cli.wire import PayloadEvent
 
 # Colours that read well on dark and light terminals; a session keeps its colour.

@@ -12,8 +12,18 @@ from autoplay_cli.stream.client import (
     StreamConfig,
     StreamStalled,
     StreamStats,
+    header_safe,
 )
-from autoplay_cli.stream.forward import SIGNATURE_HEADER, Forwarder, ForwardResult, sign
+from autoplay_cli.stream.forward import (
+    SIGNATURE_HEADER,
+    Forwarder,
+    ForwardResult,
+    check_forward_url,
+    sign,
+)
+from autoplay_cli.stream.sse import SSEDecoder
+from autoplay_cli.stream.tail import PayloadFilter, TailRequest, TailSummary
+from autoplay_cli.stream.tail import tail as run_tail
 
 __all__ = [
     "DEFAULT_IDLE_TIMEOUT",
@@ -22,9 +32,16 @@ __all__ = [
     "ForwardResult",
     "Forwarder",
     "Notice",
+    "PayloadFilter",
+    "SSEDecoder",
     "StreamClient",
     "StreamConfig",
     "StreamStalled",
     "StreamStats",
+    "TailRequest",
+    "TailSummary",
+    "check_forward_url",
+    "header_safe",
+    "run_tail",
     "sign",
 ]

@@ -251,12 +251,13 @@ def test_usage_and_config_errors(emu: Any) -> None:
 
 
 def test_ctrl_c_prints_the_summary_and_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
-    import autoplay_cli.stream.tail as tail_module
+    import autoplay_cli.stream
 
     def interrupted(*args: Any, **kwargs: Any) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(tail_module, "tail", interrupted)
+    # The command calls the stream package's face, so that is where the stub goes.
+    monkeypatch.setattr(autoplay_cli.stream, "run_tail", interrupted)
     result = runner.invoke(app, ["tail", "--replay", "whatever.ndjson"])
     assert result.exit_code == 130
     assert "stopped: interrupted" in result.stderr
@@ -840,7 +841,7 @@ def test_the_commands_tunings_hold_for_its_run_and_are_restored(
 
     import httpcore
 
-    import autoplay_cli.stream.tail as tail_module
+    import autoplay_cli.stream
 
     def state() -> tuple[object, ...]:
         return (
@@ -851,13 +852,13 @@ def test_the_commands_tunings_hold_for_its_run_and_are_restored(
         )
 
     during: list[tuple[object, ...]] = []
-    real = tail_module.tail
+    real = autoplay_cli.stream.run_tail
 
     def spying(*args: Any, **kwargs: Any) -> Any:
         during.append(state())
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tail_module, "tail", spying)
+    monkeypatch.setattr(autoplay_cli.stream, "run_tail", spying)
     before = state()
     rec = replay_file(tmp_path, {"type": "summary", "summary": "s"})
     assert runner.invoke(app, ["tail", "--replay", str(rec)]).exit_code == 0
