@@ -1,0 +1,163 @@
+"""Each package's face is its ``__init__`` (``__all__``); the CLI imports nothing else.
+
+``autoplay_cli/cli/*.py`` may import other ``cli`` modules, the top-level modules
+(``autoplay_cli.errors``, ``.settings``, ``.wire``, ``.redact``, …) and the names a
+package lists in ``__all__``, never a package's inner module.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "autoplay_cli"
+CLI = PACKAGE / "cli"
+DOMAIN_PACKAGES = sorted(
+    p.name for p in PACKAGE.iterdir() if (p / "__init__.py").is_file() and p.name != "cli"
+)
+TOP_LEVEL_MODULES = sorted(
+    p.stem for p in PACKAGE.glob("*.py") if p.stem not in {"__init__", "__main__"}
+)
+
+
+def face_names(package: str) -> set[str]:
+    """The names a package's ``__init__`` lists in ``__all__``, read without importing it."""
+    tree = ast.parse((PACKAGE / package / "__init__.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            return set(ast.literal_eval(node.value))
+    return set()
+
+
+def _module_problem(dotted: str) -> str | None:
+    """Why importing the module *dotted* from the CLI is wrong, or None when it is fine."""
+    parts = dotted.split(".")
+    if parts[0] != "autoplay_cli" or len(parts) == 1:
+        return None
+    if parts[1] == "cli" or parts[1] in TOP_LEVEL_MODULES:
+        return None
+    if parts[1] in DOMAIN_PACKAGES:
+        if len(parts) == 2:
+            return None
+        return f"reaches inside the package: import from its face `autoplay_cli.{parts[1]}`"
+    return f"`{dotted}` is no module of autoplay_cli"
+
+
+def face_violations(source: str, filename: str) -> list[str]:
+    """Every import in *source* (a ``cli`` module) that goes behind a package's face."""
+    problems: list[str] = []
+    for node in ast.walk(ast.parse(source, filename)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                why = _module_problem(alias.name)
+                if why:
+                    problems.append(f"{filename}:{node.lineno}: `import {alias.name}` {why}")
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            shown = f"from {node.module} import {', '.join(a.name for a in node.names)}"
+            parts = node.module.split(".")
+            why = _module_problem(node.module)
+            if why is None and len(parts) == 2 and parts[1] in DOMAIN_PACKAGES:
+                missing = sorted({a.name for a in node.names} - face_names(parts[1]))
+                if missing:
+                    why = (
+                        f"imports {', '.join(missing)}, not in `autoplay_cli.{parts[1]}.__all__`"
+                        " (add it to the face, or use a name the face offers)"
+                    )
+            elif why is None and node.module == "autoplay_cli":
+                unknown = [
+                    a.name
+                    for a in node.names
+                    if a.name not in {*DOMAIN_PACKAGES, *TOP_LEVEL_MODULES, "cli", "__version__"}
+                ]
+                if unknown:
+                    why = f"`{', '.join(unknown)}` is no package or module of autoplay_cli"
+            if why:
+                problems.append(f"{filename}:{node.lineno}: `{shown}` {why}")
+    return problems
+
+
+def test_the_cli_imports_only_package_faces() -> None:
+    problems: list[str] = []
+    for path in sorted(CLI.glob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).as_posix()
+        problems += face_violations(path.read_text(encoding="utf-8"), rel)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_face_check_names_the_file_and_the_import() -> None:
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "from autoplay_cli.relay import Relay\n"
+        "from autoplay_cli.errors import UsageError\n"
+        "from autoplay_cli import settings, relay\n"
+        "from autoplay_cli.cli import output\n"
+        "if TYPE_CHECKING:\n"
+        "    from autoplay_cli.relay.runner import RelayOptions\n"
+        "def f():\n"
+        "    import autoplay_cli.stream.client\n"
+        "    from autoplay_cli.simulate import no_such_name\n"
+        "    from autoplay_cli import nowhere\n"
+    )
+    problems = face_violations(source, "autoplay_cli/cli/x.py")
+    assert [p.split(": ", 1)[0] for p in problems] == [
+        "autoplay_cli/cli/x.py:7",
+        "autoplay_cli/cli/x.py:9",
+        "autoplay_cli/cli/x.py:10",
+        "autoplay_cli/cli/x.py:11",
+    ], problems
+    assert "`from autoplay_cli.relay.runner import RelayOptions`" in problems[0]
+    assert "autoplay_cli.relay" in problems[0]
+    assert "`import autoplay_cli.stream.client`" in problems[1]
+    assert "no_such_name" in problems[2] and "__all__" in problems[2]
+    assert "nowhere" in problems[3]
+
+
+@pytest.mark.parametrize("package", DOMAIN_PACKAGES)
+def test_every_name_of_a_face_resolves(package: str) -> None:
+    module = importlib.import_module(f"autoplay_cli.{package}")
+    names = face_names(package)
+    assert names, f"autoplay_cli.{package} lists no __all__"
+    assert len(set(module.__all__)) == len(module.__all__), "a name is listed twice"
+    missing = [n for n in sorted(names) if getattr(module, n, None) is None]
+    assert not missing, f"autoplay_cli.{package}.__all__ names {missing}, which do not resolve"
+    assert names <= set(dir(module))
+
+
+# What importing a face must not load: each package loads its heavy dependency only
+# when a function that needs it runs (the stream client needs httpx from the start).
+HEAVY = ("starlette", "uvicorn", "redis", "mcp", "prometheus_client", "libcst", "unkey")
+LIGHT_FACES = {
+    "codemods": (*HEAVY, "httpx", "pydantic"),
+    "emulator": (*HEAVY, "httpx", "pydantic"),
+    "onboarding": (*HEAVY, "httpx", "pydantic"),
+    "relay": (*HEAVY, "httpx"),
+    "session": HEAVY,
+    "simulate": HEAVY,
+    "skillpack": (*HEAVY, "httpx", "pydantic"),
+    "stream": HEAVY,
+    "triggers": (*HEAVY, "httpx"),
+}
+
+
+def test_every_package_has_a_start_up_budget() -> None:
+    assert sorted(LIGHT_FACES) == DOMAIN_PACKAGES
+
+
+@pytest.mark.parametrize("package", sorted(LIGHT_FACES))
+def test_importing_a_face_loads_no_heavy_library(package: str) -> None:
+    banned = LIGHT_FACES[package]
+    code = (
+        "import sys\n"
+        f"import autoplay_cli.{package}\n"
+        f"print(','.join(m for m in {banned!r} if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", f"import autoplay_cli.{package} loaded {proc.stdout}"
