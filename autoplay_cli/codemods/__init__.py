@@ -2,6 +2,8 @@
 
 ``migrate`` walks a tree; ``engine.rewrite_source`` rewrites one module's bytes through
 the fixers (``fixers/``), or the libcst reference path (``rewriter``) where they stop.
+The face is ``__all__``; ``import_map`` (the table, data) is public too, the other
+modules are internals.
 """
 
 from __future__ import annotations

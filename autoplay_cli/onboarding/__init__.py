@@ -2,8 +2,9 @@
 
 Private modules behind this public surface: ``_validate`` (inputs), ``_secrets``
 (generation), ``_connector`` (``POST /products``), ``_unkey`` (Unkey SDK),
-``_envfile`` (env file and profile), ``_flow`` (the whole run); ``checks`` is what
-``autoplay doctor`` verifies end to end. Every failure is an ``autoplay_cli.errors`` error::
+``_envfile`` (env file and profile), ``_flow`` (the whole run), and ``checks``, what
+``autoplay doctor`` verifies end to end (``run_checks``). The face is ``__all__``.
+Every failure is an ``autoplay_cli.errors`` error::
 
     UsageError (2)               an input is invalid; nothing was sent
     ConfigError (3)              a needed credential is not configured

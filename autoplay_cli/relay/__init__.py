@@ -3,6 +3,10 @@
 Stream events go through the decision engine ``simulate`` uses; offers and activity
 notes become deliveries, recorded in the store's outbox with the state change that
 caused them and sent to stdout, a signed webhook, or Intercom. No CLI imports.
+
+The face is ``__all__``: the run (``RelayOptions``, ``run_relay``, ``RelaySummary``),
+the core (``Relay``), deliveries, destinations and signing for receivers. The modules
+behind it are internals. Importing it loads neither Starlette, redis, MCP nor Prometheus.
 """
 
 from autoplay_cli.relay.activity import LiveActivity

@@ -1,6 +1,7 @@
 """Proactive-assistance sessions: state machine, tours, linking, stores, delivery manager.
 
 A library (no CLI imports); Redis is imported only when a Redis store is used.
+The face is ``__all__``; the modules behind it are internals (``_redis`` by name).
 """
 
 from autoplay_cli.session.linking import (

@@ -1,7 +1,9 @@
 """Replay recorded or scripted sessions through the triggers and the session FSM.
 
-Scenario format and virtual clock, the engine, and the report model; no CLI
-imports. ``autoplay simulate`` is a thin layer over :func:`simulate`.
+Inputs (scenarios, recordings, generated sessions) and virtual clock, the engine,
+and the report model; no CLI imports. ``autoplay simulate`` is a thin layer over
+:func:`run`, which calls :func:`simulate`. The face is ``__all__``; the modules
+behind it (``inputs``, ``engine``, ``report``, …) are internals.
 """
 
 from autoplay_cli.simulate.clock import VirtualClock

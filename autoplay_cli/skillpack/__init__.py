@@ -1,4 +1,7 @@
-"""Bundled agent skills: the catalog, the agent folder map, validation, and plan/apply install."""
+"""Bundled agent skills: the catalog, the agent folder map, validation, and plan/apply install.
+
+The face is ``__all__``; the modules behind it are internals.
+"""
 
 from autoplay_cli.skillpack.agents import (
     AGENTS,

@@ -2,6 +2,8 @@
 
 ``StreamClient(StreamConfig(...)).events()`` is an async iterator of parsed
 events (``iter_events()`` blocks instead); ``.stats`` counts what happened.
+``run_tail`` is ``autoplay tail`` minus the rendering. The face is ``__all__``;
+the modules behind it are internals.
 """
 
 from autoplay_cli.stream.backoff import Backoff

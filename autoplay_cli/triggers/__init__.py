@@ -1,6 +1,7 @@
 """Built-in proactive triggers, their configuration (TOML/JSON), and the trigger registry.
 
 No CLI imports; ``autoplay simulate`` and integrators' workers share this code.
+The face is ``__all__``; the modules behind it are internals.
 """
 
 from autoplay_cli.triggers.base import (
