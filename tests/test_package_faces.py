@@ -161,3 +161,29 @@ def test_importing_a_face_loads_no_heavy_library(package: str) -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "", f"import autoplay_cli.{package} loaded {proc.stdout}"
+
+
+def test_no_command_help_loads_a_heavy_library() -> None:
+    # A command module imports faces inside its functions: its --help stays light.
+    # Each line names what that command's help loaded first (modules stay loaded).
+    # (pydantic is left out: Typer itself imports it when it builds a command.)
+    banned = ("httpx", "httpx_sse", *HEAVY)
+    code = (
+        "import sys\n"
+        "from autoplay_cli.cli.app import COMMANDS, run\n"
+        "seen = set()\n"
+        "for entry in COMMANDS:\n"
+        "    try:\n"
+        "        run([entry[0], '--help'])\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"    loaded = [m for m in {banned!r} if m in sys.modules and m not in seen]\n"
+        "    seen.update(loaded)\n"
+        "    print('LOADED', entry[0], *loaded, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = [ln.split()[1:] for ln in proc.stderr.splitlines() if ln.startswith("LOADED ")]
+    assert len(lines) >= 10, proc.stderr[-2000:]
+    heavy = [f"autoplay {ln[0]} --help loaded {', '.join(ln[1:])}" for ln in lines if ln[1:]]
+    assert not heavy, "\n".join(heavy)
