@@ -485,7 +485,7 @@ async def simulate_async(
 
     In memory, sessions are live :class:`SessionState` objects (the run is their
     only writer). With Redis, every step is a compare-and-set update of a snapshot
-    in a key namespace of the run's own (see :mod:`autoplay_cli.simulate.redis_run`),
+    in a key namespace of the run's own (see :mod:`autoplay_cli.simulate._redis_run`),
     so every run starts fresh and parallel runs never meet.
     A *store* built by the caller (e.g. a ``MemorySessionStore``) must have a
     :class:`VirtualClock` as its ``clock``; it is moved to the input's start.
@@ -504,7 +504,7 @@ async def simulate_async(
         clock = VirtualClock(inputs.start)
         store = LiveSessionStore(clock=clock, **timings)
     else:
-        from autoplay_cli.simulate.redis_run import open_redis_run
+        from autoplay_cli.simulate._redis_run import open_redis_run
 
         clock = VirtualClock(inputs.start)
         # A key namespace of this run's own: parallel runs never share or delete keys.
