@@ -26,8 +26,9 @@ TOP_LEVEL_MODULES = sorted(
 
 
 def face_names(package: str) -> set[str]:
-    """The names a package's ``__init__`` lists in ``__all__``, read without importing it."""
-    tree = ast.parse((PACKAGE / package / "__init__.py").read_text(encoding="utf-8"))
+    """The names the package *package* (dotted) lists in ``__all__``, read without importing it."""
+    init = PACKAGE.joinpath(*package.split(".")[1:], "__init__.py")
+    tree = ast.parse(init.read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
@@ -36,18 +37,43 @@ def face_names(package: str) -> set[str]:
     return set()
 
 
+def _is_package(dotted: str) -> bool:
+    return PACKAGE.joinpath(*dotted.split(".")[1:], "__init__.py").is_file()
+
+
 def _module_problem(dotted: str) -> str | None:
-    """Why importing the module *dotted* from the CLI is wrong, or None when it is fine."""
+    """Why importing the module *dotted* from the CLI is wrong, or None when it is fine.
+
+    Fine: ``cli`` modules, top-level modules, and packages (faces, nested ones too)
+    whose path has no ``_private`` part.
+    """
     parts = dotted.split(".")
-    if parts[0] != "autoplay_cli" or len(parts) == 1:
+    if parts[0] != "autoplay_cli" or len(parts) == 1 or parts[1] == "cli":
         return None
-    if parts[1] == "cli" or parts[1] in TOP_LEVEL_MODULES:
+    if not (_is_package(dotted) or PACKAGE.joinpath(*parts[1:]).with_suffix(".py").is_file()):
+        return f"`{dotted}` is no module of autoplay_cli"
+    if any(part.startswith("_") for part in parts[1:]):
+        return "imports a private module"
+    if _is_package(dotted) or len(parts) == 2:
         return None
-    if parts[1] in DOMAIN_PACKAGES:
-        if len(parts) == 2:
-            return None
-        return f"reaches inside the package: import from its face `autoplay_cli.{parts[1]}`"
-    return f"`{dotted}` is no module of autoplay_cli"
+    return f"reaches inside the package: import from its face `{'.'.join(parts[:-1])}`"
+
+
+def _name_problem(module: str, names: list[str]) -> str | None:
+    """Why importing *names* from the package *module* is wrong, or None."""
+    if module == "autoplay_cli":
+        known = {*DOMAIN_PACKAGES, *TOP_LEVEL_MODULES, "cli", "__version__"}
+        unknown = ", ".join(n for n in names if n not in known)
+        return f"`{unknown}` is no package or module of autoplay_cli" if unknown else None
+    missing = sorted(
+        n for n in names if n not in face_names(module) and not _is_package(f"{module}.{n}")
+    )
+    if missing:
+        return (
+            f"imports {', '.join(missing)}, not in `{module}.__all__`"
+            " (add it to the face, or use a name the face offers)"
+        )
+    return None
 
 
 def face_violations(source: str, filename: str) -> list[str]:
@@ -60,25 +86,14 @@ def face_violations(source: str, filename: str) -> list[str]:
                 if why:
                     problems.append(f"{filename}:{node.lineno}: `import {alias.name}` {why}")
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            shown = f"from {node.module} import {', '.join(a.name for a in node.names)}"
-            parts = node.module.split(".")
+            names = [a.name for a in node.names]
             why = _module_problem(node.module)
-            if why is None and len(parts) == 2 and parts[1] in DOMAIN_PACKAGES:
-                missing = sorted({a.name for a in node.names} - face_names(parts[1]))
-                if missing:
-                    why = (
-                        f"imports {', '.join(missing)}, not in `autoplay_cli.{parts[1]}.__all__`"
-                        " (add it to the face, or use a name the face offers)"
-                    )
-            elif why is None and node.module == "autoplay_cli":
-                unknown = [
-                    a.name
-                    for a in node.names
-                    if a.name not in {*DOMAIN_PACKAGES, *TOP_LEVEL_MODULES, "cli", "__version__"}
-                ]
-                if unknown:
-                    why = f"`{', '.join(unknown)}` is no package or module of autoplay_cli"
+            parts = node.module.split(".")
+            in_cli = len(parts) > 1 and parts[1] == "cli"
+            if why is None and parts[0] == "autoplay_cli" and not in_cli:
+                why = _name_problem(node.module, names) if _is_package(node.module) else None
             if why:
+                shown = f"from {node.module} import {', '.join(names)}"
                 problems.append(f"{filename}:{node.lineno}: `{shown}` {why}")
     return problems
 
@@ -104,6 +119,9 @@ def test_the_face_check_names_the_file_and_the_import() -> None:
         "    import autoplay_cli.stream.client\n"
         "    from autoplay_cli.simulate import no_such_name\n"
         "    from autoplay_cli import nowhere\n"
+        "    from autoplay_cli.session._redis import safe_url\n"
+        "    from autoplay_cli.codemods.fixers import REGISTRY\n"
+        "    from autoplay_cli.codemods.fixers.base import Context\n"
     )
     problems = face_violations(source, "autoplay_cli/cli/x.py")
     assert [p.split(": ", 1)[0] for p in problems] == [
@@ -111,18 +129,23 @@ def test_the_face_check_names_the_file_and_the_import() -> None:
         "autoplay_cli/cli/x.py:9",
         "autoplay_cli/cli/x.py:10",
         "autoplay_cli/cli/x.py:11",
+        "autoplay_cli/cli/x.py:12",
+        "autoplay_cli/cli/x.py:14",
     ], problems
     assert "`from autoplay_cli.relay.runner import RelayOptions`" in problems[0]
-    assert "autoplay_cli.relay" in problems[0]
+    assert "face `autoplay_cli.relay`" in problems[0]
     assert "`import autoplay_cli.stream.client`" in problems[1]
     assert "no_such_name" in problems[2] and "__all__" in problems[2]
     assert "nowhere" in problems[3]
+    assert "private" in problems[4]
+    # A nested package is a face of its own: its __all__ may be imported, not its modules.
+    assert "face `autoplay_cli.codemods.fixers`" in problems[5]
 
 
 @pytest.mark.parametrize("package", DOMAIN_PACKAGES)
 def test_every_name_of_a_face_resolves(package: str) -> None:
     module = importlib.import_module(f"autoplay_cli.{package}")
-    names = face_names(package)
+    names = face_names(f"autoplay_cli.{package}")
     assert names, f"autoplay_cli.{package} lists no __all__"
     assert len(set(module.__all__)) == len(module.__all__), "a name is listed twice"
     missing = [n for n in sorted(names) if getattr(module, n, None) is None]
