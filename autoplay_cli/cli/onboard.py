@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from autoplay_cli.cli import flags as flag_names
 from autoplay_cli.cli import options, output
 from autoplay_cli.errors import UsageError
 
@@ -23,7 +25,7 @@ def stdin_is_tty() -> bool:
         return False
 
 
-def _ask(required: RequiredInput) -> str:
+def _ask(required: RequiredInput, spell: flag_names.Speller) -> str:
     """A validated prompt on a terminal; without one, a missing value is a usage error."""
     if not stdin_is_tty():
         raise required.missing()
@@ -32,7 +34,7 @@ def _ask(required: RequiredInput) -> str:
         try:
             return required.check(text)
         except UsageError as exc:
-            raise typer.BadParameter(exc.one_line()) from None
+            raise typer.BadParameter(exc.one_line(spell)) from None
 
     try:
         # Prompts go to stderr: stdout carries only the result.
@@ -146,9 +148,11 @@ def onboard(
 
     out = output.of(ctx)
     out.set_verbose(verbose)
-    plan = onboarding.prepare(onboarding.resolve_options(flags, profile=profile, ask=_ask))
+    spell = flag_names.of(ctx)
+    ask = functools.partial(_ask, spell=spell)
+    plan = onboarding.prepare(onboarding.resolve_options(flags, profile=profile, ask=ask))
     for warning in plan.warnings:
-        out.warn(warning)
+        out.warn(flag_names.spelled(warning, spell))
     if dry_run:
         render_dry_run(plan, json_)
         return
@@ -159,6 +163,6 @@ def onboard(
         else contextlib.nullcontext()
     ):
         result = onboarding.onboard(plan)
-    render_result(result, json_, out)
+    render_result(result, json_, out, spell)
     if result.error is not None:
         raise result.error
