@@ -413,7 +413,7 @@ async def test_max_time_while_forwarding_accounts_for_every_event(
     assert result.last_id == str(handled)
     assert (
         f"{1000 - handled} received events not handled "
-        f"(resume with --last-event-id {handled})" in result.describe()
+        f"(resume with `last_event_id` {handled})" in result.describe()
     )
 
 
@@ -422,7 +422,7 @@ async def test_count_reached_inside_a_read_names_the_events_left() -> None:
     result = await run(one_read(10), TailRequest(count=4), sink, TailSummary())
     assert [e.id for e in sink.events] == ["1", "2", "3", "4"]
     assert result.unhandled == 6 and result.last_id == "4"
-    assert "6 received events not handled (resume with --last-event-id 4)" in result.describe()
+    assert "6 received events not handled (resume with `last_event_id` 4)" in result.describe()
 
 
 def test_summary_speaks_in_singular_for_one() -> None:
