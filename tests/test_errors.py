@@ -27,7 +27,10 @@ MESSAGE_VARIABLES = {"hint", "where", "message", "fix"}
 def _strings(node: ast.AST) -> Iterator[str]:
     """The string literals under *node*; an f-string whole, its fields as ``{}``."""
     if isinstance(node, ast.JoinedStr):
-        yield "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+        yield "".join(
+            v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else "{}"
+            for v in node.values
+        )
     elif isinstance(node, ast.Constant) and isinstance(node.value, str):
         yield node.value
     else:
