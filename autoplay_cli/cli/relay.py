@@ -8,11 +8,12 @@ from typing import Annotated
 import typer
 
 from autoplay_cli import config as settings_config
-from autoplay_cli.cli import options
+from autoplay_cli.cli import flags, options
 from autoplay_cli.errors import EXIT_INTERRUPTED, EXIT_PARTIAL
 
 
 def relay(
+    ctx: typer.Context,
     to: Annotated[
         str,
         typer.Option(
@@ -166,7 +167,7 @@ def relay(
     from autoplay_cli.cli import relay_render as render
     from autoplay_cli.relay.runner import RelayOptions, validate
 
-    render.configure(json_=json_, verbose=verbose)
+    render.configure(json_=json_, verbose=verbose, spell=flags.of(ctx))
     if resend_dead_letters is not None:
         _, failed = render.resend(
             resend_dead_letters, to, to_secret, max_attempts, intercom_admin_id

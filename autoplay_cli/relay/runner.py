@@ -225,7 +225,7 @@ async def run_relay(
                 return_when=asyncio.FIRST_COMPLETED,
             )
             if not done:
-                summary.stop_reason = f"--max-time {options.max_time:g} s reached"
+                summary.stop_reason = f"`max_time` {options.max_time:g} s reached"
             if source in done:
                 source.result()  # raise what the source raised
         finally:
@@ -270,7 +270,7 @@ async def _listen(
     if host not in LOOPBACK:
         log.warning(
             "listening on %s: reachable from other machines; the chatbot webhook is signed "
-            "and the reads need --api-key, but prefer a reverse proxy with TLS",
+            "and the reads need `api_key`, but prefer a reverse proxy with TLS",
             host,
         )
     loader = getattr(store, "activity", None) if store.durable else None
@@ -419,7 +419,7 @@ async def _replay(
         sender.wake()
         await asyncio.sleep(0)  # let the sender keep the outbox short
     summary.stop_reason = (
-        f"--count {options.count} reached" if done == options.count else "end of input"
+        f"`count` {options.count} reached" if done == options.count else "end of input"
     )
 
 
@@ -468,7 +468,7 @@ async def _live(
             if remaining is not None:
                 remaining -= len(events)
                 if remaining <= 0:
-                    summary.stop_reason = f"--count {options.count} reached"
+                    summary.stop_reason = f"`count` {options.count} reached"
                     return
     finally:
         ticker.cancel()

@@ -408,7 +408,7 @@ async def run(
                 summary.stop_reason = (
                     _max_time_reason(request)
                     if hard_stop is not None and loop.time() >= hard_stop
-                    else f"idle for --until-idle {idle:g} s"
+                    else f"idle for `until_idle` {idle:g} s"
                 )
                 break
             done = 0
@@ -464,7 +464,7 @@ async def run(
                 summary.last_id = batch[done - 1].id
             batch, done = (), 0
             if count is not None and shown >= count:
-                summary.stop_reason = f"--count {count} reached"
+                summary.stop_reason = f"`count` {count} reached"
                 break
             if len(sessions) >= SESSION_MEMORY and not summary.sessions_capped:
                 # A long run meets sessions without end: stop remembering them.
@@ -496,7 +496,7 @@ def _forget(session_id: str) -> None:
 
 
 def _max_time_reason(request: TailRequest) -> str:
-    return f"--max-time {request.max_time:g} s reached"
+    return f"`max_time` {request.max_time:g} s reached"
 
 
 def tail(
