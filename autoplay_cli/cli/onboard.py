@@ -154,7 +154,7 @@ def onboard(
     for warning in plan.warnings:
         out.warn(flag_names.spelled(warning, spell))
     if dry_run:
-        render_dry_run(plan, json_)
+        render_dry_run(plan, json_, spell)
         return
     spin = output.stderr_is_tty() and not json_
     with (

@@ -11,12 +11,15 @@ if TYPE_CHECKING:
     from autoplay_cli.onboarding import OnboardPlan, OnboardResult
 
 
-def render_dry_run(plan: OnboardPlan, json_: bool) -> None:
+def render_dry_run(plan: OnboardPlan, json_: bool, spell: Speller | None = None) -> None:
     if json_:
         output.emit_json(plan.describe())
         return
     output.info("Dry run: nothing was sent.")
-    output.emit_text("\n".join(plan.describe_lines()))
+    lines = plan.describe_lines()
+    if spell is not None:
+        lines = [spelled(line, spell) for line in lines]
+    output.emit_text("\n".join(lines))
 
 
 def render_result(

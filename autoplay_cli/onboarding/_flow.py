@@ -214,7 +214,7 @@ class OnboardPlan:
             if not (self.options.unkey_root_key and self.options.unkey_api_id):
                 how += " - but no Unkey root key and API id are configured, so that would fail"
         else:
-            how = "none is created (pass --create-key to mint one)"
+            how = "none is created (pass `create_key` to mint one)"
         lines.append(f"Stream key: the connector's, if it returns one; otherwise {how}.")
         if d["env_file"]:
             lines.append(f"Would write the env file {d['env_file']}.")
