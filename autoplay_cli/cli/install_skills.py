@@ -72,6 +72,7 @@ install_skills = typer.Typer(
     ),
 )
 def install(
+    ctx: typer.Context,
     chatbot: Annotated[
         list[str] | None,
         typer.Option(
@@ -140,7 +141,9 @@ def install(
     the_plan = plan.make_plan(targets, skills, bundle.load(), force=force, migrate=migrate)
     if not dry_run:
         plan.apply(the_plan)
-    report.outcome(the_plan, root, how, json_, dry_run)
+    from autoplay_cli.cli import flags
+
+    report.outcome(the_plan, root, how, json_, dry_run, flags.of(ctx))
 
 
 @install_skills.command(
