@@ -17,11 +17,17 @@ cause and whose ``hint`` names the fix. The CLI prints it as a single
     └── PartialFailureError        9  some items failed, the rest went through
 
 130 is used for an interrupt (Ctrl-C).
+
+Messages speak the library's terms: a setting is named as the parameter or
+field that holds it, in backticks (`idle_timeout`), and ``setting`` says which
+one the error is about. Only the command line knows flags: it renders those
+names as its own (``cli/flags.py``), so nothing outside ``cli/`` spells one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -36,22 +42,42 @@ EXIT_PARTIAL = 9
 EXIT_INTERRUPTED = 130
 
 
+#: A setting named in a message: a Python identifier in backticks.
+SETTING_NAME = re.compile(r"`([a-z][a-z0-9_]*)`")
+
+
+def respell(text: str, spell: Callable[[str], str | None]) -> str:
+    """*text* with each `name` that *spell* knows replaced by its spelling (a flag, say)."""
+    return SETTING_NAME.sub(lambda m: spell(m.group(1)) or m.group(0), text)
+
+
 class AutoplayError(Exception):
-    """Base of every expected failure; ``str(err)`` is the cause, ``hint`` the fix."""
+    """Base of every expected failure; ``str(err)`` is the cause, ``hint`` the fix.
+
+    ``setting`` is the name of the parameter or field the error is about (as the
+    message names it, in backticks), or None when it is about no one setting.
+    """
 
     exit_code: int = EXIT_FAILURE
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, hint: str | None = None, setting: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.setting = setting
 
-    def one_line(self) -> str:
-        """The cause and the fix, on one line, as the CLI prints it."""
+    def one_line(self, spell: Callable[[str], str | None] | None = None) -> str:
+        """The cause and the fix, on one line.
+
+        *spell* renders the settings the text names (see :func:`respell`); the
+        CLI passes one that spells them as the running command's flags.
+        """
         text = self.message.strip().replace("\n", " ")
         if self.hint:
             text = f"{text} — {self.hint.strip()}"
-        return text
+        return text if spell is None else respell(text, spell)
 
 
 class UsageError(AutoplayError):

@@ -38,12 +38,14 @@ class RecordingError(AutoplayError):
 
     def __init__(self, path: Path, exc: OSError, last_id: str | None, written: int) -> None:
         done = f"the {written} events before it are in the file" if written else "nothing recorded"
-        hint = "free some space or pick another --record file"
+        hint = "free some space or pick another `record` file"
         if written and last_id is not None:
             done += f", the last with id {last_id}"
-            hint += f"; resume with --last-event-id {last_id}"
+            hint += f"; resume with `last_event_id` {last_id}"
         super().__init__(
-            f"cannot write to the recording {path}: {exc.strerror or exc}; {done}", hint=hint
+            f"cannot write to the recording {path}: {exc.strerror or exc}; {done}",
+            hint=hint,
+            setting="record",
         )
 
 
@@ -185,7 +187,7 @@ def parse_envelope_line(line: str, *, where: str = "<line>") -> RecordedEvent:
             raise InputError(f"{where}: {_BAD_TIME}") from exc
         raise InputError(
             f"{where}: not an envelope ({_envelope_problem(exc)})",
-            hint="record with `autoplay tail --record FILE` or `--json`",
+            hint="record with `autoplay tail --record FILE` or `autoplay tail --json`",
         ) from exc
     except (msgspec.DecodeError, RecursionError) as exc:
         env = _envelope_by_json(line, where, exc)
@@ -220,7 +222,7 @@ def _envelope_by_json(line: str, where: str, exc: Exception) -> _Envelope:
     if not isinstance(obj, dict) or "payload" not in obj:
         raise InputError(
             f"{where}: not an envelope (no 'payload' field)",
-            hint="record with `autoplay tail --record FILE` or `--json`",
+            hint="record with `autoplay tail --record FILE` or `autoplay tail --json`",
         )
     payload = msgspec.Raw(json.dumps(obj["payload"], separators=(",", ":")).encode())
     return _Envelope(payload, obj.get("id"), obj.get("received_at"))

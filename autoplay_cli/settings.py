@@ -190,8 +190,9 @@ class Settings:
             setting = found[0]
             raise ConfigError(
                 f"no {setting.description or setting.key} is configured",
+                setting=setting.key,
                 hint=(
-                    f"pass {setting.flag}, set {setting.env[0]}, or run "
+                    f"pass `{setting.key}`, set {setting.env[0]}, or run "
                     f"`autoplay config set {setting.key} VALUE --profile {self.profile}`"
                 ),
             )
@@ -199,7 +200,7 @@ class Settings:
             f"{len(found)} settings are not configured: " + ", ".join(s.key for s in found),
             hint=(
                 "pass "
-                + " ".join(f"{s.flag} VALUE" for s in found)
+                + " ".join(f"`{s.key}` VALUE" for s in found)
                 + ", set "
                 + ", ".join(s.env[0] for s in found)
                 + f", or run `autoplay config set KEY VALUE --profile {self.profile}` for each"
@@ -219,16 +220,19 @@ def header_safe(value: str) -> bool:
     return all("!" <= c <= "~" for c in value)
 
 
-def header_credential(value: str, *, what: str, flag: str) -> str:
+def header_credential(value: str, *, what: str, name: str, where: str = "") -> str:
     """A key sent in an HTTP header, checked before any request and never echoed.
 
+    *name* is the setting that holds it (as the error names it); *where* adds
+    the other places it may have come from (" / AUTOPLAY_TOKEN", say).
     A header that cannot be encoded fails inside the transport, whose error quotes
     the value; catching it here keeps the secret out of every message.
     """
     if not value or not header_safe(value):
         raise UsageError(
             f"the {what} contains spaces, line breaks or non-ASCII characters",
-            hint=f"check {flag} (a stray newline or quote from copy and paste?)",
+            setting=name,
+            hint=f"check `{name}`{where} (a stray newline or quote from copy and paste?)",
         )
     return value
 
@@ -532,7 +536,7 @@ def check_value(key: str, value: str) -> str:
     if key == "redis_url":
         return _validate.redis_url(value)
     if setting.secret:
-        return header_credential(value, what=setting.description, flag=f"the {key} value")
+        return header_credential(value, what=setting.description, name=key)
     return value
 
 

@@ -111,7 +111,7 @@ def test_structurally_wrong_files_are_config_errors(
 def test_require_names_every_way_to_set_a_value() -> None:
     with pytest.raises(ConfigError) as info:
         config.resolve().require("token")
-    assert "--token" in info.value.one_line()
+    assert "pass `token`" in info.value.one_line() and info.value.setting == "token"
     assert "AUTOPLAY_TOKEN" in info.value.one_line()
     assert "autoplay config set token" in info.value.one_line()
 
@@ -353,5 +353,6 @@ def test_every_missing_setting_is_named_at_once() -> None:
     with pytest.raises(ConfigError) as info:
         config.resolve().require_all("connector_url", "product_id", "token")
     line = info.value.one_line()
-    for needle in ("connector_url", "product_id", "token", "--connector-url", "AUTOPLAY_TOKEN"):
+    for needle in ("connector_url", "product_id", "token", "`connector_url`", "AUTOPLAY_TOKEN"):
         assert needle in line
+    assert "--" not in line.replace("--profile", "")  # flags are the CLI's to add

@@ -71,15 +71,20 @@ def load_command(entry: Command) -> Any:
     """Import *entry*'s module and build its Click command, every callback behind the boundary."""
     module = importlib.import_module(entry.module)
     obj = getattr(module, entry.attr)
+    # The command's flags, for the errors it reports; known once it is built.
+    flags: dict[str, str] = {}
     if isinstance(obj, typer.Typer):
         for info in obj.registered_commands:
             if info.callback is not None and not getattr(info.callback, "__wrapped__", None):
-                info.callback = boundary(info.callback)
+                info.callback = boundary(info.callback, flags)
         command = typer.main.get_command(obj)
     else:
         single = typer.Typer(add_completion=False, rich_markup_mode=None)
-        single.command(name=entry.name, cls=NamedCommand)(boundary(obj))
+        single.command(name=entry.name, cls=NamedCommand)(boundary(obj, flags))
         command = typer.main.get_command(single)
+    from autoplay_cli.cli.flags import declared
+
+    flags.update(declared(command))
     command.name = entry.name
     command.short_help = entry.summary
     if getattr(module, "EPILOG", None) and not command.epilog:

@@ -1,11 +1,15 @@
-"""The CLI's one error boundary: AutoplayError -> ``Error: ...`` line and exit code."""
+"""The CLI's one error boundary: AutoplayError -> ``Error: ...`` line and exit code.
+
+It is also where an error's settings become the running command's flags
+(:mod:`autoplay_cli.cli.flags`): the library names them, the command spells them.
+"""
 
 from __future__ import annotations
 
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 import typer
@@ -25,14 +29,34 @@ def _quiet_broken_pipe() -> None:
         pass
 
 
-def exit_code_for(exc: BaseException) -> int:
-    """Report *exc* the house way and return the exit code to use."""
+def describe(exc: AutoplayError, flags: Mapping[str, str] | None = None) -> str:
+    """*exc* on one line, its settings spelled as the flags in *flags* (name -> flag).
+
+    An error about one setting that neither names it nor brings a hint gets
+    ``check FLAG``, so the user learns which flag to fix.
+    """
+    from autoplay_cli.cli.flags import speller  # loaded with the first error, not at start-up
+
+    spell = speller(flags or {})
+    text = exc.one_line(spell)
+    setting = exc.setting
+    unnamed = setting and not exc.hint and f"`{setting}`" not in exc.message
+    if unnamed and (flag := spell(str(setting))):
+        text = f"{text} — check {flag}"
+    return text
+
+
+def exit_code_for(exc: BaseException, flags: Mapping[str, str] | None = None) -> int:
+    """Report *exc* the house way and return the exit code to use.
+
+    *flags* are the running command's (parameter name -> flag), for :func:`describe`.
+    """
     import traceback
 
     if isinstance(exc, AutoplayError):
         if output.current().debug:
             traceback.print_exception(exc, file=sys.stderr)
-        output.print_error(exc.one_line())
+        output.print_error(describe(exc, flags))
         return exc.exit_code
     if isinstance(exc, KeyboardInterrupt):
         sys.stderr.write("Interrupted.\n")
@@ -49,8 +73,11 @@ def exit_code_for(exc: BaseException) -> int:
     return EXIT_FAILURE
 
 
-def boundary(func: F) -> F:
-    """Wrap a command callback so every failure leaves through :func:`exit_code_for`."""
+def boundary(func: F, flags: Mapping[str, str] | None = None) -> F:
+    """Wrap a command callback so every failure leaves through :func:`exit_code_for`.
+
+    *flags* are the command's own (filled in once the command is built).
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -61,6 +88,6 @@ def boundary(func: F) -> F:
         except (Exception, KeyboardInterrupt) as exc:
             if hasattr(exc, "exit_code") and hasattr(exc, "format_message"):
                 raise  # a usage error raised by Typer itself
-            raise typer.Exit(exit_code_for(exc)) from None
+            raise typer.Exit(exit_code_for(exc, flags)) from None
 
     return wrapper  # type: ignore[return-value]

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from autoplay_cli.cli import common_options as options
-from autoplay_cli.cli import output
+from autoplay_cli.cli import flags, output
 from autoplay_cli.errors import AutoplayError
 
 if TYPE_CHECKING:
@@ -16,20 +16,21 @@ if TYPE_CHECKING:
 _MARKS = {"pass": ("✓", "green"), "fail": ("✗", "red"), "skip": ("-", "dim")}
 
 
-def _print_check(out: output.Output, check: Check) -> None:
+def _print_check(out: output.Output, spell: flags.Speller, check: Check) -> None:
     from rich.text import Text
 
     mark, style = _MARKS[check.status]
     line = Text()
     line.append(mark, style=style)
     line.append(f" {check.title}: ")
-    line.append(check.detail)
+    line.append(flags.spelled(check.detail, spell))
     if check.status == "skip":
         line.append(" (skipped)", style="dim")
     out.out().print(line)
     if check.fix and check.status != "pass":
+        fix = flags.spelled(check.fix, spell)
         out.out().print(
-            Text(f"    fix: {check.fix}", style="yellow" if check.status == "fail" else "dim")
+            Text(f"    fix: {fix}", style="yellow" if check.status == "fail" else "dim")
         )
 
 
@@ -70,7 +71,7 @@ def doctor(
     out = output.of(ctx)
     if not timeout > 0:
         raise typer.BadParameter("must be a positive number of seconds", param_hint="--timeout")
-    flags = {
+    values = {
         "connector_url": connector_url,
         "product_id": product_id,
         "token": token,
@@ -78,15 +79,21 @@ def doctor(
         "unkey_root_key": unkey_root_key,
         "unkey_server_url": unkey_server_url,
     }
+    spell = flags.of(ctx)
     report = onboarding.run_checks(
-        flags,
+        values,
         profile=profile,
         stream_timeout=timeout,
         http_timeout=min(timeout, onboarding.DOCTOR_HTTP_TIMEOUT),
-        on_check=None if json_ else functools.partial(_print_check, out),
+        on_check=None if json_ else functools.partial(_print_check, out, spell),
     )
     if json_:
-        output.emit_json(report.to_dict())
+        data = report.to_dict()
+        for check in data["checks"]:
+            for key in ("detail", "fix"):
+                if check[key]:
+                    check[key] = flags.spelled(check[key], spell)
+        output.emit_json(data)
     if not report.ok:
         failed = report.failed
         raise AutoplayError(

@@ -72,6 +72,7 @@ install_skills = typer.Typer(
     ),
 )
 def install(
+    ctx: typer.Context,
     chatbot: Annotated[
         list[str] | None,
         typer.Option(
@@ -139,7 +140,9 @@ def install(
     the_plan = skillpack.make_plan(targets, skills, skillpack.load(), force=force, migrate=migrate)
     if not dry_run:
         skillpack.apply(the_plan)
-    report.outcome(the_plan, root, how, json_, dry_run)
+    from autoplay_cli.cli import flags
+
+    report.outcome(the_plan, root, how, json_, dry_run, flags.of(ctx))
 
 
 @install_skills.command(

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autoplay_cli.cli import output
+from autoplay_cli.cli.flags import Speller, spelled
 from autoplay_cli.errors import AutoplayError, InputError
 
 if TYPE_CHECKING:
@@ -72,17 +73,23 @@ def listing(root: Path, agents: list[str], dest: Path | None, json_: bool) -> No
         )
 
 
-def outcome(the_plan: Plan, root: Path, how: str, json_: bool, dry_run: bool) -> None:
-    """One line per planned item, then the targets and the counts on stderr."""
+def outcome(
+    the_plan: Plan, root: Path, how: str, json_: bool, dry_run: bool, spell: Speller | None = None
+) -> None:
+    """One line per planned item, then the targets and the counts on stderr.
+
+    *spell* says the settings an item's note names (`force`) as the command's flags.
+    """
     from autoplay_cli.skillpack import relative
 
     for i in the_plan.items:
+        said = i.note if spell is None or not i.note else spelled(i.note, spell)
         if json_:
-            output.emit_json(i.to_dict(root))
+            output.emit_json({**i.to_dict(root), "note": said})
             continue
         version = i.version if i.installed in (None, i.version) else f"{i.installed} -> {i.version}"
         extra = f" [{', '.join(i.modified)}]" if i.modified else ""
-        note = f"  ({i.note})" if i.note else ""
+        note = f"  ({said})" if said else ""
         if i.backup is not None:
             note += f"  backup: {relative(i.backup, root)}"
         output.emit_text(f"{i.action.value:<14} {relative(i.path, root)}  {version}{extra}{note}")

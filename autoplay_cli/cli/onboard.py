@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from autoplay_cli.cli import common_options as options
+from autoplay_cli.cli import flags as flag_names
 from autoplay_cli.cli import output
 from autoplay_cli.errors import UsageError
 
@@ -24,7 +26,7 @@ def stdin_is_tty() -> bool:
         return False
 
 
-def _ask(required: RequiredInput) -> str:
+def _ask(required: RequiredInput, spell: flag_names.Speller) -> str:
     """A validated prompt on a terminal; without one, a missing value is a usage error."""
     if not stdin_is_tty():
         raise required.missing()
@@ -33,7 +35,7 @@ def _ask(required: RequiredInput) -> str:
         try:
             return required.check(text)
         except UsageError as exc:
-            raise typer.BadParameter(exc.one_line()) from None
+            raise typer.BadParameter(exc.one_line(spell)) from None
 
     try:
         # Prompts go to stderr: stdout carries only the result.
@@ -147,11 +149,13 @@ def onboard(
 
     out = output.of(ctx)
     out.set_verbose(verbose)
-    plan = onboarding.prepare(onboarding.resolve_options(flags, profile=profile, ask=_ask))
+    spell = flag_names.of(ctx)
+    ask = functools.partial(_ask, spell=spell)
+    plan = onboarding.prepare(onboarding.resolve_options(flags, profile=profile, ask=ask))
     for warning in plan.warnings:
-        out.warn(warning)
+        out.warn(flag_names.spelled(warning, spell))
     if dry_run:
-        render_dry_run(plan, json_)
+        render_dry_run(plan, json_, spell)
         return
     spin = output.stderr_is_tty() and not json_
     with (
@@ -160,6 +164,6 @@ def onboard(
         else contextlib.nullcontext()
     ):
         result = onboarding.onboard(plan)
-    render_result(result, json_, out)
+    render_result(result, json_, out, spell)
     if result.error is not None:
         raise result.error

@@ -5,22 +5,44 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from autoplay_cli.cli import output
+from autoplay_cli.cli.flags import Speller, spelled
 
 if TYPE_CHECKING:
     from autoplay_cli.onboarding import OnboardPlan, OnboardResult
 
 
-def render_dry_run(plan: OnboardPlan, json_: bool) -> None:
+def render_dry_run(plan: OnboardPlan, json_: bool, spell: Speller | None = None) -> None:
     if json_:
         output.emit_json(plan.describe())
         return
     output.info("Dry run: nothing was sent.")
-    output.emit_text("\n".join(plan.describe_lines()))
+    lines = plan.describe_lines()
+    if spell is not None:
+        lines = [spelled(line, spell) for line in lines]
+    output.emit_text("\n".join(lines))
 
 
-def render_result(result: OnboardResult, json_: bool, out: output.Output | None = None) -> None:
+def render_result(
+    result: OnboardResult,
+    json_: bool,
+    out: output.Output | None = None,
+    spell: Speller | None = None,
+) -> None:
+    """The result; *spell* names the settings in its notes, steps and error as flags."""
+    if spell is not None:
+        import dataclasses
+
+        s = spell
+        result = dataclasses.replace(
+            result,
+            notes=[spelled(n, s) for n in result.notes],
+            next_steps=[spelled(n, s) for n in result.next_steps],
+        )
     if json_:
-        output.emit_json(result.to_dict())
+        data = result.to_dict()
+        if result.error is not None and spell is not None:
+            data["error"] = result.error.one_line(spell)
+        output.emit_json(data)
         return
     from rich.panel import Panel
     from rich.table import Table

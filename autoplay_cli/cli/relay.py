@@ -9,10 +9,12 @@ import typer
 
 from autoplay_cli import settings as settings_config
 from autoplay_cli.cli import common_options as options
+from autoplay_cli.cli import flags
 from autoplay_cli.errors import EXIT_INTERRUPTED, EXIT_PARTIAL
 
 
 def relay(
+    ctx: typer.Context,
     to: Annotated[
         str,
         typer.Option(
@@ -166,7 +168,7 @@ def relay(
     from autoplay_cli.cli import relay_render as render
     from autoplay_cli.relay import RelayOptions, validate
 
-    render.configure(json_=json_, verbose=verbose)
+    render.configure(json_=json_, verbose=verbose, spell=flags.of(ctx))
     if resend_dead_letters is not None:
         _, failed = render.resend(
             resend_dead_letters, to, to_secret, max_attempts, intercom_admin_id

@@ -13,12 +13,34 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autoplay_cli.errors import respell
+
 if TYPE_CHECKING:
+    from autoplay_cli.cli.flags import Speller
     from autoplay_cli.relay import RelayOptions, RelaySummary
+
+
+def _unchanged(name: str) -> str | None:
+    return None
+
+
+class PlainFormatter(logging.Formatter):
+    """``time level logger: message``, the settings a message names spelled as flags."""
+
+    def __init__(self, spell: Speller = _unchanged) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        self.spell = spell
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return respell(super().formatMessage(record), self.spell)
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message."""
+
+    def __init__(self, spell: Speller = _unchanged) -> None:
+        super().__init__()
+        self.spell = spell
 
     def format(self, record: logging.LogRecord) -> str:
         return json.dumps(
@@ -26,14 +48,17 @@ class JsonFormatter(logging.Formatter):
                 "time": round(record.created, 3),
                 "level": record.levelname.lower(),
                 "logger": record.name,
-                "message": record.getMessage(),
+                "message": respell(record.getMessage(), self.spell),
             },
             ensure_ascii=False,
         )
 
 
-def configure(*, json_: bool, verbose: bool) -> None:
-    """Relay logs at INFO on stderr (plain or NDJSON); the rest of the package per --verbose."""
+def configure(*, json_: bool, verbose: bool, spell: Speller = _unchanged) -> None:
+    """Relay logs at INFO on stderr (plain or NDJSON); the rest of the package per --verbose.
+
+    The settings the library's messages name (`count`) are spelled by *spell* (``--count``).
+    """
     from autoplay_cli.cli.output import configure_logging
 
     configure_logging(verbose)
@@ -41,11 +66,7 @@ def configure(*, json_: bool, verbose: bool) -> None:
     for handler in package.handlers:
         # The invocation's own stderr handler (whoever installed it): our format on it.
         if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stderr:
-            handler.setFormatter(
-                JsonFormatter()
-                if json_
-                else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-            )
+            handler.setFormatter(JsonFormatter(spell) if json_ else PlainFormatter(spell))
     logging.getLogger("autoplay_cli.relay").setLevel(logging.DEBUG if verbose else logging.INFO)
 
 

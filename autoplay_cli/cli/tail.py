@@ -13,6 +13,7 @@ import typer
 
 from autoplay_cli import settings as config
 from autoplay_cli.cli import common_options as options
+from autoplay_cli.cli import flags
 from autoplay_cli.errors import UsageError
 
 #: Exit code of a run ended by SIGTERM (after the summary), as shells report it.
@@ -25,6 +26,7 @@ class PayloadType(StrEnum):
 
 
 def tail(
+    ctx: typer.Context,
     session: Annotated[
         list[str] | None,
         typer.Option("--session", metavar="SESSION_ID", help="Only this session (repeatable)."),
@@ -171,6 +173,7 @@ def tail(
         forward_secret=forward_secret,
     )
     sink = make_sink("json" if json_ else "text" if text else "human", verbose)
+    sink.spell = flags.of(ctx)  # notices name settings; say them as this command's flags
     summary = TailSummary()
     terminated: list[int] = []
     try:

@@ -15,6 +15,7 @@ import zlib
 from typing import TYPE_CHECKING, Any
 
 from autoplay_cli.cli import output
+from autoplay_cli.cli.flags import Speller, spelled
 
 if TYPE_CHECKING:
     from autoplay_cli.stream import ForwardResult, Notice, TailSummary
@@ -103,6 +104,7 @@ class _BaseSink:
 
     def __init__(self, verbose: bool) -> None:
         self.verbose = verbose
+        self.spell: Speller | None = None
         self._out = sys.stdout
         self._write = self._out.write
 
@@ -116,9 +118,8 @@ class _BaseSink:
         if self.verbose or notice.kind in ALWAYS_SHOWN:
             self.flush()
             style = "yellow" if notice.kind in ALWAYS_SHOWN else "dim"
-            output.err().print(
-                f"tail: {clean(notice.message)}", markup=False, style=style, soft_wrap=True
-            )
+            message = notice.message if self.spell is None else spelled(notice.message, self.spell)
+            output.err().print(f"tail: {clean(message)}", markup=False, style=style, soft_wrap=True)
 
     def forwarded(self, event: PayloadEvent, result: ForwardResult) -> None:
         p: Any = event.view  # the fields of either payload type, read by msgspec
@@ -137,7 +138,9 @@ class _BaseSink:
 
     def summary(self, summary: TailSummary) -> None:
         self.flush()
-        output.err().print(summary.describe(), markup=False, style="dim", soft_wrap=True)
+        text = summary.describe()
+        text = text if self.spell is None else spelled(text, self.spell)
+        output.err().print(text, markup=False, style="dim", soft_wrap=True)
 
 
 class JsonSink(_BaseSink):

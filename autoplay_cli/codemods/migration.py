@@ -301,7 +301,7 @@ def write_atomically(path: str, data: bytes, signature: tuple[int, int]) -> None
         raise OSError(
             f"{path} has {st.st_nlink} hard links and cannot be replaced in one step for all "
             "of them; break the link (cp it to a new file, then mv that over it) and run again, "
-            "or apply the --diff output to it"
+            "or apply the output of `autoplay migrate-imports --diff` to it"
         )
     directory = os.path.dirname(target) or "."
     tmp = os.path.join(directory, f".{os.path.basename(target)}.{os.getpid()}{TEMP_SUFFIX}")

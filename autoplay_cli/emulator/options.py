@@ -79,48 +79,50 @@ class EmulatorOptions:
     def validated(self) -> EmulatorOptions:
         """Self, or a :class:`UsageError` naming the first bad option."""
 
-        def bad(flag: str, why: str) -> UsageError:
-            return UsageError(f"{flag} {why}", hint="see `autoplay emulate --help`")
+        def bad(name: str, why: str) -> UsageError:
+            return UsageError(f"`{name}` {why}", setting=name, hint="see `autoplay emulate --help`")
 
         if not EXTERNAL_ID.match(self.product_id):
-            raise bad("--product-id", "must be 1–255 characters of letters, digits, '_', '.', '-'")
+            raise bad("product_id", "must be 1–255 characters of letters, digits, '_', '.', '-'")
         # Each travels in an HTTP header: refused here as `tail` and `doctor` refuse it,
         # since no client could ever send it (and the message never echoes it).
         if not self.token:
-            raise bad("--token", "must not be empty")
-        header_credential(self.token, what="stream key", flag="--token")
+            raise bad("token", "must not be empty")
+        header_credential(self.token, what="stream key", name="token")
         if len(self.webhook_secret) < 16:
-            raise bad("--webhook-secret", "must be at least 16 characters")
-        header_credential(self.webhook_secret, what="webhook secret", flag="--webhook-secret")
+            raise bad("webhook_secret", "must be at least 16 characters")
+        header_credential(self.webhook_secret, what="webhook secret", name="webhook_secret")
         if self.admin_key is not None:
-            header_credential(self.admin_key, what="admin key", flag="--admin-key")
-        for flag, number in (
-            ("--rate", self.rate),
-            ("--latency-ms", self.latency_ms),
-            ("--heartbeat", self.heartbeat_s),
-            ("--heartbeat", self.keepalive_s),
+            header_credential(self.admin_key, what="admin key", name="admin_key")
+        for name, number in (
+            ("rate", self.rate),
+            ("latency_ms", self.latency_ms),
+            ("heartbeat_s", self.heartbeat_s),
+            ("keepalive_s", self.keepalive_s),
         ):
             if not math.isfinite(number):
-                raise bad(flag, f"must be a finite number, got {number}")
+                raise bad(name, f"must be a finite number, got {number}")
         if not 0 <= self.port <= 65535:
-            raise bad("--port", "must be between 0 and 65535")
+            raise bad("port", "must be between 0 and 65535")
         if self.rate < 0:
-            raise bad("--rate", "must be ≥ 0 (0 means as fast as possible)")
-        for flag, value in (
-            ("--sessions", self.sessions),
-            ("--max-events", self.max_events),
-            ("--drop-every", self.drop_every),
-            ("--stall-after", self.stall_after),
-            ("--malformed-every", self.malformed_every),
+            raise bad("rate", "must be ≥ 0 (0 means as fast as possible)")
+        for name, value in (
+            ("sessions", self.sessions),
+            ("max_events", self.max_events),
+            ("drop_every", self.drop_every),
+            ("stall_after", self.stall_after),
+            ("malformed_every", self.malformed_every),
         ):
-            if value is not None and value < (0 if flag in ("--sessions", "--max-events") else 1):
-                raise bad(flag, "must be a positive number")
+            if value is not None and value < (0 if name in ("sessions", "max_events") else 1):
+                raise bad(name, "must be a positive number")
         if self.latency_ms < 0:
-            raise bad("--latency-ms", "must be ≥ 0")
-        if self.heartbeat_s <= 0 or self.keepalive_s <= 0:
-            raise bad("--heartbeat", "must be > 0 seconds")
+            raise bad("latency_ms", "must be ≥ 0")
+        if self.heartbeat_s <= 0:
+            raise bad("heartbeat_s", "must be > 0 seconds")
+        if self.keepalive_s <= 0:
+            raise bad("keepalive_s", "must be > 0 seconds")
         if self.ring_size < 1:
-            raise bad("--ring-size", "must be ≥ 1")
+            raise bad("ring_size", "must be ≥ 1")
         if self.wait_for_subscribers < 0:
             raise bad("wait_for_subscribers", "must be ≥ 0")
         return self

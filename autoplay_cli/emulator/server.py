@@ -111,9 +111,9 @@ def _bind(host: str, port: int) -> socket.socket:
         bad_host = isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL
         raise UsageError(
             f"cannot listen on {host}:{port}: {exc.strerror}",
-            hint="pick an address of this machine for --host (default 127.0.0.1)"
+            hint="pick an address of this machine for `host` (default 127.0.0.1)"
             if bad_host
-            else "pick another --port (0 picks a free one)",
+            else "pick another `port` (0 picks a free one)",
         ) from exc
     sock.listen(2048)
     sock.set_inheritable(True)
@@ -183,7 +183,7 @@ def run_in_thread(
             server.should_exit = True
             sock.close()
             raise ServiceUnavailableError(
-                "the emulator did not start", hint="run with --debug for details"
+                "the emulator did not start", hint="run with `debug` for details"
             ) from (failure[0] if failure else None)
         time.sleep(0.01)
     try:

@@ -142,7 +142,7 @@ def register_product(
     except httpx.ConnectTimeout as exc:
         raise ServiceUnavailableError(
             f"cannot reach the connector at {connector_url}: no connection within {timeout:g} s",
-            hint="check --connector-url and that the connector is running; nothing was sent",
+            hint="check `connector_url` and that the connector is running; nothing was sent",
         ) from RedactedCause(exc, secrets)
     except httpx.TimeoutException as exc:
         # The request may have arrived: the product may now be registered.
@@ -150,13 +150,13 @@ def register_product(
             f"the connector at {connector_url} did not answer within {timeout:g} s; "
             f"product {request.product_id!r} may or may not be registered",
             hint="re-run the same command (a 409 then means it was registered: add "
-            "--force-reregister), or raise --timeout",
+            "`force_reregister`), or raise `timeout`",
         ) from RedactedCause(exc, secrets)
     except httpx.TransportError as exc:
         reason = redact(str(exc) or type(exc).__name__, secrets)
         raise ServiceUnavailableError(
             f"cannot reach the connector at {connector_url}: {reason}",
-            hint="check --connector-url and that the connector is running",
+            hint="check `connector_url` and that the connector is running",
         ) from RedactedCause(exc, secrets)
     log.info("POST %s -> HTTP %d", url, response.status_code)
     if response.is_success:
@@ -174,7 +174,7 @@ def _parse_success(
     )
     hint = (
         "check the connector's version and logs; re-running answers 409, "
-        "so recover with --force-reregister"
+        "so recover with `force_reregister`"
     )
     try:
         data = response.json() if response.content.strip() else {}
@@ -266,12 +266,12 @@ def _error_for(
             f"product {product!r} is already registered with the connector (HTTP 409){detail}; "
             "no key was created",
             hint="its existing stream key keeps working; to register it again pass "
-            "--force-reregister (add --create-key only if you need a new stream key)",
+            "`force_reregister` (add `create_key` only if you need a new stream key)",
         )
     if status in (401, 403):
         return AuthError(
             f"the connector refused the registration (HTTP {status}){detail}",
-            hint="pass the operator key with --admin-key or AUTOPLAY_ADMIN_KEY",
+            hint="pass the operator key with `admin_key` or AUTOPLAY_ADMIN_KEY",
         )
     if status in (404, 405):
         # 405: something answers there, but it does not take a registration: the
@@ -279,7 +279,7 @@ def _error_for(
         return NotFoundError(
             f"the connector has no registration endpoint at {products_url(connector_url)} "
             f"(HTTP {status}){detail}",
-            hint="check --connector-url: it is the connector's base URL, without /products",
+            hint="check `connector_url`: it is the connector's base URL, without /products",
         )
     if status in (400, 422):
         return InputError(
@@ -294,5 +294,5 @@ def _error_for(
         )
     return AutoplayError(
         f"the connector answered HTTP {status} to the registration of {product!r}{detail}",
-        hint="check --connector-url and the connector's logs",
+        hint="check `connector_url` and the connector's logs",
     )

@@ -29,28 +29,34 @@ def check_env_file_target(path: Path, *, force: bool) -> None:
     registration that the file exists would leave the operator without it.
     """
     if path.is_dir():
-        raise UsageError(f"--env-file {path} is a directory", hint="give a file path")
+        raise UsageError(
+            f"`env_file` {path} is a directory", setting="env_file", hint="give a file path"
+        )
     if path.is_symlink() and not path.exists():
         raise UsageError(
-            f"--env-file {path} is a dangling symbolic link (to {os.readlink(path)})",
+            f"`env_file` {path} is a dangling symbolic link (to {os.readlink(path)})",
+            setting="env_file",
             hint="remove the link or point it at an existing directory, or choose another path",
         )
     if path.exists() and not force:
         raise UsageError(
-            f"--env-file {path} already exists; refusing to overwrite it",
-            hint="pass --force to replace it, or choose another path",
+            f"`env_file` {path} already exists; refusing to overwrite it",
+            setting="env_file",
+            hint="pass `force` to replace it, or choose another path",
         )
     parent = path.parent
     if parent.exists() and not parent.is_dir():
         raise UsageError(
-            f"--env-file {path}: {parent} is not a directory",
+            f"`env_file` {path}: {parent} is not a directory",
+            setting="env_file",
             hint="choose a path in an existing directory",
         )
     if not parent.exists() and (not parent.parent.is_dir() or parent.parent == Path(parent.anchor)):
         # One missing directory under an existing one is created (and said so);
         # never a whole tree from a typo, nor anything in the filesystem root.
         raise UsageError(
-            f"--env-file {path}: directory {parent} does not exist",
+            f"`env_file` {path}: directory {parent} does not exist",
+            setting="env_file",
             hint=f"create it first (mkdir -p {shlex.quote(str(parent))}) or choose another path",
         )
 
@@ -65,7 +71,7 @@ def unsafe_directory_warning(path: Path) -> str | None:
         return None
     if mode & stat.S_IWOTH and not mode & stat.S_ISVTX:
         return (
-            f"--env-file {path} is in a world-writable directory without the sticky bit: "
+            f"`env_file` {path} is in a world-writable directory without the sticky bit: "
             "any local user can replace or remove the credentials file there"
         )
     return None
@@ -97,12 +103,14 @@ def write_env_file(path: Path, text: str, *, force: bool) -> bool:
     except FileExistsError:
         # Created by someone else since the check: theirs stays untouched.
         raise UsageError(
-            f"--env-file {path} appeared while onboarding; refusing to overwrite it",
+            f"`env_file` {path} appeared while onboarding; refusing to overwrite it",
+            setting="env_file",
             hint="the credentials are shown above: save them, or re-run with another path",
         ) from None
     except OSError as exc:
         raise AutoplayError(
-            f"cannot write --env-file {path}: {exc.strerror or exc}",
+            f"cannot write `env_file` {path}: {exc.strerror or exc}",
+            setting="env_file",
             hint="check the directory exists and is writable",
         ) from exc
     return created
@@ -136,10 +144,11 @@ def check_profile_target(profile: str, *, force: bool) -> None:
     held = config.load_profiles(config.config_path()).get(profile, {})
     if not force and any(key in held for key in PRODUCT_KEYS):
         raise UsageError(
-            f"--save-profile {profile}: that profile already holds "
+            f"`save_profile` {profile}: that profile already holds "
             + " and ".join(k for k in PRODUCT_KEYS if k in held)
             + "; refusing to overwrite it",
-            hint="pass --force to replace them, or choose another profile name",
+            setting="save_profile",
+            hint="pass `force` to replace them, or choose another profile name",
         )
 
 

@@ -87,14 +87,14 @@ class RequiredInput:
 
     field: str
     label: str
-    flag: str
     check: Callable[[str], str]
     elsewhere: str = ""
 
     def missing(self) -> UsageError:
         return MissingInput(
-            f"missing {self.flag}",
-            hint=f"pass {self.flag}{self.elsewhere} (prompted only on a terminal)",
+            f"missing `{self.field}`",
+            setting=self.field,
+            hint=f"pass `{self.field}`{self.elsewhere} (prompted only on a terminal)",
         )
 
 
@@ -106,12 +106,11 @@ REQUIRED_INPUTS = (
     RequiredInput(
         "connector_url",
         "Connector URL",
-        "--connector-url",
         lambda v: _validate.url(v, what="connector URL"),
         ", set AUTOPLAY_CONNECTOR_URL or a profile's connector_url",
     ),
-    RequiredInput("product_id", "Product id", "--product-id", _validate.product_id),
-    RequiredInput("contact_email", "Contact email", "--email", _validate.email),
+    RequiredInput("product_id", "Product id", _validate.product_id),
+    RequiredInput("contact_email", "Contact email", _validate.email),
 )
 
 
@@ -144,9 +143,9 @@ def resolve_options(
         raise absent[0].missing()
     if absent:
         raise UsageError(
-            "missing " + ", ".join(r.flag for r in absent),
+            "missing " + ", ".join(f"`{r.field}`" for r in absent),
             hint="pass "
-            + " and ".join(f"{r.flag}{r.elsewhere}" for r in absent)
+            + " and ".join(f"`{r.field}`{r.elsewhere}" for r in absent)
             + " (prompted only on a terminal)",
         )
     return OnboardOptions(**values)
@@ -215,7 +214,7 @@ class OnboardPlan:
             if not (self.options.unkey_root_key and self.options.unkey_api_id):
                 how += " - but no Unkey root key and API id are configured, so that would fail"
         else:
-            how = "none is created (pass --create-key to mint one)"
+            how = "none is created (pass `create_key` to mint one)"
         lines.append(f"Stream key: the connector's, if it returns one; otherwise {how}.")
         if d["env_file"]:
             lines.append(f"Would write the env file {d['env_file']}.")
@@ -306,7 +305,8 @@ def prepare(options: OnboardOptions) -> OnboardPlan:
     if itype.needs_forward_url:
         if not o.forward_url:
             raise UsageError(
-                f"integration type {itype.name!r} needs --forward-url",
+                f"integration type {itype.name!r} needs `forward_url`",
+                setting="forward_url",
                 hint="give the URL the connector should POST payloads to",
             )
         forward_url = _validate.url(o.forward_url, what="forward URL")
@@ -317,8 +317,8 @@ def prepare(options: OnboardOptions) -> OnboardPlan:
         )
     elif o.forward_url or o.forward_secret:
         raise UsageError(
-            f"--forward-url/--forward-secret do not apply to {itype.name!r}",
-            hint="use --integration-type push, or drop them",
+            f"`forward_url`/`forward_secret` do not apply to {itype.name!r}",
+            hint="use `integration_type` push, or drop them",
         )
     webhook_secret = (
         _validate.secret(o.webhook_secret, what="webhook secret")
@@ -328,13 +328,13 @@ def prepare(options: OnboardOptions) -> OnboardPlan:
     key_name = _validate.key_name(o.key_name or f"autoplay stream key for {product_id}")
     _validate.key_prefix(o.key_prefix)
     _validate.timeout(o.timeout)
-    for value, what, flag in (
-        (o.admin_key, "admin key", "--admin-key / AUTOPLAY_ADMIN_KEY"),
-        (o.unkey_root_key, "Unkey root key", "--unkey-root-key / UNKEY_ROOT_KEY"),
-        (o.unkey_api_id, "Unkey API id", "--unkey-api-id / UNKEY_API_ID"),
+    for value, what, name, env in (
+        (o.admin_key, "admin key", "admin_key", "AUTOPLAY_ADMIN_KEY"),
+        (o.unkey_root_key, "Unkey root key", "unkey_root_key", "UNKEY_ROOT_KEY"),
+        (o.unkey_api_id, "Unkey API id", "unkey_api_id", "UNKEY_API_ID"),
     ):
         if value:
-            _validate.credential(value, what=what, flag=flag)
+            _validate.credential(value, what=what, name=name, where=f" / {env}")
     if o.unkey_api_id:
         # Checked before registering: a key created after it would otherwise fail late.
         _validate.unkey_api_id(o.unkey_api_id)
@@ -343,12 +343,13 @@ def prepare(options: OnboardOptions) -> OnboardPlan:
         unkey_server_url = _validate.url(o.unkey_server_url, what="Unkey server URL")
     if o.create_key and not (o.unkey_root_key and o.unkey_api_id):
         raise ConfigError(
-            "--create-key needs an Unkey root key and API id",
-            hint="set UNKEY_ROOT_KEY and UNKEY_API_ID, or pass --unkey-root-key and --unkey-api-id",
+            "`create_key` needs an Unkey root key and API id",
+            setting="create_key",
+            hint="set UNKEY_ROOT_KEY and UNKEY_API_ID, or pass `unkey_root_key` and `unkey_api_id`",
         )
     if o.create_key and not o.force_reregister:
         warnings.append(
-            "--create-key only matters with --force-reregister: a first "
+            "`create_key` only matters with `force_reregister`: a first "
             "registration creates a key anyway when the connector returns none"
         )
     # A quoted "~/x.env" reaches us unexpanded; never create a directory named "~".
@@ -420,7 +421,7 @@ def onboard(plan: OnboardPlan, *, transport: httpx.BaseTransport | None = None) 
         when = "onboarding" if result is None else "onboarding, after registering"
         error = AutoplayError(
             f"unexpected {type(exc).__name__} while {when}",
-            hint="rerun with --debug for the traceback (secrets masked) and report it",
+            hint="rerun with `debug` for the traceback (secrets masked) and report it",
         )
         error.__cause__ = RedactedCause(exc, known)
         if result is None:
@@ -469,13 +470,13 @@ def _obtain_key(plan: OnboardPlan, registration: Registration, result: OnboardRe
         result.stream_key_id = registration.stream_key_id
         result.key_source = KEY_SOURCE_CONNECTOR
         if o.create_key:
-            result.notes.append("--create-key was not needed: the connector created the key.")
+            result.notes.append("`create_key` was not needed: the connector created the key.")
         return
     if not plan.may_create_key:
         result.notes.append(
             "The connector returned no stream key and none was created. Keep using the "
             "product's current key; if the re-registration revoked it, run again with "
-            "--force-reregister --create-key to mint a new one."
+            "`force_reregister` `create_key` to mint a new one."
         )
         return
     if not (o.unkey_root_key and o.unkey_api_id):
@@ -483,8 +484,8 @@ def _obtain_key(plan: OnboardPlan, registration: Registration, result: OnboardRe
             f"product {o.product_id!r} is registered, but the connector returned no stream key "
             "and no Unkey root key and API id are configured to create one",
             hint="set UNKEY_ROOT_KEY and UNKEY_API_ID, then run the same command with "
-            "--force-reregister --create-key"
-            + (" --force" if o.env_file or o.save_profile else ""),
+            "`force_reregister` `create_key`"
+            + (" `force`" if o.env_file or o.save_profile else ""),
         )
         return
     try:
@@ -566,7 +567,7 @@ def _next_steps(result: OnboardResult) -> list[str]:
     else:
         steps.append(
             "Export AUTOPLAY_CONNECTOR_URL, AUTOPLAY_PRODUCT_ID and AUTOPLAY_TOKEN "
-            "(or re-run with --env-file / --save-profile next time)."
+            "(or re-run with `env_file` / `save_profile` next time)."
         )
     steps.append(
         "Watch events arrive with `autoplay tail`; check the setup with `autoplay doctor`."

@@ -196,45 +196,45 @@ def _translate(
             return AuthError(
                 f"Unkey refused to {action} (HTTP {status}): the root key was rejected "
                 "or lacks the permission",
-                hint="check UNKEY_ROOT_KEY / --unkey-root-key; it needs api.*.create_key "
+                hint="check UNKEY_ROOT_KEY / `unkey_root_key`; it needs api.*.create_key "
                 "(or api.<api_id>.create_key) and verify_key",
             )
         if status == 404:
             return NotFoundError(
                 f"Unkey could not {action} (HTTP 404): the API id is unknown",
-                hint="check UNKEY_API_ID / --unkey-api-id",
+                hint="check UNKEY_API_ID / `unkey_api_id`",
             )
         if status in (400, 422):
             return InputError(
                 f"Unkey rejected the request to {action} (HTTP {status})",
-                hint="check --unkey-api-id, --key-prefix and --key-name",
+                hint="check `unkey_api_id`, `key_prefix` and `key_name`",
             )
         if status == 429 or status >= 500:
             return ServiceUnavailableError(
                 f"Unkey could not {action} (HTTP {status}).{check_first}",
                 hint="retry later"
                 if not maybe_created
-                else "retry later with --force-reregister --create-key once you have checked",
+                else "retry later with `force_reregister` `create_key` once you have checked",
             )
         if isinstance(exc, errors.ResponseValidationError):
             return AutoplayError(
                 f"Unkey answered the request to {action} with an unexpected body.{check_first}",
-                hint="check --unkey-server-url points at the Unkey API",
+                hint="check `unkey_server_url` points at the Unkey API",
             )
         return AutoplayError(
             f"Unkey could not {action} (HTTP {status})",
-            hint="check --unkey-server-url and the Unkey settings",
+            hint="check `unkey_server_url` and the Unkey settings",
         )
     if isinstance(exc, errors.NoResponseError | httpx.TimeoutException):
         return ServiceUnavailableError(
             f"Unkey did not answer the request to {action} in time.{check_first}",
-            hint="check --unkey-server-url and your network, then retry",
+            hint="check `unkey_server_url` and your network, then retry",
         )
     if isinstance(exc, httpx.TransportError):
         return ServiceUnavailableError(
             f"cannot reach Unkey to {action}: {type(exc).__name__}",
-            hint="check --unkey-server-url (UNKEY_SERVER_URL) and your network",
+            hint="check `unkey_server_url` (UNKEY_SERVER_URL) and your network",
         )
     return AutoplayError(
-        f"could not {action}: {type(exc).__name__}", hint="rerun with --debug for details"
+        f"could not {action}: {type(exc).__name__}", hint="rerun with `debug` for details"
     )

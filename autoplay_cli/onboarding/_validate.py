@@ -41,7 +41,7 @@ INTEGRATION_TYPES: dict[str, IntegrationType] = {
         IntegrationType("event_stream", "the SSE stream at /stream/{product_id} (default)"),
         IntegrationType(
             "push",
-            "POST each payload to --forward-url, signed with --forward-secret",
+            "POST each payload to `forward_url`, signed with `forward_secret`",
             needs_forward_url=True,
         ),
     )
@@ -59,7 +59,8 @@ def unkey_api_id(value: str) -> str:
         raise UsageError(
             f"invalid Unkey API id {value!r}: Unkey API ids look like 'api_' followed by "
             "letters and digits",
-            hint="copy the API id from the Unkey dashboard (--unkey-api-id / UNKEY_API_ID)",
+            setting="unkey_api_id",
+            hint="copy the API id from the Unkey dashboard (`unkey_api_id` / UNKEY_API_ID)",
         )
     return value
 
@@ -133,7 +134,7 @@ def url(value: str, *, what: str) -> str:
         # Credentials in a URL end up in logs and shell history; refuse them.
         raise UsageError(
             f"the {what} must not contain a user name or password",
-            hint="pass credentials with their own option (e.g. --admin-key)",
+            hint="pass credentials with their own setting (e.g. `admin_key`)",
         )
     if parts.query or parts.fragment:
         raise UsageError(
@@ -209,7 +210,8 @@ def timeout(value: float) -> float:
     if not value > 0:
         raise UsageError(
             f"invalid timeout {value!r}: it must be a positive number of seconds",
-            hint="for example --timeout 15",
+            setting="timeout",
+            hint="for example `timeout` 15",
         )
     return float(value)
 

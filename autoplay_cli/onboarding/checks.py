@@ -74,8 +74,8 @@ def display_url(url: str) -> str:
 # Settings sent in HTTP headers: a value that cannot be encoded would fail inside the
 # transport, whose error quotes it.
 _HEADER_CREDENTIALS = {
-    "token": ("stream key", "--token / AUTOPLAY_TOKEN"),
-    "unkey_root_key": ("Unkey root key", "--unkey-root-key / UNKEY_ROOT_KEY"),
+    "token": ("stream key", " / AUTOPLAY_TOKEN"),
+    "unkey_root_key": ("Unkey root key", " / UNKEY_ROOT_KEY"),
 }
 
 
@@ -120,9 +120,9 @@ class _Doctor:
         value = self.settings.get(key) if self.settings is not None else None
         if not value:
             return None
-        what, flag = _HEADER_CREDENTIALS[key]
+        what, where = _HEADER_CREDENTIALS[key]
         try:
-            _validate.credential(value, what=what, flag=flag)
+            _validate.credential(value, what=what, name=key, where=where)
         except AutoplayError as exc:
             return exc
         return None
@@ -185,7 +185,7 @@ class _Doctor:
                 title,
                 FAIL,
                 f"{display_url(url)}: connection {kind} ({type(exc).__name__}: {exc})",
-                "check connector_url (--connector-url / AUTOPLAY_CONNECTOR_URL) and "
+                "check connector_url (`connector_url` / AUTOPLAY_CONNECTOR_URL) and "
                 "that the connector is running",
             )
         status = response.status_code
@@ -205,7 +205,7 @@ class _Doctor:
                 f"{display_url(url)} answers, but {display_url(probe)} answered HTTP {status}: "
                 "no connector there",
                 "connector_url must be the connector's base URL (without /products or "
-                "/stream/…): check --connector-url / AUTOPLAY_CONNECTOR_URL",
+                "/stream/…): check `connector_url` / AUTOPLAY_CONNECTOR_URL",
             )
         return self.add(
             "connector",
@@ -242,7 +242,7 @@ class _Doctor:
                 FAIL,
                 exc.message,
                 "check the connector is running and streaming at connector_url "
-                "(--connector-url / AUTOPLAY_CONNECTOR_URL), or raise --timeout",
+                "(`connector_url` / AUTOPLAY_CONNECTOR_URL), or raise `timeout`",
             )
         except AutoplayError as exc:
             return self.add("stream", title, FAIL, exc.message, exc.hint)
@@ -262,7 +262,7 @@ class _Doctor:
                 title,
                 SKIP,
                 "no Unkey root key configured",
-                "set UNKEY_ROOT_KEY (or --unkey-root-key) to check the key in Unkey",
+                "set UNKEY_ROOT_KEY (or `unkey_root_key`) to check the key in Unkey",
             )
         if not token:
             return self.add("unkey", title, SKIP, "no stream key configured")
@@ -331,7 +331,7 @@ class _Doctor:
                 title,
                 FAIL,
                 f"{display_url(url)}: {type(exc).__name__}: {exc}",
-                "check redis_url (--redis-url / AUTOPLAY_REDIS_URL) and that Redis is running",
+                "check redis_url (`redis_url` / AUTOPLAY_REDIS_URL) and that Redis is running",
             )
         return self.add(
             "redis",

@@ -103,13 +103,15 @@ class WebhookDestination:
 
         if not url.startswith(("http://", "https://")):
             raise UsageError(
-                f"--to {url!r} is not '-', 'intercom' or an http(s) URL",
-                hint="e.g. --to https://bot.example.com/autoplay",
+                f"`to` {url!r} is not '-', 'intercom' or an http(s) URL",
+                setting="to",
+                hint="e.g. `to` https://bot.example.com/autoplay",
             )
         if not secret:
             raise UsageError(
-                "--to URL needs a signing secret",
-                hint="pass --to-secret or set AUTOPLAY_RELAY_SECRET",
+                "`to` URL needs a signing secret",
+                setting="to_secret",
+                hint="pass `to_secret` or set AUTOPLAY_RELAY_SECRET",
             )
         self.name = url
         self.url = url

@@ -67,7 +67,9 @@ def parse_listen(text: str) -> tuple[str, int]:
     host = host.strip("[]")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
         raise UsageError(
-            f"--listen {text!r}: expected HOST:PORT", hint=f"e.g. --listen {DEFAULT_LISTEN}"
+            f"`listen` {text!r}: expected HOST:PORT",
+            setting="listen",
+            hint=f"e.g. `listen` {DEFAULT_LISTEN}",
         )
     return host, int(port)
 

@@ -55,13 +55,14 @@ class IntercomDestination:
         token = token if token is not None else os.environ.get(TOKEN_ENV, "")
         if not token:
             raise ConfigError(
-                f"--to intercom needs an access token in {TOKEN_ENV}",
+                f"`to` intercom needs an access token in {TOKEN_ENV}",
                 hint="create one in the Intercom Developer Hub and export it",
             )
         if not admin_id:
             raise ConfigError(
-                "--to intercom needs the admin who writes the notes and messages",
-                hint="pass --intercom-admin-id (an admin id of your workspace)",
+                "`to` intercom needs the admin who writes the notes and messages",
+                setting="intercom_admin_id",
+                hint="pass `intercom_admin_id` (an admin id of your workspace)",
             )
         self.admin_id = admin_id
         self._token = token

@@ -113,7 +113,7 @@ def resolve_config(path: Path | None, named_by_input: str | None = None) -> Trig
     try:
         return simulate_config(RunOptions(config=path), named_by_input)
     except InputError as exc:
-        raise ConfigError(exc.message, hint=exc.hint) from exc
+        raise ConfigError(exc.message, hint=exc.hint, setting=exc.setting) from exc
 
 
 def make_destination(options: RelayOptions) -> Destination:
@@ -142,14 +142,16 @@ def make_store(
 
 
 def validate(options: RelayOptions) -> None:
-    """Checks that need no network: flags, store URL, destination (exit 2/3 early)."""
+    """Checks that need no network: options, store URL, destination (exit 2/3 early)."""
     if options.replay is None and options.stream is None:
-        raise UsageError("nothing to relay: give the stream settings or --replay FILE")
+        raise UsageError("nothing to relay: give the stream settings or `replay` FILE")
     check_store_url(options.store)
     if options.max_attempts < 1:
-        raise UsageError(f"--max-attempts must be ≥ 1, got {options.max_attempts}")
+        raise UsageError(
+            f"`max_attempts` must be ≥ 1, got {options.max_attempts}", setting="max_attempts"
+        )
     if options.drain_timeout < 0:
-        raise UsageError("--drain-timeout must be ≥ 0 seconds")
+        raise UsageError("`drain_timeout` must be ≥ 0 seconds", setting="drain_timeout")
     if options.listen is not None:
         parse_listen(options.listen)
 
@@ -223,7 +225,7 @@ async def run_relay(
                 return_when=asyncio.FIRST_COMPLETED,
             )
             if not done:
-                summary.stop_reason = f"--max-time {options.max_time:g} s reached"
+                summary.stop_reason = f"`max_time` {options.max_time:g} s reached"
             if source in done:
                 source.result()  # raise what the source raised
         finally:
@@ -268,7 +270,7 @@ async def _listen(
     if host not in LOOPBACK:
         log.warning(
             "listening on %s: reachable from other machines; the chatbot webhook is signed "
-            "and the reads need --api-key, but prefer a reverse proxy with TLS",
+            "and the reads need `api_key`, but prefer a reverse proxy with TLS",
             host,
         )
     loader = getattr(store, "activity", None) if store.durable else None
@@ -292,7 +294,8 @@ async def _listen(
             await asyncio.gather(task, return_exceptions=True)
             raise ServiceUnavailableError(
                 f"cannot listen on {options.listen}",
-                hint="is the port in use? pick another with --listen HOST:PORT",
+                setting="listen",
+                hint="is the port in use? pick another with `listen` HOST:PORT",
             )
         await asyncio.sleep(0.02)
     bound = server.servers[0].sockets[0].getsockname() if server.servers else (host, port)
@@ -416,7 +419,7 @@ async def _replay(
         sender.wake()
         await asyncio.sleep(0)  # let the sender keep the outbox short
     summary.stop_reason = (
-        f"--count {options.count} reached" if done == options.count else "end of input"
+        f"`count` {options.count} reached" if done == options.count else "end of input"
     )
 
 
@@ -465,7 +468,7 @@ async def _live(
             if remaining is not None:
                 remaining -= len(events)
                 if remaining <= 0:
-                    summary.stop_reason = f"--count {options.count} reached"
+                    summary.stop_reason = f"`count` {options.count} reached"
                     return
     finally:
         ticker.cancel()

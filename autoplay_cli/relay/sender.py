@@ -90,7 +90,8 @@ class DeadLetters:
         except OSError as exc:
             raise DeadLetterError(
                 f"cannot write the dead-letter file {self.path}: {exc.strerror or exc}",
-                hint="free some space or pass --dead-letter FILE",
+                setting="dead_letter",
+                hint="free some space or pass `dead_letter` FILE",
             ) from exc
 
 

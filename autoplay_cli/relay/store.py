@@ -377,8 +377,9 @@ def check_store_url(url: str) -> str:
         return url
     if not url.startswith(STORE_SCHEMES):
         raise UsageError(
-            f"--store {url!r}: expected 'memory' or a redis:// URL",
-            hint="e.g. --store redis://127.0.0.1:6379/0",
+            f"`store` {url!r}: expected 'memory' or a redis:// URL",
+            setting="store",
+            hint="e.g. `store` redis://127.0.0.1:6379/0",
         )
     from autoplay_cli.session._redis import check_database
 

@@ -496,7 +496,7 @@ def load_inputs(
     if len(configs) > 1:
         raise InputError(
             f"the scenarios name different trigger configs ({', '.join(configs)})",
-            hint="pass one with --config",
+            hint="pass one with `config`",
         )
     return SimulationInput(
         events,

@@ -179,7 +179,8 @@ class Report:
         if unknown:
             known = ", ".join(list(self.sessions)[:5]) + (", …" if len(self.sessions) > 5 else "")
             raise UsageError(
-                f"--session {unknown[0]!r}: no such session in the input",
+                f"`session` {unknown[0]!r}: no such session in the input",
+                setting="session",
                 hint=f"sessions: {known}" if known else None,
             )
         wanted = set(session_ids)

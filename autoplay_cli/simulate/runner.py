@@ -59,19 +59,21 @@ def demo_files() -> tuple[Path, Path]:
 
 
 def resolve_config(options: RunOptions, named_by_scenario: str | None) -> TriggerConfig:
-    """``--config`` beats the scenario header's ``config``; then the command-line overrides."""
+    """``options.config`` beats the scenario header's ``config``; then the other overrides."""
     path = options.config or (Path(named_by_scenario) if named_by_scenario else None)
     config = load_trigger_config(path) if path else TriggerConfig()
     for name, value in (
-        ("--interaction-timeout", options.interaction_timeout_s),
-        ("--cooldown", options.cooldown_period_s),
+        ("interaction_timeout_s", options.interaction_timeout_s),
+        ("cooldown_period_s", options.cooldown_period_s),
     ):
+        cooldown = name == "cooldown_period_s"
         bad = value is not None and (
-            not math.isfinite(value) or value < 0 or (value == 0 and name != "--cooldown")
+            not math.isfinite(value) or value < 0 or (value == 0 and not cooldown)
         )
         if value is not None and bad:
             raise UsageError(
-                f"{name} must be {'≥' if name == '--cooldown' else '>'} 0 seconds, got {value:g}"
+                f"`{name}` must be {'≥' if cooldown else '>'} 0 seconds, got {value:g}",
+                setting=name,
             )
     toggles = dict(parse_toggle(t) for t in options.toggles)
     return config.with_overrides(
@@ -95,25 +97,27 @@ def run(
         files.insert(0, demo_files()[0])
     if not files and options.generate is None:
         raise UsageError(
-            "nothing to simulate: give scenario or recording FILEs, --demo, or --generate N",
+            "nothing to simulate: give scenario or recording FILEs, `demo`, or `generate` N",
             hint="try `autoplay simulate --demo` or "
             "`autoplay simulate examples/simulate/demo.ndjson`",
         )
     if options.store is not None and not options.store.startswith(STORE_SCHEMES):
         raise UsageError(
-            f"--store {options.store!r}: expected a redis:// URL",
-            hint="e.g. --store redis://127.0.0.1:6379/15; leave it out to simulate in memory",
+            f"`store` {options.store!r}: expected a redis:// URL",
+            setting="store",
+            hint="e.g. `store` redis://127.0.0.1:6379/15; leave it out to simulate in memory",
         )
     if not valid_pulse(options.pulse_s):
         raise UsageError(
-            f"--pulse must be 0 or {MIN_PULSE_S:g}–{MAX_PULSE_S:g} seconds, "
+            f"`pulse_s` must be 0 or {MIN_PULSE_S:g}–{MAX_PULSE_S:g} seconds, "
             f"got {options.pulse_s:g}",
+            setting="pulse_s",
             hint="0 ticks each session exactly at its deadline",
         )
     generated = []
     if options.generate is not None:
         if options.generate < 1:
-            raise UsageError(f"--generate must be ≥ 1, got {options.generate}")
+            raise UsageError(f"`generate` must be ≥ 1, got {options.generate}", setting="generate")
         from autoplay_cli.emulator.traffic import generate_sessions
 
         generated = generate_sessions(options.generate, seed=options.seed)

@@ -102,7 +102,11 @@ def _check(names: Iterable[str]) -> list[str]:
     for raw in names:
         key = raw.strip().lower()
         if key not in BY_NAME:
-            raise UsageError(f"unknown --agent {raw!r}", hint=f"valid values: {', '.join(BY_NAME)}")
+            raise UsageError(
+                f"unknown `agent` {raw!r}",
+                setting="agent",
+                hint=f"valid values: {', '.join(BY_NAME)}",
+            )
         chosen.append(key)
     return chosen
 
@@ -117,8 +121,8 @@ def resolve_targets(
     if dest is not None:
         if agents:
             raise UsageError(
-                "--dest and --agent cannot be combined",
-                hint="use --dest for one explicit folder, or --agent per agent",
+                "`dest` and `agent` cannot be combined",
+                hint="use `dest` for one explicit folder, or `agent` per agent",
             )
         folder = dest if dest.is_absolute() else root / dest
         return [Target(folder, ())], "dest"

@@ -147,14 +147,16 @@ def family(name: str) -> tuple[SkillInfo, ...]:
     return tuple(s for s in CATALOG if s.family == name)
 
 
-def _resolve(names: Iterable[str], fam: str, flag: str) -> list[str]:
+def _resolve(names: Iterable[str], fam: str, setting: str) -> list[str]:
     rows = {s.short: s.name for s in family(fam)} | {s.name: s.name for s in family(fam)}
     chosen: list[str] = []
     for raw in names:
         key = raw.strip().lower()
         if key not in rows:
             valid = ", ".join(s.short for s in family(fam))
-            raise UsageError(f"unknown {flag} {raw!r}", hint=f"valid values: {valid}")
+            raise UsageError(
+                f"unknown `{setting}` {raw!r}", setting=setting, hint=f"valid values: {valid}"
+            )
         chosen.append(rows[key])
     return chosen
 
@@ -172,8 +174,8 @@ def select(
     every skill is. ``migrate`` adds the migration skill.
     """
     chosen = {CORE}
-    chosen.update(_resolve(chatbots, "chatbot", "--chatbot"))
-    chosen.update(_resolve(activities, "activity", "--user-activity"))
+    chosen.update(_resolve(chatbots, "chatbot", "chatbots"))
+    chosen.update(_resolve(activities, "activity", "activities"))
     if migrate:
         chosen.add(MIGRATION)
     if all_ or chosen == {CORE}:

@@ -212,7 +212,7 @@ def _decide(
                 entry.version,
                 modified,
                 _backup_path(folder, skill),
-                note="local edits backed up (--force)",
+                note="local edits backed up (`force`)",
             )
         return Item(
             folder,
@@ -221,7 +221,7 @@ def _decide(
             version,
             entry.version,
             modified,
-            note="edited locally: kept (use --force to back up and update)",
+            note="edited locally: kept (use `force` to back up and update)",
         )
     if not here.exists():
         return Item(folder, skill, Action.INSTALL, version)
@@ -252,7 +252,7 @@ def _decide(
             Action.CONFLICT,
             version,
             f"autoplay-sdk {label}",
-            note=f"copy from autoplay-sdk {label}: rerun with --migrate to adopt it",
+            note=f"copy from autoplay-sdk {label}: rerun with `migrate` to adopt it",
         )
     return Item(
         folder,

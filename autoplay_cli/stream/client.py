@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_IDLE_TIMEOUT = 45.0
 DEFAULT_CONNECT_TIMEOUT = 10.0
-TOKEN_SOURCES = "--token, AUTOPLAY_TOKEN / AUTOPLAY_APP_UNKEY_TOKEN, or the profile's `token`"
+TOKEN_SOURCES = "`token`, AUTOPLAY_TOKEN / AUTOPLAY_APP_UNKEY_TOKEN, or the profile's token"
 #: Consecutive failed attempts before the client says which URL it tries and what came back.
 HINT_AFTER_FAILURES = 3
 #: Bytes of a response body read at most when it is not the stream (an error page, a
@@ -90,21 +90,30 @@ class StreamConfig:
         if not self.connector_url.startswith(("http://", "https://")):
             raise ConfigError(
                 f"connector URL {self.connector_url!r} is not an http(s) URL",
-                hint="check --connector-url / AUTOPLAY_CONNECTOR_URL (e.g. http://127.0.0.1:8787)",
+                setting="connector_url",
+                hint="check `connector_url` / AUTOPLAY_CONNECTOR_URL (e.g. http://127.0.0.1:8787)",
             )
         if not self.product_id:
-            raise ConfigError("the product id is empty", hint="pass --product-id")
+            raise ConfigError(
+                "the product id is empty", setting="product_id", hint="pass `product_id`"
+            )
         header_credential(
-            self.token, what="stream key", flag="--token / AUTOPLAY_TOKEN / the profile's token"
+            self.token,
+            what="stream key",
+            name="token",
+            where=" / AUTOPLAY_TOKEN / the profile's token",
         )
-        if self.idle_timeout < 0 or self.connect_timeout <= 0:
-            raise ConfigError("timeouts must be positive", hint="check --idle-timeout")
+        if self.idle_timeout < 0:
+            raise ConfigError("`idle_timeout` must be ≥ 0 seconds", setting="idle_timeout")
+        if self.connect_timeout <= 0:
+            raise ConfigError("`connect_timeout` must be > 0 seconds", setting="connect_timeout")
         if self.max_retries is not None and self.max_retries < 0:
-            raise ConfigError("max_retries must be >= 0", hint="check --max-retries")
+            raise ConfigError("`max_retries` must be ≥ 0", setting="max_retries")
         if self.last_event_id and not header_safe(self.last_event_id):
             raise ConfigError(
                 f"the event id {self.last_event_id!r} cannot be sent in an HTTP header",
-                hint="event ids to resume from are printable ASCII (check --last-event-id)",
+                setting="last_event_id",
+                hint="event ids to resume from are printable ASCII (check `last_event_id`)",
             )
 
     @property
@@ -345,7 +354,7 @@ class StreamClient:
                         "hint",
                         f"no event stream from {cfg.shown_url} after "
                         f"{failures} attempts in a row; the last answer: {cause}. "
-                        "Check --connector-url (AUTOPLAY_CONNECTOR_URL) and that the "
+                        "Check `connector_url` (AUTOPLAY_CONNECTOR_URL) and that the "
                         "connector is running",
                     )
                 delay = self.backoff.next_delay()
@@ -522,7 +531,7 @@ class StreamClient:
         if status == 404:
             raise NotFoundError(
                 f"no stream at {url} (HTTP 404)",
-                hint="check --product-id and --connector-url (AUTOPLAY_PRODUCT_ID, "
+                hint="check `product_id` and `connector_url` (AUTOPLAY_PRODUCT_ID, "
                 "AUTOPLAY_CONNECTOR_URL)",
             )
         if status != 200:
@@ -536,7 +545,7 @@ class StreamClient:
             said = await _snippet(response, cfg.connect_timeout)
             raise _Transient(
                 f"{url} answered with {content_type or 'no content type'}, not an event "
-                f"stream{said} (is --connector-url the connector?)"
+                f"stream{said} (is `connector_url` the connector?)"
             )
 
     def _count_gap(self, gap: GapEvent) -> None:
@@ -565,8 +574,8 @@ class StreamClient:
         )
         return ServiceUnavailableError(
             f"gave up on the stream at {cfg.shown_url} {tried}: {cause}",
-            hint="check the connector is running at --connector-url (AUTOPLAY_CONNECTOR_URL), "
-            "or raise --max-retries",
+            hint="check the connector is running at `connector_url` (AUTOPLAY_CONNECTOR_URL), "
+            "or raise `max_retries`",
         )
 
 

@@ -42,16 +42,20 @@ class ForwardResult:
 
 def check_forward_url(url: str) -> httpx.URL:
     """*url* parsed, or a :class:`UsageError` saying why it cannot be posted to."""
-    hint = "e.g. --forward-to http://127.0.0.1:9000/webhook"
+    hint = "e.g. `forward_to` http://127.0.0.1:9000/webhook"
     shown = mask_url(url)
     if not url.startswith(("http://", "https://")):
-        raise UsageError(f"--forward-to {shown!r} is not an http(s) URL", hint=hint)
+        raise UsageError(
+            f"`forward_to` {shown!r} is not an http(s) URL", hint=hint, setting="forward_to"
+        )
     try:
         parsed = httpx.URL(url)
     except httpx.InvalidURL as exc:
-        raise UsageError(f"--forward-to {shown!r} is not a valid URL ({exc})", hint=hint) from None
+        raise UsageError(
+            f"`forward_to` {shown!r} is not a valid URL ({exc})", hint=hint, setting="forward_to"
+        ) from None
     if not parsed.host:
-        raise UsageError(f"--forward-to {shown!r} has no host", hint=hint)
+        raise UsageError(f"`forward_to` {shown!r} has no host", hint=hint, setting="forward_to")
     return parsed
 
 

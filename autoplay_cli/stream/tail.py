@@ -172,7 +172,7 @@ class TailSummary:
         resume = self.resume_id
         if self.unhandled:
             where = (
-                f"resume with --last-event-id {resume}"
+                f"resume with `last_event_id` {resume}"
                 if resume is not None
                 else "no event id to resume from"
             )
@@ -276,11 +276,14 @@ def open_recording(path: Path) -> RecordingWriter:
         if not parent.is_dir():
             raise RecordTargetError(
                 f"cannot record to {path}: the directory {parent} does not exist",
-                hint="create it first, or pick another --record file",
+                setting="record",
+                hint="create it first, or pick another `record` file",
             ) from None
     except OSError as exc:
         raise RecordTargetError(
-            f"cannot record to {path}: {exc.strerror}", hint="pick another --record file"
+            f"cannot record to {path}: {exc.strerror}",
+            setting="record",
+            hint="pick another `record` file",
         ) from exc
     else:
         if not (stat.S_ISREG(st.st_mode) or stat.S_ISCHR(st.st_mode)):
@@ -289,8 +292,9 @@ def open_recording(path: Path) -> RecordingWriter:
             what = "a directory" if stat.S_ISDIR(st.st_mode) else _file_kind(st.st_mode)
             raise RecordTargetError(
                 f"cannot record to {path}: it is {what}, not a regular file",
-                hint="--record appends envelopes to a file; to stream them elsewhere, "
-                "use --json and a shell redirection or pipe",
+                setting="record",
+                hint="`record` appends envelopes to a file; to stream them elsewhere, "
+                "use `autoplay tail --json` and a shell redirection or pipe",
             )
         if stat.S_ISREG(st.st_mode) and st.st_size:
             _check_is_recording(path)
@@ -313,7 +317,8 @@ def _file_kind(mode: int) -> str:
 def _check_is_recording(path: Path) -> None:
     refuse = InputError(
         f"{path} exists and is not a recording (its first line is not a tail envelope)",
-        hint="pick another --record file; --record only appends to its own recordings",
+        setting="record",
+        hint="pick another `record` file; `record` only appends to its own recordings",
     )
     try:
         with path.open("rb") as fh:
@@ -325,7 +330,8 @@ def _check_is_recording(path: Path) -> None:
     except OSError as exc:
         raise RecordTargetError(
             f"cannot read {path} before appending to it: {exc.strerror}",
-            hint="pick another --record file",
+            setting="record",
+            hint="pick another `record` file",
         ) from exc
     if not first.strip():
         return  # only blank lines: nothing to mix with
@@ -338,7 +344,8 @@ def _check_is_recording(path: Path) -> None:
     if last_byte != b"\n":
         raise InputError(
             f"{path} ends in an incomplete line (a recording cut short?)",
-            hint="remove its last line, or pick another --record file",
+            setting="record",
+            hint="remove its last line, or pick another `record` file",
         )
 
 
@@ -401,7 +408,7 @@ async def run(
                 summary.stop_reason = (
                     _max_time_reason(request)
                     if hard_stop is not None and loop.time() >= hard_stop
-                    else f"idle for --until-idle {idle:g} s"
+                    else f"idle for `until_idle` {idle:g} s"
                 )
                 break
             done = 0
@@ -457,7 +464,7 @@ async def run(
                 summary.last_id = batch[done - 1].id
             batch, done = (), 0
             if count is not None and shown >= count:
-                summary.stop_reason = f"--count {count} reached"
+                summary.stop_reason = f"`count` {count} reached"
                 break
             if len(sessions) >= SESSION_MEMORY and not summary.sessions_capped:
                 # A long run meets sessions without end: stop remembering them.
@@ -489,7 +496,7 @@ def _forget(session_id: str) -> None:
 
 
 def _max_time_reason(request: TailRequest) -> str:
-    return f"--max-time {request.max_time:g} s reached"
+    return f"`max_time` {request.max_time:g} s reached"
 
 
 def tail(

@@ -185,7 +185,7 @@ class TriggerConfig:
         for trigger_id, on in (toggles or {}).items():
             entries[trigger_id] = dataclasses.replace(self._known(entries, trigger_id), enabled=on)
         for trigger_id, param, raw in sets:
-            where = f"--set {trigger_id}.{param}"
+            where = f"`sets` {trigger_id}.{param}"
             entry = self._known(entries, trigger_id)
             if param in _TIMING_KEYS:
                 timing: dict[str, Any] = {param: _seconds_flag(raw, param, where=where)}
@@ -305,8 +305,9 @@ def parse_toggle(text: str) -> tuple[str, bool]:
     state = state.strip().lower()
     if not sep or not trigger_id.strip() or state not in ("on", "off"):
         raise UsageError(
-            f"--trigger {text!r}: expected ID=on or ID=off",
-            hint="e.g. --trigger user_page_dwell=off",
+            f"`toggles` {text!r}: expected ID=on or ID=off",
+            setting="toggles",
+            hint="e.g. `toggles` user_page_dwell=off",
         )
     return trigger_id.strip(), state == "on"
 
@@ -317,8 +318,9 @@ def parse_set(text: str) -> tuple[str, str, str]:
     trigger_id, dot, param = target.strip().rpartition(".")
     if not sep or not dot or not trigger_id or not param or not value.strip():
         raise UsageError(
-            f"--set {text!r}: expected TRIGGER.PARAM=VALUE",
-            hint="e.g. --set user_page_dwell.dwell_threshold_seconds=30",
+            f"`sets` {text!r}: expected TRIGGER.PARAM=VALUE",
+            setting="sets",
+            hint="e.g. `sets` user_page_dwell.dwell_threshold_seconds=30",
         )
     return trigger_id, param, value.strip()
 

@@ -92,11 +92,13 @@ def test_rerun_edit_kept_then_force(project: Path, capsys: pytest.CaptureFixture
     assert run(args) == 0
     out, err = capsys.readouterr()
     assert "kept-modified  .claude/skills/chatbot-ada" in out and "[SKILL.md]" in out
+    assert "(edited locally: kept (use --force to back up and update))" in out
     assert "kept locally edited skill(s): chatbot-ada" in err
     assert skill_md.read_text(encoding="utf-8") == "my version\n"
     assert run([*args, "--force"]) == 0
     out, _ = capsys.readouterr()
     assert "update         .claude/skills/chatbot-ada" in out
+    assert "(local edits backed up (--force))" in out
     assert "backup: .claude/.autoplay-skill-backups/chatbot-ada.1" in out
     backup = project / ".claude/.autoplay-skill-backups/chatbot-ada.1/SKILL.md"
     assert backup.read_text(encoding="utf-8") == "my version\n"

@@ -192,6 +192,23 @@ def test_dry_run_sends_nothing_and_masks_secrets(emulator: Any) -> None:
     assert emulator.emulator.registry.product("acme-d") is None
 
 
+def test_a_dry_run_names_the_commands_own_flags(emulator: Any) -> None:
+    # The plan's text names the library's `create_key`; the command says --create-key.
+    result = cli(
+        "onboard",
+        "--product-id",
+        "acme-d",
+        "--email",
+        EMAIL,
+        "--dry-run",
+        "--force-reregister",
+        env=unkey_env(emulator),
+    )
+    assert result.exit_code == 0, result.stderr
+    assert "none is created (pass --create-key to mint one)" in result.stdout
+    assert "`" not in result.stdout
+
+
 def test_missing_values_without_a_terminal_are_usage_errors(emulator: Any) -> None:
     result = cli("onboard", "--product-id", "acme", env=unkey_env(emulator))
     assert result.exit_code == EXIT_USAGE

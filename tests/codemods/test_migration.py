@@ -88,7 +88,8 @@ def test_a_hard_linked_file_is_refused_with_the_fix_and_stays_one_unchanged_file
     assert str(failure) == (
         f"{tmp_path / 'a.py'}: error: cannot write: {tmp_path / 'a.py'} has 2 hard links and "
         "cannot be replaced in one step for all of them; break the link (cp it to a new file, "
-        "then mv that over it) and run again, or apply the --diff output to it"
+        "then mv that over it) and run again, or apply the output of "
+        "`autoplay migrate-imports --diff` to it"
     )
     assert (tmp_path / "a.py").read_text() == (tmp_path / "b.py").read_text() == LEGACY
     assert (tmp_path / "b.py").stat().st_ino == inode and (tmp_path / "a.py").stat().st_nlink == 2

@@ -21,18 +21,22 @@ def test_exposed_hosts(host: str) -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"rate": float("nan")}, "--rate must be a finite number"),
-        ({"rate": float("inf")}, "--rate must be a finite number"),
-        ({"latency_ms": float("nan")}, "--latency-ms must be a finite number"),
-        ({"heartbeat_s": float("inf")}, "--heartbeat must be a finite number"),
-        ({"webhook_secret": "x" * 15}, "--webhook-secret must be at least 16 characters"),
-        ({"token": ""}, "--token must not be empty"),
-        ({"ring_size": 0}, "--ring-size must be ≥ 1"),
+        ({"rate": float("nan")}, "`rate` must be a finite number"),
+        ({"rate": float("inf")}, "`rate` must be a finite number"),
+        ({"latency_ms": float("nan")}, "`latency_ms` must be a finite number"),
+        ({"heartbeat_s": float("inf")}, "`heartbeat_s` must be a finite number"),
+        ({"keepalive_s": 0.0}, "`keepalive_s` must be > 0 seconds"),
+        ({"webhook_secret": "x" * 15}, "`webhook_secret` must be at least 16 characters"),
+        ({"token": ""}, "`token` must not be empty"),
+        ({"ring_size": 0}, "`ring_size` must be ≥ 1"),
     ],
 )
 def test_bad_values_are_usage_errors(changes: dict[str, object], message: str) -> None:
-    with pytest.raises(UsageError, match=message):
+    # The library names the field it was given; `autoplay emulate` names its flag.
+    with pytest.raises(UsageError, match=message) as caught:
         EmulatorOptions().with_(**changes)
+    assert caught.value.setting == next(iter(changes))
+    assert "--" not in caught.value.message
 
 
 def test_defaults_are_valid_and_secrets_differ_per_instance() -> None:

@@ -116,7 +116,7 @@ def test_a_closed_port(closed_url: str) -> None:
         "redis": SKIP,
     }
     assert "connection refused or failed" in report.checks[1].detail
-    assert "--connector-url" in (report.checks[1].fix or "")
+    assert "`connector_url`" in (report.checks[1].fix or "")
     assert "cannot reach Unkey" in report.checks[3].detail
 
 
@@ -132,7 +132,7 @@ def test_missing_settings_say_how_to_set_them() -> None:
     config_check = report.checks[0]
     assert config_check.status == FAIL
     assert config_check.detail.startswith("missing product_id, token")
-    assert "--product-id" in (config_check.fix or "")
+    assert "`product_id`" in (config_check.fix or "")
     assert statuses(report)["connector"] == SKIP and statuses(report)["stream"] == SKIP
 
 
@@ -214,9 +214,9 @@ def test_a_key_that_cannot_go_in_a_header_fails_cleanly_unechoed(
     assert "unkey" in failed and "non-ASCII" in failed["unkey"].detail
     if key == "token":
         assert "config" in failed and statuses(report)["stream"] == SKIP
-        assert "--token" in (failed["config"].fix or "")
+        assert "`token`" in (failed["config"].fix or "")
     else:
-        assert "--unkey-root-key" in (failed["unkey"].fix or "")
+        assert "`unkey_root_key`" in (failed["unkey"].fix or "")
 
 
 def test_a_trailing_slash_in_the_connector_url_is_normalised(emulator: Any) -> None:
@@ -230,5 +230,5 @@ def test_an_unreachable_stream_names_doctors_own_options(make_emulator: Any) -> 
     h = make_emulator(max_events=0, heartbeat_s=600)
     report = run_checks(flags_for(h), stream_timeout=0.5)
     stream = report.checks[2]
-    assert stream.status == FAIL and "--max-retries" not in (stream.fix or "")
-    assert "--timeout" in (stream.fix or "")
+    assert stream.status == FAIL and "max_retries" not in (stream.fix or "")
+    assert "`timeout`" in (stream.fix or "")

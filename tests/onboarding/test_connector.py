@@ -114,7 +114,7 @@ def test_malformed_success_bodies_are_one_clear_error(body: bytes, needle: str) 
         register()
     err = info.value
     assert err.exit_code == EXIT_FAILURE
-    assert needle in err.message and "--force-reregister" in (err.hint or "")
+    assert needle in err.message and "`force_reregister`" in (err.hint or "")
     assert "secretsecret" not in err.one_line() and "12345678901234567" not in err.one_line()
 
 
@@ -154,7 +154,7 @@ def test_409_points_at_force_reregister() -> None:
     with pytest.raises(ConflictError) as info:
         register()
     assert "already registered" in info.value.message and "says: exists" in info.value.message
-    assert "--force-reregister" in (info.value.hint or "")
+    assert "`force_reregister`" in (info.value.hint or "")
 
 
 def test_connector_message_forms() -> None:

@@ -63,12 +63,12 @@ def test_prepare_generates_a_fresh_webhook_secret_unless_given() -> None:
         ({"contact_email": "nope"}, UsageError, "email"),
         ({"connector_url": "ftp://x"}, UsageError, "connector URL"),
         ({"integration_type": "fax"}, UsageError, "integration type"),
-        ({"integration_type": "push"}, UsageError, "--forward-url"),
+        ({"integration_type": "push"}, UsageError, "`forward_url`"),
         ({"forward_url": "https://h.io/in"}, UsageError, "do not apply"),
         ({"webhook_secret": "weak"}, UsageError, "webhook secret"),
         ({"key_prefix": "bad-prefix"}, UsageError, "prefix"),
         ({"timeout": 0}, UsageError, "timeout"),
-        ({"create_key": True, "unkey_root_key": None}, ConfigError, "--create-key"),
+        ({"create_key": True, "unkey_root_key": None}, ConfigError, "`create_key`"),
         ({"save_profile": "bad name"}, UsageError, "profile"),
         ({"admin_key": "admin-key\n0123456789"}, UsageError, "admin key"),
         ({"admin_key": "admin-kéy-0123456789"}, UsageError, "admin key"),
@@ -124,7 +124,7 @@ def test_a_key_from_the_connector_means_unkey_is_never_called(mocked: Any) -> No
         "connector",
     )
     assert result.error is None and unkey.call_count == 0
-    assert any("--create-key was not needed" in n for n in result.notes)
+    assert any("`create_key` was not needed" in n for n in result.notes)
     assert result.stream_url == f"{BASE}/stream/acme"
     assert result.webhook_url == f"{BASE}/webhook/acme"
 
@@ -145,7 +145,7 @@ def test_reregistering_never_mints_a_key_unless_asked(mocked: Any) -> None:
     result = onboard(prepare(options(force_reregister=True)))
     assert json.loads(products.calls.last.request.content)["force_reregister"] is True
     assert result.stream_key is None and result.error is None and unkey.call_count == 0
-    assert any("--create-key" in n for n in result.notes)
+    assert any("`create_key`" in n for n in result.notes)
     result = onboard(prepare(options(force_reregister=True, create_key=True)))
     assert result.stream_key == UNKEY_KEY and unkey.call_count == 1
 
@@ -196,7 +196,7 @@ def test_an_existing_profile_is_refused_before_registering_unless_forced(mocked:
     assert route.call_count == 0
     result = onboard(prepare(options(save_profile="acme", force=True, unkey_root_key=None)))
     assert result.profile == "acme" and result.stream_key is None
-    assert result.error is not None and "--force" in (result.error.hint or "")
+    assert result.error is not None and "`force`" in (result.error.hint or "")
     # the previous product's key is gone, not paired with the new product
     assert config.load_profiles(config.config_path())["acme"] == {
         "connector_url": BASE,
@@ -225,7 +225,7 @@ def test_no_unkey_credentials_after_201_keeps_what_was_obtained(
     result = onboard(prepare(options(unkey_root_key=None, unkey_api_id=None, env_file=target)))
     assert isinstance(result.error, ConfigError)
     assert "is registered" in result.error.message
-    assert "--force-reregister --create-key --force" in (result.error.hint or "")
+    assert "`force_reregister` `create_key` `force`" in (result.error.hint or "")
     text = target.read_text()
     assert result.webhook_secret in text and "# AUTOPLAY_TOKEN is not set" in text
 
@@ -314,15 +314,15 @@ def test_resolve_options_reads_connection_settings_but_never_the_products_own_va
     asked: list[str] = []
 
     def ask(required: RequiredInput) -> str:
-        asked.append(required.flag)
+        asked.append(required.field)
         return {"product_id": "acme", "contact_email": "ops@acme.io"}[required.field]
 
     got = resolve_options({"admin_key": None, "timeout": 3.0}, ask=ask)
-    assert asked == ["--product-id", "--email"]
+    assert asked == ["product_id", "contact_email"]
     assert (got.connector_url, got.unkey_root_key, got.product_id) == (BASE, ROOT_KEY, "acme")
     assert got.timeout == 3.0 and got.admin_key is None
     monkeypatch.delenv("AUTOPLAY_CONNECTOR_URL")
-    with pytest.raises(UsageError, match="missing --connector-url"):
+    with pytest.raises(UsageError, match="missing `connector_url`"):
         resolve_options({"product_id": "acme", "contact_email": "ops@acme.io"})
 
 

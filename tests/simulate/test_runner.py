@@ -54,5 +54,6 @@ def test_keep_steps_false_keeps_the_summary() -> None:
 
 
 def test_negative_cooldown_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="--cooldown must be ≥ 0"):
+    with pytest.raises(UsageError, match="`cooldown_period_s` must be ≥ 0") as caught:
         resolve_config(RunOptions(cooldown_period_s=-1), None)
+    assert caught.value.setting == "cooldown_period_s"

@@ -59,9 +59,9 @@ def test_all_wins_over_a_selection() -> None:
 @pytest.mark.parametrize(
     ("chatbots", "activities", "flag", "listed"),
     [
-        (["zendesk"], [], "--chatbot", "intercom"),
-        ([], ["mixpanel"], "--user-activity", "posthog"),
-        (["posthog"], [], "--chatbot", "tidio"),
+        (["zendesk"], [], "`chatbots`", "intercom"),
+        ([], ["mixpanel"], "`activities`", "posthog"),
+        (["posthog"], [], "`chatbots`", "tidio"),
     ],
 )
 def test_unknown_names_are_usage_errors_listing_the_valid_ones(

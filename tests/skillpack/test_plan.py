@@ -273,7 +273,7 @@ def test_migrate_adopts_unmodified_legacy_copies(project: Path, bundle: Bundle) 
     assert how == "detected" and [t.folder for t in targets] == [cursor]
     without = make_plan(targets, (CORE,), bundle, legacy=table)
     assert actions(without) == {CORE: "conflict"}
-    assert "--migrate" in without.items[0].note
+    assert "`migrate`" in without.items[0].note
     the_plan = make_plan(
         targets, (CORE, "autoplay-migrate-imports"), bundle, migrate=True, legacy=table
     )

@@ -133,7 +133,7 @@ async def test_an_unknown_product_is_final(make_emulator: Any) -> None:
     with pytest.raises(NotFoundError) as info:
         await collect(client, 1, timeout=10)
     assert "/stream/no-such-product" in info.value.one_line()
-    assert "--product-id" in info.value.one_line()
+    assert "`product_id`" in info.value.one_line()
 
 
 def closed_port() -> int:
@@ -444,7 +444,7 @@ async def test_after_a_few_failures_the_url_and_the_answer_are_named(peer: str) 
     hints = [n.message for n in notices if n.kind == "hint"]
     assert len(hints) == 1, notices  # once, after the third failure in a row
     assert hints[0].startswith(f"no event stream from {base}/stream/p after 3 attempts")
-    assert said in hints[0] and "--connector-url" in hints[0]
+    assert said in hints[0] and "`connector_url`" in hints[0]
     assert [n.kind for n in notices].index("hint") == 2
 
 

@@ -124,7 +124,7 @@ async def test_count_stops_after_n_shown_events_even_inside_a_batch(batch: int) 
     req = TailRequest(filter=PayloadFilter(sessions=frozenset({"s1"})), count=3)
     result = await run(endless(batch=batch), req, sink, TailSummary())
     assert [e.id for e in sink.events] == ["1", "4", "7"]
-    assert result.stop_reason == "--count 3 reached"
+    assert result.stop_reason == "`count` 3 reached"
     assert sum(result.received.values()) == 7 and result.sessions == {"s1"}
     assert sink.flushes >= 1
 
@@ -143,7 +143,7 @@ async def test_max_time_stops_a_busy_stream() -> None:
     result = await asyncio.wait_for(
         run(endless(gap=0.01), TailRequest(max_time=0.2), sink, TailSummary()), 10
     )
-    assert result.stop_reason == "--max-time 0.2 s reached" and sink.events
+    assert result.stop_reason == "`max_time` 0.2 s reached" and sink.events
     assert loop.time() - started < 5
 
 
@@ -151,7 +151,7 @@ async def test_max_time_stops_a_silent_stream() -> None:
     result = await asyncio.wait_for(
         run(endless(stop_after=0), TailRequest(max_time=0.2), Sink(), TailSummary()), 10
     )
-    assert result.stop_reason == "--max-time 0.2 s reached"
+    assert result.stop_reason == "`max_time` 0.2 s reached"
 
 
 async def test_until_idle_fires_when_no_event_matches_the_filters() -> None:
@@ -159,7 +159,7 @@ async def test_until_idle_fires_when_no_event_matches_the_filters() -> None:
     sink = Sink()
     req = TailRequest(filter=PayloadFilter(sessions=frozenset({"nobody"})), until_idle=0.2)
     result = await asyncio.wait_for(run(endless(gap=0.01), req, sink, TailSummary()), 10)
-    assert result.stop_reason == "idle for --until-idle 0.2 s"
+    assert result.stop_reason == "idle for `until_idle` 0.2 s"
     assert not sink.events and sum(result.received.values()) > 5
     assert result.unhandled == 0
 
@@ -374,7 +374,7 @@ async def test_until_idle_never_cuts_a_read_short_however_slow_forwarding_is(
         )
     finally:
         await forwarder.aclose()
-    assert result.stop_reason == "idle for --until-idle 0.05 s"
+    assert result.stop_reason == "idle for `until_idle` 0.05 s"
     assert len(sink.events) == 30 and len(slow_receiver.bodies) == 30
     assert len(list(iter_recording(rec))) == 30
     assert result.forward_ok == 30 and result.unhandled == 0
@@ -405,7 +405,7 @@ async def test_max_time_while_forwarding_accounts_for_every_event(
     finally:
         await forwarder.aclose()
     handled = len(sink.events)
-    assert result.stop_reason == "--max-time 1 s reached"
+    assert result.stop_reason == "`max_time` 1 s reached"
     assert 0 < handled < 1000 and result.handled == handled
     assert len(slow_receiver.bodies) == handled == result.forward_ok
     assert [e.id for e in iter_recording(rec)] == [str(i) for i in range(1, handled + 1)]
@@ -413,7 +413,7 @@ async def test_max_time_while_forwarding_accounts_for_every_event(
     assert result.last_id == str(handled)
     assert (
         f"{1000 - handled} received events not handled "
-        f"(resume with --last-event-id {handled})" in result.describe()
+        f"(resume with `last_event_id` {handled})" in result.describe()
     )
 
 
@@ -422,7 +422,7 @@ async def test_count_reached_inside_a_read_names_the_events_left() -> None:
     result = await run(one_read(10), TailRequest(count=4), sink, TailSummary())
     assert [e.id for e in sink.events] == ["1", "2", "3", "4"]
     assert result.unhandled == 6 and result.last_id == "4"
-    assert "6 received events not handled (resume with --last-event-id 4)" in result.describe()
+    assert "6 received events not handled (resume with `last_event_id` 4)" in result.describe()
 
 
 def test_summary_speaks_in_singular_for_one() -> None:
