@@ -111,9 +111,13 @@ class Document:
 
 
 def read_document(
-    path: str | Path, *, what: str, error_class: type[InputError] = InputError
+    path: str | Path,
+    *,
+    what: str,
+    error_class: type[InputError] = InputError,
+    toml: bool | None = None,
 ) -> Document:
-    """Read and decode a TOML (``.toml``) or JSON (anything else) file."""
+    """Read and decode a TOML (``.toml``, or *toml* when given) or JSON (anything else) file."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -121,9 +125,9 @@ def read_document(
         raise error_class(f"{what} {p} does not exist", hint="check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error_class(f"cannot read {what} {p}: {exc}") from exc
-    return decode_text(
-        text, source=str(p), toml=p.suffix.lower() == ".toml", error_class=error_class
-    )
+    if toml is None:
+        toml = p.suffix.lower() == ".toml"
+    return decode_text(text, source=str(p), toml=toml, error_class=error_class)
 
 
 def decode_text(
@@ -371,6 +375,8 @@ def _type_at(type_: Any, path: KeyPath, value: Any = None) -> Any:
     node = value
     for seg in path:
         info = _tagged(_unwrap(info), node)
+        while isinstance(info, msgspec.inspect.Metadata):  # a constrained list or dict
+            info = info.type
         node = _child(node, seg)
         if isinstance(info, msgspec.inspect.StructType) and isinstance(seg, str):
             info = next((f.type for f in info.fields if f.encode_name == seg), None)

@@ -303,7 +303,7 @@ def load_emulator_scenario(path: Path) -> Scenario:
 
     doc = read_file(path)
     scenario = Scenario(str(path), [], name=path.stem, start=DEFAULT_START)
-    for item in build(doc, path=path, product_id="demo", seed=0, start=DEFAULT_START):
+    for item in build(doc, product_id="demo", seed=0, start=DEFAULT_START):
         payload = parse_payload(item)
         if payload.type == "actions":
             scenario.events.append(
