@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from autoplay_cli.emulator import fake_unkey
-from autoplay_cli.emulator.ingest import IngestError
+from autoplay_cli.emulator.ingest import IngestError, read_body
 from autoplay_cli.emulator.registry import Product, validate_registration
 from autoplay_cli.emulator.state import Emulator
 from autoplay_cli.emulator.web import (
@@ -166,10 +166,9 @@ async def webhook(request: Request) -> Response:
             f"the body is over {MAX_BODY_BYTES} bytes; send fewer events per request",
         )
     try:
-        batches = emulator.ingest.batches(product_id, json.loads(raw), opts.clock())
-    except (ValueError, RecursionError) as exc:  # bad JSON, or an IngestError saying why
-        message = str(exc) if isinstance(exc, IngestError) else "the body is not valid JSON"
-        return error(400, "invalid_body", message)
+        batches = emulator.ingest.batches(product_id, read_body(raw), opts.clock())
+    except IngestError as exc:  # bad JSON, or a body of no accepted shape: says why
+        return error(400, "invalid_body", exc.message)
     ids = emulator.stream(product_id).inject(batches)
     return JSONResponse(
         {
