@@ -99,15 +99,30 @@ class Document:
         """*value* (found at *path* in this document) converted into *type_*, strictly."""
         try:
             return msgspec.convert(value, type_, strict=True)
-        except msgspec.ValidationError as exc:
-            sub, message, hint = explain(str(exc), type_, value)
+        except (msgspec.ValidationError, RecursionError):
+            why = problem(value, type_)
+            assert why is not None
+            sub, message, hint = why
             raise self.error(path + sub, message, hint) from None
-        except RecursionError:
-            raise self.error(path, "nested too deeply to read") from None
 
     def load(self, type_: type[T]) -> T:
         """The whole document converted into *type_*."""
         return self.convert(self.data, type_)
+
+
+def problem(value: Any, type_: Any) -> tuple[KeyPath, str, str | None] | None:
+    """Why *value* is not a *type_*: (key path inside it, message, hint); None when it is one.
+
+    For documents that report every problem rather than stop at the first: convert
+    field by field and collect what this returns.
+    """
+    try:
+        msgspec.convert(value, type_, strict=True)
+    except msgspec.ValidationError as exc:
+        return explain(str(exc), type_, value)
+    except RecursionError:
+        return (), "nested too deeply to read", None
+    return None
 
 
 def read_document(

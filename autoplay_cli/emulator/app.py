@@ -9,7 +9,6 @@ function that finds the :class:`Emulator` as ``request.app.state.emulator``.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -33,6 +32,7 @@ from autoplay_cli.emulator.web import (
     read_capped,
     same,
 )
+from autoplay_cli.errors import InputError
 
 __all__ = ["MAX_BODY_BYTES", "Emulator", "build_app"]
 
@@ -89,16 +89,16 @@ async def products(request: Request) -> Response:
     if raw is None:
         return error(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        return error(400, "invalid_json", "the request body is not valid JSON")
+        body = read_body(raw, error_class=InputError)
+    except InputError as exc:
+        return error(400, "invalid_json", exc.message)
     problems = validate_registration(body)
     if problems:
         first = problems[0]
         return error(
             422 if isinstance(body, dict) else 400,
             "validation_error",
-            f"{first['field']} {first['message']}",
+            f"{first['field']}: {first['message']}",
             details=problems,
         )
     product_id = body["product_id"]

@@ -15,7 +15,7 @@ from msgspec import Meta
 
 from autoplay_cli.documents import Document, KeyPath, decode_text, describe
 from autoplay_cli.emulator.traffic import canonicalize
-from autoplay_cli.errors import IngestError
+from autoplay_cli.errors import IngestError, InputError
 
 __all__ = ["Ingest", "IngestError", "read_body"]
 
@@ -63,13 +63,13 @@ _NO_PROPERTIES = _Properties()
 _OptPerson: Any = _Person | None
 
 
-def read_body(raw: bytes) -> Any:
-    """The decoded JSON of a webhook body (an :class:`IngestError` when it is not JSON)."""
+def read_body(raw: bytes, *, error_class: type[InputError] = IngestError) -> Any:
+    """The decoded JSON of a request body (an *error_class* error when it is not JSON)."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise IngestError("the body is not UTF-8 JSON") from None
-    return decode_text(text, source="body", toml=False, error_class=IngestError).data
+        raise error_class("the body is not UTF-8 JSON") from None
+    return decode_text(text, source="body", toml=False, error_class=error_class).data
 
 
 def _events(body: Any, now: float) -> list[tuple[_Event, _Person, float]]:
