@@ -244,6 +244,8 @@ def explain(message: str, type_: Any, value: Any) -> tuple[KeyPath, str, str | N
     assert match is not None  # the pattern matches any text
     reason = match.group("reason")
     path, complete = _parse_path(match.group("path") or "", value)
+    if not complete:
+        path, complete = _find_hidden_keys(message, type_, value)
     unknown = _UNKNOWN_FIELD.match(reason)
     if unknown and complete:
         allowed = _field_names(_type_at(type_, path, value))
@@ -297,6 +299,58 @@ def _parse_path(text: str, value: Any) -> tuple[KeyPath, bool]:
         path.append(seg)
         node = _child(node, seg)
     return tuple(path), True
+
+
+def _find_hidden_keys(message: str, type_: Any, value: Any) -> tuple[KeyPath, bool]:
+    """The key path of *message* with the mapping keys msgspec hid (``[...]``) found again.
+
+    msgspec stops at the first bad entry of a mapping of several: each entry is tried
+    alone, in order, and the first that gives the same message is the one. Only on the
+    error path, so the cost (one conversion per entry) does not matter.
+    """
+    match = _AT.match(message)
+    assert match is not None  # the pattern matches any text
+    text = match.group("path") or ""
+    path: list[str | int] = []
+    node = value
+    for key, index in _SEGMENT.findall(text):
+        seg: str | int
+        if index == "...":
+            if not isinstance(node, Mapping):
+                return tuple(path), False
+            found = None
+            for k in node:
+                trial = _replaced(value, tuple(path), {k: node[k]})
+                try:
+                    msgspec.convert(trial, type_, strict=True)
+                except msgspec.ValidationError as exc:
+                    if str(exc) == message:
+                        found = k
+                        break
+                except RecursionError:
+                    return tuple(path), False
+            if found is None:
+                return tuple(path), False
+            seg = found
+        else:
+            seg = key or int(index)
+        path.append(seg)
+        node = _child(node, seg)
+    return tuple(path), True
+
+
+def _replaced(value: Any, path: KeyPath, new: Any) -> Any:
+    """A copy of *value* with the node at *path* replaced by *new* (copies along the path)."""
+    if not path:
+        return new
+    seg, rest = path[0], path[1:]
+    if isinstance(value, list):
+        copy_list = list(value)
+        copy_list[int(seg)] = _replaced(value[int(seg)], rest, new)
+        return copy_list
+    copy = dict(value)
+    copy[seg] = _replaced(value[seg], rest, new)
+    return copy
 
 
 def _child(node: Any, seg: str | int) -> Any:
