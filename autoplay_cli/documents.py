@@ -392,7 +392,7 @@ def _expectation(info: Any, wanted: str) -> str:
     """What the declared type wants: its description, else its kind and bounds."""
     choices = _choices(info)
     if choices is not None:
-        return "one of " + ", ".join(choices)
+        return choices[0] if len(choices) == 1 else "one of " + ", ".join(choices)
     null = isinstance(info, msgspec.inspect.UnionType) and any(
         isinstance(t, msgspec.inspect.NoneType) for t in info.types
     )
