@@ -173,6 +173,17 @@ def decode_text(
     return Document(data, source=source, text=text, error_class=error_class)
 
 
+def decode_body(
+    raw: bytes, *, source: str = "body", error_class: type[InputError] = InputError
+) -> Any:
+    """The decoded JSON of a request body; an *error_class* error naming line and column."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error_class(f"the {source} is not UTF-8 JSON") from None
+    return decode_text(text, source=source, toml=False, error_class=error_class).data
+
+
 def decode_line(
     line: str,
     *,

@@ -18,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from autoplay_cli.documents import decode_body
 from autoplay_cli.emulator import fake_unkey
-from autoplay_cli.emulator.ingest import IngestError, read_body
+from autoplay_cli.emulator.ingest import IngestError
 from autoplay_cli.emulator.registry import Product, validate_registration
 from autoplay_cli.emulator.state import Emulator
 from autoplay_cli.emulator.web import (
@@ -89,7 +90,7 @@ async def products(request: Request) -> Response:
     if raw is None:
         return error(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes")
     try:
-        body = read_body(raw, error_class=InputError)
+        body = decode_body(raw)
     except InputError as exc:
         return error(400, "invalid_json", exc.message)
     problems = validate_registration(body)
@@ -166,7 +167,9 @@ async def webhook(request: Request) -> Response:
             f"the body is over {MAX_BODY_BYTES} bytes; send fewer events per request",
         )
     try:
-        batches = emulator.ingest.batches(product_id, read_body(raw), opts.clock())
+        batches = emulator.ingest.batches(
+            product_id, decode_body(raw, error_class=IngestError), opts.clock()
+        )
     except IngestError as exc:  # bad JSON, or a body of no accepted shape: says why
         return error(400, "invalid_body", exc.message)
     ids = emulator.stream(product_id).inject(batches)

@@ -13,11 +13,11 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-from autoplay_cli.documents import Document, KeyPath, decode_text, describe
+from autoplay_cli.documents import Document, KeyPath, describe
 from autoplay_cli.emulator.traffic import canonicalize
-from autoplay_cli.errors import IngestError, InputError
+from autoplay_cli.errors import IngestError
 
-__all__ = ["Ingest", "IngestError", "read_body"]
+__all__ = ["Ingest", "IngestError"]
 
 # What an autocapture's `$event_type` or an event name becomes as an action type.
 _VERBS = {"pageview": "Opened", "click": "Clicked", "submit": "Submitted", "change": "Changed"}
@@ -61,15 +61,6 @@ class _Event(msgspec.Struct):
 _NO_PROPERTIES = _Properties()
 # A union as a value: msgspec takes it, type checkers want no type[T] of it.
 _OptPerson: Any = _Person | None
-
-
-def read_body(raw: bytes, *, error_class: type[InputError] = IngestError) -> Any:
-    """The decoded JSON of a request body (an *error_class* error when it is not JSON)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise error_class("the body is not UTF-8 JSON") from None
-    return decode_text(text, source="body", toml=False, error_class=error_class).data
 
 
 def _events(body: Any, now: float) -> list[tuple[_Event, _Person, float]]:

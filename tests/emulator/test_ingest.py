@@ -169,8 +169,11 @@ def test_numeric_ids_become_strings_and_unknown_properties_are_ignored() -> None
 
 
 def test_a_body_that_is_not_json_names_the_place() -> None:
-    from autoplay_cli.emulator.ingest import read_body
+    from functools import partial
 
+    from autoplay_cli.documents import decode_body
+
+    read_body = partial(decode_body, error_class=IngestError)
     assert read_body(b'{"event": "x"}') == {"event": "x"}
     with pytest.raises(IngestError, match=r"^body:1:2: not valid JSON \(Expecting property"):
         read_body(b"{not json")
