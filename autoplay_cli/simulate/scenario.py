@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -74,7 +74,10 @@ class _Chat(_Event):
     """A chat-side step; its own fields (present ones only) become the event's args."""
 
     session: SessionId
-    KIND: ClassVar[str] = ""
+
+    @property
+    def kind(self) -> str:
+        return str(self.__struct_config__.tag)
 
     def args(self) -> dict[str, Any]:
         return {
@@ -85,40 +88,34 @@ class _Chat(_Event):
 
 
 class _OpenChat(_Chat, tag="open_chat"):
-    KIND = "open_chat"
+    """The user opens the chat."""
 
 
 class _Message(_Chat, tag="message"):
-    KIND = "message"
     text: Text | UnsetType = UNSET
 
 
 class _OptionClick(_Chat, tag="option_click"):
-    KIND = "option_click"
     chip: Text | UnsetType = UNSET
 
 
 class _Reaction(_Chat, tag="reaction"):
-    KIND = "reaction"
     emoji: Text | UnsetType = UNSET
 
 
 class _TourStart(_Chat, tag="tour_start"):
-    KIND = "tour_start"
     tour: Text | UnsetType = UNSET
 
 
 class _TourStep(_Chat, tag="tour_step"):
-    KIND = "tour_step"
     step: Any = UNSET  # shown as given; the engine only counts steps
 
 
 class _TourEnd(_Chat, tag="tour_end"):
-    KIND = "tour_end"
+    """The running tour ends."""
 
 
 class _Link(_Chat, tag="link"):
-    KIND = "link"
     conversation: Annotated[str, Meta(pattern=r"\S", description="the conversation id")]
     link: Literal["new", "reply", "reply_existing"] | UnsetType = UNSET
 
@@ -130,7 +127,7 @@ class _Link(_Chat, tag="link"):
 
 
 class _Tick(_Chat, tag="tick"):
-    KIND = "tick"
+    """An explicit tick of the session's timers."""
 
 
 class _Actions(_Event, tag="actions"):
@@ -383,7 +380,7 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
             )
         else:
             scenario.events.append(
-                SimEvent(t, step.session, step.KIND, where, args=step.args(), note=step.note)
+                SimEvent(t, step.session, step.kind, where, args=step.args(), note=step.note)
             )
     if scenario.start is None:
         # Scripted steps count from their base; a bare recording starts at its first event.
