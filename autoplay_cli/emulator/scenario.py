@@ -65,7 +65,7 @@ class _Action(msgspec.Struct):
     """The keys the emulator reads from an action; any others are passed on as they are."""
 
     type: Annotated[str, Meta(min_length=1, description="a non-empty string")]
-    raw_url: str
+    raw_url: Annotated[str, Meta(description="the page's URL")]
     title: str = ""
     description: _OptStr = None
     canonical_url: _OptStr = None
