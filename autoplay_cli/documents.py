@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import msgspec
 import msgspec.inspect
@@ -32,6 +32,7 @@ _EXPECTED = re.compile(r"^Expected `(?P<type>[^`]+)`(?P<rest>.*)$", re.S)
 _UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`$")
 _MISSING_FIELD = re.compile(r"^Object missing required field `(?P<name>[^`]+)`$")
 _INVALID_VALUE = re.compile(r"^Invalid enum value ")
+_INVALID_TAG = re.compile(r"^Invalid value (?P<value>.*)$", re.S)
 _TYPE_WORDS = {
     "object": "a table/object",
     "array": "a list",
@@ -60,9 +61,9 @@ def describe(value: Any) -> str:
         # One line stays one line: a long value is cut, not printed whole.
         return shown if len(shown) <= 60 else f"{shown[:56]}...{shown[-1]}"
     if isinstance(value, Mapping):
-        return "a table"
+        return "a table" if value else "an empty table"
     if isinstance(value, list | tuple):
-        return "a list"
+        return "a list" if value else "an empty list"
     return type(value).__name__
 
 
@@ -98,21 +99,40 @@ class Document:
         """*value* (found at *path* in this document) converted into *type_*, strictly."""
         try:
             return msgspec.convert(value, type_, strict=True)
-        except msgspec.ValidationError as exc:
-            sub, message, hint = explain(str(exc), type_, value)
+        except (msgspec.ValidationError, RecursionError):
+            why = problem(value, type_)
+            assert why is not None
+            sub, message, hint = why
             raise self.error(path + sub, message, hint) from None
-        except RecursionError:
-            raise self.error(path, "nested too deeply to read") from None
 
     def load(self, type_: type[T]) -> T:
         """The whole document converted into *type_*."""
         return self.convert(self.data, type_)
 
 
+def problem(value: Any, type_: Any) -> tuple[KeyPath, str, str | None] | None:
+    """Why *value* is not a *type_*: (key path inside it, message, hint); None when it is one.
+
+    For documents that report every problem rather than stop at the first: convert
+    field by field and collect what this returns.
+    """
+    try:
+        msgspec.convert(value, type_, strict=True)
+    except msgspec.ValidationError as exc:
+        return explain(str(exc), type_, value)
+    except RecursionError:
+        return (), "nested too deeply to read", None
+    return None
+
+
 def read_document(
-    path: str | Path, *, what: str, error_class: type[InputError] = InputError
+    path: str | Path,
+    *,
+    what: str,
+    error_class: type[InputError] = InputError,
+    toml: bool | None = None,
 ) -> Document:
-    """Read and decode a TOML (``.toml``) or JSON (anything else) file."""
+    """Read and decode a TOML (``.toml``, or *toml* when given) or JSON (anything else) file."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -120,9 +140,9 @@ def read_document(
         raise error_class(f"{what} {p} does not exist", hint="check the path") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise error_class(f"cannot read {what} {p}: {exc}") from exc
-    return decode_text(
-        text, source=str(p), toml=p.suffix.lower() == ".toml", error_class=error_class
-    )
+    if toml is None:
+        toml = p.suffix.lower() == ".toml"
+    return decode_text(text, source=str(p), toml=toml, error_class=error_class)
 
 
 def decode_text(
@@ -151,6 +171,57 @@ def decode_text(
     except RecursionError:
         raise error_class(f"{source}: nested too deeply to read") from None
     return Document(data, source=source, text=text, error_class=error_class)
+
+
+def decode_body(
+    raw: bytes, *, source: str = "body", error_class: type[InputError] = InputError
+) -> Any:
+    """The decoded JSON of a request body; an *error_class* error naming line and column."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise error_class(f"the {source} is not UTF-8 JSON") from None
+    return decode_text(text, source=source, toml=False, error_class=error_class).data
+
+
+def decode_line(
+    line: str,
+    *,
+    source: str,
+    number: int,
+    hint: str = "one JSON object per line; comments start with #",
+    error_class: type[InputError] = InputError,
+) -> Document:
+    """Decode one JSON line of an NDJSON file; the document's place is ``source:number``."""
+    where = f"{source}:{number}"
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise error_class(f"{where}:{exc.colno}: not valid JSON ({exc.msg})", hint=hint) from None
+    except RecursionError:
+        raise error_class(f"{where}: nested too deeply to read") from None
+    return Document(data, source=where, error_class=error_class)
+
+
+class FastDecoder(Generic[T]):
+    """JSON text straight into *type_* in one msgspec call, or ``None``.
+
+    ``None`` means "not this type as written" (a syntax error, another shape, a mistake,
+    NaN, a lone surrogate, deep nesting): the caller then decodes the text the slow way,
+    which reads what it can and names any mistake with its key path.
+    """
+
+    __slots__ = ("_decode",)
+
+    def __init__(self, type_: Any) -> None:
+        # Any: a union of Structs is a fine msgspec type but no type[T] to a type checker.
+        self._decode: Any = msgspec.json.Decoder(type_).decode
+
+    def __call__(self, text: str | bytes) -> T | None:
+        try:
+            return self._decode(text)
+        except (msgspec.DecodeError, RecursionError):
+            return None
 
 
 def load_document(
@@ -184,17 +255,28 @@ def explain(message: str, type_: Any, value: Any) -> tuple[KeyPath, str, str | N
     assert match is not None  # the pattern matches any text
     reason = match.group("reason")
     path, complete = _parse_path(match.group("path") or "", value)
+    if not complete:
+        path, complete = _find_hidden_keys(message, type_, value)
     unknown = _UNKNOWN_FIELD.match(reason)
     if unknown and complete:
-        allowed = _field_names(_type_at(type_, path))
+        allowed = _field_names(_type_at(type_, path, value))
         hint = f"allowed here: {', '.join(sorted(allowed))}" if allowed else None
         return (*path, unknown.group("name")), "unknown key", hint
     missing = _MISSING_FIELD.match(reason)
     if missing:
-        return path, f"missing {missing.group('name')!r}", None
+        name = missing.group("name")
+        field = _field_type(_type_at(type_, path, value) if complete else None, name)
+        description = _description(field)
+        said = f" ({description})" if description else ""
+        return path, f"missing {name!r}{said}", None
+    tag = _INVALID_TAG.match(reason)
+    if tag and complete and path:
+        tags = _tags(_type_at(type_, path[:-1], value), path[-1])
+        if tags:
+            return path, f"expected one of {', '.join(tags)}, got {tag.group('value')}", None
     expected = _EXPECTED.match(reason)
     if expected or _INVALID_VALUE.match(reason):
-        info = _type_at(type_, path) if complete else None
+        info = _type_at(type_, path, value) if complete else None
         found, got = _value_at(value, path, secret=_secret(info)) if complete else (False, "")
         if not found:
             got = _TYPE_WORDS.get(_got_type(reason), "something else")
@@ -228,6 +310,58 @@ def _parse_path(text: str, value: Any) -> tuple[KeyPath, bool]:
         path.append(seg)
         node = _child(node, seg)
     return tuple(path), True
+
+
+def _find_hidden_keys(message: str, type_: Any, value: Any) -> tuple[KeyPath, bool]:
+    """The key path of *message* with the mapping keys msgspec hid (``[...]``) found again.
+
+    msgspec stops at the first bad entry of a mapping of several: each entry is tried
+    alone, in order, and the first that gives the same message is the one. Only on the
+    error path, so the cost (one conversion per entry) does not matter.
+    """
+    match = _AT.match(message)
+    assert match is not None  # the pattern matches any text
+    text = match.group("path") or ""
+    path: list[str | int] = []
+    node = value
+    for key, index in _SEGMENT.findall(text):
+        seg: str | int
+        if index == "...":
+            if not isinstance(node, Mapping):
+                return tuple(path), False
+            found = None
+            for k in node:
+                trial = _replaced(value, tuple(path), {k: node[k]})
+                try:
+                    msgspec.convert(trial, type_, strict=True)
+                except msgspec.ValidationError as exc:
+                    if str(exc) == message:
+                        found = k
+                        break
+                except RecursionError:
+                    return tuple(path), False
+            if found is None:
+                return tuple(path), False
+            seg = found
+        else:
+            seg = key or int(index)
+        path.append(seg)
+        node = _child(node, seg)
+    return tuple(path), True
+
+
+def _replaced(value: Any, path: KeyPath, new: Any) -> Any:
+    """A copy of *value* with the node at *path* replaced by *new* (copies along the path)."""
+    if not path:
+        return new
+    seg, rest = path[0], path[1:]
+    if isinstance(value, list):
+        copy_list = list(value)
+        copy_list[int(seg)] = _replaced(value[int(seg)], rest, new)
+        return copy_list
+    copy = dict(value)
+    copy[seg] = _replaced(value[seg], rest, new)
+    return copy
 
 
 def _child(node: Any, seg: str | int) -> Any:
@@ -269,7 +403,7 @@ def _expectation(info: Any, wanted: str) -> str:
     """What the declared type wants: its description, else its kind and bounds."""
     choices = _choices(info)
     if choices is not None:
-        return "one of " + ", ".join(choices)
+        return choices[0] if len(choices) == 1 else "one of " + ", ".join(choices)
     null = isinstance(info, msgspec.inspect.UnionType) and any(
         isinstance(t, msgspec.inspect.NoneType) for t in info.types
     )
@@ -309,14 +443,21 @@ def _choices(info: Any) -> list[str] | None:
     return [str(v) if isinstance(v, str) else repr(v) for v in values] + (["null"] if null else [])
 
 
-def _type_at(type_: Any, path: KeyPath) -> Any:
-    """The msgspec type info found at *path* inside *type_* (``None`` when unknown)."""
+def _type_at(type_: Any, path: KeyPath, value: Any = None) -> Any:
+    """The msgspec type info found at *path* inside *type_* (``None`` when unknown).
+
+    A tagged union is resolved to the member whose tag *value* carries at that place.
+    """
     try:
         info: Any = msgspec.inspect.type_info(type_)
     except (TypeError, ValueError):
         return None
+    node = value
     for seg in path:
-        info = _unwrap(info)
+        info = _tagged(_unwrap(info), node)
+        while isinstance(info, msgspec.inspect.Metadata):  # a constrained list or dict
+            info = info.type
+        node = _child(node, seg)
         if isinstance(info, msgspec.inspect.StructType) and isinstance(seg, str):
             info = next((f.type for f in info.fields if f.encode_name == seg), None)
         elif isinstance(info, msgspec.inspect.DictType) and isinstance(seg, str):
@@ -327,7 +468,46 @@ def _type_at(type_: Any, path: KeyPath) -> Any:
             info = info.item_type
         else:
             return None
+    return _tagged(info, node)
+
+
+def _tagged(info: Any, node: Any) -> Any:
+    """The member of a tagged union of Structs that *node*'s tag names (else *info*)."""
+    if not isinstance(info, msgspec.inspect.UnionType) or not isinstance(node, Mapping):
+        return info
+    for member in info.types:
+        if (
+            isinstance(member, msgspec.inspect.StructType)
+            and member.tag_field is not None
+            and node.get(member.tag_field) == member.tag
+        ):
+            return member
     return info
+
+
+def _tags(info: Any, name: str | int) -> list[str]:
+    """The tags of a tagged union whose tag field is *name* (empty otherwise)."""
+    if not isinstance(info, msgspec.inspect.UnionType):
+        return []
+    return [
+        str(m.tag)
+        for m in info.types
+        if isinstance(m, msgspec.inspect.StructType) and m.tag_field == name
+    ]
+
+
+def _field_type(info: Any, name: str) -> Any:
+    info = _unwrap(info)
+    if isinstance(info, msgspec.inspect.StructType):
+        return next((f.type for f in info.fields if f.encode_name == name), None)
+    return None
+
+
+def _description(info: Any) -> str | None:
+    info = _unwrap(info)
+    if isinstance(info, msgspec.inspect.Metadata):
+        return (info.extra_json_schema or {}).get("description")
+    return None
 
 
 def _unwrap(info: Any) -> Any:

@@ -13,7 +13,8 @@ cause and whose ``hint`` names the fix. The CLI prints it as a single
     │   └── StoreUnavailableError  6  Redis (or another store) unreachable
     ├── ConflictError              7  already exists (HTTP 409)
     ├── InputError                 8  a bad input file or value
-    │   └── SnapshotError          8  a persisted snapshot cannot be read
+    │   ├── SnapshotError          8  a persisted snapshot cannot be read
+    │   └── IngestError            8  a webhook body the emulator refuses (HTTP 400)
     └── PartialFailureError        9  some items failed, the rest went through
 
 130 is used for an interrupt (Ctrl-C).
@@ -114,6 +115,10 @@ class InputError(AutoplayError, ValueError):
 
 class SnapshotError(InputError):
     pass
+
+
+class IngestError(InputError):
+    """A body posted to the emulator's ingest webhook that it does not accept."""
 
 
 class PartialFailureError(AutoplayError):

@@ -96,9 +96,12 @@ def test_a_single_mapping_key_hidden_by_msgspec_is_filled_in() -> None:
     assert err.message == "d.json:2: groups.g1[1]: expected a whole number, got 'x'"
 
 
-def test_several_mapping_keys_stop_the_path_at_the_mapping() -> None:
-    err = error_of(Document({"groups": {"a": [1], "b": ["x"]}}, source="<data>"))
-    assert err.message == "<data>: groups: expected a whole number, got a string"
+def test_a_mapping_key_msgspec_hides_is_found_again() -> None:
+    err = error_of(Document({"groups": {"a": [1], "b": ["x"], "c": [2]}}, source="<data>"))
+    assert err.message == "<data>: groups.b[0]: expected a whole number, got 'x'"
+    # The first bad entry is named, as msgspec stops there.
+    err = error_of(Document({"groups": {"a": ["y"], "b": ["x"]}}, source="<data>"))
+    assert err.message == "<data>: groups.a[0]: expected a whole number, got 'y'"
 
 
 def test_the_wrong_top_level() -> None:

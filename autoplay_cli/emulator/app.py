@@ -9,7 +9,6 @@ function that finds the :class:`Emulator` as ``request.app.state.emulator``.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from autoplay_cli.documents import decode_body
 from autoplay_cli.emulator import fake_unkey
 from autoplay_cli.emulator.app_state import Emulator
 from autoplay_cli.emulator.ingest import IngestError
@@ -33,6 +33,7 @@ from autoplay_cli.emulator.web import (
     read_capped,
     same,
 )
+from autoplay_cli.errors import InputError
 
 __all__ = ["MAX_BODY_BYTES", "Emulator", "build_app"]
 
@@ -89,16 +90,16 @@ async def products(request: Request) -> Response:
     if raw is None:
         return error(413, "too_large", f"the body is over {MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
-        return error(400, "invalid_json", "the request body is not valid JSON")
+        body = decode_body(raw)
+    except InputError as exc:
+        return error(400, "invalid_json", exc.message)
     problems = validate_registration(body)
     if problems:
         first = problems[0]
         return error(
             422 if isinstance(body, dict) else 400,
             "validation_error",
-            f"{first['field']} {first['message']}",
+            f"{first['field']}: {first['message']}",
             details=problems,
         )
     product_id = body["product_id"]
@@ -166,10 +167,11 @@ async def webhook(request: Request) -> Response:
             f"the body is over {MAX_BODY_BYTES} bytes; send fewer events per request",
         )
     try:
-        batches = emulator.ingest.batches(product_id, json.loads(raw), opts.clock())
-    except (ValueError, RecursionError) as exc:  # bad JSON, or an IngestError saying why
-        message = str(exc) if isinstance(exc, IngestError) else "the body is not valid JSON"
-        return error(400, "invalid_body", message)
+        batches = emulator.ingest.batches(
+            product_id, decode_body(raw, error_class=IngestError), opts.clock()
+        )
+    except IngestError as exc:  # bad JSON, or a body of no accepted shape: says why
+        return error(400, "invalid_body", exc.message)
     ids = emulator.stream(product_id).inject(batches)
     return JSONResponse(
         {

@@ -7,7 +7,6 @@ its product.
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Any
 
@@ -15,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from autoplay_cli.documents import decode_body
 from autoplay_cli.emulator.options import EXTERNAL_ID
 from autoplay_cli.emulator.registry import KEY_PREFIX
 from autoplay_cli.emulator.web import (
@@ -26,6 +26,7 @@ from autoplay_cli.emulator.web import (
     read_capped,
     same,
 )
+from autoplay_cli.errors import InputError
 
 
 def _meta() -> dict[str, str]:
@@ -57,8 +58,8 @@ async def _body(request: Request) -> dict[str, Any] | Response:
     if raw is None:
         return unkey_error(413, "Payload Too Large", f"the body is over {MAX_BODY_BYTES} bytes")
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
+        body = decode_body(raw)
+    except InputError:
         body = None
     if not isinstance(body, dict):
         return unkey_error(

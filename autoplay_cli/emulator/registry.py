@@ -11,8 +11,12 @@ import re
 import secrets
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from autoplay_cli.documents import problem, render_path
 from autoplay_cli.emulator.options import EXTERNAL_ID
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
@@ -93,54 +97,61 @@ class Registry:
             return self.products.get(product_id)
 
 
+ProductId = Annotated[
+    str,
+    Meta(
+        pattern=EXTERNAL_ID.pattern,
+        description="1–255 characters of letters, digits, '_', '.', '-'",
+    ),
+]
+NonEmpty = Annotated[str, Meta(pattern=r"\S", description="a non-empty string")]
+
+
+class Registration(msgspec.Struct):
+    """A ``POST /products`` body; other keys are kept with the product, unread."""
+
+    product_id: ProductId
+    contact_email: Annotated[str, Meta(pattern=EMAIL.pattern, description="an email address")]
+    webhook_secret: Annotated[
+        str, Meta(min_length=16, description="at least 16 characters", extra={"secret": True})
+    ]
+    integration_type: Literal["event_stream", "push"] = "event_stream"
+    forward_url: (
+        Annotated[str, Meta(pattern=r"^https?://", description="an http(s) URL")] | UnsetType
+    ) = UNSET
+    forward_secret: NonEmpty | UnsetType = UNSET
+    integration_config: Annotated[dict[str, Any], Meta(description="a JSON object")] | None = None
+    force_reregister: bool = False
+
+
 def validate_registration(body: Any) -> list[dict[str, str]]:
-    """Every problem of a ``POST /products`` body, as ``{"field", "message"}`` items."""
+    """Every problem of a ``POST /products`` body, as ``{"field", "message"}`` items.
+
+    Each field is converted on its own, so that every problem is reported, not just the
+    first one a whole-body conversion would stop at.
+    """
     if not isinstance(body, dict):
         return [{"field": "(body)", "message": "must be a JSON object"}]
     problems: list[dict[str, str]] = []
-
-    def need_str(name: str) -> str | None:
-        value = body.get(name)
-        if not isinstance(value, str) or not value.strip():
-            problems.append({"field": name, "message": "is required (a non-empty string)"})
-            return None
-        return value
-
-    product_id = need_str("product_id")
-    if product_id is not None and not EXTERNAL_ID.match(product_id):
-        problems.append(
-            {
-                "field": "product_id",
-                "message": "must be 1–255 characters of letters, digits, '_', '.', '-'",
-            }
-        )
-    email = need_str("contact_email")
-    if email is not None and not EMAIL.match(email):
-        problems.append({"field": "contact_email", "message": f"{email!r} is not an email address"})
-    secret = need_str("webhook_secret")
-    if secret is not None and len(secret) < 16:
-        problems.append({"field": "webhook_secret", "message": "must be at least 16 characters"})
+    for field_ in msgspec.structs.fields(Registration):
+        name = field_.encode_name
+        if name not in body:
+            if field_.required:
+                problems.append({"field": name, "message": f"is required ({_described(field_)})"})
+            continue
+        why = problem(body[name], field_.type)
+        if why is not None:
+            path, message, _ = why
+            problems.append({"field": render_path((name, *path)), "message": message})
     kind = body.get("integration_type", "event_stream")
-    if kind not in INTEGRATION_TYPES:
-        problems.append(
-            {
-                "field": "integration_type",
-                "message": f"{kind!r} is not one of {', '.join(INTEGRATION_TYPES)}",
-            }
-        )
-    else:
-        for name in INTEGRATION_TYPES[kind]:
-            value = need_str(name)
-            if (
-                name == "forward_url"
-                and value is not None
-                and not value.startswith(("http://", "https://"))
-            ):
-                problems.append({"field": name, "message": "must be an http(s) URL"})
-    config = body.get("integration_config")
-    if config is not None and not isinstance(config, dict):
-        problems.append({"field": "integration_config", "message": "must be a JSON object"})
-    force = body.get("force_reregister", False)
-    if not isinstance(force, bool):
-        problems.append({"field": "force_reregister", "message": "must be true or false"})
+    for name in INTEGRATION_TYPES.get(kind, ()) if isinstance(kind, str) else ():
+        if name not in body:
+            problems.append(
+                {"field": name, "message": f"is required for integration_type {kind!r}"}
+            )
     return problems
+
+
+def _described(field_: msgspec.structs.FieldInfo) -> str:
+    meta = getattr(field_.type, "__metadata__", ())
+    return next((m.description for m in meta if getattr(m, "description", None)), "a value")

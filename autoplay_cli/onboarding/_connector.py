@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
+
+import msgspec
+from msgspec import Meta
 
 from autoplay_cli import __version__
+from autoplay_cli.documents import decode_body, problem, render_path
 from autoplay_cli.errors import (
     AuthError,
     AutoplayError,
@@ -86,6 +90,20 @@ class RegistrationRequest:
 
     def secrets(self) -> list[str]:
         return [s for s in (self.webhook_secret, self.forward_secret) if s]
+
+
+# Values that may be credentials: a message names their kind, never them.
+_Secret = Annotated[str, Meta(extra={"secret": True})] | None
+
+
+class _Reply(msgspec.Struct):
+    """The fields of a successful registration reply that onboarding reads (others ignored)."""
+
+    unkey_key: _Secret = None
+    unkey_key_id: _Secret = None
+    webhook_secret: _Secret = None
+    # Any value of the reply may hold a credential sent in the wrong place: kinds only.
+    dual_write: Annotated[bool, Meta(extra={"secret": True})] | None = None
 
 
 @dataclass(frozen=True)
@@ -177,37 +195,26 @@ def _parse_success(
         "so recover with `force_reregister`"
     )
     try:
-        data = response.json() if response.content.strip() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = decode_body(response.content, source="reply") if response.content.strip() else {}
+    except InputError:
         raise AutoplayError(f"{where} with a body that is not JSON; {maybe}", hint=hint) from None
     if not isinstance(data, dict):
         raise AutoplayError(f"{where} with JSON that is not an object; {maybe}", hint=hint)
-
-    def optional_str(field: str) -> str | None:
-        value = data.get(field)
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str):
-            # Name the field and its type, never its value: it may be a secret.
-            raise AutoplayError(
-                f"{where} with a malformed field {field!r} "
-                f"(expected a string, got {type(value).__name__}); {maybe}",
-                hint=hint,
-            )
-        return value
-
-    dual_write = data.get("dual_write")
-    if dual_write is not None and not isinstance(dual_write, bool):
+    why = problem(data, _Reply)
+    if why is not None:
+        # The reply's fields are declared secret: the message names a kind, never a value.
+        path, message, _ = why
         raise AutoplayError(
-            f"{where} with a malformed field 'dual_write' (expected true/false, "
-            f"got {type(dual_write).__name__}); {maybe}",
+            f"{where} with a malformed field {render_path(path)!r} ({message}); {maybe}",
             hint=hint,
         )
+    reply = msgspec.convert(data, _Reply, strict=True)
+    dual_write = reply.dual_write
     registration = Registration(
         status_code=response.status_code,
-        stream_key=optional_str("unkey_key"),
-        stream_key_id=optional_str("unkey_key_id"),
-        webhook_secret=optional_str("webhook_secret"),
+        stream_key=reply.unkey_key or None,
+        stream_key_id=reply.unkey_key_id or None,
+        webhook_secret=reply.webhook_secret or None,
         dual_write=dual_write,
     )
     log.info(

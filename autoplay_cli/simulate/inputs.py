@@ -8,17 +8,20 @@ made by ``autoplay tail --record``. Format reference: README, ``autoplay simulat
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, get_args
 
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from autoplay_cli.documents import Document, FastDecoder, decode_line, describe
 from autoplay_cli.errors import InputError
 
 if TYPE_CHECKING:
@@ -29,24 +32,143 @@ DEFAULT_START = 1767225600.0  # 2026-01-01T00:00:00Z, the emulator's default epo
 # a timeout to add to: a float near 1e300 cannot tell t from t + 20 s.
 MAX_TIME = 253402300799.0  # 9999-12-31T23:59:59Z
 
-# Chat-side event kinds, and the extra keys each accepts (besides at/session/event/note).
-CHAT_EVENTS: dict[str, frozenset[str]] = {
-    "open_chat": frozenset(),
-    "message": frozenset({"text"}),
-    "option_click": frozenset({"chip"}),
-    "reaction": frozenset({"emoji"}),
-    "tour_start": frozenset({"tour"}),
-    "tour_step": frozenset({"step"}),
-    "tour_end": frozenset(),
-    "link": frozenset({"conversation", "link"}),
-    "tick": frozenset(),
-}
-ACTIONS_KEYS = frozenset({"actions", "user_id", "email", "conversation_id", "product_id"})
-EVENT_KINDS: tuple[str, ...] = ("actions", *CHAT_EVENTS, "include")
-_COMMON_KEYS = frozenset({"at", "session", "event", "note"})
-_HEADER_KEYS = frozenset({"scenario", "description", "start", "config"})
-_LINK_EVENTS = {"new": "new", "reply": "reply_existing", "reply_existing": "reply_existing"}
 _CLOCK = re.compile(r"^(?:(\d+):)?(\d+):(\d+(?:\.\d+)?)$")
+_LINK_EVENTS = {"new": "new", "reply": "reply_existing", "reply_existing": "reply_existing"}
+
+# --- the declared line types -----------------------------------------------------------------
+# A step is tagged by its `event`; parse_clock and parse_start then read the times.
+
+# int kept apart from float so that messages show a value as written.
+Clock = Annotated[
+    int | float | str, Meta(description='seconds from the scenario start, or "M:SS" / "H:MM:SS"')
+]
+Start = Annotated[
+    int | float | str,
+    Meta(description="unix seconds or an ISO date-time with a timezone"),
+]
+Text = Annotated[str, Meta(pattern=r"\S", description="a non-empty string")]
+SessionId = Annotated[str, Meta(pattern=r"\S", description="a non-empty session id")]
+Seconds = Annotated[float, Meta(ge=0, description="seconds ≥ 0")]
+OptStr = str | None | UnsetType
+
+
+class _Header(msgspec.Struct, forbid_unknown_fields=True):
+    scenario: Annotated[str, Meta(pattern=r"\S", description="a non-empty name")]
+    description: str = ""
+    start: Start | UnsetType = UNSET
+    config: Annotated[str, Meta(pattern=r"\S", description="a path to a trigger config")] | None = (
+        None
+    )
+
+
+class _Event(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, tag_field="event"):
+    at: Clock
+    note: str = ""
+
+
+class _Include(_Event, tag="include"):
+    recording: Annotated[str, Meta(pattern=r"\S", description="a path to a recording")]
+
+
+class _Chat(_Event):
+    """A chat-side step; its own fields (present ones only) become the event's args."""
+
+    session: SessionId
+
+    @property
+    def kind(self) -> str:
+        return str(self.__struct_config__.tag)
+
+    def args(self) -> dict[str, Any]:
+        return {
+            f: v
+            for f in self.__struct_fields__
+            if f not in _CHAT_COMMON and (v := getattr(self, f)) is not UNSET
+        }
+
+
+class _OpenChat(_Chat, tag="open_chat"):
+    """The user opens the chat."""
+
+
+class _Message(_Chat, tag="message"):
+    text: Text | UnsetType = UNSET
+
+
+class _OptionClick(_Chat, tag="option_click"):
+    chip: Text | UnsetType = UNSET
+
+
+class _Reaction(_Chat, tag="reaction"):
+    emoji: Text | UnsetType = UNSET
+
+
+class _TourStart(_Chat, tag="tour_start"):
+    tour: Text | UnsetType = UNSET
+
+
+class _TourStep(_Chat, tag="tour_step"):
+    step: Any = UNSET  # shown as given; the engine only counts steps
+
+
+class _TourEnd(_Chat, tag="tour_end"):
+    """The running tour ends."""
+
+
+class _Link(_Chat, tag="link"):
+    conversation: Annotated[str, Meta(pattern=r"\S", description="the conversation id")]
+    link: Literal["new", "reply", "reply_existing"] | UnsetType = UNSET
+
+    def args(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"conversation": self.conversation}
+        if self.link is not UNSET:
+            args["link"] = _LINK_EVENTS[self.link]
+        return args
+
+
+class _Tick(_Chat, tag="tick"):
+    """An explicit tick of the session's timers."""
+
+
+class _Actions(_Event, tag="actions"):
+    session: SessionId
+    # Each action's other keys are the payload's (the wire models check them).
+    actions: Annotated[
+        list[dict[str, Any]], Meta(min_length=1, description="a non-empty list of actions")
+    ]
+    user_id: OptStr = UNSET
+    email: OptStr = UNSET
+    conversation_id: OptStr = UNSET
+    product_id: OptStr = UNSET
+
+
+class _Timing(msgspec.Struct):
+    """What an embedded action adds to the wire's fields (its other keys are ignored here)."""
+
+    url: str | UnsetType = UNSET
+    at: Clock | UnsetType = UNSET
+    duration: Seconds = 0.0
+
+
+_CHAT_COMMON = frozenset({"at", "note", "session"})
+_NO_TIMING = _Timing()
+_StepType: TypeAlias = (
+    _Actions
+    | _OpenChat
+    | _Message
+    | _OptionClick
+    | _Reaction
+    | _TourStart
+    | _TourStep
+    | _TourEnd
+    | _Link
+    | _Tick
+    | _Include
+)
+# The same union as a value for msgspec (type checkers take a union for no type[T]).
+_Step: Any = _StepType
+_read_step: FastDecoder[_StepType] = FastDecoder(_Step)
+EVENT_KINDS: tuple[str, ...] = tuple(str(t.__struct_config__.tag) for t in get_args(_Step))
 
 
 @dataclass(slots=True)
@@ -178,7 +300,7 @@ def load_emulator_scenario(path: Path) -> Scenario:
 
     doc = read_file(path)
     scenario = Scenario(str(path), [], name=path.stem, start=DEFAULT_START)
-    for item in build(doc, path=path, product_id="demo", seed=0, start=DEFAULT_START):
+    for item in build(doc, product_id="demo", seed=0, start=DEFAULT_START):
         payload = parse_payload(item)
         if payload.type == "actions":
             scenario.events.append(
@@ -200,59 +322,66 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
     start: float | None = None
     # Without a header, steps count from the first pasted envelope (so chat events
     # written next to a recording's lines share its clock), else from DEFAULT_START.
-    default_base = _first_envelope_time(lines)
+    default_base = _first_envelope_time(lines, path)
     seen_event = False
     scripted = False
     counters: dict[str, int] = {}
     previous: dict[str, tuple[float, int]] = {}
+    folder = Path(path).parent
     for number, raw in enumerate(lines, start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         where = f"{path}:{number}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{where}: not JSON ({exc.msg} at column {exc.colno})",
-                hint="one JSON object per line; comments start with #",
-            ) from None
-        except RecursionError:
-            raise InputError(f"{where}: nested too deeply to read") from None
-        if not isinstance(obj, dict):
-            raise InputError(f"{where}: expected a JSON object, got a {type(obj).__name__}")
-        if "scenario" in obj:
-            if seen_event or scenario.name:
-                raise InputError(
-                    f"{where}: the scenario header must be the first line",
-                    hint="move it to the top of the file",
+        # Most lines are steps: one msgspec call reads and checks them. Headers,
+        # envelopes and mistakes take the slow way, which names what is wrong.
+        step = None if '"payload"' in line or '"scenario"' in line else _read_step(line)
+        if step is None:
+            doc = decode_line(line, source=path, number=number)
+            obj = doc.data
+            if not isinstance(obj, dict):
+                raise doc.error((), f"expected a JSON object, got {describe(obj)}")
+            if "scenario" in obj:
+                if seen_event or scenario.name:
+                    raise InputError(
+                        f"{where}: the scenario header must be the first line",
+                        hint="move it to the top of the file",
+                    )
+                _header(doc.load(_Header), scenario, where)
+                start = scenario.start
+                continue
+            if "payload" in obj:
+                seen_event = True
+                recorded = parse_envelope_line(line, where=where)
+                _forward(previous, "\0envelopes", recorded.received_at, number, where)
+                scenario.events.append(_from_envelope(recorded, where))
+                continue
+            if not isinstance(obj.get("event"), str):
+                raise doc.error(
+                    (),
+                    "missing 'event'",
+                    hint=f"one of: {', '.join(EVENT_KINDS)} (or a recording envelope)",
                 )
-            _header(obj, scenario, where)
-            start = scenario.start
+            step = doc.load(_Step)
+        seen_event = scripted = True
+        base = default_base if start is None else start
+        t = base + parse_clock(step.at, where=where)
+        if isinstance(step, _Include):
+            _forward(previous, "\0include", t, number, where)
+            scenario.events.extend(_include(step, t, where, folder))
             continue
-        seen_event = True
-        events: list[SimEvent]
-        if "payload" in obj:
-            recorded = parse_envelope_line(line, where=where)
-            events = [_from_envelope(recorded, where)]
-            t = recorded.received_at
-        else:
-            base = default_base if start is None else start
-            scripted = True
-            t, events = _step(obj, base, where, Path(path).parent, counters)
         # Each session's own lines (and recording envelopes, in received order) must
         # move forward in time; different sessions may be written one after another.
-        key = "\0envelopes" if "payload" in obj else str(obj.get("session", "\0include"))
-        last = previous.get(key)
-        if last is not None and t < last[0]:
-            who = "recording envelopes" if "payload" in obj else f"session {key!r}"
-            raise InputError(
-                f"{where}: time goes backwards for {who} ({_fmt(last[0] - t)} before the "
-                f"event at line {last[1]})",
-                hint="order each session's lines by time",
+        _forward(previous, step.session, t, number, where)
+        if isinstance(step, _Actions):
+            payload = _actions(step, t, base, where, counters)
+            scenario.events.append(
+                SimEvent(t, step.session, "actions", where, payload, note=step.note)
             )
-        previous[key] = (t, number)
-        scenario.events.extend(events)
+        else:
+            scenario.events.append(
+                SimEvent(t, step.session, step.kind, where, args=step.args(), note=step.note)
+            )
     if scenario.start is None:
         # Scripted steps count from their base; a bare recording starts at its first event.
         scenario.start = (
@@ -263,13 +392,28 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
     return scenario
 
 
-def _first_envelope_time(lines: Sequence[str]) -> float:
-    for line in lines:
+def _forward(
+    previous: dict[str, tuple[float, int]], key: str, t: float, number: int, where: str
+) -> None:
+    """Refuse a line whose time is before the previous line of the same session."""
+    last = previous.get(key)
+    if last is not None and t < last[0]:
+        who = "recording envelopes" if key == "\0envelopes" else f"session {key!r}"
+        raise InputError(
+            f"{where}: time goes backwards for {who} ({_fmt(last[0] - t)} before the "
+            f"event at line {last[1]})",
+            hint="order each session's lines by time",
+        )
+    previous[key] = (t, number)
+
+
+def _first_envelope_time(lines: Sequence[str], path: str) -> float:
+    for number, line in enumerate(lines, start=1):
         if '"payload"' not in line:
             continue
         try:
-            obj = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+            obj = decode_line(line, source=path, number=number).data
+        except InputError:
             continue  # reported with its line number by the main pass
         received = obj.get("received_at") if isinstance(obj, dict) else None
         if (
@@ -281,30 +425,17 @@ def _first_envelope_time(lines: Sequence[str]) -> float:
     return DEFAULT_START
 
 
-def _header(obj: Mapping[str, Any], scenario: Scenario, where: str) -> None:
-    extra = sorted(set(obj) - _HEADER_KEYS)
-    if extra:
-        raise InputError(
-            f"{where}: unknown header key {extra[0]!r}",
-            hint=f"header keys: {', '.join(sorted(_HEADER_KEYS))}",
-        )
-    name = obj["scenario"]
-    if not isinstance(name, str) or not name.strip():
-        raise InputError(f"{where}: 'scenario' must be a non-empty name")
-    scenario.name = name
-    description = obj.get("description", "")
-    if not isinstance(description, str):
-        raise InputError(f"{where}: 'description' must be a string")
-    scenario.description = description
-    if "start" in obj:
-        scenario.start = parse_start(obj["start"], where=where)
+def _header(header: _Header, scenario: Scenario, where: str) -> None:
+    scenario.name = header.scenario
+    scenario.description = header.description
+    if header.start is not UNSET:
+        scenario.start = parse_start(header.start, where=where)
     else:
         scenario.start = DEFAULT_START
-    config = obj.get("config")
-    if config is not None:
-        if not isinstance(config, str) or not config.strip():
-            raise InputError(f"{where}: 'config' must be a path to a trigger config")
-        scenario.config = os.path.normpath(os.path.join(os.path.dirname(scenario.path), config))
+    if header.config is not None:
+        scenario.config = os.path.normpath(
+            os.path.join(os.path.dirname(scenario.path), header.config)
+        )
 
 
 def _from_envelope(recorded: Any, where: str) -> SimEvent:
@@ -320,106 +451,48 @@ def _from_envelope(recorded: Any, where: str) -> SimEvent:
     )
 
 
-def _step(
-    obj: Mapping[str, Any], base: float, where: str, folder: Path, counters: dict[str, int]
-) -> tuple[float, list[SimEvent]]:
-    kind = obj.get("event")
-    if not isinstance(kind, str):
-        raise InputError(
-            f"{where}: missing 'event'",
-            hint=f"one of: {', '.join(EVENT_KINDS)} (or a recording envelope)",
-        )
-    if kind not in EVENT_KINDS:
-        raise InputError(
-            f"{where}: unknown event kind {kind!r}", hint=f"known kinds: {', '.join(EVENT_KINDS)}"
-        )
-    if "at" not in obj:
-        raise InputError(f"{where}: missing 'at' (seconds from the scenario start)")
-    t = base + parse_clock(obj["at"], where=where)
-    if kind == "include":
-        return t, _include(obj, t, where, folder)
-    allowed = _COMMON_KEYS | (ACTIONS_KEYS if kind == "actions" else CHAT_EVENTS[kind])
-    extra = sorted(set(obj) - allowed)
-    if extra:
-        raise InputError(
-            f"{where}: unknown key {extra[0]!r} for a {kind} event",
-            hint=f"allowed: {', '.join(sorted(allowed))}",
-        )
-    session = obj.get("session")
-    if not isinstance(session, str) or not session.strip():
-        raise InputError(f"{where}: 'session' must be a non-empty session id")
-    note = obj.get("note", "")
-    if not isinstance(note, str):
-        raise InputError(f"{where}: 'note' must be a string")
-    if kind == "actions":
-        payload = _actions(obj, session, t, base, where, counters)
-        return t, [SimEvent(t, session, "actions", where, payload, note=note)]
-    args = {k: obj[k] for k in CHAT_EVENTS[kind] if k in obj}
-    for key, value in args.items():
-        if key != "step" and (not isinstance(value, str) or not value.strip()):
-            raise InputError(f"{where}: {key!r} must be a non-empty string")
-    if kind == "link":
-        if "conversation" not in args:
-            raise InputError(f"{where}: a link event needs 'conversation' (the conversation id)")
-        if "link" in args:
-            if args["link"] not in _LINK_EVENTS:
-                raise InputError(
-                    f'{where}: \'link\' must be "new" or "reply", got {args["link"]!r}',
-                    hint="leave it out to infer it from known conversations",
-                )
-            args["link"] = _LINK_EVENTS[args["link"]]
-    return t, [SimEvent(t, session, kind, where, args=args, note=note)]
-
-
 def _actions(
-    obj: Mapping[str, Any],
-    session: str,
-    t: float,
-    base: float,
-    where: str,
-    counters: dict[str, int],
+    step: _Actions, t: float, base: float, where: str, counters: dict[str, int]
 ) -> ActionsPayload:
     from autoplay_cli.wire import parse_payload
 
-    actions = obj.get("actions")
-    if not isinstance(actions, list) or not actions:
-        raise InputError(f"{where}: 'actions' must be a non-empty list of actions")
+    session = step.session
     built = []
     index = counters.get(session, 0)
-    for i, action in enumerate(actions):
+    for i, action in enumerate(step.actions):
         here = f"{where}: actions[{i}]"
-        if not isinstance(action, dict):
-            raise InputError(f"{here}: expected an object")
+        timing = _timing(action, where, i)
         a = dict(action)
+        a.pop("at", None)
+        a.pop("duration", None)
         url = a.pop("url", None)
         if url is not None:
-            if not isinstance(url, str):
-                raise InputError(f"{here}: 'url' must be a string")
             a.setdefault("raw_url", url)
             a.setdefault("canonical_url", url)
-        start = base + parse_clock(a.pop("at"), where=here) if "at" in a else t
+        start = t if timing.at is UNSET else base + parse_clock(timing.at, where=here)
         if start > t:
             raise InputError(
                 f"{here}: the action starts after its batch is forwarded",
                 hint="an action's 'at' must not be later than the batch's 'at'",
             )
-        duration = a.pop("duration", 0.0)
-        if isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
-            raise InputError(f"{here}: 'duration' must be seconds ≥ 0")
         a.setdefault("timestamp_start", start)
-        a.setdefault("timestamp_end", start + duration)
+        a.setdefault("timestamp_end", start + timing.duration)
         a.setdefault("index", index)
         a.setdefault("session_id", session)
         index += 1
         built.append(a)
     counters[session] = index
-    data = {
+    data: dict[str, Any] = {
         "type": "actions",
         "session_id": session,
         "actions": built,
+        "count": len(built),
         "forwarded_at": t,
-        **{k: obj[k] for k in ("user_id", "email", "conversation_id", "product_id") if k in obj},
     }
+    for key in ("user_id", "email", "conversation_id", "product_id"):
+        value = getattr(step, key)
+        if value is not UNSET:
+            data[key] = value
     try:
         payload = parse_payload(data)
     except InputError as exc:
@@ -428,18 +501,17 @@ def _actions(
     return payload
 
 
-def _include(obj: Mapping[str, Any], t: float, where: str, folder: Path) -> list[SimEvent]:
+def _timing(action: dict[str, Any], where: str, i: int) -> _Timing:
+    """The keys of an embedded action that the scenario format adds (url, at, duration)."""
+    if "url" not in action and "at" not in action and "duration" not in action:
+        return _NO_TIMING
+    return Document(action, source=where).convert(action, _Timing, ("actions", i))
+
+
+def _include(step: _Include, t: float, where: str, folder: Path) -> list[SimEvent]:
     from autoplay_cli.recording import iter_recording
 
-    extra = sorted(set(obj) - {"at", "event", "recording", "note"})
-    if extra:
-        raise InputError(
-            f"{where}: unknown key {extra[0]!r} for an include",
-            hint="an include takes 'at' and 'recording'",
-        )
-    rel = obj.get("recording")
-    if not isinstance(rel, str) or not rel.strip():
-        raise InputError(f"{where}: an include needs 'recording' (a path to a recording)")
+    rel = step.recording
     path = os.path.normpath(os.path.join(folder, rel))
     recorded = list(iter_recording(path))
     if not recorded:

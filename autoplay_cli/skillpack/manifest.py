@@ -15,13 +15,30 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
+from typing import Literal
 
+import msgspec
+
+from autoplay_cli.documents import decode_text
 from autoplay_cli.errors import InputError
 
 MANIFEST_NAME = ".autoplay-skills.json"
 LOCK_NAME = ".autoplay-skills.json.lock"
-FORMAT = 1
+FORMAT: Literal[1] = 1  # the one format this version reads and writes (_ManifestDoc.format)
 _HINT = "fix the file by hand, or delete it (installed skills are then reported as conflicts)"
+
+
+class _EntryDoc(msgspec.Struct):
+    files: dict[str, str]
+    version: str
+    origin: str = "autoplay"
+
+
+class _ManifestDoc(msgspec.Struct):
+    """The manifest as written by :meth:`Manifest.to_json` (``generator`` is not read)."""
+
+    format: Literal[1]
+    skills: dict[str, _EntryDoc]
 
 
 @dataclass
@@ -83,7 +100,9 @@ def inside(folder: Path, rel: str) -> bool:
 def load(folder: Path) -> Manifest | None:
     """The manifest of *folder*, or None when there is none.
 
-    Every skill name and file path in it must be a plain relative path (see
+    Declared as msgspec Structs and read by the documents loader: a mistake names the
+    line and key path (``skills.demo.files.SKILL.md: expected a string, got 1``). Every
+    skill name and file path in it must be a plain relative path (see
     :func:`plain_relative`); anything else is an :class:`InputError`, raised before
     anything is touched.
     """
@@ -103,38 +122,24 @@ def load(folder: Path) -> Manifest | None:
             f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded)", hint=_HINT
         ) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}", hint=_HINT) from exc
-    except RecursionError:
-        raise InputError(f"{path}: nested too deeply to read", hint=_HINT) from None
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise InputError(f"{path}: not an install manifest of format {FORMAT}", hint=_HINT)
+        doc = decode_text(text, source=str(path), toml=False)
+        declared = doc.load(_ManifestDoc)
+    except InputError as exc:
+        raise InputError(exc.message, hint=_HINT) from None
     skills: dict[str, Entry] = {}
-    raw_skills = data.get("skills")
-    if not isinstance(raw_skills, dict):
-        raise InputError(f"{path}: 'skills' must be an object", hint=_HINT)
-    for name, raw in raw_skills.items():
-        files = raw.get("files") if isinstance(raw, dict) else None
-        version = raw.get("version") if isinstance(raw, dict) else None
-        if (
-            not isinstance(files, dict)
-            or not isinstance(version, str)
-            or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())
-        ):
-            raise InputError(f"{path}: malformed entry for skill {name!r}", hint=_HINT)
+    for name, entry in declared.skills.items():
         if not plain_relative(name) or "/" in name:
             raise InputError(
                 f"{path}: skill name {name!r} is not a plain folder name", hint=_UNSAFE_HINT
             )
-        for rel in files:
+        for rel in entry.files:
             if not plain_relative(rel):
                 raise InputError(
                     f"{path}: skill {name!r} lists {rel!r}, which is not a path inside "
                     "the skill's folder; nothing was changed",
                     hint=_UNSAFE_HINT,
                 )
-        skills[name] = Entry(version, dict(files), str(raw.get("origin", "autoplay")))
+        skills[name] = Entry(entry.version, entry.files, entry.origin)
     return Manifest(skills)
 
 

@@ -1,7 +1,8 @@
 """A strict validator for skill folders, per the Agent Skills specification.
 
 Spec: https://agentskills.io/specification (frontmatter fields and limits, name rules,
-file references one level deep). A few house rules on top are warnings: a quoted
+file references one level deep), declared as the :class:`FrontMatter` Struct and checked
+field by field so that every problem is reported. A few house rules on top are warnings: a quoted
 description that says when to use the skill. Used by the tests over every bundled skill
 and by ``autoplay install-skills validate DIR`` for skill authors.
 """
@@ -11,16 +12,76 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from autoplay_cli.documents import problem, render_path
 
 SKILL_FILE = "SKILL.md"
 NAME_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-ALLOWED_KEYS = ("name", "description", "license", "compatibility", "metadata", "allowed-tools")
 MAX_NAME = 64
 MAX_DESCRIPTION = 1024
 MAX_COMPATIBILITY = 500
 MAX_BODY_LINES = 500
+
+
+class FrontMatter(msgspec.Struct, forbid_unknown_fields=True):
+    """The frontmatter fields of a SKILL.md, as the specification declares them."""
+
+    name: Annotated[
+        str,
+        Meta(
+            max_length=MAX_NAME,
+            pattern=NAME_RE.pattern,
+            description=f"at most {MAX_NAME} lowercase letters, digits and single hyphens, "
+            "not starting or ending with a hyphen",
+        ),
+    ]
+    description: Annotated[
+        str,
+        Meta(
+            max_length=MAX_DESCRIPTION,
+            pattern=r"\S",
+            description=f"a non-empty string of at most {MAX_DESCRIPTION} characters",
+        ),
+    ]
+    license: Annotated[str, Meta(min_length=1, description="a non-empty string")] | UnsetType = (
+        UNSET
+    )
+    compatibility: (
+        Annotated[
+            str,
+            Meta(
+                min_length=1,
+                max_length=MAX_COMPATIBILITY,
+                description=f"a string of 1-{MAX_COMPATIBILITY} characters",
+            ),
+        ]
+        | UnsetType
+    ) = UNSET
+    metadata: (
+        dict[str, Annotated[str, Meta(description='a string (quote numbers such as "1.0")')]]
+        | UnsetType
+    ) = UNSET
+    allowed_tools: (
+        Annotated[
+            str | list[str],
+            Meta(description="a space-delimited string or a list of strings"),
+        ]
+        | UnsetType
+    ) = msgspec.field(default=UNSET, name="allowed-tools")
+
+
+_FIELDS = msgspec.structs.fields(FrontMatter)
+ALLOWED_KEYS = tuple(f.encode_name for f in _FIELDS)
+_DESCRIPTIONS = {
+    f.encode_name: next(m.description for m in f.type.__metadata__ if m.description)
+    for f in _FIELDS
+    if f.required
+}
 
 
 @dataclass(frozen=True)
@@ -120,29 +181,22 @@ def _check_frontmatter(skill_md: Path, fm_text: str, folder_name: str) -> list[P
                 f"field {key!r} is not allowed (allowed: {', '.join(ALLOWED_KEYS)})",
                 lines.get(str(key)),
             )
+    # Field by field, so that every problem is reported, not only the first.
+    for field_ in _FIELDS:
+        key = field_.encode_name
+        if key not in data:
+            if field_.required:
+                err(f"'{key}' is required ({_DESCRIPTIONS[key]})", lines.get(key))
+            continue
+        why = problem(data[key], field_.type)
+        if why is not None:
+            path, message, _ = why
+            err(f"'{render_path((key, *path))}': {message}", lines.get(key))
     name = data.get("name")
-    if not isinstance(name, str) or not name:
-        err("'name' is required and must be a non-empty string", lines.get("name"))
-    else:
-        if len(name) > MAX_NAME:
-            err(f"'name' is {len(name)} characters (at most {MAX_NAME})", lines.get("name"))
-        if not NAME_RE.match(name):
-            err(
-                f"'name' {name!r} must be lowercase letters, digits and single hyphens, "
-                "not starting or ending with a hyphen",
-                lines.get("name"),
-            )
-        if name != folder_name:
-            err(f"'name' {name!r} must equal the folder name {folder_name!r}", lines.get("name"))
+    if isinstance(name, str) and name and name != folder_name:
+        err(f"'name' {name!r} must equal the folder name {folder_name!r}", lines.get("name"))
     desc = data.get("description")
-    if not isinstance(desc, str) or not desc.strip():
-        err("'description' is required and must be a non-empty string", lines.get("description"))
-    else:
-        if len(desc) > MAX_DESCRIPTION:
-            err(
-                f"'description' is {len(desc)} characters (at most {MAX_DESCRIPTION})",
-                lines.get("description"),
-            )
+    if isinstance(desc, str) and desc.strip():
         raw = next(
             (
                 ln.split(":", 1)[1].strip()
@@ -162,34 +216,6 @@ def _check_frontmatter(skill_md: Path, fm_text: str, folder_name: str) -> list[P
                 "'description' should say when to use the skill (\"Use when ...\")",
                 lines.get("description"),
                 "warning",
-            )
-    if "license" in data and (not isinstance(data["license"], str) or not data["license"]):
-        err("'license' must be a non-empty string", lines.get("license"))
-    if "compatibility" in data:
-        comp = data["compatibility"]
-        if not isinstance(comp, str) or not 1 <= len(comp) <= MAX_COMPATIBILITY:
-            err(
-                f"'compatibility' must be a string of 1-{MAX_COMPATIBILITY} characters",
-                lines.get("compatibility"),
-            )
-    if "metadata" in data:
-        meta = data["metadata"]
-        if not isinstance(meta, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in meta.items()
-        ):
-            err(
-                "'metadata' must map strings to strings (quote numbers such as \"1.0\")",
-                lines.get("metadata"),
-            )
-    if "allowed-tools" in data:
-        tools = data["allowed-tools"]
-        if not (
-            isinstance(tools, str)
-            or (isinstance(tools, list) and all(isinstance(t, str) for t in tools))
-        ):
-            err(
-                "'allowed-tools' must be a space-delimited string or a list of strings",
-                lines.get("allowed-tools"),
             )
     return problems
 

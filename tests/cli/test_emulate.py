@@ -215,10 +215,13 @@ def test_bad_scenario_file_names_the_field(tmp_path: Path) -> None:
     bad.write_text('[[sessions]]\n[[sessions.batches]]\nactions = [{ type = "click" }]\n')
     result = runner.invoke(app, ["emulate", "--scenario", str(bad)])
     assert result.exit_code == 8
-    assert "sessions[0].batches[0].actions[0] needs 'type' and 'raw_url'" in result.stderr
+    assert (
+        "bad.toml:3: sessions[0].batches[0].actions[0]: missing 'raw_url' (the page's URL)"
+        in result.stderr
+    )
     bad.write_text("sessions = [")
     result = runner.invoke(app, ["emulate", "--scenario", str(bad)])
-    assert result.exit_code == 8 and "is not valid TOML" in result.stderr
+    assert result.exit_code == 8 and "bad.toml: not valid TOML" in result.stderr
 
 
 def test_port_in_use_is_a_usage_error() -> None:

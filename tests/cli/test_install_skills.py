@@ -173,7 +173,7 @@ def test_a_broken_manifest_is_one_error_line(
     (folder / ".autoplay-skills.json").write_text("{oops", encoding="utf-8")
     assert run(["install-skills"]) == EXIT_INPUT
     err = capsys.readouterr().err
-    assert err.startswith("Error: ") and ".autoplay-skills.json:1: not valid JSON" in err
+    assert err.startswith("Error: ") and ".autoplay-skills.json:1:2: not valid JSON" in err
 
 
 def _craft(project: Path, tmp_path: Path, form: str, *, right_hash: bool) -> Path:

@@ -305,7 +305,7 @@ def test_bad_scenario_line_exits_8_with_file_and_line(tmp_path: Path) -> None:
     )
     code, out, err = sim(str(path))
     assert code == EXIT_INPUT and out == ""
-    assert f"{path}:2: unknown event kind 'wave'" in err
+    assert f"{path}:2: event: expected one of actions, open_chat" in err and "got 'wave'" in err
 
 
 def test_help_documents_the_options() -> None:

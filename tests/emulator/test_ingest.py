@@ -124,10 +124,16 @@ def test_email_from_set_properties() -> None:
         ([], "non-empty list"),
         ("text", "non-empty list"),
         ({"batch": 3}, "non-empty list"),
-        ([event(), 7], "item 1 is not a JSON object"),
-        ({"distinct_id": "u1"}, "item 0 has no event name"),
-        ({**event(), "properties": [1]}, "'properties' must be an object"),
-        ({**event(), "timestamp": "yesterday"}, "'timestamp' must be ISO 8601"),
+        ([event(), 7], r"body: \[1\]: expected an event object, got 7"),
+        ({"distinct_id": "u1"}, r"body: missing 'event' \(a non-empty event name\)"),
+        (
+            {**event(), "properties": [1]},
+            "body: properties: expected a table/object or null, got a list",
+        ),
+        (
+            {**event(), "timestamp": "yesterday"},
+            "body: timestamp: expected an ISO 8601 date-time or unix seconds, got 'yesterday'",
+        ),
     ],
 )
 def test_rejected_bodies_name_the_problem(body: Any, message: str) -> None:
@@ -137,6 +143,41 @@ def test_rejected_bodies_name_the_problem(body: Any, message: str) -> None:
 
 def test_a_rejected_request_changes_no_index() -> None:
     ingest = Ingest()
-    with pytest.raises(IngestError, match="item 1: 'timestamp'"):
+    with pytest.raises(IngestError, match=r"body: \[1\]\.timestamp: expected"):
         ingest.batches("p", [event(), {**event(), "timestamp": "yesterday"}], NOW)
     assert ingest.batches("p", event(), NOW)[0]["actions"][0]["index"] == 0
+
+
+def test_mistakes_name_their_key_path_in_the_body_as_sent() -> None:
+    wrapped = {"event": {**event(), "properties": {"$current_url": 5}}, "person": {}}
+    with pytest.raises(IngestError) as info:
+        Ingest().batches("p", {"batch": [event(), wrapped]}, NOW)
+    assert info.value.message == (
+        "body: batch[1].event.properties.$current_url: expected a string or null, got 5"
+    )
+    with pytest.raises(IngestError) as info:
+        Ingest().batches("p", [{"event": event(), "person": {"properties": {"email": 1}}}], NOW)
+    assert info.value.message == (
+        "body: [0].person.properties.email: expected a string or null, got 1"
+    )
+
+
+def test_numeric_ids_become_strings_and_unknown_properties_are_ignored() -> None:
+    body = {**event(session=None), "distinct_id": 42, "properties": {"$session_id": 7, "x": [1]}}
+    [batch] = Ingest().batches("p", body, NOW)
+    assert (batch["session_id"], batch["user_id"]) == ("7", "42")
+
+
+def test_a_body_that_is_not_json_names_the_place() -> None:
+    from functools import partial
+
+    from autoplay_cli.documents import decode_body
+
+    read_body = partial(decode_body, error_class=IngestError)
+    assert read_body(b'{"event": "x"}') == {"event": "x"}
+    with pytest.raises(IngestError, match=r"^body:1:2: not valid JSON \(Expecting property"):
+        read_body(b"{not json")
+    with pytest.raises(IngestError, match="nested too deeply"):
+        read_body(b"[" * 100_000)
+    with pytest.raises(IngestError, match="not UTF-8"):
+        read_body(b"\xff")

@@ -105,7 +105,9 @@ def test_201_without_a_key_leaves_it_to_the_caller(body: bytes) -> None:
         (b'["uk_live_secretsecret"]', "not an object"),
         (b'{"unkey_key": 12345678901234567}', "'unkey_key'"),
         (b'{"unkey_key": {"v": "uk_live_secretsecret"}}', "'unkey_key'"),
-        (b'{"dual_write": "yes"}', "'dual_write'"),
+        (b'{"dual_write": "yes"}', "'dual_write' (expected true or false or null, got a string)"),
+        (b'{"unkey_key": 12345678901234567}', "(expected a string or null, got a whole number)"),
+        (b"[" * 100_000, "not JSON"),  # nested deeper than the parser goes
     ],
 )
 def test_malformed_success_bodies_are_one_clear_error(body: bytes, needle: str) -> None:

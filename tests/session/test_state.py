@@ -569,7 +569,7 @@ def test_missing_version(clock: Any) -> None:
     [
         ("session_id", "", "non-empty"),
         ("session_id", 7, "session_id: expected a non-empty string, got 7"),
-        ("metadata", [], "metadata: expected an object, got a list"),
+        ("metadata", [], "metadata: expected an object, got an empty list"),
         (
             "current_state",
             "sleeping",

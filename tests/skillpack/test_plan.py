@@ -345,3 +345,26 @@ def test_a_malformed_manifest_is_a_clear_input_error(
         make_plan(claude(project), SKILLS, bundle)
     assert manifest.MANIFEST_NAME in str(info.value)
     assert info.value.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"format": 2, "skills": {}}', ":1: format: expected 1, got 2"),
+        ('{"format": 1}', ": missing 'skills'"),
+        (
+            '{\n  "format": 1,\n  "skills": {\n'
+            '    "x": {"files": {"a": "0", "b": 1}, "version": "1"}\n  }\n}',
+            ":4: skills.x.files.b: expected a string, got 1",
+        ),
+        ('{"format": 1, "skills": {"x": {"files": {}}}}', ":1: skills.x: missing 'version'"),
+    ],
+)
+def test_a_manifest_mistake_names_its_line_and_key_path(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    (tmp_path / manifest.MANIFEST_NAME).write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        manifest.load(tmp_path)
+    assert info.value.message == f"{tmp_path / manifest.MANIFEST_NAME}{message}"
+    assert info.value.hint is not None and "delete it" in info.value.hint

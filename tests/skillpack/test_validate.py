@@ -70,18 +70,21 @@ def test_name_must_equal_the_folder(tmp_path: Path) -> None:
     ("fm", "fragment"),
     [
         ("name: demo-skill\n", "'description' is required"),
-        ('name: demo-skill\ndescription: ""\n', "'description' is required"),
+        (
+            'name: demo-skill\ndescription: ""\n',
+            "'description': expected a non-empty string of at most 1024 characters, got ''",
+        ),
         ('name: demo-skill\ndescription: "' + "x" * 1025 + ' use when"\n', "at most 1024"),
         ('description: "Use when x."\n', "'name' is required"),
         (GOOD_FM.format(name="demo-skill") + "version: 1\n", "'version' is not allowed"),
         (GOOD_FM.format(name="demo-skill") + "name: demo-skill\n", "duplicate key"),
         (
             GOOD_FM.format(name="demo-skill") + "metadata:\n  version: 1.0\n",
-            "'metadata' must map strings to strings",
+            "'metadata.version': expected a string (quote numbers such as \"1.0\"), got 1.0",
         ),
         (
             GOOD_FM.format(name="demo-skill") + "compatibility: " + "x" * 501 + "\n",
-            "'compatibility' must be",
+            "'compatibility': expected a string of 1-500 characters",
         ),
         (GOOD_FM.format(name="demo-skill") + "allowed-tools: {a: 1}\n", "'allowed-tools'"),
         (GOOD_FM.format(name="demo-skill") + "license: ''\n", "'license'"),
@@ -183,3 +186,21 @@ def test_validate_tree_accepts_one_skill_or_a_parent(tmp_path: Path) -> None:
     make(tmp_path, "second-skill")
     folders, problems = validate_tree(tmp_path)
     assert [f.name for f in folders] == ["demo-skill", "second-skill"] and problems == []
+
+
+def test_every_frontmatter_problem_is_reported_with_its_line(tmp_path: Path) -> None:
+    fm = "name: Demo\nlicense: ''\nmetadata:\n  a: 1\n  b: [x]\nallowed-tools: {a: 1}\n"
+    folder = make(tmp_path, fm=fm)
+    found = [(p.line, p.message) for p in validate_skill(folder) if p.severity == "error"]
+    assert found == [
+        (
+            2,
+            "'name': expected at most 64 lowercase letters, digits and single hyphens, "
+            "not starting or ending with a hyphen, got 'Demo'",
+        ),
+        (None, "'description' is required (a non-empty string of at most 1024 characters)"),
+        (3, "'license': expected a non-empty string, got ''"),
+        (4, "'metadata.a': expected a string (quote numbers such as \"1.0\"), got 1"),
+        (7, "'allowed-tools': expected a space-delimited string or a list of strings, got a table"),
+        (2, "'name' 'Demo' must equal the folder name 'demo-skill'"),
+    ]
