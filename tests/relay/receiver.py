@@ -22,6 +22,7 @@ class Receiver:
         self.attempts: list[dict[str, Any]] = []  # every request, as received
         self.accepted: list[dict[str, Any]] = []  # deliveries answered with 2xx
         self.bad_signatures = 0
+        self.cut_off = 0  # requests whose body ended before Content-Length (sender killed)
         self.lock = threading.Lock()
         self.url = ""
 
@@ -47,6 +48,12 @@ def running(receiver: Receiver) -> Iterator[Receiver]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
+            if len(body) < length:
+                # The sender died mid-request (kill -9): nothing to verify or answer.
+                with receiver.lock:
+                    receiver.cut_off += 1
+                self.close_connection = True
+                return
             status, extra = receiver.handle(body, self.headers)
             self.send_response(status)
             for key, value in extra.items():

@@ -92,7 +92,8 @@ def test_kill_9_mid_stream_then_restart_loses_no_delivery(
     by_id: dict[str, dict[str, Any]] = {}
     for delivery in receiver.accepted:
         assert by_id.setdefault(delivery["id"], delivery) == delivery
-    assert receiver.bad_signatures == 0
+    # A request cut off by the kill is not a bad signature; at most the one in flight.
+    assert receiver.bad_signatures == 0 and receiver.cut_off <= 1
     # Every event of a linked session is in exactly one note: none missing, none twice.
     events = _stream(emu, str(total))
     linked = {e.view.session_id for e in events if getattr(e.view, "conversation_id", None)}
