@@ -215,8 +215,12 @@ class Settings:
         return [r.value for r in self._values.values() if r.secret and r.value]
 
 
-def header_safe(value: str) -> bool:
-    """Whether *value* can travel as an HTTP header value as-is: visible ASCII only."""
+def credential_safe(value: str) -> bool:
+    """Whether *value* can travel as a credential in an HTTP header: visible ASCII only, no spaces.
+
+    Stricter than :func:`autoplay_cli.stream.header_safe`, which admits inner spaces (an
+    event id may have them; a key or token never does).
+    """
     return all("!" <= c <= "~" for c in value)
 
 
@@ -228,7 +232,7 @@ def header_credential(value: str, *, what: str, name: str, where: str = "") -> s
     A header that cannot be encoded fails inside the transport, whose error quotes
     the value; catching it here keeps the secret out of every message.
     """
-    if not value or not header_safe(value):
+    if not value or not credential_safe(value):
         raise UsageError(
             f"the {what} contains spaces, line breaks or non-ASCII characters",
             setting=name,

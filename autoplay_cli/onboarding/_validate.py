@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from autoplay_cli.errors import UsageError
-from autoplay_cli.settings import header_credential, header_safe
+from autoplay_cli.settings import credential_safe, header_credential
 
 # Unkey's externalId alphabet and length (docs/wire.md §4); the product id is also a URL
 # path segment, which this alphabet keeps safe without escaping.
@@ -177,7 +177,7 @@ credential = header_credential
 
 def secret(value: str, *, what: str) -> str:
     # Visible ASCII: the activity provider sends the webhook secret as a header value.
-    if len(value) < MIN_SECRET_LENGTH or not header_safe(value):
+    if len(value) < MIN_SECRET_LENGTH or not credential_safe(value):
         # Never echo the value: it is a secret.
         raise UsageError(
             f"the {what} is too weak or malformed: it needs at least {MIN_SECRET_LENGTH} "
