@@ -270,7 +270,8 @@ class RedisRelayStore(MemoryRelayStore):
 
     durable = True
 
-    def __init__(self, url: str, product_id: str, **kwargs: Any) -> None:
+    def __init__(self, url: str, product_id: str, *, client: Any = None, **kwargs: Any) -> None:
+        """*client*: a ``redis.asyncio.Redis`` to use instead of one made from *url*."""
         from autoplay_cli.session._redis import RedisConnection, safe_url
         from autoplay_cli.session.linking import RedisConversationLinkStore
 
@@ -278,7 +279,7 @@ class RedisRelayStore(MemoryRelayStore):
         self.url = url
         self.where = safe_url(url)
         self.prefix = f"autoplay:relay:{product_tag(product_id)}:"
-        self._conn: RedisConnection = RedisConnection(url)
+        self._conn: RedisConnection = RedisConnection(url, client=client)
         self._commit_script: Any = None
         self.staged_links = StagedLinks(
             RedisConversationLinkStore(key_prefix=self.prefix + "link:", connection=self._conn)
