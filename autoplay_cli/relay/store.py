@@ -9,6 +9,7 @@ them, and the checkpoint never runs ahead of either.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
@@ -63,7 +64,11 @@ class CachedSessions(LiveSessionStore):
 
     async def update(self, session_id: str, fn: Any, *, metadata: Any = None) -> SessionState:
         self.dirty.add(session_id)
-        return await super().update(session_id, fn, metadata=metadata)
+        state = self._states.get(session_id) or self._new(session_id, metadata)
+        result = fn(state)
+        if result is not None and inspect.isawaitable(result):  # an async mutation
+            await result
+        return state
 
     async def get_or_create(
         self, session_id: str, metadata: Mapping[str, Any] | None = None
