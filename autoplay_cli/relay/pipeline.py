@@ -89,7 +89,7 @@ class Relay:
     async def feed(self, events: Sequence[SimEvent], checkpoint: str | None = None) -> int:
         """Apply *events* (one network read, in order) and commit their effects; how many."""
         sessions, conversations = set(), set()
-        for e in events:
+        for e in events if self.store.durable else ():  # memory: everything is at hand
             if e.session_id:
                 sessions.add(e.session_id)
                 # A batch may link: its links are read ahead with its sessions.
