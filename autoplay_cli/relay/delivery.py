@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from autoplay_cli.errors import InputError
 
 PROACTIVE_OFFER = "proactive_offer"
@@ -32,6 +34,8 @@ FIELDS = (
     "created_at",
     "event_ids",
 )
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
 
 
 def delivery_id(product_id: str, session_id: str, kind: str, first_event_id: str) -> str:
@@ -100,8 +104,16 @@ class Delivery:
         }
 
     def to_json(self) -> str:
-        """One line of compact JSON (the body a webhook receives, byte for byte)."""
-        return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
+        """One line of compact JSON (the body a webhook receives, byte for byte).
+
+        msgspec spells it as ``json.dumps(..., separators=(",", ":"), ensure_ascii=False)``
+        does (exponents aside: ``1e16`` for ``1e+16``, outside any unix time).
+        """
+        data = self.to_dict()
+        try:
+            return _encode(data).decode()
+        except UnicodeEncodeError:  # a lone surrogate from an escape: JSON can spell it
+            return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_dict(cls, data: Any, *, where: str = "delivery") -> Delivery:
@@ -148,7 +160,11 @@ class Delivery:
     @classmethod
     def from_json(cls, text: str | bytes, *, where: str = "delivery") -> Delivery:
         try:
-            data = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            raise InputError(f"{where}: not JSON ({exc})") from None
+            data = _decode(text)
+        except msgspec.DecodeError:
+            # What msgspec refuses and JSON allows (an escaped lone surrogate), or not JSON.
+            try:
+                data = json.loads(text)
+            except (ValueError, RecursionError) as exc:
+                raise InputError(f"{where}: not JSON ({exc})") from None
         return cls.from_dict(data, where=where)

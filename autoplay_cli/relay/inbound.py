@@ -13,12 +13,14 @@ import contextlib
 import hmac
 import json
 import logging
+import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from autoplay_cli.relay.activity import MAX_ACTIONS
+from autoplay_cli.relay.intercom import SESSION_ATTRIBUTE
 from autoplay_cli.relay.signing import SignatureError, verify_headers
 
 if TYPE_CHECKING:
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.responses import Response
 
+    from autoplay_cli.relay.intercom import IntercomContacts
     from autoplay_cli.relay.metrics import RelayMetrics
     from autoplay_cli.relay.pipeline import Relay
 
@@ -89,6 +92,7 @@ class Inbound:
         ping: Callable[[], Awaitable[None]],
         activity_loader: Callable[[str], Awaitable[list[tuple[float, Any]]]] | None = None,
         intercom_secret: str | None = None,
+        intercom_contacts: IntercomContacts | None = None,
         host: str = "127.0.0.1",
         clock: Callable[[], float] = time.time,
         mcp: bool = True,
@@ -99,6 +103,7 @@ class Inbound:
         self._secret = secret or ""
         self._api_key = api_key or ""
         self._intercom_secret = intercom_secret or ""
+        self._contacts = intercom_contacts
         self.health = health
         self.metrics = metrics
         self._ping = ping
@@ -168,8 +173,28 @@ class Inbound:
             return self._error(400, "body is not valid JSON")
         if intercom:
             problem, parsed = _intercom_link(data)
+            missing = _intercom_contact(data) if parsed is None else None
+            if missing is not None and self._contacts is not None:
+                # The notification left the attribute out: ask Intercom for the contact.
+                contact_id, conversation, link_event = missing
+                lookup = await self._contacts.session_id(contact_id)
+                if lookup.session_id is not None:
+                    parsed = (lookup.session_id, conversation, link_event, {})
+                elif lookup.retry_after is not None:
+                    # Passing (429, 5xx, timeout): 503 lets Intercom send it again. Never
+                    # 429: Intercom would hold back every notification for a while.
+                    log.warning("intercom webhook: %s; answered 503", lookup.problem)
+                    return JSONResponse(
+                        {"error": lookup.problem},
+                        status_code=503,
+                        headers={"Retry-After": str(math.ceil(lookup.retry_after))},
+                    )
+                else:
+                    log.warning("intercom webhook: %s; not linked", lookup.problem)
+                    problem = lookup.problem
             if parsed is None:
-                # Not a conversation start or reply, or no session to link: acknowledged.
+                # Not a conversation start or reply, or no session to link: acknowledged
+                # (a retry by Intercom would not change the answer).
                 return JSONResponse({"ignored": problem}, status_code=202)
         else:
             problem, parsed = _link_request(data)
@@ -320,7 +345,7 @@ INTERCOM_TOPICS = {
     "conversation.user.created": "new",
     "conversation.user.replied": "reply_existing",
 }
-SESSION_ATTRIBUTE = "autoplay_session_id"
+CONTACT_AUTHORS = ("user", "lead", "contact")
 
 
 def intercom_signature_ok(secret: str, body: bytes, header: str | None) -> bool:
@@ -355,6 +380,31 @@ def _intercom_link(data: Any) -> tuple[str, tuple[str, str, str | None, dict[str
             if isinstance(sid, str) and sid.strip():
                 return "", (sid, str(item["id"]), event, {})
     return f"no {SESSION_ATTRIBUTE} custom attribute on the contact", None
+
+
+def _intercom_contact(data: Any) -> tuple[str, str, str] | None:
+    """``(contact id, conversation id, event)`` of a linking notification (for a lookup);
+    ``None`` when the notification does not link or names no contact."""
+    if not isinstance(data, dict) or not isinstance(data.get("data"), dict):
+        return None
+    event = INTERCOM_TOPICS.get(str(data.get("topic", "")))
+    item = data["data"].get("item")
+    if event is None or not isinstance(item, dict) or not item.get("id"):
+        return None
+    # The conversation's contacts (API 2.x), else the author of its first message.
+    contacts = item.get("contacts")
+    if isinstance(contacts, dict):
+        contacts = contacts.get("contacts")
+    refs = [c for c in contacts if isinstance(c, dict)] if isinstance(contacts, list) else []
+    source = item.get("source")
+    author = source.get("author") if isinstance(source, dict) else None
+    if isinstance(author, dict) and author.get("type") in CONTACT_AUTHORS:
+        refs.append(author)
+    for ref in refs:
+        cid = ref.get("id")
+        if isinstance(cid, str | int) and not isinstance(cid, bool) and str(cid).strip():
+            return str(cid).strip(), str(item["id"]), event
+    return None
 
 
 def _link_request(data: Any) -> tuple[str, tuple[str, str, str | None, dict[str, Any]] | None]:

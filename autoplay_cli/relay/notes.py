@@ -10,13 +10,13 @@ failed post is retried or dead-lettered, never dropped.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
 from autoplay_cli.session.manager import (
     DEFAULT_POST_LINK_DEBOUNCE_S,
     DEFAULT_PRELINK_WINDOW_S,
-    render_note,
 )
 
 
@@ -31,6 +31,36 @@ def as_model(payload: Any) -> Any:
     from autoplay_cli.wire import parse_payload
 
     return parse_payload(msgspec.to_builtins(payload))
+
+
+def note_body(payloads: list[Any]) -> str:
+    """:func:`~autoplay_cli.session.manager.render_note` of *payloads* (wire models or the
+    stream's fast views), without building a model per actions batch.
+
+    Summaries first (each under its ``Session …`` header), then every action of the
+    batches, re-indexed from 0, under one header naming the first batch's session: the
+    text the delivery manager's merged batch gives. A view keeps the nulls the models turn
+    into ``""``; ``or ""`` and ``lower()`` give the models' values.
+    """
+    from autoplay_cli.wire import payload_text
+
+    parts = [payload_text(as_model(p)) for p in payloads if p.type == "summary"]
+    lines: list[str] = []
+    session = None
+    for p in payloads:
+        if p.type == "summary" or not p.actions:
+            continue
+        session = session or p.session_id
+        for a in p.actions:
+            lines.append(
+                f"[{len(lines)}] {(a.type or '').lower()}: {a.description or ''} — "
+                f"{a.canonical_url}"
+            )
+    if lines:
+        n = len(lines)
+        lines.insert(0, f"Session {session or 'unknown'} — {n} action{'s' * (n != 1)}")
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
 
 
 def buffered_json(payload: Any) -> str:
@@ -94,6 +124,9 @@ class NotePolicy:
         self.post_link_debounce_s = float(post_link_debounce_s)
         self.buffers: dict[str, Buffer] = {}
         self._open: dict[str, float] = {}  # linked sessions with a window open -> its end
+        # (end, session) in time order; an entry not matching _open is stale and skipped,
+        # so asking what is due costs no scan of every open window per event.
+        self._ends: list[tuple[float, str]] = []
         self.dropped_stale = 0  # pre-link payloads older than the window (policy, not loss)
 
     def add(
@@ -113,8 +146,13 @@ class NotePolicy:
             return self._take(session_id)
         if buffer.opened_at is None:
             buffer.opened_at = now
-            self._open[session_id] = now + self.post_link_debounce_s
+            self._opens(session_id, now + self.post_link_debounce_s)
         return None
+
+    def _opens(self, session_id: str, end: float) -> None:
+        self._open.pop(session_id, None)  # re-opened: it goes last, like a new key
+        self._open[session_id] = end
+        heapq.heappush(self._ends, (end, session_id))
 
     def link(self, session_id: str, conversation_id: str, now: float) -> Note | None:
         """The session is linked: the pre-link buffer (within the window) as one note."""
@@ -133,14 +171,28 @@ class NotePolicy:
 
     def due(self, now: float) -> list[Note]:
         """Notes whose coalescing window has ended by *now*."""
-        if not self._open:
+        ends, open_ = self._ends, self._open
+        if not ends or ends[0][0] > now:
             return []
-        ready = [sid for sid, end in self._open.items() if end <= now]
-        return [n for sid in ready if (n := self._take(sid)) is not None]
+        ready = set()
+        while ends and ends[0][0] <= now:
+            end, sid = heapq.heappop(ends)
+            if open_.get(sid) == end:
+                ready.add(sid)
+        if len(ready) > 1:
+            # In the order the windows opened (the order of _open), not the heap's.
+            position = {sid: i for i, sid in enumerate(open_) if sid in ready}
+            order = sorted(ready, key=position.__getitem__)
+        else:
+            order = list(ready)
+        return [n for sid in order if (n := self._take(sid)) is not None]
 
     @property
     def next_due(self) -> float | None:
-        return min(self._open.values()) if self._open else None
+        ends, open_ = self._ends, self._open
+        while ends and open_.get(ends[0][1]) != ends[0][0]:
+            heapq.heappop(ends)
+        return ends[0][0] if ends else None
 
     def drain(self) -> list[Note]:
         """Every linked session's buffered payloads, now (shutdown, end of a replay)."""
@@ -170,13 +222,13 @@ class NotePolicy:
         items, buffer.items = buffer.items, []
         if not items or buffer.conversation_id is None:
             return None
-        payloads = tuple(as_model(i.payload) for i in items)
+        payloads = [i.payload for i in items]
         return Note(
             session_id,
             buffer.conversation_id,
-            render_note(list(payloads)),
+            note_body(payloads),
             tuple(i.event_id for i in items),
-            payloads,
+            tuple(payloads),
         )
 
     # -- persistence ---------------------------------------------------------
@@ -206,7 +258,7 @@ class NotePolicy:
         )
         self.buffers[session_id] = buffer
         if opened_at is not None:
-            self._open[session_id] = float(opened_at) + self.post_link_debounce_s
+            self._opens(session_id, float(opened_at) + self.post_link_debounce_s)
 
     def sweep(self, now: float) -> int:
         """Forget unlinked sessions whose buffered payloads all left the window; how many."""

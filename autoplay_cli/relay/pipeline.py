@@ -88,8 +88,17 @@ class Relay:
 
     async def feed(self, events: Sequence[SimEvent], checkpoint: str | None = None) -> int:
         """Apply *events* (one network read, in order) and commit their effects; how many."""
-        loaded = await self.store.prefetch({e.session_id for e in events if e.session_id})
-        self._adopt(loaded)
+        sessions, conversations = set(), set()
+        for e in events if self.store.durable else ():  # memory: everything is at hand
+            if e.session_id:
+                sessions.add(e.session_id)
+                # A batch may link: its links are read ahead with its sessions.
+                carried = getattr(e.payload, "conversation_id", None)
+                if carried:
+                    conversations.add(carried)
+                elif e.kind == "link":
+                    conversations.add(e.args["conversation"])
+        self._adopt(await self.store.prefetch(sessions, conversations))
         applied = 0
         last_applied = self.store.last_applied
         dirty = self.store.sessions.dirty

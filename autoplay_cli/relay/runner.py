@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import signal
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -240,9 +241,11 @@ async def run_relay(
         await _drain(sender, sender_task, store, options.drain_timeout, summary)
     finally:
         if listener is not None:
-            server, task = listener
+            server, task, contacts = listener
             server.should_exit = True
             await asyncio.gather(task, return_exceptions=True)
+            if contacts is not None:
+                await contacts.aclose()
         if sender_task is not None and not sender_task.done():
             sender_task.cancel()  # an error ended the run: no drain
             await asyncio.gather(sender_task, return_exceptions=True)
@@ -261,8 +264,9 @@ async def _listen(
     health: Health,
     metrics: RelayMetrics,
     summary: RelaySummary,
-) -> tuple[Any, asyncio.Task[None]]:
-    """Start the inbound app on ``--listen``; a non-loopback address is warned about."""
+) -> tuple[Any, asyncio.Task[None], Any]:
+    """Start the inbound app on ``--listen``; a non-loopback address is warned about.
+    Returns the server, its task and the Intercom contact reader (to close), if any."""
     from autoplay_cli.errors import ServiceUnavailableError
 
     assert options.listen is not None
@@ -274,6 +278,7 @@ async def _listen(
             host,
         )
     loader = getattr(store, "activity", None) if store.durable else None
+    contacts = _intercom_contacts(options)
     inbound = Inbound(
         relay,
         lock,
@@ -284,6 +289,7 @@ async def _listen(
         ping=store.ping,
         activity_loader=loader,
         intercom_secret=options.intercom_client_secret,
+        intercom_contacts=contacts,
         host=host,
     )
     server, task = serve_task(inbound.app(), host, port)
@@ -292,6 +298,8 @@ async def _listen(
         if task.done() or time.monotonic() > deadline:
             server.should_exit = True
             await asyncio.gather(task, return_exceptions=True)
+            if contacts is not None:
+                await contacts.aclose()
             raise ServiceUnavailableError(
                 f"cannot listen on {options.listen}",
                 setting="listen",
@@ -301,7 +309,25 @@ async def _listen(
     bound = server.servers[0].sockets[0].getsockname() if server.servers else (host, port)
     summary.listening = f"http://{options.listen.rpartition(':')[0]}:{bound[1]}"
     log.info("listening on %s", summary.listening)
-    return server, task
+    return server, task, contacts
+
+
+def _intercom_contacts(options: RelayOptions) -> Any:
+    """The contact reader for Intercom notifications that leave the session id out:
+    with the client secret (Intercom notifications accepted) and an access token."""
+    if not options.intercom_client_secret:
+        return None
+    from autoplay_cli.relay.intercom import TOKEN_ENV, IntercomContacts
+
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token:
+        log.warning(
+            "%s is not set: Intercom notifications without the contact's "
+            "autoplay_session_id are acknowledged and not linked",
+            TOKEN_ENV,
+        )
+        return None
+    return IntercomContacts(token)
 
 
 def _on_signal(stop: asyncio.Event, summary: RelaySummary, signum: int) -> None:

@@ -9,15 +9,19 @@ them, and the checkpoint never runs ahead of either.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import msgspec
+
 from autoplay_cli.errors import SnapshotError, UsageError
 from autoplay_cli.relay.delivery import Delivery
 from autoplay_cli.session import (
     AgentState,
+    ConversationLink,
     ConversationLinkStore,
     MemoryConversationLinkStore,
     SessionState,
@@ -60,7 +64,11 @@ class CachedSessions(LiveSessionStore):
 
     async def update(self, session_id: str, fn: Any, *, metadata: Any = None) -> SessionState:
         self.dirty.add(session_id)
-        return await super().update(session_id, fn, metadata=metadata)
+        state = self._states.get(session_id) or self._new(session_id, metadata)
+        result = fn(state)
+        if result is not None and inspect.isawaitable(result):  # an async mutation
+            await result
+        return state
 
     async def get_or_create(
         self, session_id: str, metadata: Mapping[str, Any] | None = None
@@ -127,8 +135,11 @@ class MemoryRelayStore:
         """Connect (nothing here); the checkpoint to resume from."""
         return self.checkpoint
 
-    async def prefetch(self, session_ids: Iterable[str]) -> list[SessionState]:
-        """Load sessions not in memory yet; the states loaded (none in memory)."""
+    async def prefetch(
+        self, session_ids: Iterable[str], conversations: Iterable[str] = ()
+    ) -> list[SessionState]:
+        """Load sessions not in memory yet (and the links of *conversations*, which the
+        batch may link); the states loaded (none in memory)."""
         return []
 
     async def commit(
@@ -180,13 +191,54 @@ def product_tag(product_id: str) -> str:
     return "{" + product_id.replace("{", "(").replace("}", ")") + "}"
 
 
+_encode = msgspec.json.Encoder().encode
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Compact JSON text (msgspec: one C call, no ``json`` encoder objects per value)."""
+    try:
+        return _encode(value).decode()
+    except UnicodeEncodeError:  # a lone surrogate (from a "\\ud800" escape): JSON spells it
+        return json.dumps(value, separators=(",", ":"))
+
+
+class StagedLinks:
+    """The relay's conversation links in Redis, read ahead with a batch's sessions and
+    written by the batch's commit script: no round trip per link, and a link is never
+    recorded without the session update that made it."""
+
+    def __init__(self, backing: Any) -> None:
+        self.backing = backing  # a RedisConversationLinkStore: key names, TTL, reads
+        self.read: dict[str, ConversationLink | None] = {}  # this batch's read-ahead
+        self.staged: dict[str, ConversationLink] = {}  # written by the next commit
+
+    async def get(self, conversation_id: str) -> ConversationLink | None:
+        if conversation_id in self.staged:
+            return self.staged[conversation_id]
+        if conversation_id in self.read:
+            return self.read[conversation_id]
+        link = await self.backing.get(conversation_id)  # not read ahead (a webhook link)
+        self.read[conversation_id] = link
+        return link
+
+    async def save(self, link: ConversationLink) -> None:
+        self.staged[link.conversation_id] = link
+
+    async def delete(self, conversation_id: str) -> None:
+        self.staged.pop(conversation_id, None)
+        self.read[conversation_id] = None
+        await self.backing.delete(conversation_id)
+
+    def committed(self) -> None:
+        """The staged links are in Redis now; the read-ahead is dropped with the batch."""
+        self.staged.clear()
+        self.read.clear()
 
 
 # KEYS: 1 the open-sessions set, 2 the outbox stream, 3 the checkpoint, then session and
-# activity keys (every key named, so the script also runs on Redis Cluster, where one
-# product's keys share a hash tag). ARGV[1]: the plan (JSON), entries naming KEYS by index.
+# activity keys, then link keys (every key named, so the script also runs on Redis
+# Cluster, where one product's keys share a hash tag). ARGV[1]: the plan (JSON), entries
+# naming KEYS by index; "l" (the batch's conversation links) may be absent.
 _COMMIT_SCRIPT = """
 local d = cjson.decode(ARGV[1])
 for _, s in ipairs(d.s) do
@@ -202,6 +254,9 @@ for _, a in ipairs(d.a) do
   for _, r in ipairs(a[2]) do redis.call('RPUSH', key, r) end
   redis.call('LTRIM', key, -50, -1)
   redis.call('EXPIRE', key, d.attl)
+end
+if d.l then
+  for _, l in ipairs(d.l) do redis.call('SET', KEYS[l[1]], l[2], 'EX', d.lttl) end
 end
 if d.c ~= cjson.null and d.c ~= nil then redis.call('SET', KEYS[3], d.c) end
 return 1
@@ -220,7 +275,8 @@ class RedisRelayStore(MemoryRelayStore):
 
     durable = True
 
-    def __init__(self, url: str, product_id: str, **kwargs: Any) -> None:
+    def __init__(self, url: str, product_id: str, *, client: Any = None, **kwargs: Any) -> None:
+        """*client*: a ``redis.asyncio.Redis`` to use instead of one made from *url*."""
         from autoplay_cli.session._redis import RedisConnection, safe_url
         from autoplay_cli.session.linking import RedisConversationLinkStore
 
@@ -228,11 +284,12 @@ class RedisRelayStore(MemoryRelayStore):
         self.url = url
         self.where = safe_url(url)
         self.prefix = f"autoplay:relay:{product_tag(product_id)}:"
-        self._conn: RedisConnection = RedisConnection(url)
+        self._conn: RedisConnection = RedisConnection(url, client=client)
         self._commit_script: Any = None
-        self.links = RedisConversationLinkStore(
-            key_prefix=self.prefix + "link:", connection=self._conn
+        self.staged_links = StagedLinks(
+            RedisConversationLinkStore(key_prefix=self.prefix + "link:", connection=self._conn)
         )
+        self.links = self.staged_links
 
     def key(self, kind: str, name: str = "") -> str:
         return f"{self.prefix}{kind}{':' + name if name else ''}"
@@ -253,16 +310,28 @@ class RedisRelayStore(MemoryRelayStore):
         )
         return self.checkpoint
 
-    async def prefetch(self, session_ids: Iterable[str]) -> list[SessionState]:
+    async def prefetch(
+        self, session_ids: Iterable[str], conversations: Iterable[str] = ()
+    ) -> list[SessionState]:
         missing = [s for s in dict.fromkeys(session_ids) if not self.sessions.cached(s)]
-        if not missing:
+        links = self.staged_links
+        unread = [
+            c for c in dict.fromkeys(conversations) if c not in links.read and c not in links.staged
+        ]
+        if not missing and not unread:
             return []
         fields = ["snapshot", "window", "notes", "last_event_id"]
         with self._conn.errors("read sessions"):
+            # One round trip for the whole network read: sessions and links together.
             pipe = self._conn.client().pipeline(transaction=False)
             for sid in missing:
                 pipe.hmget(self.key("session", sid), fields)
+            for cid in unread:
+                pipe.get(links.backing.key(cid))
             rows = await pipe.execute()
+        for cid, raw in zip(unread, rows[len(missing) :], strict=True):
+            links.read[cid] = None if raw is None else _link(raw, links.backing.key(cid))
+        rows = rows[: len(missing)]
         loaded = []
         for sid, (snapshot, window, notes, last) in zip(missing, rows, strict=True):
             if snapshot is None:
@@ -295,7 +364,14 @@ class RedisRelayStore(MemoryRelayStore):
         activity: Mapping[str, list[tuple[float, dict[str, Any]]]],
     ) -> None:
         dirty = self.sessions.dirty
-        if not dirty and not deliveries and checkpoint is None and not activity:
+        if (
+            not dirty
+            and not deliveries
+            and checkpoint is None
+            and not activity
+            and not self.staged_links.staged
+        ):
+            self.staged_links.read.clear()
             return
         keys = [self.key("open"), self.key("outbox"), self.key("checkpoint")]
         sessions = []
@@ -322,8 +398,12 @@ class RedisRelayStore(MemoryRelayStore):
         users = []
         for user, records in activity.items():
             keys.append(self.key("activity", user))
-            users.append([len(keys), [_dumps([t, r]) for t, r in records]])
-        plan = {
+            users.append([len(keys), [_dumps(record) for record in records]])
+        links = []
+        for link in self.staged_links.staged.values():
+            keys.append(self.staged_links.backing.key(link.conversation_id))
+            links.append([len(keys), json.dumps(link.to_dict())])  # as the link store writes
+        plan: dict[str, Any] = {
             "s": sessions,
             "o": [d.to_json() for d in deliveries],
             "a": users,
@@ -331,6 +411,8 @@ class RedisRelayStore(MemoryRelayStore):
             "ttl": SESSION_TTL_S,
             "attl": ACTIVITY_TTL_S,
         }
+        if links:
+            plan["l"], plan["lttl"] = links, self.staged_links.backing.ttl_s
         with self._conn.errors("commit a batch"):
             client = self._conn.client()
             if self._commit_script is None or self._commit_script.registered_client is not client:
@@ -340,6 +422,7 @@ class RedisRelayStore(MemoryRelayStore):
         if checkpoint is not None:
             self.checkpoint = checkpoint
         dirty.clear()
+        self.staged_links.committed()
 
     async def activity(self, user: str) -> list[tuple[float, dict[str, Any]]]:
         """A user's persisted live activity, oldest first."""
@@ -369,6 +452,14 @@ class RedisRelayStore(MemoryRelayStore):
     async def aclose(self) -> None:
         self._commit_script = None
         await self._conn.aclose()
+
+
+def _link(raw: bytes | str, key: str) -> ConversationLink:
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise SnapshotError(f"redis key {key} does not hold JSON", hint="delete the key") from exc
+    return ConversationLink.from_dict(data)
 
 
 def check_store_url(url: str) -> str:

@@ -10,6 +10,7 @@ to a listener (the relay turns offers into deliveries there).
 from __future__ import annotations
 
 import asyncio
+import heapq
 import math
 from collections import deque
 from collections.abc import Callable, MutableMapping, Sequence
@@ -121,8 +122,11 @@ class Engine:
         self.report.config = config.describe()
         # Engine-side context (like an integrator's context store): recent actions per session.
         self._windows: MutableMapping[str, deque[Any]] = {} if windows is None else windows
-        # Sessions waiting to time out, with the virtual time their timeout is due.
+        # Sessions waiting to time out, with the virtual time their timeout is due; the
+        # heap orders them (an entry no longer matching _deadlines is stale and skipped),
+        # so finding the next one costs no scan of every waiting session per event.
         self._deadlines: dict[str, float] = {}
+        self._due: list[tuple[float, str]] = []
 
     # -- driving -----------------------------------------------------------------------------
 
@@ -135,7 +139,11 @@ class Engine:
 
     async def advance(self, t: float) -> None:
         """Move the clock to *t* (never back), ticking the sessions due on the way."""
-        await self._pulse_until(t)
+        due = self._due
+        # The heap's first entry (even a stale one) is no later than any deadline: past
+        # *t*, nothing is due, and the common case costs no coroutine.
+        if due and due[0][0] <= t:
+            await self._pulse_until(t)
         self.clock.advance_to(max(t, self.clock.now))
 
     async def finish(self) -> Report:
@@ -161,8 +169,12 @@ class Engine:
         pulse instant at or after each deadline is visited, which keeps long
         quiet stretches cheap.
         """
-        while self._deadlines:
-            due = min(self._deadlines.values())
+        heap, deadlines = self._due, self._deadlines
+        while heap:
+            due, first = heap[0]
+            if deadlines.get(first) != due:
+                heapq.heappop(heap)  # stale: the session moved on or went back to thinking
+                continue
             instant = due if self.pulse_s == 0 else math.ceil(due / self.pulse_s) * self.pulse_s
             # Float rounding may put the grid point a hair before the deadline: never
             # visit an instant at which no session is due (it would loop forever).
@@ -170,7 +182,12 @@ class Engine:
             if instant > t:
                 return
             self.clock.advance_to(instant)
-            for sid in sorted(s for s, d in self._deadlines.items() if d <= instant):
+            batch = set()
+            while heap and heap[0][0] <= instant:
+                d, sid = heapq.heappop(heap)
+                if deadlines.get(sid) == d:
+                    batch.add(sid)
+            for sid in sorted(batch):
                 result: dict[str, Any] = {}
 
                 def fn(state: SessionState, result: dict[str, Any] = result) -> None:
@@ -191,9 +208,11 @@ class Engine:
         due = state.last_interaction_at + timeout
         # Float rounding can leave a due time a hair before the tick that would fire it;
         # step past *now* by at least one representable value, so the pulse always moves on.
-        self._deadlines[sid] = (
-            due if due > now else max(now + self.pulse_s, math.nextafter(now, math.inf))
-        )
+        if due <= now:
+            due = max(now + self.pulse_s, math.nextafter(now, math.inf))
+        if self._deadlines.get(sid) != due:
+            self._deadlines[sid] = due
+            heapq.heappush(self._due, (due, sid))
 
     def _tick_in(self, state: SessionState, result: dict[str, Any]) -> None:
         """Tick *state* inside a store mutation, keeping what a timeout step needs."""

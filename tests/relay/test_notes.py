@@ -83,3 +83,31 @@ def test_sweep_forgets_unlinked_sessions_gone_quiet() -> None:
     assert notes.sweep(120) == 1
     assert notes.pending("quiet") == 0 and notes.pending("busy") == 1
     assert notes.linked("linked") == "c"
+
+
+def test_note_bodies_from_the_stream_views_equal_the_delivery_managers() -> None:
+    """The relay renders notes from the stream's fast views (no models); the text must be
+    the delivery manager's ``render_note`` of the models, nulls and odd spellings included."""
+    import json
+
+    from autoplay_cli.emulator.traffic import generate_sessions, interleave
+    from autoplay_cli.relay.notes import note_body
+    from autoplay_cli.session.manager import render_note
+    from autoplay_cli.wire import PayloadEvent, parse_event
+
+    frames = [p.to_wire() for p in interleave(generate_sessions(12, seed=3))]
+    for n, frame in enumerate(frames):
+        if n % 3 == 0 and frame["type"] == "actions":  # nulls the views keep as None
+            frame["session_id"] = None if n % 2 else frame["session_id"]
+            for action in frame["actions"]:
+                action.update(type=str(action["type"]).upper(), description=None, title=None)
+        if n % 5 == 0 and frame["type"] == "summary":
+            frame.update(summary=None, replaces=None)
+    events = [parse_event("message", json.dumps(f)) for f in frames]
+    assert all(isinstance(e, PayloadEvent) for e in events)
+    views = [e.view for e in events if isinstance(e, PayloadEvent)]
+    models = [e.payload for e in events if isinstance(e, PayloadEvent)]
+    assert any(type(v) is not type(m) for v, m in zip(views, models, strict=True))
+    for size in (1, 2, 3, 5):
+        for i in range(0, len(views) - size, size):
+            assert note_body(views[i : i + size]) == render_note(models[i : i + size])

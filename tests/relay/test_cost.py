@@ -1,0 +1,92 @@
+"""Per-event cost does not grow with the input: counted operations, no timings.
+
+With a Redis store, a network read (a chunk of events) costs at most two round trips
+(read its sessions and links ahead, commit its effects), however many sessions,
+links and notes it holds. Round trips are counted at the connection, as sends of
+packed commands to a real redis-server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from pathlib import Path
+from typing import Any
+
+from autoplay_cli.emulator.traffic import generate_sessions, interleave
+from autoplay_cli.relay.pipeline import Relay
+from autoplay_cli.relay.runner import replay_input, resolve_config
+from autoplay_cli.relay.store import RedisRelayStore
+from autoplay_cli.simulate.clock import VirtualClock
+
+from .conftest import write_recording
+
+CHUNK = 40
+
+
+def _recording(tmp_path: Path, sessions: int) -> Path:
+    payloads = interleave(generate_sessions(sessions, seed=5))
+    return write_recording(
+        tmp_path / f"r{sessions}.ndjson", [(p.forwarded_at, p) for p in payloads]
+    )
+
+
+def _counting_client(url: str) -> tuple[Any, list[int]]:
+    import redis.asyncio as aioredis
+
+    sends = [0]
+
+    class Counting(aioredis.Connection):
+        async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+            sends[0] += 1  # one send per command or per pipeline: one round trip
+            await super().send_packed_command(command, check_health)
+
+    return aioredis.Redis.from_url(url, connection_class=Counting), sends
+
+
+def _replay(path: Path, redis_url: str) -> tuple[int, int, Relay]:
+    """(chunks fed, round trips while feeding, relay) for *path* through a Redis store."""
+
+    async def run() -> tuple[int, int, Relay]:
+        replay = replay_input(path)
+        config = resolve_config(None)
+        clock = VirtualClock(replay.start)
+        client, sends = _counting_client(redis_url)
+        store = RedisRelayStore(
+            redis_url,
+            f"cost-{uuid.uuid4().hex[:8]}",
+            client=client,
+            clock=clock,
+            interaction_timeout_s=config.interaction_timeout_s,
+            cooldown_period_s=config.cooldown_period_s,
+            window_size=config.window_actions,
+        )
+        relay = Relay(config, store, clock, product_id=store.product_id)
+        await relay.resume()
+        # Load the commit script once (a first EVALSHA meets NOSCRIPT and loads it).
+        await relay.feed([])
+        await store.commit([], "0", relay.notes, {})
+        before, chunks = sends[0], 0
+        while chunk := list(itertools.islice(replay.events, CHUNK)):
+            await relay.feed(chunk, chunk[-1].event_id)
+            chunks += 1
+        trips = sends[0] - before
+        await client.aclose()
+        await store.aclose()
+        return chunks, trips, relay
+
+    return asyncio.run(run())
+
+
+def test_redis_round_trips_per_network_read_do_not_grow_with_the_input(
+    redis_url: str, tmp_path: Path
+) -> None:
+    small = _replay(_recording(tmp_path, 20), redis_url)
+    large = _replay(_recording(tmp_path, 120), redis_url)
+    for chunks, trips, relay in (small, large):
+        c = relay.counters
+        # The input exercises what once cost round trips per event: links and notes.
+        assert c.links > 0 and c.notes > 0 and c.offers > 0
+        assert trips <= 2 * chunks, (trips, chunks)
+    assert large[0] >= 3 * small[0]  # the large input really is larger
