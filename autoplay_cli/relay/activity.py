@@ -30,8 +30,23 @@ _action_fields = attrgetter(*ACTION_FIELDS)  # one C call reads all eight
 
 
 def action_record(action: Any) -> dict[str, Any]:
-    """The envelope's form of one action (a wire model or the stream's fast view)."""
-    return dict(zip(ACTION_FIELDS, _action_fields(action), strict=True))
+    """The envelope's form of one action (a wire model or the stream's fast view).
+
+    A view keeps the wire's nulls and spelling; the record is the model's form whatever
+    was read (null strings ``""``, null numbers 0, the type lower-cased), so a user's
+    live activity does not depend on which path decoded the batch.
+    """
+    kind, title, description, start, end, raw_url, canonical_url, index = _action_fields(action)
+    return {
+        "type": kind.lower() if kind else "",
+        "title": title or "",
+        "description": description or "",
+        "timestamp_start": float(start or 0.0),
+        "timestamp_end": float(end or 0.0),
+        "raw_url": raw_url or "",
+        "canonical_url": canonical_url or "",
+        "index": index or 0,
+    }
 
 
 def action_time(record: dict[str, Any], received_at: float) -> float:

@@ -43,3 +43,26 @@ def test_actions_without_timestamps_count_from_when_they_were_received() -> None
 
 def test_anonymous_sessions_are_keyed_by_session() -> None:
     assert activity_key(None, "sess") == "sess" and activity_key("u", "sess") == "u"
+
+
+def test_a_record_is_the_same_from_a_stream_view_and_from_a_model() -> None:
+    """The relay keeps fast views where it can and models where it must; a null or an
+    upper-case type read off a view must not reach the live-activity envelope as such."""
+    import json
+
+    from autoplay_cli.relay.activity import action_record
+    from autoplay_cli.wire import PayloadEvent, parse_event
+
+    action = {
+        "index": None, "type": "CLICK", "title": None, "description": None,
+        "timestamp_start": 5, "timestamp_end": None, "raw_url": None,
+        "canonical_url": "/x", "extra": {"unknown": True},
+    }  # fmt: skip
+    frame = {"type": "actions", "session_id": "s", "product_id": "p", "count": 1}
+    event = parse_event("message", json.dumps({**frame, "actions": [action]}))
+    assert isinstance(event, PayloadEvent)
+    view, model = event.view.actions[0], event.payload.actions[0]  # type: ignore[union-attr]
+    assert view is not model and view.description is None  # the view keeps the null
+    assert action_record(view) == action_record(model)
+    assert action_record(view)["type"] == "click" and action_record(view)["description"] == ""
+    assert json.dumps(action_record(view)) == json.dumps(action_record(model))
