@@ -1,4 +1,4 @@
-"""Replies lost to a Redis outage: a partition read that handed entries out, an outbox removal."""
+"""Replies lost to a Redis outage: a partition read that handed entries out, a failed commit."""
 
 from __future__ import annotations
 
@@ -72,58 +72,6 @@ def test_entries_handed_out_by_a_read_whose_reply_was_lost_are_applied(
     ]
     assert len(ids) == len(set(ids)) == len(items)
     assert sorted(map(_key, sink.deliveries())) == sorted(map(_key, single))
-
-
-def test_deliveries_whose_removal_from_the_outbox_failed_are_removed_later() -> None:
-    # The sender's cursor passes what it sent; an acknowledgement refused by an outage
-    # must be retried, or the entries stay queued for good (and the group never idles).
-    from autoplay_cli.errors import StoreUnavailableError
-    from autoplay_cli.relay.delivery import Delivery
-    from autoplay_cli.relay.destinations import StdoutDestination
-    from autoplay_cli.relay.sender import Sender
-    from autoplay_cli.relay.store import MemoryRelayStore
-    from autoplay_cli.simulate.clock import VirtualClock
-
-    class OutageOnAck(MemoryRelayStore):
-        refused = 0
-
-        async def outbox_ack(self, entry_ids: Any) -> None:
-            if not self.refused:
-                self.refused += 1
-                raise StoreUnavailableError("redis at x is unavailable")
-            await super().outbox_ack(entry_ids)
-
-    async def scenario() -> tuple[int, int, list[str]]:
-        store = OutageOnAck(
-            "p", clock=VirtualClock(0.0), interaction_timeout_s=60, cooldown_period_s=60
-        )
-        notes = [
-            Delivery.make(
-                "note",
-                product_id="p",
-                session_id=f"s{i}",
-                body="b",
-                created_at=0,
-                event_ids=[str(i)],
-            )
-            for i in range(3)
-        ]
-        await store.commit(notes, None, None, {})  # type: ignore[arg-type]  # no notes policy needed
-        sink = Lines()
-        sender = Sender(store, StdoutDestination(sink))  # type: ignore[arg-type]
-        with pytest.raises(StoreUnavailableError):
-            await sender.drain()
-        await sender.drain()
-        return (
-            await store.outbox_depth(),
-            store.refused,
-            [d["session_id"] for d in sink.deliveries()],
-        )
-
-    depth, refused, sent = asyncio.run(scenario())
-    assert refused == 1
-    assert depth == 0
-    assert sent == ["s0", "s1", "s2"]  # sent once: the retry removes, it does not resend
 
 
 def test_entries_read_with_a_partition_whose_commit_failed_are_applied(
