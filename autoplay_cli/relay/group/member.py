@@ -42,6 +42,24 @@ BACKOFF_MAX_S = 5.0
 LINK_FIELD = b"l"  # a partition entry holding a chatbot-webhook link, not a stream event
 
 
+# Acknowledge a batch, then trim the partition up to it, but never past the oldest entry
+# still pending for anyone: an entry handed to a member that lost the partition (its
+# read was served after the takeover) waits there until the owner claims it.
+ACK_AND_TRIM = """
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 3))
+local floor = ARGV[2]
+local pending = redis.call('XPENDING', KEYS[1], ARGV[1])
+if pending[1] > 0 then
+  local pm, ps = string.match(pending[2], '^(%d+)-(%d+)$')
+  local fm, fs = string.match(floor, '^(%d+)-(%d+)$')
+  pm, ps, fm, fs = tonumber(pm), tonumber(ps), tonumber(fm), tonumber(fs)
+  if pm < fm or (pm == fm and ps < fs) then floor = pending[2] end
+end
+redis.call('XTRIM', KEYS[1], 'MINID', '~', floor)
+return floor
+"""
+
+
 class GroupDataLost(ConflictError):
     """The group's epoch key vanished: Redis restarted without our data."""
 
@@ -78,7 +96,12 @@ class Health:
     appended: int = 0
     applied: int = 0
     takeovers: int = 0
+    lost: int = 0  # pending entries found deleted before they were applied
     last_takeover_s: float | None = None  # lease free -> first append, seconds
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def healthy(health: Health) -> bool:
@@ -184,10 +207,7 @@ class PartitionStore(RedisRelayStore):
                     self.stage(pipe, deliveries, None, notes, activity)
                     if acks:
                         part = self.group.part(self.k)
-                        pipe.xack(part, CONSUMER_GROUP, *acks)
-                        # Everything up to the batch is acknowledged (entries are taken in
-                        # order), so the stream can forget it.
-                        pipe.xtrim(part, minid=acks[-1], approximate=True)
+                        pipe.eval(ACK_AND_TRIM, 1, part, CONSUMER_GROUP, acks[-1], *acks)
                     try:
                         await pipe.execute()
                         break
@@ -663,28 +683,66 @@ class Member:
                     raise
             if not part.recovered:
                 await self._recover(client, part)
-        streams = {self.keys.part(p.k): ">" for p in parts if p.recovered}
-        if not streams:
+        # ">" only for partitions still ours now (recovering others took time).
+        reading = {
+            self.keys.part(p.k): p
+            for p in parts
+            if p.recovered and p.lease.held and self.owned.get(p.k) is p
+        }
+        if not reading:
             return
         try:
             with self.conn.errors("read the partitions"):
                 resp = await client.xreadgroup(
-                    CONSUMER_GROUP, self.name, streams, count=READ_COUNT, block=READ_BLOCK_MS
+                    CONSUMER_GROUP,
+                    self.name,
+                    dict.fromkeys(reading, ">"),
+                    count=READ_COUNT,
+                    block=READ_BLOCK_MS,
                 )
-            for stream_key, entries in resp or []:
-                k = int(stream_key.decode().rsplit(":", 1)[1])
-                owner = self.owned.get(k)
-                if owner is not None and entries:
-                    await self._process(owner, entries)
+                got = {key.decode(): entries for key, entries in resp or []}
+                stray = await self._stray(client, reading, got)
+            for key, part in reading.items():
+                entries = got.get(key)
+                if key in stray:
+                    # Entries older than these are pending for another member (its read
+                    # was served after we took the partition over): claim them and apply
+                    # everything in stream order (our read stays pending for us).
+                    part.recovered = False
+                elif entries and self.owned.get(part.k) is part and part.lease.held:
+                    await self._process(part, entries)
+                # Otherwise the partition left us during the read: its entries stay
+                # pending, unapplied and unacknowledged, for its next owner to claim.
         except StoreUnavailableError:
             # Entries handed out but not applied (the read's reply was lost, or one
             # partition's commit failed before the next partition's entries were
             # applied) stay pending for us, and ">" never hands them out again: apply
-            # our pending entries first. Later commits trim the stream up to their
-            # batch, so new entries must not be applied (and acknowledged) before them.
+            # our pending entries first, so that nothing newer is applied before them.
             for part in parts:
                 part.recovered = False
             raise
+
+    async def _stray(
+        self, client: Any, reading: dict[str, Partition], got: dict[str, list[Any]]
+    ) -> set[str]:
+        """Partitions with pending entries besides those this read just handed us.
+
+        Only a partition's owner acknowledges, and it does so batch by batch, so after
+        a read its pending entries are exactly that read's, unless another member's
+        read covering the partition was served after the takeover (a rebalance during
+        a blocking read, a member paused past its lease). Those entries are older than
+        any we read after them, since Redis hands out ">" in stream order: checked
+        after every read, before applying it, they can never be overtaken.
+        """
+        pipe = client.pipeline(transaction=False)
+        for key in reading:
+            pipe.xpending(key, CONSUMER_GROUP)
+        summaries = await pipe.execute()
+        return {
+            key
+            for key, summary in zip(reading, summaries, strict=True)
+            if int(summary["pending"]) != len(got.get(key) or ())
+        }
 
     async def _recover(self, client: Any, part: Partition) -> None:
         """Take over the partition's pending entries (a dead or fenced owner's), then apply them."""
@@ -696,7 +754,10 @@ class Member:
                 reply = await client.xautoclaim(
                     key, CONSUMER_GROUP, self.name, 0, start_id=start, count=1000
                 )
-                start = reply[0].decode() if isinstance(reply[0], bytes) else reply[0]
+                if len(reply) > 2 and reply[2]:
+                    # Redis 7 drops deleted entries from the pending list as it claims.
+                    self._lost(part, [_text(x) for x in reply[2]])
+                start = _text(reply[0])
                 if start == "0-0":
                     break
             after = "0"
@@ -710,6 +771,18 @@ class Member:
                 await self._process(part, entries)
                 after = entries[-1][0]
         part.recovered = True
+
+    def _lost(self, part: Partition, entry_ids: Sequence[Any]) -> None:
+        """Pending entries whose body is gone from the stream: never applied, said loudly."""
+        self.health.lost += len(entry_ids)
+        log.error(
+            "member %s: %d pending entries of partition %d were deleted before being "
+            "applied (%s): their events are lost",
+            self.name,
+            len(entry_ids),
+            part.k,
+            ", ".join(str(_text(x)) for x in entry_ids[:5]) + (" …" if len(entry_ids) > 5 else ""),
+        )
 
     async def check_health(self) -> None:
         """``/healthz`` of a member: Redis answers and :func:`healthy` holds; raises otherwise."""
@@ -807,9 +880,13 @@ class Member:
         from autoplay_cli.wire import PayloadEvent, parse_event
 
         ids = [eid for eid, _ in entries]
+        gone = [eid for eid, fields in entries if not fields]
+        if gone:
+            # Acknowledged below (they cannot be applied any more), but never silently.
+            self._lost(part, gone)
         events = []
         for eid, fields in entries:
-            if not fields:  # trimmed while pending: nothing left to apply
+            if not fields:
                 continue
             event_id = fields[b"i"].decode()
             at = float(fields[b"t"])
@@ -888,6 +965,7 @@ class Member:
             "applied": self.health.applied,
             "delivered": self.delivered,
             "dead_letters": self.dead,
+            "lost": self.health.lost,
             "redis_ok": self.health.redis_ok,
             "healthy": healthy(self.health),
             "pid": os.getpid(),
