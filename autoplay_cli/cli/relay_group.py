@@ -61,7 +61,8 @@ def status(store: str, product_id: str, as_json: bool) -> None:
         + (f" (token {st.holder_token})" if st.holder_token else "")
         + f", checkpoint {st.checkpoint or '-'}",
         f"lag {st.lag}, pending {st.pending}, outbox {st.outbox}, dead letters {st.dead_letters}"
-        + ("" if st.epoch else "  !! epoch key missing: Redis lost the group's data"),
+        + ("" if st.epoch else "  !! epoch key missing: Redis lost the group's data")
+        + (f"  !! {st.lost} events lost (see the members' logs)" if st.lost else ""),
         "",
         f"{'partition':>9}  {'owner':<24} {'token':>6} {'lag':>7} {'pending':>8} {'outbox':>7}",
     ]

@@ -59,6 +59,11 @@ class GroupStatus:
         return sum(int(m.stats.get("dead_letters", 0)) for m in self.members)
 
     @property
+    def lost(self) -> int:
+        """Pending entries members found deleted before applying them (each one logged)."""
+        return sum(int(m.stats.get("lost", 0)) for m in self.members)
+
+    @property
     def idle(self) -> bool:
         """Everything appended is applied and every delivery is sent."""
         return self.lag == 0 and self.pending == 0 and self.outbox == 0
@@ -66,7 +71,11 @@ class GroupStatus:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data.update(
-            lag=self.lag, pending=self.pending, outbox=self.outbox, dead_letters=self.dead_letters
+            lag=self.lag,
+            pending=self.pending,
+            outbox=self.outbox,
+            dead_letters=self.dead_letters,
+            lost=self.lost,
         )
         return data
 

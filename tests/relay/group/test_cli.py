@@ -65,7 +65,7 @@ def test_a_member_run_then_status_as_json(redis_url: str, tmp_path: Path) -> Non
     assert st["checkpoint"] == "8" and st["epoch"] is True
     assert st["holder"] is None  # a member that stopped released its leases
     assert len(st["partitions"]) == 4 and all(p["owner"] is None for p in st["partitions"])
-    assert st["lag"] == st["pending"] == st["outbox"] == 0
+    assert st["lag"] == st["pending"] == st["outbox"] == st["lost"] == 0
     assert [m["member"] for m in st["members"]] == ["solo"]
     assert st["members"][0]["stats"]["applied"] == 8
     table = runner.invoke(app, ["relay", "status", "--store", url, "--product-id", "demo"])
