@@ -48,6 +48,10 @@ class GroupKeys:
     def open(self, k: int) -> str:
         return f"{self.prefix}open:{k}"
 
+    def audit(self, member: str) -> str:
+        """A member's audit lines committed but not yet written to its ``--audit`` file."""
+        return f"{self.prefix}audit:{member}"
+
     def noted(self, k: int) -> str:
         """Sessions of partition *k* holding buffered notes (loaded when the partition moves)."""
         return f"{self.prefix}noted:{k}"

@@ -97,7 +97,6 @@ class Health:
     applied: int = 0
     takeovers: int = 0
     lost: int = 0  # pending entries found deleted before they were applied
-    last_takeover_s: float | None = None  # lease free -> first append, seconds
 
 
 def _text(value: Any) -> str:
@@ -107,6 +106,23 @@ def _text(value: Any) -> str:
 def healthy(health: Health) -> bool:
     """What a ``/healthz`` of a member answers: Redis reachable and the group's data intact."""
     return health.redis_ok and not health.data_lost
+
+
+def applied_events(
+    before: dict[str, str | None], events: Sequence[SimEvent]
+) -> list[tuple[str | None, str | None]]:
+    """(event id, session id) of the *events* a batch applies, given what each session
+    had applied *before* it: the relay's own rule (:meth:`Relay.feed`) skips the rest."""
+    last = dict(before)
+    out = []
+    for event in events:
+        sid, eid = event.session_id, event.event_id
+        if sid is not None and eid is not None:
+            if not newer(eid, last.get(sid)):
+                continue
+            last[sid] = eid
+        out.append((eid, sid))
+    return out
 
 
 class PartitionStore(RedisRelayStore):
@@ -137,6 +153,8 @@ class PartitionStore(RedisRelayStore):
         self.links = RedisConversationLinkStore(key_prefix=self.prefix + "link:", connection=conn)
         self.acks: list[Any] = []
         self.before: dict[str, str | None] = {}
+        self.audit: AuditLog | None = None
+        self.audit_events: Sequence[SimEvent] = ()  # the batch the next commit applies
 
     def key(self, kind: str, name: str = "") -> str:
         if kind == "outbox":
@@ -188,6 +206,10 @@ class PartitionStore(RedisRelayStore):
         import redis.exceptions as rexc
 
         acks, self.acks = self.acks, []
+        events, self.audit_events = self.audit_events, ()
+        audit = ""
+        if self.audit is not None and events:
+            audit = self.audit.render(self.k, applied_events(self.before, events))
         dirty = self.sessions.dirty
         if not dirty and not deliveries and not activity and not acks:
             return
@@ -208,6 +230,9 @@ class PartitionStore(RedisRelayStore):
                     if acks:
                         part = self.group.part(self.k)
                         pipe.eval(ACK_AND_TRIM, 1, part, CONSUMER_GROUP, acks[-1], *acks)
+                    if audit:
+                        assert self.audit is not None
+                        self.audit.stage(pipe, audit)
                     try:
                         await pipe.execute()
                         break
@@ -280,10 +305,13 @@ class Member:
         self.holder_task: asyncio.Task[None] | None = None
         self.source_done = False  # a replay's last event is in the partitions
         self.epoch: str | None = None
-        self.audit = AuditLog(group.audit_dir, self.name) if group.audit_dir else None
+        self.audit = (
+            AuditLog(group.audit_dir, self.name, self.keys.audit(self.name))
+            if group.audit_dir
+            else None
+        )
         self.delivered = 0
         self.dead = 0
-        self._seen_free_at: float | None = None
 
     # -- life --------------------------------------------------------------------------------
 
@@ -314,6 +342,9 @@ class Member:
             fixed = int(await client.get(self.keys.partitions))
             for k in range(self.group.partitions):
                 await self._ensure_group(client, k)
+            if self.audit is not None:
+                # Lines a crash left between the commit and the file (see audit.py).
+                await self.audit.recover(client)
         if fixed != self.group.partitions:
             raise UsageError(
                 f"this group was created with --partitions {fixed}, not {self.group.partitions}",
@@ -356,9 +387,20 @@ class Member:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        await self._flush_audit()
         if self.audit is not None:
             self.audit.close()
         await self.conn.aclose()
+
+    async def _flush_audit(self) -> None:
+        """Committed audit lines to the file; what Redis cannot give now waits in its list."""
+        if self.audit is None:
+            return
+        try:
+            with self.conn.errors("write the audit"):
+                await self.audit.flush(self.conn.client())
+        except StoreUnavailableError as exc:
+            log.debug("audit lines wait in redis: %s", exc.message)
 
     # -- heartbeat, leases, rebalancing ----------------------------------------------------
 
@@ -567,6 +609,7 @@ class Member:
             cooldown_period_s=self.config.cooldown_period_s,
             window_size=self.config.window_actions,
         )
+        store.audit = self.audit
         part.relay = Relay(
             self.config,
             store,
@@ -905,7 +948,7 @@ class Member:
                 return
             store = relay.store
             assert isinstance(store, PartitionStore)
-            store.acks = ids
+            store.acks, store.audit_events = ids, events
             try:
                 await relay.feed(events)
             except LeaseLost as exc:
@@ -915,28 +958,13 @@ class Member:
                 # Unknown whether the commit landed: start the partition afresh from Redis.
                 await self._close_partition(part, drain=False)
                 raise
-            applied = self._applied(store.before, events)
+            applied = applied_events(store.before, events)
+            sender = part.sender
         self.health.applied += len(applied)
-        if self.audit is not None:
-            self.audit.applied(part.k, applied)
-        assert part.sender is not None
-        part.sender.wake()
-
-    @staticmethod
-    def _applied(
-        before: dict[str, str | None], events: Sequence[SimEvent]
-    ) -> list[tuple[str | None, str | None]]:
-        # The relay's own rule (Relay.feed): an event a session already applied is skipped.
-        last = dict(before)
-        out = []
-        for event in events:
-            sid, eid = event.session_id, event.event_id
-            if sid is not None and eid is not None:
-                if not newer(eid, last.get(sid)):
-                    continue
-                last[sid] = eid
-            out.append((eid, sid))
-        return out
+        if sender is not None:
+            sender.wake()
+        # After the wake: the partition may be released while the lines are written.
+        await self._flush_audit()
 
     async def _tick(self) -> None:
         while True:

@@ -63,7 +63,7 @@ class Members:
         self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "autoplay_cli", "relay", "--group", "--member", name,
              "--store", self.url, "--to", self.to, "-c", str(TRIGGERS), "--partitions", "8",
-             "--lease-ttl", str(self.ttl), "--audit", str(self.tmp / "audit"), "--max-time", "120",
+             "--lease-ttl", str(self.ttl), "--audit", str(self.tmp / "audit"), "--max-time", "600",
              "--listen", "off"],  # several members on one host: tests/relay/group/test_inbound
             stdout=out, stderr=err, env=env,
         )  # fmt: skip

@@ -36,7 +36,11 @@ def test_kill_9_of_the_holder_and_of_a_partition_owner_loses_and_repeats_nothing
         assert receiver.bad_signatures == 0
         received = list(receiver.accepted)
     audit = audit_lines(tmp_path / "audit")
-    assert_exactly_once(audit, EVENTS)  # whoever applied it
+    # Every event applied exactly once, whoever applied it (a gap would also show an
+    # event applied out of its session's order: the relay skips those as replayed).
+    assert_exactly_once(audit, EVENTS)
+    for name in ("m0", "m1", "m2"):
+        assert "before being applied" not in members.stderr(name)  # no entry found lost
     assert len({a["session_id"] for a in audit}) > 50
     assert {a["member"] for a in audit} >= {"m0", "m1", "m2"}
     # Every queued delivery arrived: the outboxes are empty (checked by _run) and none
@@ -58,9 +62,10 @@ def _run(members: Members, url: str, product: str) -> None:
     try:
         for name in ("m0", "m1", "m2"):
             members.start(name)
-        wait_for(lambda: (s := status(url, product)) and s.holder, 30, "a holder")
+        # Bounds are generous (a shared 2-core machine); only the takeover is timed.
+        wait_for(lambda: (s := status(url, product)) and s.holder, 90, "a holder")
         # A third of the way: kill -9 the stream holder; another member takes over.
-        wait_for(lambda: appended(url, product) >= EVENTS // 3, 60, "a third of the events")
+        wait_for(lambda: appended(url, product) >= EVENTS // 3, 120, "a third of the events")
         holder = status(url, product).holder  # type: ignore[union-attr]
         assert holder is not None
         members.kill9(holder)
@@ -74,15 +79,15 @@ def _run(members: Members, url: str, product: str) -> None:
         assert takeover <= TTL + 2, takeover
         members.start(holder)
         # Two thirds: kill -9 a member owning partitions but not the stream.
-        wait_for(lambda: appended(url, product) >= 2 * EVENTS // 3, 60, "two thirds")
-        owner = wait_for(lambda: _an_owner_not_holding(url, product), 20, "a partition owner")
+        wait_for(lambda: appended(url, product) >= 2 * EVENTS // 3, 120, "two thirds")
+        owner = wait_for(lambda: _an_owner_not_holding(url, product), 60, "a partition owner")
         members.kill9(owner)
         time.sleep(0.5)
         members.start(owner)
         # The end: everything appended is applied and sent.
         wait_for(
             lambda: (s := status(url, product)) and s.checkpoint == str(EVENTS) and s.idle,
-            60,
+            240,
             "the group to catch up",
         )
         assert new
