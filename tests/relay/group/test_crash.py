@@ -42,7 +42,9 @@ def test_kill_9_of_the_holder_and_of_a_partition_owner_loses_and_repeats_nothing
     for name in ("m0", "m1", "m2"):
         assert "before being applied" not in members.stderr(name)  # no entry found lost
     assert len({a["session_id"] for a in audit}) > 50
-    assert {a["member"] for a in audit} >= {"m0", "m1", "m2"}
+    # Who applied what depends on the machine's load (a member killed early may not have
+    # applied anything yet); that the work was shared does not.
+    assert len({a["member"] for a in audit}) >= 2
     # Every queued delivery arrived: the outboxes are empty (checked by _run) and none
     # was dead-lettered (no dead-letter file); a duplicate (sent, then its owner died
     # before the outbox forgot it) has the same id and body.
@@ -99,4 +101,9 @@ def _an_owner_not_holding(url: str, product: str) -> str | None:
     st = status(url, product)
     if st is None:
         return None
-    return next((p.owner for p in st.partitions if p.owner and p.owner != st.holder), None)
+    # A member in the middle of its work: it owns partitions and has applied events.
+    busy = {m.member for m in st.members if m.alive and int(m.stats.get("applied", 0)) > 0}
+    return next(
+        (p.owner for p in st.partitions if p.owner and p.owner != st.holder and p.owner in busy),
+        None,
+    )
