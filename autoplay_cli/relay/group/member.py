@@ -312,6 +312,7 @@ class Member:
         )
         self.delivered = 0
         self.dead = 0
+        self._sweep_at = 0.0  # when idle partitions are next checked for stray entries
 
     # -- life --------------------------------------------------------------------------------
 
@@ -777,13 +778,24 @@ class Member:
         any we read after them, since Redis hands out ">" in stream order: checked
         after every read, before applying it, they can never be overtaken.
         """
+        # A partition this read gave nothing is checked once per heartbeat interval only:
+        # entries waiting there are overtaken by nothing (a later read that gives
+        # entries is checked at once); they are just claimed a little later.
+        now = time.monotonic()
+        if now >= self._sweep_at:
+            self._sweep_at = now + self.group.lease_ttl / 5
+            keys = list(reading)
+        else:
+            keys = [key for key in reading if got.get(key)]
+        if not keys:
+            return set()
         pipe = client.pipeline(transaction=False)
-        for key in reading:
+        for key in keys:
             pipe.xpending(key, CONSUMER_GROUP)
         summaries = await pipe.execute()
         return {
             key
-            for key, summary in zip(reading, summaries, strict=True)
+            for key, summary in zip(keys, summaries, strict=True)
             if int(summary["pending"]) != len(got.get(key) or ())
         }
 
