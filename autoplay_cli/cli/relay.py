@@ -15,6 +15,14 @@ from autoplay_cli.errors import EXIT_INTERRUPTED, EXIT_PARTIAL
 
 def relay(
     ctx: typer.Context,
+    action: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[status]",
+            help="'status': show a relay group's state (with --store and --product-id).",
+            show_default=False,
+        ),
+    ] = None,
     to: Annotated[
         str,
         typer.Option(
@@ -152,6 +160,37 @@ def relay(
         str | None,
         typer.Option(help="Resume after this event id (a Redis store's checkpoint wins)."),
     ] = None,
+    group: Annotated[
+        bool,
+        typer.Option(
+            "--group", help="Run as one member of the product's relay group (needs redis://)."
+        ),
+    ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Start N local group members as child processes.", show_default=False
+        ),
+    ] = None,
+    partitions: Annotated[
+        int, typer.Option(min=1, max=1024, help="Group partitions (fixed when a group starts).")
+    ] = 16,
+    lease_ttl: Annotated[
+        float,
+        typer.Option(min=0.5, metavar="SECONDS", help="Lease time of the stream and partitions."),
+    ] = 10.0,
+    member: Annotated[
+        str | None,
+        typer.Option(help="This member's name (default: host-pid).", show_default=False),
+    ] = None,
+    audit: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="DIR",
+            help="Group members append one NDJSON line per applied event to DIR/<member>.ndjson.",
+            show_default=False,
+        ),
+    ] = None,
     connector_url: options.ConnectorUrl = None,
     product_id: options.ProductId = None,
     token: options.Token = None,
@@ -169,6 +208,23 @@ def relay(
     from autoplay_cli.relay import RelayOptions, validate
 
     render.configure(json_=json_, verbose=verbose, spell=flags.of(ctx))
+    # -- relay groups (docs/scaling.md) --------------------------------------------------
+    from autoplay_cli.cli import relay_group
+
+    if action == "status":
+        relay_group.status(store, _status_product(product_id, profile), json_)
+        return
+    if action is not None:
+        raise typer.BadParameter(f"unknown action {action!r} (expected 'status')")
+    if workers is not None:
+        import sys
+
+        from autoplay_cli.relay.group import default_member_name
+
+        argv = sys.argv[sys.argv.index("relay") + 1 :] if "relay" in sys.argv else []
+        base = member or default_member_name()
+        raise typer.Exit(relay_group.supervise(argv, workers, base))
+    # -- end of relay groups -------------------------------------------------------------
     if resend_dead_letters is not None:
         _, failed = render.resend(
             resend_dead_letters, to, to_secret, max_attempts, intercom_admin_id
@@ -208,6 +264,19 @@ def relay(
             last_event_id=last_event_id,
         )
     validate(run_options)
+    if group or audit is not None:
+        from autoplay_cli.relay.group import GroupOptions, default_member_name
+
+        group_options = GroupOptions(
+            member=member or default_member_name(),
+            partitions=partitions,
+            lease_ttl=lease_ttl,
+            audit_dir=audit,
+        )
+        done = relay_group.run_member(run_options, group_options)
+        if done.signal == "SIGINT":
+            raise typer.Exit(EXIT_INTERRUPTED)
+        return
     summary = render.run(run_options, json_=json_)
     if summary.signal == "SIGINT":
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -222,3 +291,8 @@ def _listen_address(listen: str | None, *, live: bool) -> str | None:
     if listen is None:
         return DEFAULT_LISTEN if live else None
     return listen
+
+
+def _status_product(product_id: str | None, profile: str | None) -> str:
+    settings = settings_config.resolve({"product_id": product_id}, profile=profile)
+    return str(settings.require("product_id"))

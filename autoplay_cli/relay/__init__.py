@@ -31,6 +31,7 @@ from autoplay_cli.relay.signing import (
     verify,
     verify_headers,
 )
+from autoplay_cli.relay.store import check_store_url
 
 __all__ = [
     "DEFAULT_LISTEN",
@@ -51,6 +52,7 @@ __all__ = [
     "SignatureError",
     "StdoutDestination",
     "WebhookDestination",
+    "check_store_url",
     "delivery_id",
     "resend",
     "run_relay",

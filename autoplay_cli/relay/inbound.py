@@ -19,7 +19,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from autoplay_cli.relay.activity import MAX_ACTIONS
+from autoplay_cli.errors import AutoplayError
+from autoplay_cli.relay.activity import MAX_ACTIONS, LiveActivity
 from autoplay_cli.relay.intercom import SESSION_ATTRIBUTE
 from autoplay_cli.relay.signing import SignatureError, verify_headers
 
@@ -96,6 +97,9 @@ class Inbound:
         host: str = "127.0.0.1",
         clock: Callable[[], float] = time.time,
         mcp: bool = True,
+        enqueue_link: Callable[[str, str, str | None, dict[str, Any]], Awaitable[None]]
+        | None = None,
+        shared: bool = False,
     ) -> None:
         self.relay = relay
         self.lock = lock
@@ -111,6 +115,10 @@ class Inbound:
         self.host = host
         self.clock = clock
         self.mcp = mcp
+        # A relay-group member: a link is queued for the session's partition owner,
+        # and reads go to Redis each time (the owners, not this process, apply events).
+        self._enqueue_link = enqueue_link
+        self.shared = shared
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -201,6 +209,16 @@ class Inbound:
         if parsed is None:
             return self._error(400, problem)
         session_id, conversation_id, event, metadata = parsed
+        if self._enqueue_link is not None:
+            try:
+                await self._enqueue_link(session_id, conversation_id, event, metadata)
+            except AutoplayError as exc:  # Redis down: the chatbot retries later
+                log.warning("chatbot link not queued: %s", exc.message)
+                return self._error(503, "the relay's store is unavailable; retry later")
+            return JSONResponse(
+                {"session_id": session_id, "conversation_id": conversation_id, "queued": True},
+                status_code=202,
+            )
         async with self.lock:
             state = await self.relay.link(session_id, conversation_id, event, metadata=metadata)
         return JSONResponse(
@@ -222,13 +240,21 @@ class Inbound:
         raw = request.query_params.get("limit", str(MAX_ACTIONS))
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_ACTIONS:
             return self._error(400, f"limit must be a whole number from 1 to {MAX_ACTIONS}")
-        envelope = await self.activity(request.path_params["user_id"], int(raw))
+        try:
+            envelope = await self.activity(request.path_params["user_id"], int(raw))
+        except AutoplayError as exc:  # the store did not answer
+            log.warning("live activity: %s", exc.message)
+            return self._error(503, "the relay's store is unavailable; retry later")
         return JSONResponse(envelope)
 
     async def activity(self, user_id: str, limit: int) -> dict[str, Any]:
         """The live-activity envelope (REST and MCP)."""
         live = self.relay.activity
-        if self._activity_loader is not None and not live.actions(user_id, self.clock(), 1):
+        if self.shared and self._activity_loader is not None:
+            # Fresh each time and not kept: the owners keep the store current.
+            live = LiveActivity(self.product_id, max_actions=live.max_actions)
+            live.load(user_id, await self._activity_loader(user_id))
+        elif self._activity_loader is not None and not live.actions(user_id, self.clock(), 1):
             # Not in this process yet (a restart): read what the store kept.
             records = await self._activity_loader(user_id)
             if records:
@@ -242,6 +268,9 @@ class Inbound:
             return self._error(401, "missing or wrong API key (Authorization: Bearer …)")
         session_id = request.path_params["session_id"]
         async with self.lock:
+            if self.shared:
+                # Another member owns the session: read its state afresh.
+                self.relay.store.sessions.forget(session_id)
             allowed, reason = await self.relay.gate(session_id, self.clock())
         return JSONResponse({"session_id": session_id, "allowed": allowed, "reason": reason})
 
@@ -252,6 +281,9 @@ class Inbound:
             async with asyncio.timeout(2.0):
                 await self._ping()
             self.health.store_reachable = True
+        except AutoplayError as exc:  # an expected failure (Redis down): one line, no trace
+            log.warning("health check: %s", exc.message)
+            self.health.store_reachable = False
         except Exception:  # any failure means "not reachable"; the reason is logged
             log.warning("health check: the store did not answer", exc_info=True)
             self.health.store_reachable = False

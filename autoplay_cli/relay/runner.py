@@ -212,7 +212,7 @@ async def run_relay(
         checkpoint = await relay.resume()  # the store answers before the stream is touched
         sender_task = asyncio.create_task(sender.run())
         if options.listen is not None:
-            listener = await _listen(options, relay, lock, store, health, metrics, summary)
+            listener = await listen(options, relay, lock, store, health, metrics, summary)
         if options.replay is not None:
             work = _replay(relay, sender, replayed.events, options, summary, lock)
         else:
@@ -256,17 +256,21 @@ async def run_relay(
     return summary
 
 
-async def _listen(
+async def listen(
     options: RelayOptions,
     relay: Relay,
     lock: asyncio.Lock,
     store: MemoryRelayStore,
     health: Health,
     metrics: RelayMetrics,
-    summary: RelaySummary,
+    summary: Any,
+    **inbound_options: Any,
 ) -> tuple[Any, asyncio.Task[None], Any]:
     """Start the inbound app on ``--listen``; a non-loopback address is warned about.
-    Returns the server, its task and the Intercom contact reader (to close), if any."""
+
+    Returns the server, its task and the Intercom contact reader (to close), if any.
+    *inbound_options* override :class:`Inbound`'s (a relay-group member's ping, links).
+    """
     from autoplay_cli.errors import ServiceUnavailableError
 
     assert options.listen is not None
@@ -279,19 +283,18 @@ async def _listen(
         )
     loader = getattr(store, "activity", None) if store.durable else None
     contacts = _intercom_contacts(options)
-    inbound = Inbound(
-        relay,
-        lock,
-        secret=options.to_secret,
-        api_key=options.api_key,
-        health=health,
-        metrics=metrics,
-        ping=store.ping,
-        activity_loader=loader,
-        intercom_secret=options.intercom_client_secret,
-        intercom_contacts=contacts,
-        host=host,
-    )
+    settings: dict[str, Any] = {
+        "secret": options.to_secret,
+        "api_key": options.api_key,
+        "health": health,
+        "metrics": metrics,
+        "ping": store.ping,
+        "activity_loader": loader,
+        "intercom_secret": options.intercom_client_secret,
+        "intercom_contacts": contacts,
+        "host": host,
+    }
+    inbound = Inbound(relay, lock, **{**settings, **inbound_options})
     server, task = serve_task(inbound.app(), host, port)
     deadline = time.monotonic() + 10
     while not server.started:

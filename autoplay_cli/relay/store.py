@@ -373,9 +373,44 @@ class RedisRelayStore(MemoryRelayStore):
         ):
             self.staged_links.read.clear()
             return
+        keys, plan = self._commit_args(deliveries, checkpoint, notes, activity)
+        with self._conn.errors("commit a batch"):
+            client = self._conn.client()
+            if self._commit_script is None or self._commit_script.registered_client is not client:
+                self._commit_script = client.register_script(_COMMIT_SCRIPT)
+            # One script: atomic like MULTI/EXEC, one command and one reply on the wire.
+            await self._commit_script(keys=keys, args=[plan])
+        if checkpoint is not None:
+            self.checkpoint = checkpoint
+        dirty.clear()
+        self.staged_links.committed()
+
+    def stage(
+        self,
+        pipe: Any,
+        deliveries: Sequence[Delivery],
+        checkpoint: str | None,
+        notes: NotePolicy,
+        activity: Mapping[str, list[tuple[float, dict[str, Any]]]],
+    ) -> None:
+        """Queue a batch's writes on *pipe*, a MULTI pipeline a relay group adds its own to.
+
+        The same script as :meth:`commit`, so both lay out the keys alike.
+        """
+        keys, plan = self._commit_args(deliveries, checkpoint, notes, activity)
+        pipe.eval(_COMMIT_SCRIPT, len(keys), *keys, plan)
+
+    def _commit_args(
+        self,
+        deliveries: Sequence[Delivery],
+        checkpoint: str | None,
+        notes: NotePolicy,
+        activity: Mapping[str, list[tuple[float, dict[str, Any]]]],
+    ) -> tuple[list[str], str]:
+        """The keys and the JSON plan :data:`_COMMIT_SCRIPT` writes for one batch."""
         keys = [self.key("open"), self.key("outbox"), self.key("checkpoint")]
         sessions = []
-        for sid in dirty:
+        for sid in self.sessions.dirty:
             state = self.sessions.peek(sid)
             if state is None:
                 continue
@@ -413,16 +448,7 @@ class RedisRelayStore(MemoryRelayStore):
         }
         if links:
             plan["l"], plan["lttl"] = links, self.staged_links.backing.ttl_s
-        with self._conn.errors("commit a batch"):
-            client = self._conn.client()
-            if self._commit_script is None or self._commit_script.registered_client is not client:
-                self._commit_script = client.register_script(_COMMIT_SCRIPT)
-            # One script: atomic like MULTI/EXEC, one command and one reply on the wire.
-            await self._commit_script(keys=keys, args=[_dumps(plan)])
-        if checkpoint is not None:
-            self.checkpoint = checkpoint
-        dirty.clear()
-        self.staged_links.committed()
+        return keys, _dumps(plan)
 
     async def activity(self, user: str) -> list[tuple[float, dict[str, Any]]]:
         """A user's persisted live activity, oldest first."""

@@ -61,7 +61,7 @@ def test_a_record_is_the_same_from_a_stream_view_and_from_a_model() -> None:
     frame = {"type": "actions", "session_id": "s", "product_id": "p", "count": 1}
     event = parse_event("message", json.dumps({**frame, "actions": [action]}))
     assert isinstance(event, PayloadEvent)
-    view, model = event.view.actions[0], event.payload.actions[0]  # type: ignore[union-attr]
+    view, model = event.view.actions[0], event.payload.actions[0]  # type: ignore[attr-defined,union-attr]
     assert view is not model and view.description is None  # the view keeps the null
     assert action_record(view) == action_record(model)
     assert action_record(view)["type"] == "click" and action_record(view)["description"] == ""

@@ -1,0 +1,89 @@
+"""Run relay group members in this process on a recording (replay mode) until the group is idle."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from autoplay_cli.relay.destinations import StdoutDestination
+from autoplay_cli.relay.group.member import GroupOptions, Member
+from autoplay_cli.relay.group.status import read_status
+from autoplay_cli.relay.runner import resolve_config
+from autoplay_cli.session._redis import RedisConnection
+from autoplay_cli.simulate.inputs import load_inputs
+
+
+class Lines:
+    """A text sink collecting NDJSON lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.lines.extend(x for x in text.splitlines() if x)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        return [json.loads(x) for x in self.lines]
+
+
+def make_member(
+    url: str,
+    recording: Path,
+    config: Path | None,
+    name: str,
+    sink: Lines,
+    *,
+    product_id: str = "demo",
+    partitions: int = 8,
+    lease_ttl: float = 2.0,
+    audit_dir: Path | None = None,
+) -> Member:
+    inputs = load_inputs([recording])
+    return Member(
+        url,
+        product_id,
+        resolve_config(config, inputs.config),
+        StdoutDestination(sink),  # type: ignore[arg-type]
+        GroupOptions(member=name, partitions=partitions, lease_ttl=lease_ttl, audit_dir=audit_dir),
+        replay=inputs.events,
+        replay_start=inputs.start,
+    )
+
+
+async def wait_idle(url: str, product_id: str, members: list[Member], timeout: float) -> None:
+    """Until the recording is appended and every partition is applied and sent."""
+    conn = RedisConnection(url)
+    try:
+        async with asyncio.timeout(timeout):
+            while True:
+                await asyncio.sleep(0.2)
+                if not any(m.source_done for m in members):
+                    continue
+                status = await read_status(conn, product_id)
+                if status.idle and all(p.owner for p in status.partitions):
+                    return
+    finally:
+        await conn.aclose()
+
+
+async def run_group(
+    url: str, recording: Path, config: Path | None, names: list[str], **kwargs: Any
+) -> list[dict[str, Any]]:
+    """Replay *recording* through members *names* (all in this loop); their deliveries."""
+    sink = Lines()
+    members = [make_member(url, recording, config, n, sink, **kwargs) for n in names]
+    stops = [asyncio.Event() for _ in members]
+    tasks = [asyncio.create_task(m.run(s)) for m, s in zip(members, stops, strict=True)]
+    try:
+        await wait_idle(url, kwargs.get("product_id", "demo"), members, 60)
+    finally:
+        for stop in stops:
+            stop.set()
+        await asyncio.gather(*tasks)
+    return sink.deliveries()
