@@ -143,7 +143,7 @@ def test_redis_back_without_its_data_is_reported_not_taken_for_a_fresh_start(
         own_redis.shutdown(save=False)
         own_redis.start()
         proc = members.procs["d0"]
-        code = proc.wait(timeout=TTL + 10)
+        code = proc.wait(timeout=TTL + 60)  # generous: a loaded machine reconnects slowly
     finally:
         members.stop_all()
     assert code == 7  # conflict: not restarted by --workers, not silently fresh
