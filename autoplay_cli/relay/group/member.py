@@ -79,9 +79,13 @@ class GroupOptions:
 
     def check(self) -> None:
         if not 1 <= self.partitions <= 1024:
-            raise UsageError(f"--partitions must be 1..1024, got {self.partitions}")
+            raise UsageError(
+                f"`partitions` must be 1..1024, got {self.partitions}", setting="partitions"
+            )
         if self.lease_ttl < 0.5:
-            raise UsageError(f"--lease-ttl must be ≥ 0.5 s, got {self.lease_ttl:g}")
+            raise UsageError(
+                f"`lease_ttl` must be ≥ 0.5 s, got {self.lease_ttl:g}", setting="lease_ttl"
+            )
 
 
 @dataclass
@@ -350,8 +354,9 @@ class Member:
                 await self.audit.recover(client)
         if fixed != self.group.partitions:
             raise UsageError(
-                f"this group was created with --partitions {fixed}, not {self.group.partitions}",
-                hint=f"run every member with --partitions {fixed}",
+                f"this group was created with `partitions` {fixed}, not {self.group.partitions}",
+                hint=f"run every member with `partitions` {fixed}",
+                setting="partitions",
             )
         self.epoch = raw.decode()
         log.info("member %s joined the group of %s", self.name, self.product_id)

@@ -45,8 +45,9 @@ def build_member(options: RelayOptions, group: GroupOptions) -> Member:
     url = check_store_url(options.store)
     if url == "memory" or options.dry_run:
         raise UsageError(
-            "--group needs a shared store: --store redis://…",
-            hint="every member of a group runs with the same --store redis:// URL",
+            "`group` needs a shared store: `store` redis://…",
+            hint="every member of a group runs with the same `store` redis:// URL",
+            setting="store",
         )
     group.check()
     if options.replay is not None:
