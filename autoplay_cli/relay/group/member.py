@@ -335,9 +335,7 @@ class Member:
                 if task is not stopper:
                     task.result()  # a loop ended: only by raising
         finally:
-            for task in (*loops, stopper):
-                task.cancel()
-            await asyncio.gather(*loops, stopper, return_exceptions=True)
+            await cancel_and_wait([*loops, stopper])
             await self._leave()
 
     async def _join(self) -> None:
@@ -392,9 +390,7 @@ class Member:
                 exc,
             )
             tasks = [p.sender_task for p in self.owned.values() if p.sender_task is not None]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await cancel_and_wait(tasks)
         await self._flush_audit()
         if self.audit is not None:
             self.audit.close()
@@ -428,6 +424,7 @@ class Member:
                 self.health.redis_ok, self.health.error = False, exc.message
                 await self._expire_locally()
                 delay = min(BACKOFF_MAX_S, max(interval, delay * 2))
+            _stop_if_cancelled()
             await asyncio.sleep(delay)
 
     async def _expire_locally(self) -> None:
@@ -514,8 +511,7 @@ class Member:
     async def _stop_holding(self) -> None:
         task, self.holder_task = self.holder_task, None
         if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            await cancel_and_wait([task])
         self.stream_lease.forget()
 
     # -- the stream holder -----------------------------------------------------------------
@@ -712,6 +708,7 @@ class Member:
                 delay = 0.1
             except StoreUnavailableError as exc:
                 self.health.redis_ok, self.health.error = False, exc.message
+                _stop_if_cancelled()
                 await asyncio.sleep(delay)
                 delay = min(BACKOFF_MAX_S, delay * 2)
 
@@ -1017,3 +1014,30 @@ class Member:
             "healthy": healthy(self.health),
             "pid": os.getpid(),
         }
+
+
+def _stop_if_cancelled() -> None:
+    """Re-raise a cancellation something below swallowed (a retry loop must not outlive
+    the stop that cancelled it: ``run`` waits for its loops)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def cancel_and_wait(tasks: Sequence[asyncio.Task[Any]]) -> None:
+    """Cancel *tasks* and wait until every one has ended.
+
+    A cancellation can be swallowed below us (a client library turning it into a
+    connection error that a retry loop then absorbs); a task still running after a
+    moment is cancelled again, so a stop never waits on it for good.
+    """
+    for task in tasks:
+        task.cancel()
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+        for task in pending:
+            task.cancel()
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: an error after the stop is not reported twice

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,13 +57,26 @@ def make_member(
     )
 
 
-async def wait_idle(url: str, product_id: str, members: list[Member], timeout: float) -> None:
-    """Until the recording is appended and every partition is applied and sent."""
+async def wait_idle(
+    url: str,
+    product_id: str,
+    members: list[Member],
+    timeout: float,
+    tasks: Sequence[asyncio.Task[Any]] = (),
+) -> None:
+    """Until the recording is appended and every partition is applied and sent.
+
+    A member task (*tasks*) that ends meanwhile fails the wait at once with its error,
+    rather than leaving the test to wait for a group that lost a member.
+    """
     conn = RedisConnection(url)
     try:
         async with asyncio.timeout(timeout):
             while True:
                 await asyncio.sleep(0.2)
+                for task in tasks:
+                    if task.done():
+                        raise AssertionError(f"a member stopped early: {task.exception()!r}")
                 if not any(m.source_done for m in members):
                     continue
                 status = await read_status(conn, product_id)
@@ -81,9 +95,10 @@ async def run_group(
     stops = [asyncio.Event() for _ in members]
     tasks = [asyncio.create_task(m.run(s)) for m, s in zip(members, stops, strict=True)]
     try:
-        await wait_idle(url, kwargs.get("product_id", "demo"), members, 60)
+        await wait_idle(url, kwargs.get("product_id", "demo"), members, 60, tasks)
     finally:
         for stop in stops:
             stop.set()
-        await asyncio.gather(*tasks)
+        async with asyncio.timeout(30):  # a member that does not stop fails the test
+            await asyncio.gather(*tasks)
     return sink.deliveries()
