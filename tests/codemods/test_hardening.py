@@ -105,7 +105,7 @@ def test_after_sigkill_no_worker_keeps_running(tmp_path: Path) -> None:
     body += "".join(f"    x{i} = ConversationEvent\n" for i in range(3000))
     for index in range(64):
         (tmp_path / f"m{index:02d}.py").write_text(LEGACY + body)
-    proc = cli("--check", "--jobs", "2", str(tmp_path))
+    proc = cli("--check", "--jobs", "3", str(tmp_path))  # two workers beside the parent
     workers: set[int] = set()
     deadline = time.monotonic() + 60
     while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
