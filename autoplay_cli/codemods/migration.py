@@ -441,7 +441,7 @@ def migrate(
     outcomes: list[FileOutcome] = []
     writer = _Writer() if mode is Mode.WRITE else None
     if writer is not None and candidates:
-        remove_stale_temporaries(sorted({os.path.dirname(os.path.realpath(f)) for f in files}))
+        remove_stale_temporaries(_real_directories(files))
 
     def finished(outcome: FileOutcome) -> None:
         outcomes.append(outcome)
@@ -469,6 +469,14 @@ def migrate(
         key=lambda o: o.path,
     )
     return report
+
+
+def _real_directories(files: Sequence[Path | str]) -> list[str]:
+    """The real directories that hold *files* (a symlinked file's is its target's): one
+    ``realpath`` per directory rather than per file (each costs a system call per part)."""
+    real = {os.path.realpath(d) for d in {os.path.dirname(f) for f in files}}
+    real.update(os.path.dirname(os.path.realpath(f)) for f in files if os.path.islink(f))
+    return sorted(real)
 
 
 #: Files per task handed to a worker process: small, so that the processes finish

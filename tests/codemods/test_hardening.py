@@ -146,6 +146,26 @@ def test_a_later_run_removes_temporaries_a_killed_run_left(tmp_path: Path) -> No
     assert stale.exists()
 
 
+def test_temporaries_beside_a_linked_files_target_are_removed_too(tmp_path: Path) -> None:
+    # The rewrite of a link named on the command line writes its temporary beside the
+    # target: a killed run leaves it there, in a directory the link's is not.
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    (tmp_path / "real").mkdir()
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "real" / "a.py").write_text(LEGACY)
+    (tmp_path / "tree" / "a.py").symlink_to(tmp_path / "real" / "a.py")
+    stale = tmp_path / "real" / f".a.py.{int(dead.stdout)}{TEMP_SUFFIX}"
+    stale.write_text("half of a migrated fi")
+    migrate([tmp_path / "tree" / "a.py"])
+    assert not stale.exists()
+    assert (tmp_path / "real" / "a.py").read_text() == MIGRATED
+
+
 def test_a_file_over_the_size_limit_is_skipped_with_a_message(tmp_path: Path) -> None:
     huge = (LEGACY + "# padding\n" * (migration.MAX_SOURCE_BYTES // 10 + 1)).encode()
     (tmp_path / "huge.py").write_bytes(huge)
