@@ -355,6 +355,17 @@ def _print_breakdown(shapes: list[str]) -> None:
         print(f"| {name} | " + " | ".join(f"{stages[s][i][1]:.1f}" for s in shapes) + " |")
 
 
+def write_bytecode() -> None:
+    """Compile the package's bytecode first, as pip does at install time: where
+    PYTHONDONTWRITEBYTECODE is set (this machine), every timed process would otherwise
+    compile each module it imports, which no installed copy does."""
+    import autoplay_cli
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    package = str(Path(autoplay_cli.__file__).parent)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", package], env=env, check=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
@@ -373,6 +384,7 @@ def main() -> None:
     if args.breakdown_only:
         _print_breakdown(shapes)
         return
+    write_bytecode()
     python = ensure_sdk_venv(args.sdk_venv)
 
     print(

@@ -67,7 +67,7 @@ def migrate_imports(
             "-j",
             min=1,
             metavar="N",
-            help="Worker processes for parsing (default: one per CPU).",
+            help="Processes that parse files, this one included (default: one per CPU).",
             show_default=False,
         ),
     ] = None,

@@ -105,7 +105,7 @@ def test_after_sigkill_no_worker_keeps_running(tmp_path: Path) -> None:
     body += "".join(f"    x{i} = ConversationEvent\n" for i in range(3000))
     for index in range(64):
         (tmp_path / f"m{index:02d}.py").write_text(LEGACY + body)
-    proc = cli("--check", "--jobs", "2", str(tmp_path))
+    proc = cli("--check", "--jobs", "3", str(tmp_path))  # two workers beside the parent
     workers: set[int] = set()
     deadline = time.monotonic() + 60
     while len(workers) < 2 and time.monotonic() < deadline and proc.poll() is None:
@@ -144,6 +144,26 @@ def test_a_later_run_removes_temporaries_a_killed_run_left(tmp_path: Path) -> No
     stale.write_text("again")
     migrate([tmp_path], mode=migration.Mode.CHECK)
     assert stale.exists()
+
+
+def test_temporaries_beside_a_linked_files_target_are_removed_too(tmp_path: Path) -> None:
+    # The rewrite of a link named on the command line writes its temporary beside the
+    # target: a killed run leaves it there, in a directory the link's is not.
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    (tmp_path / "real").mkdir()
+    (tmp_path / "tree").mkdir()
+    (tmp_path / "real" / "a.py").write_text(LEGACY)
+    (tmp_path / "tree" / "a.py").symlink_to(tmp_path / "real" / "a.py")
+    stale = tmp_path / "real" / f".a.py.{int(dead.stdout)}{TEMP_SUFFIX}"
+    stale.write_text("half of a migrated fi")
+    migrate([tmp_path / "tree" / "a.py"])
+    assert not stale.exists()
+    assert (tmp_path / "real" / "a.py").read_text() == MIGRATED
 
 
 def test_a_file_over_the_size_limit_is_skipped_with_a_message(tmp_path: Path) -> None:

@@ -162,7 +162,23 @@ def test_many_candidates_go_through_worker_processes_with_the_same_result(
     tree(tmp_path / "serial", files)
     tree(tmp_path / "parallel", files)
     used: list[tuple[str, int]] = []
+    handed: list[int] = []  # files per chunk handed to the workers
     real_get_context = multiprocessing.get_context
+
+    class SpyPool:
+        def __init__(self, pool: Any) -> None:
+            self.pool = pool
+
+        def __enter__(self) -> SpyPool:
+            self.pool.__enter__()
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.pool.__exit__(*exc)
+
+        def apply_async(self, func: Any, args: tuple[Any, ...]) -> Any:
+            handed.append(len(args[1]))
+            return self.pool.apply_async(func, args)
 
     class SpyContext:
         def __init__(self, method: str) -> None:
@@ -171,7 +187,7 @@ def test_many_candidates_go_through_worker_processes_with_the_same_result(
 
         def Pool(self, processes: int, **kw: Any) -> object:
             used.append((self.method, processes))
-            return self.context.Pool(processes, **kw)
+            return SpyPool(self.context.Pool(processes, **kw))
 
     monkeypatch.setattr(migrate_module.multiprocessing, "get_context", SpyContext)
     progress: list[tuple[int, int]] = []
@@ -179,7 +195,10 @@ def test_many_candidates_go_through_worker_processes_with_the_same_result(
     parallel = migrate(
         [tmp_path / "parallel"], jobs=2, progress=lambda d, t: progress.append((d, t))
     )
-    assert used == [("spawn", 2)]  # never a fork of this (threaded) process
+    # Two jobs: one spawned worker (never a fork of this threaded process) beside this one,
+    # and both take a share of the files.
+    assert used == [("spawn", 1)]
+    assert 0 < sum(handed) < 31
     assert snapshot(tmp_path / "serial") == snapshot(tmp_path / "parallel")
     assert len(serial.changed) == len(parallel.changed) == 30
     assert migrate([tmp_path / "parallel"], jobs=2).changed == []
@@ -277,6 +296,7 @@ def test_an_interrupt_stops_the_workers_at_once(
     # An executor would finish every queued file before letting Ctrl-C through.
     tree(tmp_path, {"a.py": LEGACY, "b.py": LEGACY})
     monkeypatch.setattr(migrate_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(migrate_module, "CHUNK_FILES", 1)  # one file for a worker, one here
     monkeypatch.setattr(migrate_module, "migrate_file", sleepy_migrate_file)
     timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()

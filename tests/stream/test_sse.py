@@ -117,6 +117,19 @@ def test_same_events_as_httpx_sse_whatever_the_line_ends_and_chunk_boundaries(
     assert decode(*(body[i : i + 1] for i in range(len(body))))[0] == events
 
 
+@settings(max_examples=200, deadline=None)
+@given(stream())
+def test_feed_text_gives_what_feed_gives(case: tuple[bytes, list[int]]) -> None:
+    body, cuts = case
+    text = body.decode("utf-8", "replace")
+    edges = [0, *(c for c in cuts if 0 < c < len(text)), len(text)]
+    decoder = SSEDecoder()
+    events = [
+        SSEEvent(*f) for a, b in itertools.pairwise(edges) for f in decoder.feed_text(text[a:b])
+    ]
+    assert events == decode(body)[0]
+
+
 # -- targeted rules --------------------------------------------------------------------------
 
 
@@ -129,6 +142,23 @@ def test_one_frame_with_every_field() -> None:
 def test_all_three_line_ends_and_a_crlf_split_across_chunks() -> None:
     events, _ = decode("data: a\r", "\ndata: b\r\r", "data: c\n\n")
     assert events == [SSEEvent("", "a\nb", ""), SSEEvent("", "c", "")]
+
+
+def test_a_lone_cr_among_crlf_line_ends_still_ends_its_line() -> None:
+    # CRLF everywhere but one CR: dropping every CR would join "data: a" and "data: b".
+    events, _ = decode("id: 1\r\ndata: a\rdata: b\r\n\r\ndata: c\r\n\r\n")
+    assert events == [SSEEvent("", "a\nb", "1"), SSEEvent("", "c", "1")]
+    # A CR then CR at a chunk's end: two line ends, the frame is complete at once.
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: x\r\nid: 2\r\r") == [("", "x", "2")]
+    assert decoder.feed(b"\ndata: y\r\n\r\n") == [("", "y", "2")]
+
+
+def test_a_crlf_split_by_an_empty_chunk_is_still_one_line_end() -> None:
+    decoder = SSEDecoder()
+    assert decoder.feed(b"data: x\r") == []
+    assert decoder.feed(b"") == []
+    assert decoder.feed(b"\ndata: y\r\n\r\n") == [("", "x\ny", "")]
 
 
 def test_a_lone_cr_at_a_chunk_end_is_a_line_end_at_once() -> None:
@@ -237,6 +267,7 @@ SHAPES = {
     "no space after the colons": "id:{i}\nevent:actions\ndata:{p}\n\n",
     "CRLF line ends": "id: {i}\r\nevent: actions\r\ndata: {p}\r\n\r\n",
     "CR line ends": "id: {i}\revent: actions\rdata: {p}\r\r",
+    "mixed line ends": "id: {i}\r\nevent: actions\rdata: {p}\n\r\n",
     "comment lines between frames": ": keep-alive\nid: {i}\ndata: {p}\n\n: ping\n\n",
     "retry and unknown fields": "retry: 1000\nfoo: bar\nid: {i}\ndata: {p}\n\n",
     "multi-line data": "id: {i}\ndata: {p}\ndata:{p}\ndata\n\n",
