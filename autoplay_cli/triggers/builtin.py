@@ -115,9 +115,11 @@ def trailing_dwell(actions: Sequence[ActionLike], now: float | None = None) -> D
 
 def window_dwell(window: ActionWindow, now: float | None = None) -> Dwell | None:
     """:func:`trailing_dwell` of a window, from the run it keeps (no scan of the actions)."""
-    if not window.run_actions:
+    last = window.last
+    if not window.run_actions or last is None:
         return None
-    _, url, last_start, last_end = window.kept[-1]
+    url = window.run_url
+    last_start, last_end = stamp(last, "timestamp_start"), stamp(last, "timestamp_end")
     first_start = window.run_start
     end = last_start
     if last_end is not None and (end is None or last_end > end):

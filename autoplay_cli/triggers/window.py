@@ -14,6 +14,8 @@ from typing import Any
 
 from autoplay_cli.triggers.base import ActionLike
 
+_INF = math.inf
+
 
 def url_of(action: ActionLike) -> str:
     """The action's canonical URL, stripped; ``""`` when blank or missing."""
@@ -24,6 +26,8 @@ def url_of(action: ActionLike) -> str:
 def stamp(action: ActionLike, name: str) -> float | None:
     """A timestamp as epoch seconds, or ``None`` when missing, zero, negative or not finite."""
     value = getattr(action, name, None)
+    if type(value) is float:  # the usual case, without the general checks below
+        return value if 0.0 < value < _INF else None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value) if math.isfinite(value) and value > 0 else None
@@ -37,80 +41,98 @@ class ActionWindow(deque[Any]):
     do not see actions added with the deque's own methods.
 
     Positions are absolute (the n-th action ever pushed); the window holds
-    positions ``pushed - len(self)`` to ``pushed - 1``.
+    positions ``pushed - len(self)`` to ``pushed - 1``. Only actions with a
+    canonical URL (stripped, non-blank) count for the aggregates.
     """
 
     def __init__(self, actions: Iterable[ActionLike] = (), maxlen: int | None = None) -> None:
         super().__init__((), maxlen)
         self.pushed = 0
-        # Non-blank actions in the window: (position, stripped URL, start, end).
-        self.kept: deque[tuple[int, str, float | None, float | None]] = deque()
-        # One flag per A→B→A triple of consecutive kept URLs (the triple starting at kept[i]).
-        self._triples: deque[bool] = deque()
-        self.cycles = 0
-        # The last A→B→A triple's A and B (meaningful while cycles > 0: a triple leaves the
-        # window only after every earlier one has).
+        # The positions of the A of every A→B→A triple of consecutive URLs in the window:
+        # a triple leaves the window with its A, and its B and second A come later.
+        self._hits: deque[int] = deque()
+        # The last triple's A and B (meaningful while cycles > 0: the newest triple
+        # is the last to leave).
         self.last_pair: tuple[str, str] = ("", "")
-        # The trailing run on the last kept URL: its first kept position, its size, and
-        # the first known start among its actions.
+        # The last two URLs with their positions (a triple's A and B, should the next be A).
+        self._pa, self._a, self._pb, self._b = -1, "", -1, ""
+        # The trailing run on the last URL: at most the position of its first action in
+        # the window (exact while that is in the window), its size, the first known start
+        # among its actions, and its last action.
         self.run_from = 0
         self.run_actions = 0
         self.run_start: float | None = None
+        self.last: ActionLike | None = None
         self.push(actions)
+
+    @property
+    def cycles(self) -> int:
+        """How many A→B→A triples of consecutive URLs the window holds."""
+        return len(self._hits)
+
+    @property
+    def run_url(self) -> str:
+        """The last URL in the window (meaningful while ``run_actions`` > 0)."""
+        return self._b
 
     def push(self, actions: Iterable[ActionLike]) -> None:
         """Append *actions* (oldest first), dropping the oldest beyond ``maxlen``."""
-        kept, triples, maxlen = self.kept, self._triples, self.maxlen
-        rescan = False
+        if not isinstance(actions, list | tuple):
+            actions = list(actions)
+        self.extend(actions)
+        hits = self._hits
+        position = self.pushed
+        pa, a, pb, b = self._pa, self._a, self._pb, self._b
+        run_from, run_actions, run_start = self.run_from, self.run_actions, self.run_start
+        last = self.last
         for action in actions:
-            position = self.pushed
-            self.pushed = position + 1
-            self.append(action)
-            url = url_of(action)
+            url = getattr(action, "canonical_url", None)
             if url:
-                start = stamp(action, "timestamp_start")
-                if len(kept) >= 2:
-                    a, b = kept[-2][1], kept[-1][1]
-                    hit = a == url and a != b
-                    triples.append(hit)
-                    if hit:
-                        self.cycles += 1
-                        self.last_pair = (a, b)
-                if kept and kept[-1][1] == url:
-                    self.run_actions += 1
-                    if self.run_start is None:
-                        self.run_start = start
+                url = url.strip() if isinstance(url, str) else ""
+            if url:
+                if url == b:
+                    run_actions += 1
+                    if run_start is None:
+                        run_start = stamp(action, "timestamp_start")
                 else:
-                    self.run_from, self.run_actions, self.run_start = position, 1, start
-                kept.append((position, url, start, stamp(action, "timestamp_end")))
-            if maxlen is not None and position >= maxlen:
-                oldest = position - maxlen + 1
-                while kept and kept[0][0] < oldest:
-                    kept.popleft()
-                    if triples:
-                        self.cycles -= triples.popleft()
-                if self.run_from < oldest:
-                    rescan = True
-        if rescan:
+                    if url == a:  # and so a != b: A→B→A
+                        hits.append(pa)
+                        self.last_pair = (a, b)
+                    run_from, run_actions = position, 1
+                    run_start = stamp(action, "timestamp_start")
+                pa, a, pb, b = pb, b, position, url
+                last = action
+            position += 1
+        self.pushed = position
+        self._pa, self._a, self._pb, self._b = pa, a, pb, b
+        self.run_from, self.run_actions, self.run_start = run_from, run_actions, run_start
+        self.last = last
+        oldest = position - len(self)
+        while hits and hits[0] < oldest:
+            hits.popleft()
+        if run_from < oldest and run_actions:
             self._rescan_run()
 
     def _rescan_run(self) -> None:
         """Recount the trailing run after its first actions fell out of the window."""
-        kept = self.kept
-        if not kept:
-            self.run_from, self.run_actions, self.run_start = self.pushed, 0, None
-            return
-        url = kept[-1][1]
-        count, start, first = 0, None, kept[-1][0]
-        for position, u, s, _ in reversed(kept):
-            if u != url:
+        url, count, start = "", 0, None
+        first = position = self.pushed
+        for action in reversed(self):
+            position -= 1
+            u = url_of(action)
+            if not u:
+                continue
+            if not url:
+                url = u
+            elif u != url:
                 break
             count += 1
             first = position
+            s = stamp(action, "timestamp_start")
             if s is not None:
                 start = s
         self.run_from, self.run_actions, self.run_start = first, count, start
 
     def kept_urls(self) -> list[str]:
         """The stripped non-blank URLs in the window, oldest first."""
-        return [k[1] for k in self.kept]
+        return [u for u in map(url_of, self) if u]
