@@ -63,7 +63,8 @@ class ActionWindow(deque[Any]):
         self.run_actions = 0
         self.run_start: float | None = None
         self.last: ActionLike | None = None
-        self.push(actions)
+        if actions:  # most windows start empty: no push call for them
+            self.push(actions)
 
     @property
     def cycles(self) -> int:
