@@ -45,6 +45,7 @@ from autoplay_cli.simulate.report import (
 )
 from autoplay_cli.triggers.base import Offer
 from autoplay_cli.triggers.config import ConfiguredTrigger, TriggerConfig
+from autoplay_cli.triggers.window import ActionWindow
 
 DEFAULT_PULSE_S = 1.0
 # A finer pulse is below what a virtual time can resolve (an epoch float's step is
@@ -335,9 +336,12 @@ class Engine:
         payload: Any = event.payload
         assert payload is not None
         window = self._windows.get(sid)
-        if window is None:
-            window = self._windows[sid] = deque(maxlen=self.config.window_actions)
-        window.extend(payload.actions)
+        if type(window) is not ActionWindow:
+            # A plain deque (restored by a store) becomes a window keeping the triggers'
+            # running aggregates, so no trigger re-reads every action on every batch.
+            size = self.config.window_actions if window is None else window.maxlen
+            window = self._windows[sid] = ActionWindow(window or (), size)
+        window.push(payload.actions)
         now = self.clock.now
         result: dict[str, Any] = {}
 

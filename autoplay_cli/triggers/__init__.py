@@ -40,6 +40,7 @@ from autoplay_cli.triggers.registry import (
     TriggerSpec,
     default_registry,
 )
+from autoplay_cli.triggers.window import ActionWindow
 
 __all__ = [
     "BUILTIN_TRIGGERS",
@@ -48,6 +49,7 @@ __all__ = [
     "DWELL_ID",
     "PING_PONG_ID",
     "ActionLike",
+    "ActionWindow",
     "CanonicalUrlPingPong",
     "Chip",
     "ConfiguredTrigger",

@@ -14,6 +14,7 @@ from typing import Any
 
 from autoplay_cli.errors import InputError
 from autoplay_cli.triggers.base import ActionLike, Firing
+from autoplay_cli.triggers.window import ActionWindow, stamp, url_of
 
 PING_PONG_ID = "canonical_url_ping_pong"
 DWELL_ID = "user_page_dwell"
@@ -25,20 +26,6 @@ DWELL_THRESHOLD_MINIMUM = 0.0
 DWELL_MAX_ACTIONS_MINIMUM = 1
 # Hesitation (SDK 0.10+): at least this many distinct pages, and a return to one of them.
 HESITATION_DISTINCT_URLS = 3
-
-
-def url_of(action: ActionLike) -> str:
-    """The action's canonical URL, stripped; ``""`` when blank or missing."""
-    url = getattr(action, "canonical_url", None)
-    return url.strip() if isinstance(url, str) else ""
-
-
-def _stamp(action: ActionLike, name: str) -> float | None:
-    """A timestamp as epoch seconds, or ``None`` when missing, zero, negative or not finite."""
-    value = getattr(action, name, None)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) and value > 0 else None
 
 
 def ping_pong_cycles(urls: Sequence[str]) -> int:
@@ -110,20 +97,38 @@ def trailing_dwell(actions: Sequence[ActionLike], now: float | None = None) -> D
             last_url, last = url, action
         elif url != last_url:
             break
-        start = _stamp(action, "timestamp_start")
+        start = stamp(action, "timestamp_start")
         if start is not None:
             first_start = start
         count += 1
     if last_url is None or last is None:
         return None
     ends = [
-        t for t in (_stamp(last, "timestamp_start"), _stamp(last, "timestamp_end")) if t is not None
+        t for t in (stamp(last, "timestamp_start"), stamp(last, "timestamp_end")) if t is not None
     ]
     if now is not None and math.isfinite(now) and now > 0:
         ends.append(float(now))
     if first_start is None or not ends:
         return Dwell(last_url, 0.0, count)
     return Dwell(last_url, max(0.0, max(ends) - first_start), count)
+
+
+def window_dwell(window: ActionWindow, now: float | None = None) -> Dwell | None:
+    """:func:`trailing_dwell` of a window, from the run it keeps (no scan of the actions)."""
+    last = window.last
+    if not window.run_actions or last is None:
+        return None
+    url = window.run_url
+    last_start, last_end = stamp(last, "timestamp_start"), stamp(last, "timestamp_end")
+    first_start = window.run_start
+    end = last_start
+    if last_end is not None and (end is None or last_end > end):
+        end = last_end
+    if now is not None and math.isfinite(now) and now > 0 and (end is None or now > end):
+        end = float(now)
+    if first_start is None or end is None:
+        return Dwell(url, 0.0, window.run_actions)
+    return Dwell(url, max(0.0, end - first_start), window.run_actions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,25 +150,32 @@ class CanonicalUrlPingPong:
             raise InputError(f"hesitation must be true or false, got {self.hesitation!r}")
 
     def evaluate(self, actions: Sequence[ActionLike], now: float) -> Firing | None:
+        if type(actions) is ActionWindow:
+            # The window keeps the count and the last triple as actions come and go.
+            cycles = actions.cycles
+            if cycles >= self.min_cycles:
+                return self._ping_pong(cycles, *actions.last_pair)
+            return self._hesitation(actions.kept_urls()) if self.hesitation else None
         kept = [u for u in map(url_of, actions) if u]
         cycles = ping_pong_cycles(kept)
         if cycles >= self.min_cycles:
             i = max(
                 i for i in range(len(kept) - 2) if kept[i] == kept[i + 2] and kept[i] != kept[i + 1]
             )
-            plural = "s" if cycles != 1 else ""
-            return Firing(
-                self.id,
-                f"{cycles} ping-pong cycle{plural} (min {self.min_cycles}), "
-                f"last {kept[i]} ↔ {kept[i + 1]}",
-            )
-        if self.hesitation:
-            distinct, revisits = hesitation(kept)
-            if distinct >= HESITATION_DISTINCT_URLS and revisits:
-                return Firing(
-                    self.id,
-                    f"hesitation: {distinct} distinct pages, back to {revisits[-1]}",
-                )
+            return self._ping_pong(cycles, kept[i], kept[i + 1])
+        return self._hesitation(kept) if self.hesitation else None
+
+    def _ping_pong(self, cycles: int, a: str, b: str) -> Firing:
+        plural = "s" if cycles != 1 else ""
+        return Firing(
+            self.id,
+            f"{cycles} ping-pong cycle{plural} (min {self.min_cycles}), last {a} ↔ {b}",
+        )
+
+    def _hesitation(self, kept: list[str]) -> Firing | None:
+        distinct, revisits = hesitation(kept)
+        if distinct >= HESITATION_DISTINCT_URLS and revisits:
+            return Firing(self.id, f"hesitation: {distinct} distinct pages, back to {revisits[-1]}")
         return None
 
 
@@ -193,7 +205,13 @@ class UserPageDwell:
         )
 
     def evaluate(self, actions: Sequence[ActionLike], now: float) -> Firing | None:
-        dwell = trailing_dwell(actions, now)
+        if type(actions) is ActionWindow:
+            # Few actions on the page is the rarer condition: test it before timing the run.
+            if not 0 < actions.run_actions <= self.user_page_dwell_max_actions:
+                return None
+            dwell = window_dwell(actions, now)
+        else:
+            dwell = trailing_dwell(actions, now)
         if (
             dwell is not None
             and dwell.seconds >= self.dwell_threshold_seconds
