@@ -381,6 +381,7 @@ class Member:
                     await self._release(part, drain=True)
                 client = self.conn.client()
                 await client.zrem(self.keys.members, self.name)
+                await self._drain_orphans(client)
                 await self.stream_lease.release(client)
         except Exception as exc:  # Redis gone or hanging: the leases expire by themselves
             log.warning(
@@ -395,6 +396,31 @@ class Member:
         if self.audit is not None:
             self.audit.close()
         await self.conn.aclose()
+
+    async def _drain_orphans(self, client: Any) -> None:
+        """The last member to leave sends the notes of partitions nobody holds.
+
+        A rebalance hands a partition over with its buffered notes in Redis (the next
+        owner restores them); when the group stops before that owner takes it, no
+        member's own drain covers it, and a single relay's stop would have sent them.
+        Every other member drained what it held before leaving the member set.
+        """
+        now_ms = int(time.time() * 1000)
+        if await client.zcount(self.keys.members, now_ms, "+inf"):
+            return  # others carry on: the partition's next owner restores the notes
+        k = self.group.partitions
+        pipe = client.pipeline(transaction=False)
+        for n in range(k):
+            pipe.exists(self.keys.part_lease(n))
+            pipe.scard(self.keys.noted(n))
+        found = await pipe.execute()
+        for n in range(k):
+            if found[2 * n] or not found[2 * n + 1]:
+                continue  # held (its holder drains it) or no session with notes
+            lease = Lease(self.keys.part_lease(n), self.keys.fence, self.name, self.group.lease_ttl)
+            if await lease.acquire(client):
+                log.info("member %s sends the notes of unowned partition %d", self.name, n)
+                await self._release(Partition(n, lease), drain=True)
 
     async def _flush_audit(self) -> None:
         """Committed audit lines to the file; what Redis cannot give now waits in its list."""
@@ -682,18 +708,25 @@ class Member:
         """Hand a partition over (rebalancing, shutdown): finish the batch, then free the lease."""
         async with part.lock:
             self.owned.pop(part.k, None)
-            if drain and part.lease.value is not None:
-                try:
-                    if part.relay is None:
-                        # Taken just before the stop, not opened yet: open it, so that its
-                        # buffered notes go out now as a single relay's would.
-                        self._open_partition(part)
-                        assert part.relay is not None
-                        await part.relay.resume()
-                    await part.relay.drain_notes()
-                except (LeaseLost, StoreUnavailableError) as exc:
-                    log.warning("partition %d: notes not flushed (%s)", part.k, exc)
-            await self._close_partition(part, drain=drain)
+            try:
+                if drain and part.lease.value is not None:
+                    try:
+                        if part.relay is None:
+                            # Taken just before the stop, not opened yet: open it, so that
+                            # its buffered notes go out now as a single relay's would.
+                            self._open_partition(part)
+                            assert part.relay is not None
+                            await part.relay.resume()
+                        await part.relay.drain_notes()
+                    except (LeaseLost, StoreUnavailableError) as exc:
+                        log.warning("partition %d: notes not flushed (%s)", part.k, exc)
+                await self._close_partition(part, drain=drain)
+            except BaseException:
+                # Interrupted (a stop cancelling the heartbeat mid-handover): the lease is
+                # still ours, so nobody else can send its notes; the leave drains it.
+                if part.lease.value is not None:
+                    self.owned.setdefault(part.k, part)
+                raise
             try:
                 await part.lease.release(self.conn.client())
             except Exception as exc:  # it expires by itself
