@@ -91,12 +91,6 @@ class RedisConnection:
         except Exception as exc:
             import redis.exceptions as rexc
 
-            # A cancelled command can surface as a connection error (the client drops the
-            # socket mid-reply); the caller asked to be cancelled, not told of an outage.
-            task = asyncio.current_task() if _in_loop() else None
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError from exc
-
             if isinstance(exc, rexc.ResponseError) and "WRONGTYPE" in str(exc):
                 raise SnapshotError(
                     f"redis key {key} holds a value of the wrong type",
@@ -130,11 +124,3 @@ class RedisConnection:
                     hint="check that redis-server is running and the URL is right",
                 ) from exc
             raise
-
-
-def _in_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True

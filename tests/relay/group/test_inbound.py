@@ -136,7 +136,7 @@ def test_healthz_is_503_while_redis_is_down_and_200_when_it_is_back(
         [sys.executable, "-m", "autoplay_cli", "relay", "--group", "--member", "h0",
          "--replay", str(recording), "--store", own_redis.url, "--to", "-",
          "--listen", f"127.0.0.1:{port}", "--partitions", "2", "--lease-ttl", "1",
-         "--max-time", "40"],
+         "--max-time", "180"],  # a safety net only: the test stops it
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         env={**os.environ, "AUTOPLAY_RELAY_SECRET": SECRET, "AUTOPLAY_RELAY_API_KEY": API_KEY},
     )  # fmt: skip
@@ -155,6 +155,8 @@ def test_healthz_is_503_while_redis_is_down_and_200_when_it_is_back(
         wait_for(lambda: code() == 503, 10, "503 while redis is down")
         body = httpx.get(health, timeout=3).json()
         assert body["healthy"] is False and body["store_reachable"] is False
+        if proc.poll() is not None:  # it exited: its log says why
+            raise AssertionError(f"the member exited while redis was down: {_err(proc)}")
         # The other endpoints say so too, cleanly, and a link is not taken for queued.
         auth = {"Authorization": f"Bearer {API_KEY}"}
         r = httpx.get(f"{base}/users/demo/user0/live-activity", headers=auth, timeout=5)
@@ -170,3 +172,8 @@ def test_healthz_is_503_while_redis_is_down_and_200_when_it_is_back(
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "Traceback" not in err.decode()
+
+
+def _err(proc: subprocess.Popen[bytes]) -> str:
+    assert proc.stderr is not None
+    return proc.stderr.read().decode(errors="replace")[-3000:]
