@@ -692,8 +692,7 @@ class Member:
             except (TimeoutError, StoreUnavailableError) as exc:
                 log.warning("partition %d: outbox not drained (%s)", part.k, exc)
         if not task.done():
-            task.cancel()
-            await asyncio.wait({task})
+            await cancel_and_wait([task])
         if not task.cancelled() and task.exception() is not None:
             log.warning("partition %d: sender ended with %r", part.k, task.exception())
 
