@@ -241,14 +241,26 @@ def test_prompts_on_a_terminal_validate_as_typed(
 def test_a_real_terminal_prompts_validates_and_ctrl_c_exits_130(emulator: Any) -> None:
     import pty
     import select
+    import subprocess
     import time
 
-    # Built before forking: the child of a threaded process may only exec.
+    # The child gets the terminal as its controlling one (so Ctrl-C there is SIGINT to
+    # it), without forking this threaded process: a new session, then TIOCSCTTY.
     env = {**os.environ, **unkey_env(emulator), "NO_COLOR": "1"}
-    argv = [sys.executable, "-m", "autoplay_cli", "onboard"]
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: onboard on a real terminal, nothing given but the URL
-        os.execve(sys.executable, argv, env)
+    take_terminal = (
+        "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+        "os.execv(sys.executable, [sys.executable, '-m', 'autoplay_cli', 'onboard'])"
+    )
+    fd, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", take_terminal],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(secondary)
     seen = b""
 
     def until(needle: bytes, within: float = 30) -> bool:
@@ -277,9 +289,9 @@ def test_a_real_terminal_prompts_validates_and_ctrl_c_exits_130(emulator: Any) -
     assert b"Interrupted." in seen, seen
     # On a line of its own, not glued to the prompt and the terminal's "^C".
     assert b"^CInterrupted." not in seen and b"\nInterrupted." in seen, seen
-    _, status = os.waitpid(pid, 0)
+    code = proc.wait(timeout=30)
     os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 130
+    assert code == 130
     assert not keys_of(emulator, "acme-pty")
 
 
