@@ -455,6 +455,10 @@ def _edit_text(text: str, profile: str, values: Mapping[str, str | None]) -> str
         None,
     )
     if start is None:
+        root = next((i for i, ln in enumerate(lines) if _ANY_TABLE.match(ln)), len(lines))
+        edited = _edit_root_profile(lines, root, profile, values)
+        if edited is not None:
+            return edited
         new = [f"{k} = {_toml_string(v)}\n" for k, v in values.items() if v is not None]
         if not new:
             return "".join(lines)
@@ -478,6 +482,56 @@ def _edit_text(text: str, profile: str, values: Mapping[str, str | None]) -> str
     if not any(ln.strip() for ln in body) and all(v is None for v in values.values()):
         return "".join(lines[:start] + lines[end:])  # the table is empty now: drop it
     return "".join(lines[: start + 1] + body + lines[end:])
+
+
+def _edit_root_profile(
+    lines: list[str], root: int, profile: str, values: Mapping[str, str | None]
+) -> str | None:
+    """The edit of *profile* written before any table: ``name = { … }`` or ``name.key = …``.
+
+    Only that profile's lines change; None when the profile is not written that way.
+    """
+    name = re.escape(profile)
+    inline = re.compile(rf"^(\s*{name}\s*=\s*)\{{(.*)\}}(\s*(?:#.*)?)$")
+    dotted = re.compile(rf"^\s*{name}\s*\.\s*([A-Za-z0-9_-]+)\s*=")
+    for i in range(root):
+        m = inline.match(lines[i].rstrip("\n"))
+        if m is None:
+            continue
+        import tomllib
+
+        try:
+            table = tomllib.loads(f"t = {{{m.group(2)}}}")["t"]
+        except tomllib.TOMLDecodeError:
+            return None
+        for key, value in values.items():
+            if value is None:
+                table.pop(key, None)
+            else:
+                table[key] = value
+        if not all(isinstance(v, str) for v in table.values()):
+            return None  # a value this editor does not write: the caller rewrites the file
+        if not table:
+            return "".join(lines[:i] + lines[i + 1 :])
+        pairs = ", ".join(f"{k} = {_toml_string(v)}" for k, v in table.items())
+        return "".join([*lines[:i], f"{m.group(1)}{{ {pairs} }}{m.group(3)}\n", *lines[i + 1 :]])
+    at = {m.group(1): i for i in range(root) if (m := dotted.match(lines[i]))}
+    if not at:
+        return None
+    out = list(lines)
+    drop: set[int] = set()
+    extra: list[str] = []
+    for key, value in values.items():
+        if key in at:
+            if value is None:
+                drop.add(at[key])
+            else:
+                out[at[key]] = f"{profile}.{key} = {_toml_string(value)}\n"
+        elif value is not None:
+            extra.append(f"{profile}.{key} = {_toml_string(value)}\n")
+    last = max(at.values())
+    out[last + 1 : last + 1] = extra
+    return "".join(ln for i, ln in enumerate(out) if i not in drop)
 
 
 def update_profile(
@@ -513,8 +567,9 @@ def update_profile(
         except (tomllib.TOMLDecodeError, AttributeError, TypeError):
             edited_ok = False
         if not edited_ok:
-            # A layout the line editor does not know (inline tables, dotted keys):
-            # rewrite the file whole, which is always right, but drops comments.
+            # A layout the line editor does not know (say, a profile spread over a
+            # dotted table header): rewrite the file whole, always right, but without
+            # its comments.
             text = dump_profiles(profiles)
         try:
             write_private_file(path, text)

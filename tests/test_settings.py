@@ -256,6 +256,43 @@ def test_set_keeps_comments_and_layout(isolated_env: Path) -> None:
     assert "other" not in config.load_profiles(path)
 
 
+@pytest.mark.parametrize(
+    ("original", "kept"),
+    [
+        (
+            '# mine\ndefault = { product_id = "a", connector_url = "https://c.example.com" }'
+            "  # one line\n"
+            '# after\n[other]\n# theirs\nproduct_id = "b"\n',
+            ["# mine\n", "  # one line\n", "# after\n", "# theirs\n"],
+        ),
+        (
+            '# mine\ndefault.product_id = "a"  # id\n# url next\n'
+            'default.connector_url = "https://c.example.com"\n'
+            '\n[other]\n# theirs\nproduct_id = "b"\n',
+            ["# mine\n", "# url next\n", "# theirs\n"],
+        ),
+    ],
+    ids=["inline table", "dotted keys"],
+)
+def test_set_and_unset_keep_comments_of_inline_tables_and_dotted_keys(
+    isolated_env: Path, original: str, kept: list[str]
+) -> None:
+    path = write_config(isolated_env, original)
+    config.set_value("product_id", "acme")
+    config.set_value("unkey_api_id", "api_123")
+    assert config.unset_value("connector_url")
+    text = path.read_text(encoding="utf-8")
+    assert all(comment in text for comment in kept), text
+    assert config.load_profiles(path) == {
+        "default": {"product_id": "acme", "unkey_api_id": "api_123"},
+        "other": {"product_id": "b"},
+    }
+    assert config.unset_value("product_id") and config.unset_value("unkey_api_id")
+    text = path.read_text(encoding="utf-8")
+    assert "# mine\n" in text and "# theirs\n" in text
+    assert config.load_profiles(path) == {"other": {"product_id": "b"}}
+
+
 def test_set_writes_through_a_symlinked_config_file(isolated_env: Path, tmp_path: Path) -> None:
     real = tmp_path / "dotfiles" / "autoplay.toml"
     real.parent.mkdir()
