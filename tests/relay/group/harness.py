@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from autoplay_cli.relay.destinations import StdoutDestination
+from autoplay_cli.relay.group.keys import GroupKeys
+from autoplay_cli.relay.group.lease import Lease, fenced_append
 from autoplay_cli.relay.group.member import GroupOptions, Member
 from autoplay_cli.relay.group.status import read_status
 from autoplay_cli.relay.runner import resolve_config
 from autoplay_cli.session._redis import RedisConnection
 from autoplay_cli.simulate.inputs import load_inputs
+from autoplay_cli.wire import payload_json
 
+from ..conftest import Captured
 
-class Lines:
-    """A text sink collecting NDJSON lines."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def write(self, text: str) -> int:
-        self.lines.extend(x for x in text.splitlines() if x)
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def deliveries(self) -> list[dict[str, Any]]:
-        return [json.loads(x) for x in self.lines]
+Lines = Captured  # a text sink collecting the NDJSON deliveries
 
 
 def make_member(
@@ -102,3 +91,20 @@ async def run_group(
         async with asyncio.timeout(30):  # a member that does not stop fails the test
             await asyncio.gather(*tasks)
     return sink.deliveries()
+
+
+def stream_entries(member: Member) -> list[Any]:
+    """The group stream's entries for *member*'s recording, as its holder appends them."""
+    assert member.replay is not None
+    return [
+        member._entry(e.event_id, e.time, e.session_id, payload_json(e.payload))
+        for e in member.replay
+        if e.event_id is not None and e.payload is not None
+    ]
+
+
+async def append_all(client: Any, keys: GroupKeys, entries: list[Any], ttl: float) -> None:
+    """Append *entries* to the group stream as a stream holder named "holder" would."""
+    holder = Lease(keys.stream_lease, keys.fence, "holder", ttl)
+    assert await holder.acquire(client)
+    await fenced_append(client, holder, keys.checkpoint, entries[-1][1], entries)

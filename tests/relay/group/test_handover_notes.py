@@ -17,12 +17,11 @@ import redis.asyncio as aioredis
 
 from autoplay_cli.emulator.traffic import generate_sessions, interleave
 from autoplay_cli.relay.group.keys import GroupKeys
-from autoplay_cli.relay.group.lease import Lease, fenced_append
+from autoplay_cli.relay.group.lease import Lease
 from autoplay_cli.relay.group.member import Partition
-from autoplay_cli.wire import payload_json
 
 from ..conftest import EXAMPLES, relay_file, write_recording
-from .harness import Lines, make_member
+from .harness import Lines, append_all, make_member, stream_entries
 
 TRIGGERS = EXAMPLES / "simulate" / "triggers.toml"
 TTL = 60.0  # no lease expires by itself during the test: every change is a step of ours
@@ -48,18 +47,11 @@ def test_notes_of_a_partition_handed_over_as_the_group_stops_are_sent(
         await client.flushdb()
         old = make_member(url, recording, TRIGGERS, "old", sink, lease_ttl=TTL)
         new = make_member(url, recording, TRIGGERS, "new", sink, lease_ttl=TTL)
-        assert old.replay is not None
-        entries = [
-            old._entry(e.event_id, e.time, e.session_id, payload_json(e.payload))
-            for e in old.replay
-            if e.event_id is not None and e.payload is not None
-        ]
-        holder = Lease(keys.stream_lease, keys.fence, "holder", TTL)
+        entries = stream_entries(old)
         try:
             await old._join()
             await new._join()
-            assert await holder.acquire(client)
-            await fenced_append(client, holder, keys.checkpoint, entries[-1][1], entries)
+            await append_all(client, keys, entries, TTL)
             for k in range(old.group.partitions):
                 lease = Lease(keys.part_lease(k), keys.fence, "old", TTL)
                 assert await lease.acquire(client)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,40 @@ def _key(d: dict[str, Any]) -> tuple[Any, ...]:
     return (d["id"], d["type"], d["session_id"], d["body"], tuple(d["event_ids"]))
 
 
+def _run_member(
+    url: str, recording: Path, sink: Lines, audit: Path, patch: Callable[[Any], None]
+) -> None:
+    """One member over *recording* until the group is idle, its client first *patch*ed."""
+
+    async def main() -> None:
+        client = aioredis.Redis.from_url(url)
+        patch(client)
+        member = make_member(url, recording, TRIGGERS, "m", sink, audit_dir=audit, lease_ttl=10.0)
+        member.conn = RedisConnection(client=client)
+        stop = asyncio.Event()
+        task = asyncio.create_task(member.run(stop))
+        try:
+            await wait_idle(url, "demo", [member], 30)
+        finally:
+            stop.set()
+            await task
+            await client.aclose()
+
+    asyncio.run(main())
+
+
+def _assert_applied_once_as_alone(
+    audit: Path, events: int, sink: Lines, single: list[dict[str, Any]]
+) -> None:
+    ids = [
+        json.loads(x)["event_id"]
+        for f in audit.glob("*.ndjson")
+        for x in f.read_text().splitlines()
+    ]
+    assert len(ids) == len(set(ids)) == events
+    assert sorted(map(_key, sink.deliveries())) == sorted(map(_key, single))
+
+
 def test_entries_handed_out_by_a_read_whose_reply_was_lost_are_applied(
     redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -40,8 +75,7 @@ def test_entries_handed_out_by_a_read_whose_reply_was_lost_are_applied(
     audit = tmp_path / "audit"
     lost: list[Any] = []
 
-    async def main() -> None:
-        client = aioredis.Redis.from_url(url)
+    def patch(client: Any) -> None:
         real = client.xreadgroup
 
         async def xreadgroup(group: Any, name: Any, streams: Any, **kw: Any) -> Any:
@@ -51,27 +85,11 @@ def test_entries_handed_out_by_a_read_whose_reply_was_lost_are_applied(
                 raise rexc.ConnectionError("the reply was lost")
             return reply
 
-        client.xreadgroup = xreadgroup  # type: ignore[method-assign,assignment]
-        member = make_member(url, recording, TRIGGERS, "m", sink, audit_dir=audit, lease_ttl=10.0)
-        member.conn = RedisConnection(client=client)
-        stop = asyncio.Event()
-        task = asyncio.create_task(member.run(stop))
-        try:
-            await wait_idle(url, "demo", [member], 30)
-        finally:
-            stop.set()
-            await task
-            await client.aclose()
+        client.xreadgroup = xreadgroup
 
-    asyncio.run(main())
+    _run_member(url, recording, sink, audit, patch)
     assert lost, "no read lost its reply: the test did not test anything"
-    ids = [
-        json.loads(x)["event_id"]
-        for f in audit.glob("*.ndjson")
-        for x in f.read_text().splitlines()
-    ]
-    assert len(ids) == len(set(ids)) == len(items)
-    assert sorted(map(_key, sink.deliveries())) == sorted(map(_key, single))
+    _assert_applied_once_as_alone(audit, len(items), sink, single)
 
 
 def test_entries_read_with_a_partition_whose_commit_failed_are_applied(
@@ -90,8 +108,7 @@ def test_entries_read_with_a_partition_whose_commit_failed_are_applied(
     failed: list[int] = []
     armed: list[bool] = []
 
-    async def main() -> None:
-        client = aioredis.Redis.from_url(url)
+    def patch(client: Any) -> None:
         real_read, real_pipeline = client.xreadgroup, client.pipeline
 
         async def xreadgroup(group: Any, name: Any, streams: Any, **kw: Any) -> Any:
@@ -111,28 +128,12 @@ def test_entries_read_with_a_partition_whose_commit_failed_are_applied(
                         raise rexc.ConnectionError("redis went away")
                     return await real_execute(*args, **kwargs)
 
-                pipe.execute = execute  # type: ignore[method-assign]
+                pipe.execute = execute
             return pipe
 
-        client.xreadgroup = xreadgroup  # type: ignore[method-assign,assignment]
-        client.pipeline = pipeline  # type: ignore[method-assign,assignment]
-        member = make_member(url, recording, TRIGGERS, "m", sink, audit_dir=audit, lease_ttl=10.0)
-        member.conn = RedisConnection(client=client)
-        stop = asyncio.Event()
-        task = asyncio.create_task(member.run(stop))
-        try:
-            await wait_idle(url, "demo", [member], 30)
-        finally:
-            stop.set()
-            await task
-            await client.aclose()
+        client.xreadgroup = xreadgroup
+        client.pipeline = pipeline
 
-    asyncio.run(main())
+    _run_member(url, recording, sink, audit, patch)
     assert failed, "no commit failed after a read of several partitions: nothing was tested"
-    ids = [
-        json.loads(x)["event_id"]
-        for f in audit.glob("*.ndjson")
-        for x in f.read_text().splitlines()
-    ]
-    assert len(ids) == len(set(ids)) == len(items)
-    assert sorted(map(_key, sink.deliveries())) == sorted(map(_key, single))
+    _assert_applied_once_as_alone(audit, len(items), sink, single)

@@ -22,10 +22,9 @@ from autoplay_cli.relay.group.member import Member, Partition, PartitionStore
 from autoplay_cli.relay.notes import NotePolicy
 from autoplay_cli.session._redis import RedisConnection
 from autoplay_cli.simulate.clock import VirtualClock
-from autoplay_cli.wire import payload_json
 
 from ..conftest import EXAMPLES, relay_file, write_recording
-from .harness import Lines, make_member
+from .harness import Lines, append_all, make_member, stream_entries
 from .procs import assert_exactly_once, audit_lines
 
 TRIGGERS = EXAMPLES / "simulate" / "triggers.toml"
@@ -70,12 +69,7 @@ def test_entries_handed_to_the_old_owner_after_a_takeover_are_applied_once_in_or
         await client.flushdb()
         old = make_member(url, recording, TRIGGERS, "old", sink, partitions=1, audit_dir=audit)
         new = make_member(url, recording, TRIGGERS, "new", sink, partitions=1, audit_dir=audit)
-        assert old.replay is not None
-        entries = [
-            new._entry(e.event_id, e.time, e.session_id, payload_json(e.payload))
-            for e in old.replay
-            if e.event_id is not None and e.payload is not None
-        ]
+        entries = stream_entries(old)
         n = member_module.READ_COUNT
         assert len(entries) > 2 * n + 100, "the recording is too short to span three reads"
         holder = Lease(keys.stream_lease, keys.fence, "holder", TTL)
@@ -189,18 +183,11 @@ def test_a_pending_entry_deleted_before_it_was_applied_is_reported_as_lost(
         await client.flushdb()
         gone = make_member(url, recording, TRIGGERS, "gone", Lines(), partitions=1)
         owner = make_member(url, recording, TRIGGERS, "owner", Lines(), partitions=1)
-        assert owner.replay is not None
-        entries = [
-            owner._entry(e.event_id, e.time, e.session_id, payload_json(e.payload))
-            for e in owner.replay
-            if e.event_id is not None and e.payload is not None
-        ]
-        holder = Lease(keys.stream_lease, keys.fence, "holder", TTL)
+        entries = stream_entries(owner)
         try:
             await gone._join()
             await owner._join()
-            assert await holder.acquire(client)
-            await fenced_append(client, holder, keys.checkpoint, entries[-1][1], entries)
+            await append_all(client, keys, entries, TTL)
             got = await client.xreadgroup(CONSUMER_GROUP, "gone", {part: ">"}, count=5)
             await client.xdel(part, *(eid for eid, _ in got[0][1][:3]))
             await _take(owner, client)
