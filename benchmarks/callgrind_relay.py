@@ -42,25 +42,19 @@ def instructions(out_file: Path) -> int:
 
 
 def measure(recording: Path, store: str, events: int, tmp: Path) -> float:
+    # Bytecode cached outside the tree, and filled by a first run without valgrind: both
+    # measured processes load the same cached modules (none compiles while counted).
+    env = {**os.environ, "PYTHONPYCACHEPREFIX": str(tmp / "pyc")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    args = [sys.executable, __file__, "--inner", str(recording), store]
+    subprocess.run([*args, "0", str(events)], check=True, env=env)
     totals = []
     for runs in (1, 2):
         out = tmp / f"callgrind.{runs}.out"
-        cmd = [
-            "valgrind",
-            "--tool=callgrind",
-            f"--callgrind-out-file={out}",
-            sys.executable,
-            __file__,
-            "--inner",
-            str(recording),
-            store,
-            str(runs),
-            str(events),
-        ]
-        # Bytecode cached outside the tree: start-up under valgrind need not compile anew.
-        env = {**os.environ, "PYTHONPYCACHEPREFIX": str(Path(tempfile.gettempdir()) / "pyc")}
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        subprocess.run(cmd, check=True, env=env, stderr=subprocess.DEVNULL)
+        cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *args]
+        subprocess.run(
+            [*cmd, str(runs), str(events)], check=True, env=env, stderr=subprocess.DEVNULL
+        )
         totals.append(instructions(out))
     return (totals[1] - totals[0]) / events
 
