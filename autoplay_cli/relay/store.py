@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
-from autoplay_cli.errors import SnapshotError, UsageError
+from autoplay_cli.errors import SnapshotError, StoreUnavailableError, UsageError
 from autoplay_cli.relay.delivery import Delivery
 from autoplay_cli.session import (
     AgentState,
@@ -31,6 +32,8 @@ from autoplay_cli.simulate.live_store import LiveSessionStore
 if TYPE_CHECKING:
     from autoplay_cli.relay.notes import NotePolicy
     from autoplay_cli.session._redis import RedisConnection
+
+log = logging.getLogger(__name__)
 
 STORE_SCHEMES = ("redis://", "rediss://", "unix://")
 SESSION_TTL_S = 86400
@@ -263,6 +266,23 @@ return 1
 """
 
 
+# KEYS: the session keys (ARGV[1] of them), then link keys. Each session's fields as one
+# array (nil for a missing field), each link's value: a batch's read in one command
+# (not one HMGET per session in a pipeline, whose packing and parsing cost per session).
+_READ_SCRIPT = """
+local n = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  if i <= n then
+    out[i] = redis.call('HMGET', key, 'snapshot', 'window', 'notes', 'last_event_id')
+  else
+    out[i] = redis.call('GET', key)
+  end
+end
+return out
+"""
+
+
 class RedisRelayStore(MemoryRelayStore):
     """Sessions, outbox and checkpoint in Redis, under ``autoplay:relay:{product}:``.
 
@@ -285,7 +305,8 @@ class RedisRelayStore(MemoryRelayStore):
         self.where = safe_url(url)
         self.prefix = f"autoplay:relay:{product_tag(product_id)}:"
         self._conn: RedisConnection = RedisConnection(url, client=client)
-        self._commit_script: Any = None
+        self._scripts: dict[str, Any] = {}
+        self._acks: list[Any] = []  # outbox entries acknowledged, not yet deleted
         self.staged_links = StagedLinks(
             RedisConversationLinkStore(key_prefix=self.prefix + "link:", connection=self._conn)
         )
@@ -293,6 +314,14 @@ class RedisRelayStore(MemoryRelayStore):
 
     def key(self, kind: str, name: str = "") -> str:
         return f"{self.prefix}{kind}{':' + name if name else ''}"
+
+    def _script(self, name: str, source: str) -> Any:
+        """*source* registered with the current client (a new client after a new loop)."""
+        client = self._conn.client()
+        script = self._scripts.get(name)
+        if script is None or script.registered_client is not client:
+            script = self._scripts[name] = client.register_script(source)
+        return script
 
     async def ping(self) -> None:
         with self._conn.errors("ping"):
@@ -302,8 +331,13 @@ class RedisRelayStore(MemoryRelayStore):
         """Check Redis answers; load the checkpoint and the sessions waiting to time out."""
         await self.ping()
         with self._conn.errors("read checkpoint"):
-            raw = await self._conn.client().get(self.key("checkpoint"))
-            open_ids = await self._conn.client().smembers(self.key("open"))
+            pipe = self._conn.client().pipeline(transaction=False)
+            pipe.get(self.key("checkpoint"))
+            pipe.smembers(self.key("open"))
+            # Loaded now, so a batch's first read and commit need no NOSCRIPT detour.
+            pipe.script_load(_READ_SCRIPT)
+            pipe.script_load(_COMMIT_SCRIPT)
+            raw, open_ids, *_ = await pipe.execute()
         self.checkpoint = raw.decode() if isinstance(raw, bytes) else raw
         self.reopened = await self.prefetch(
             sorted(s.decode() if isinstance(s, bytes) else s for s in open_ids)
@@ -320,15 +354,11 @@ class RedisRelayStore(MemoryRelayStore):
         ]
         if not missing and not unread:
             return []
-        fields = ["snapshot", "window", "notes", "last_event_id"]
         with self._conn.errors("read sessions"):
-            # One round trip for the whole network read: sessions and links together.
-            pipe = self._conn.client().pipeline(transaction=False)
-            for sid in missing:
-                pipe.hmget(self.key("session", sid), fields)
-            for cid in unread:
-                pipe.get(links.backing.key(cid))
-            rows = await pipe.execute()
+            # One command for the whole network read: sessions and links together.
+            keys = [self.key("session", sid) for sid in missing]
+            keys += [links.backing.key(cid) for cid in unread]
+            rows = await self._script("read", _READ_SCRIPT)(keys=keys, args=[len(missing)])
         for cid, raw in zip(unread, rows[len(missing) :], strict=True):
             links.read[cid] = None if raw is None else _link(raw, links.backing.key(cid))
         rows = rows[: len(missing)]
@@ -338,7 +368,9 @@ class RedisRelayStore(MemoryRelayStore):
                 continue
             where = f"redis key {self.key('session', sid)}"
             try:
-                state = SessionState.from_dict(json.loads(snapshot), clock=self.sessions.clock)
+                state = SessionState.try_from_json(snapshot, clock=self.sessions.clock)
+                if state is None:  # the slow path names the mistake (or reads the SDK's)
+                    state = SessionState.from_dict(json.loads(snapshot), clock=self.sessions.clock)
                 if window:
                     self.windows[sid] = deque(
                         (WindowAction(*a) for a in json.loads(window)),
@@ -375,11 +407,8 @@ class RedisRelayStore(MemoryRelayStore):
             return
         keys, plan = self._commit_args(deliveries, checkpoint, notes, activity)
         with self._conn.errors("commit a batch"):
-            client = self._conn.client()
-            if self._commit_script is None or self._commit_script.registered_client is not client:
-                self._commit_script = client.register_script(_COMMIT_SCRIPT)
             # One script: atomic like MULTI/EXEC, one command and one reply on the wire.
-            await self._commit_script(keys=keys, args=[plan])
+            await self._script("commit", _COMMIT_SCRIPT)(keys=keys, args=[plan])
         if checkpoint is not None:
             self.checkpoint = checkpoint
         dirty.clear()
@@ -459,7 +488,13 @@ class RedisRelayStore(MemoryRelayStore):
     async def outbox_peek(self, limit: int, after: Any = None) -> list[tuple[Any, Delivery]]:
         start = "-" if after is None else f"({after}"
         with self._conn.errors("read the outbox"):
-            rows = await self._conn.client().xrange(self.key("outbox"), start, "+", count=limit)
+            pipe = self._conn.client().pipeline(transaction=False)
+            acks = self._acks
+            if acks:  # the sender's last acknowledgement rides with its next read
+                pipe.xdel(self.key("outbox"), *acks)
+            pipe.xrange(self.key("outbox"), start, "+", count=limit)
+            *_, rows = await pipe.execute()
+        del acks[:]  # only once Redis took them: a failed read keeps them for the next
         out = []
         for entry_id, data in rows:
             eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
@@ -467,16 +502,29 @@ class RedisRelayStore(MemoryRelayStore):
         return out
 
     async def outbox_ack(self, entry_ids: Sequence[Any]) -> None:
-        if entry_ids:
+        """Acknowledged entries leave Redis with the next :meth:`outbox_peek` (the sender
+        reads again right after acknowledging: one round trip for both), or at
+        :meth:`outbox_depth` or :meth:`aclose`. Until then they stay queued: a crash
+        in between sends them again, with the same delivery ids."""
+        self._acks.extend(entry_ids)
+
+    async def _flush_acks(self) -> None:
+        if self._acks:
             with self._conn.errors("acknowledge outbox entries"):
-                await self._conn.client().xdel(self.key("outbox"), *entry_ids)
+                await self._conn.client().xdel(self.key("outbox"), *self._acks)
+            self._acks.clear()
 
     async def outbox_depth(self) -> int:
+        await self._flush_acks()
         with self._conn.errors("read the outbox"):
             return int(await self._conn.client().xlen(self.key("outbox")))
 
     async def aclose(self) -> None:
-        self._commit_script = None
+        try:
+            await self._flush_acks()
+        except StoreUnavailableError:
+            log.warning("could not remove %d sent deliveries from the outbox", len(self._acks))
+        self._scripts.clear()
         await self._conn.aclose()
 
 
