@@ -14,6 +14,7 @@ import json
 import logging
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
@@ -203,6 +204,18 @@ def _dumps(value: Any) -> str:
         return _encode(value).decode()
     except UnicodeEncodeError:  # a lone surrogate (from a "\\ud800" escape): JSON spells it
         return json.dumps(value, separators=(",", ":"))
+
+
+def _dumps_bytes(value: Any) -> bytes:
+    """:func:`_dumps` as the bytes Redis is sent (a large plan is not decoded and re-encoded)."""
+    try:
+        return _encode(value)
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode()  # ASCII: escapes everything
+
+
+# What a session's window persists of each action (a tuple: msgspec writes it as an array).
+_window_fields = attrgetter("canonical_url", "timestamp_start", "timestamp_end")
 
 
 class StagedLinks:
@@ -435,7 +448,7 @@ class RedisRelayStore(MemoryRelayStore):
         checkpoint: str | None,
         notes: NotePolicy,
         activity: Mapping[str, list[tuple[float, dict[str, Any]]]],
-    ) -> tuple[list[str], str]:
+    ) -> tuple[list[str], bytes]:
         """The keys and the JSON plan :data:`_COMMIT_SCRIPT` writes for one batch."""
         keys = [self.key("open"), self.key("outbox"), self.key("checkpoint")]
         sessions = []
@@ -452,7 +465,7 @@ class RedisRelayStore(MemoryRelayStore):
                 [
                     len(keys),
                     _dumps(state.to_dict()),
-                    _dumps([[a.canonical_url, a.timestamp_start, a.timestamp_end] for a in window]),
+                    _dumps(list(map(_window_fields, window))),
                     _dumps(buffered) if buffered else "",
                     self.last_applied.get(sid, ""),
                     1 if waiting else 0,
@@ -477,7 +490,7 @@ class RedisRelayStore(MemoryRelayStore):
         }
         if links:
             plan["l"], plan["lttl"] = links, self.staged_links.backing.ttl_s
-        return keys, _dumps(plan)
+        return keys, _dumps_bytes(plan)
 
     async def activity(self, user: str) -> list[tuple[float, dict[str, Any]]]:
         """A user's persisted live activity, oldest first."""
