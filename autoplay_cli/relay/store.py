@@ -40,6 +40,7 @@ STORE_SCHEMES = ("redis://", "rediss://", "unix://")
 SESSION_TTL_S = 86400
 ACTIVITY_TTL_S = 86400
 OUTBOX_FIELD = b"d"
+RECENT_DELIVERIES = 10_000
 
 
 class WindowAction(NamedTuple):
@@ -254,7 +255,8 @@ class StagedLinks:
 # KEYS: 1 the open-sessions set, 2 the outbox stream, 3 the checkpoint, then session and
 # activity keys, then link keys (every key named, so the script also runs on Redis
 # Cluster, where one product's keys share a hash tag). ARGV[1]: the plan (JSON), entries
-# naming KEYS by index; "l" (the batch's conversation links) may be absent.
+# naming KEYS by index; "l" (the batch's conversation links) may be absent. Returns the
+# outbox entry ids of the deliveries, in order.
 _COMMIT_SCRIPT = """
 local d = cjson.decode(ARGV[1])
 for _, s in ipairs(d.s) do
@@ -264,7 +266,8 @@ for _, s in ipairs(d.s) do
   redis.call('EXPIRE', key, d.ttl)
   if s[6] == 1 then redis.call('SADD', KEYS[1], s[7]) else redis.call('SREM', KEYS[1], s[7]) end
 end
-for _, x in ipairs(d.o) do redis.call('XADD', KEYS[2], '*', 'd', x) end
+local ids = {}
+for i, x in ipairs(d.o) do ids[i] = redis.call('XADD', KEYS[2], '*', 'd', x) end
 for _, a in ipairs(d.a) do
   local key = KEYS[a[1]]
   for _, r in ipairs(a[2]) do redis.call('RPUSH', key, r) end
@@ -275,7 +278,7 @@ if d.l then
   for _, l in ipairs(d.l) do redis.call('SET', KEYS[l[1]], l[2], 'EX', d.lttl) end
 end
 if d.c ~= cjson.null and d.c ~= nil then redis.call('SET', KEYS[3], d.c) end
-return 1
+return ids
 """
 
 
@@ -320,6 +323,9 @@ class RedisRelayStore(MemoryRelayStore):
         self._conn: RedisConnection = RedisConnection(url, client=client)
         self._scripts: dict[str, Any] = {}
         self._acks: list[Any] = []  # outbox entries acknowledged, not yet deleted
+        # The deliveries this process committed, by outbox entry id, until the sender reads
+        # them: the same objects whose JSON the entries hold (bounded, for a sender far behind).
+        self._recent: dict[str, Delivery] = {}
         self.staged_links = StagedLinks(
             RedisConversationLinkStore(key_prefix=self.prefix + "link:", connection=self._conn)
         )
@@ -421,7 +427,11 @@ class RedisRelayStore(MemoryRelayStore):
         keys, plan = self._commit_args(deliveries, checkpoint, notes, activity)
         with self._conn.errors("commit a batch"):
             # One script: atomic like MULTI/EXEC, one command and one reply on the wire.
-            await self._script("commit", _COMMIT_SCRIPT)(keys=keys, args=[plan])
+            ids = await self._script("commit", _COMMIT_SCRIPT)(keys=keys, args=[plan])
+        recent = self._recent
+        if len(recent) < RECENT_DELIVERIES:
+            for entry_id, delivery in zip(ids, deliveries, strict=True):
+                recent[entry_id.decode() if isinstance(entry_id, bytes) else entry_id] = delivery
         if checkpoint is not None:
             self.checkpoint = checkpoint
         dirty.clear()
@@ -509,9 +519,13 @@ class RedisRelayStore(MemoryRelayStore):
             *_, rows = await pipe.execute()
         del acks[:]  # only once Redis took them: a failed read keeps them for the next
         out = []
+        recent = self._recent
         for entry_id, data in rows:
             eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-            out.append((eid, Delivery.from_json(data[OUTBOX_FIELD], where=f"outbox entry {eid}")))
+            delivery = recent.pop(eid, None)  # committed by this process: no need to parse
+            if delivery is None:
+                delivery = Delivery.from_json(data[OUTBOX_FIELD], where=f"outbox entry {eid}")
+            out.append((eid, delivery))
         return out
 
     async def outbox_ack(self, entry_ids: Sequence[Any]) -> None:
