@@ -207,6 +207,14 @@ def _dumps(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"))
 
 
+def _dumps_each(values: Sequence[Any]) -> list[str]:
+    """:func:`_dumps` of each value (one Python frame for all of them, not one each)."""
+    try:
+        return [_encode(v).decode() for v in values]
+    except UnicodeEncodeError:
+        return [_dumps(v) for v in values]
+
+
 def _dumps_bytes(value: Any) -> bytes:
     """:func:`_dumps` as the bytes Redis is sent (a large plan is not decoded and re-encoded)."""
     try:
@@ -485,7 +493,7 @@ class RedisRelayStore(MemoryRelayStore):
         users = []
         for user, records in activity.items():
             keys.append(self.key("activity", user))
-            users.append([len(keys), [_dumps(record) for record in records]])
+            users.append([len(keys), _dumps_each(records)])
         links = []
         for link in self.staged_links.staged.values():
             keys.append(self.staged_links.backing.key(link.conversation_id))
