@@ -278,7 +278,8 @@ local ids = {}
 for i, x in ipairs(d.o) do ids[i] = redis.call('XADD', KEYS[2], '*', 'd', x) end
 for _, a in ipairs(d.a) do
   local key = KEYS[a[1]]
-  for _, r in ipairs(a[2]) do redis.call('RPUSH', key, r) end
+  local r = a[2]
+  for i = 1, #r, 1000 do redis.call('RPUSH', key, unpack(r, i, math.min(i + 999, #r))) end
   redis.call('LTRIM', key, -50, -1)
   redis.call('EXPIRE', key, d.attl)
 end
@@ -520,12 +521,12 @@ class RedisRelayStore(MemoryRelayStore):
         start = "-" if after is None else f"({after}"
         with self._conn.errors("read the outbox"):
             pipe = self._conn.client().pipeline(transaction=False)
-            acks = self._acks
+            acks = list(self._acks)
             if acks:  # the sender's last acknowledgement rides with its next read
                 pipe.xdel(self.key("outbox"), *acks)
             pipe.xrange(self.key("outbox"), start, "+", count=limit)
             *_, rows = await pipe.execute()
-        del acks[:]  # only once Redis took them: a failed read keeps them for the next
+        del self._acks[: len(acks)]  # only once Redis took them: a failed read keeps them
         out = []
         recent = self._recent
         for entry_id, data in rows:
@@ -544,10 +545,11 @@ class RedisRelayStore(MemoryRelayStore):
         self._acks.extend(entry_ids)
 
     async def _flush_acks(self) -> None:
-        if self._acks:
+        acks = list(self._acks)
+        if acks:
             with self._conn.errors("acknowledge outbox entries"):
-                await self._conn.client().xdel(self.key("outbox"), *self._acks)
-            self._acks.clear()
+                await self._conn.client().xdel(self.key("outbox"), *acks)
+            del self._acks[: len(acks)]
 
     async def outbox_depth(self) -> int:
         await self._flush_acks()
