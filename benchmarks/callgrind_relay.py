@@ -25,8 +25,9 @@ from tests.support.local_redis import given_or_local_redis
 
 def inner(recording: Path, store: str, runs: int, events: int, dead: Path) -> None:
     """The process valgrind runs: one warm-up run, then *runs* measured runs."""
+    from bench_relay import relay_once, stdout_to_devnull
+
     from autoplay_cli.cli.simulate import frozen_heap
-    from benchmarks.bench_relay import relay_once, stdout_to_devnull
 
     for _ in range(1 + runs):
         with frozen_heap(), stdout_to_devnull():
@@ -73,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (apt-get install -y valgrind)")
-    from benchmarks.bench_relay import write_recording
+    from bench_relay import write_recording
 
     with tempfile.TemporaryDirectory() as scratch, given_or_local_redis(args.redis_url) as url:
         tmp = Path(scratch)
