@@ -66,10 +66,7 @@ def _replay(path: Path, redis_url: str) -> tuple[int, int, Relay]:
             window_size=config.window_actions,
         )
         relay = Relay(config, store, clock, product_id=store.product_id)
-        await relay.resume()
-        # Load the commit script once (a first EVALSHA meets NOSCRIPT and loads it).
-        await relay.feed([])
-        await store.commit([], "0", relay.notes, {})
+        await relay.resume()  # loads the scripts: the first batch needs no NOSCRIPT detour
         before, chunks = sends[0], 0
         while chunk := list(itertools.islice(replay.events, CHUNK)):
             await relay.feed(chunk, chunk[-1].event_id)
