@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
 
-from autoplay_cli.errors import SnapshotError, UsageError
+from autoplay_cli.errors import SnapshotError, StoreUnavailableError, UsageError
 from autoplay_cli.relay.delivery import Delivery
 from autoplay_cli.session import (
     AgentState,
@@ -32,10 +34,13 @@ if TYPE_CHECKING:
     from autoplay_cli.relay.notes import NotePolicy
     from autoplay_cli.session._redis import RedisConnection
 
+log = logging.getLogger(__name__)
+
 STORE_SCHEMES = ("redis://", "rediss://", "unix://")
 SESSION_TTL_S = 86400
 ACTIVITY_TTL_S = 86400
 OUTBOX_FIELD = b"d"
+RECENT_DELIVERIES = 10_000
 
 
 class WindowAction(NamedTuple):
@@ -202,6 +207,26 @@ def _dumps(value: Any) -> str:
         return json.dumps(value, separators=(",", ":"))
 
 
+def _dumps_each(values: Sequence[Any]) -> list[str]:
+    """:func:`_dumps` of each value (one Python frame for all of them, not one each)."""
+    try:
+        return [_encode(v).decode() for v in values]
+    except UnicodeEncodeError:
+        return [_dumps(v) for v in values]
+
+
+def _dumps_bytes(value: Any) -> bytes:
+    """:func:`_dumps` as the bytes Redis is sent (a large plan is not decoded and re-encoded)."""
+    try:
+        return _encode(value)
+    except UnicodeEncodeError:
+        return json.dumps(value, separators=(",", ":")).encode()  # ASCII: escapes everything
+
+
+# What a session's window persists of each action (a tuple: msgspec writes it as an array).
+_window_fields = attrgetter("canonical_url", "timestamp_start", "timestamp_end")
+
+
 class StagedLinks:
     """The relay's conversation links in Redis, read ahead with a batch's sessions and
     written by the batch's commit script: no round trip per link, and a link is never
@@ -238,7 +263,8 @@ class StagedLinks:
 # KEYS: 1 the open-sessions set, 2 the outbox stream, 3 the checkpoint, then session and
 # activity keys, then link keys (every key named, so the script also runs on Redis
 # Cluster, where one product's keys share a hash tag). ARGV[1]: the plan (JSON), entries
-# naming KEYS by index; "l" (the batch's conversation links) may be absent.
+# naming KEYS by index; "l" (the batch's conversation links) may be absent. Returns the
+# outbox entry ids of the deliveries, in order.
 _COMMIT_SCRIPT = """
 local d = cjson.decode(ARGV[1])
 for _, s in ipairs(d.s) do
@@ -248,10 +274,12 @@ for _, s in ipairs(d.s) do
   redis.call('EXPIRE', key, d.ttl)
   if s[6] == 1 then redis.call('SADD', KEYS[1], s[7]) else redis.call('SREM', KEYS[1], s[7]) end
 end
-for _, x in ipairs(d.o) do redis.call('XADD', KEYS[2], '*', 'd', x) end
+local ids = {}
+for i, x in ipairs(d.o) do ids[i] = redis.call('XADD', KEYS[2], '*', 'd', x) end
 for _, a in ipairs(d.a) do
   local key = KEYS[a[1]]
-  for _, r in ipairs(a[2]) do redis.call('RPUSH', key, r) end
+  local r = a[2]
+  for i = 1, #r, 1000 do redis.call('RPUSH', key, unpack(r, i, math.min(i + 999, #r))) end
   redis.call('LTRIM', key, -50, -1)
   redis.call('EXPIRE', key, d.attl)
 end
@@ -259,7 +287,24 @@ if d.l then
   for _, l in ipairs(d.l) do redis.call('SET', KEYS[l[1]], l[2], 'EX', d.lttl) end
 end
 if d.c ~= cjson.null and d.c ~= nil then redis.call('SET', KEYS[3], d.c) end
-return 1
+return ids
+"""
+
+
+# KEYS: the session keys (ARGV[1] of them), then link keys. Each session's fields as one
+# array (nil for a missing field), each link's value: a batch's read in one command
+# (not one HMGET per session in a pipeline, whose packing and parsing cost per session).
+_READ_SCRIPT = """
+local n = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  if i <= n then
+    out[i] = redis.call('HMGET', key, 'snapshot', 'window', 'notes', 'last_event_id')
+  else
+    out[i] = redis.call('GET', key)
+  end
+end
+return out
 """
 
 
@@ -285,7 +330,11 @@ class RedisRelayStore(MemoryRelayStore):
         self.where = safe_url(url)
         self.prefix = f"autoplay:relay:{product_tag(product_id)}:"
         self._conn: RedisConnection = RedisConnection(url, client=client)
-        self._commit_script: Any = None
+        self._scripts: dict[str, Any] = {}
+        self._acks: list[Any] = []  # outbox entries acknowledged, not yet deleted
+        # The deliveries this process committed, by outbox entry id, until the sender reads
+        # them: the same objects whose JSON the entries hold (bounded, for a sender far behind).
+        self._recent: dict[str, Delivery] = {}
         self.staged_links = StagedLinks(
             RedisConversationLinkStore(key_prefix=self.prefix + "link:", connection=self._conn)
         )
@@ -293,6 +342,14 @@ class RedisRelayStore(MemoryRelayStore):
 
     def key(self, kind: str, name: str = "") -> str:
         return f"{self.prefix}{kind}{':' + name if name else ''}"
+
+    def _script(self, name: str, source: str) -> Any:
+        """*source* registered with the current client (a new client after a new loop)."""
+        client = self._conn.client()
+        script = self._scripts.get(name)
+        if script is None or script.registered_client is not client:
+            script = self._scripts[name] = client.register_script(source)
+        return script
 
     async def ping(self) -> None:
         with self._conn.errors("ping"):
@@ -302,8 +359,13 @@ class RedisRelayStore(MemoryRelayStore):
         """Check Redis answers; load the checkpoint and the sessions waiting to time out."""
         await self.ping()
         with self._conn.errors("read checkpoint"):
-            raw = await self._conn.client().get(self.key("checkpoint"))
-            open_ids = await self._conn.client().smembers(self.key("open"))
+            pipe = self._conn.client().pipeline(transaction=False)
+            pipe.get(self.key("checkpoint"))
+            pipe.smembers(self.key("open"))
+            # Loaded now, so a batch's first read and commit need no NOSCRIPT detour.
+            pipe.script_load(_READ_SCRIPT)
+            pipe.script_load(_COMMIT_SCRIPT)
+            raw, open_ids, *_ = await pipe.execute()
         self.checkpoint = raw.decode() if isinstance(raw, bytes) else raw
         self.reopened = await self.prefetch(
             sorted(s.decode() if isinstance(s, bytes) else s for s in open_ids)
@@ -320,15 +382,11 @@ class RedisRelayStore(MemoryRelayStore):
         ]
         if not missing and not unread:
             return []
-        fields = ["snapshot", "window", "notes", "last_event_id"]
         with self._conn.errors("read sessions"):
-            # One round trip for the whole network read: sessions and links together.
-            pipe = self._conn.client().pipeline(transaction=False)
-            for sid in missing:
-                pipe.hmget(self.key("session", sid), fields)
-            for cid in unread:
-                pipe.get(links.backing.key(cid))
-            rows = await pipe.execute()
+            # One command for the whole network read: sessions and links together.
+            keys = [self.key("session", sid) for sid in missing]
+            keys += [links.backing.key(cid) for cid in unread]
+            rows = await self._script("read", _READ_SCRIPT)(keys=keys, args=[len(missing)])
         for cid, raw in zip(unread, rows[len(missing) :], strict=True):
             links.read[cid] = None if raw is None else _link(raw, links.backing.key(cid))
         rows = rows[: len(missing)]
@@ -338,7 +396,9 @@ class RedisRelayStore(MemoryRelayStore):
                 continue
             where = f"redis key {self.key('session', sid)}"
             try:
-                state = SessionState.from_dict(json.loads(snapshot), clock=self.sessions.clock)
+                state = SessionState.try_from_json(snapshot, clock=self.sessions.clock)
+                if state is None:  # the slow path names the mistake (or reads the SDK's)
+                    state = SessionState.from_dict(json.loads(snapshot), clock=self.sessions.clock)
                 if window:
                     self.windows[sid] = deque(
                         (WindowAction(*a) for a in json.loads(window)),
@@ -375,11 +435,12 @@ class RedisRelayStore(MemoryRelayStore):
             return
         keys, plan = self._commit_args(deliveries, checkpoint, notes, activity)
         with self._conn.errors("commit a batch"):
-            client = self._conn.client()
-            if self._commit_script is None or self._commit_script.registered_client is not client:
-                self._commit_script = client.register_script(_COMMIT_SCRIPT)
             # One script: atomic like MULTI/EXEC, one command and one reply on the wire.
-            await self._commit_script(keys=keys, args=[plan])
+            ids = await self._script("commit", _COMMIT_SCRIPT)(keys=keys, args=[plan])
+        recent = self._recent
+        if len(recent) < RECENT_DELIVERIES:
+            for entry_id, delivery in zip(ids, deliveries, strict=True):
+                recent[entry_id.decode() if isinstance(entry_id, bytes) else entry_id] = delivery
         if checkpoint is not None:
             self.checkpoint = checkpoint
         dirty.clear()
@@ -406,7 +467,7 @@ class RedisRelayStore(MemoryRelayStore):
         checkpoint: str | None,
         notes: NotePolicy,
         activity: Mapping[str, list[tuple[float, dict[str, Any]]]],
-    ) -> tuple[list[str], str]:
+    ) -> tuple[list[str], bytes]:
         """The keys and the JSON plan :data:`_COMMIT_SCRIPT` writes for one batch."""
         keys = [self.key("open"), self.key("outbox"), self.key("checkpoint")]
         sessions = []
@@ -423,7 +484,7 @@ class RedisRelayStore(MemoryRelayStore):
                 [
                     len(keys),
                     _dumps(state.to_dict()),
-                    _dumps([[a.canonical_url, a.timestamp_start, a.timestamp_end] for a in window]),
+                    _dumps(list(map(_window_fields, window))),
                     _dumps(buffered) if buffered else "",
                     self.last_applied.get(sid, ""),
                     1 if waiting else 0,
@@ -433,7 +494,7 @@ class RedisRelayStore(MemoryRelayStore):
         users = []
         for user, records in activity.items():
             keys.append(self.key("activity", user))
-            users.append([len(keys), [_dumps(record) for record in records]])
+            users.append([len(keys), _dumps_each(records)])
         links = []
         for link in self.staged_links.staged.values():
             keys.append(self.staged_links.backing.key(link.conversation_id))
@@ -448,7 +509,7 @@ class RedisRelayStore(MemoryRelayStore):
         }
         if links:
             plan["l"], plan["lttl"] = links, self.staged_links.backing.ttl_s
-        return keys, _dumps(plan)
+        return keys, _dumps_bytes(plan)
 
     async def activity(self, user: str) -> list[tuple[float, dict[str, Any]]]:
         """A user's persisted live activity, oldest first."""
@@ -459,24 +520,48 @@ class RedisRelayStore(MemoryRelayStore):
     async def outbox_peek(self, limit: int, after: Any = None) -> list[tuple[Any, Delivery]]:
         start = "-" if after is None else f"({after}"
         with self._conn.errors("read the outbox"):
-            rows = await self._conn.client().xrange(self.key("outbox"), start, "+", count=limit)
+            pipe = self._conn.client().pipeline(transaction=False)
+            acks = list(self._acks)
+            if acks:  # the sender's last acknowledgement rides with its next read
+                pipe.xdel(self.key("outbox"), *acks)
+            pipe.xrange(self.key("outbox"), start, "+", count=limit)
+            *_, rows = await pipe.execute()
+        del self._acks[: len(acks)]  # only once Redis took them: a failed read keeps them
         out = []
+        recent = self._recent
         for entry_id, data in rows:
             eid = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
-            out.append((eid, Delivery.from_json(data[OUTBOX_FIELD], where=f"outbox entry {eid}")))
+            delivery = recent.pop(eid, None)  # committed by this process: no need to parse
+            if delivery is None:
+                delivery = Delivery.from_json(data[OUTBOX_FIELD], where=f"outbox entry {eid}")
+            out.append((eid, delivery))
         return out
 
     async def outbox_ack(self, entry_ids: Sequence[Any]) -> None:
-        if entry_ids:
+        """Acknowledged entries leave Redis with the next :meth:`outbox_peek` (the sender
+        reads again right after acknowledging: one round trip for both), or at
+        :meth:`outbox_depth` or :meth:`aclose`. Until then they stay queued: a crash
+        in between sends them again, with the same delivery ids."""
+        self._acks.extend(entry_ids)
+
+    async def _flush_acks(self) -> None:
+        acks = list(self._acks)
+        if acks:
             with self._conn.errors("acknowledge outbox entries"):
-                await self._conn.client().xdel(self.key("outbox"), *entry_ids)
+                await self._conn.client().xdel(self.key("outbox"), *acks)
+            del self._acks[: len(acks)]
 
     async def outbox_depth(self) -> int:
+        await self._flush_acks()
         with self._conn.errors("read the outbox"):
             return int(await self._conn.client().xlen(self.key("outbox")))
 
     async def aclose(self) -> None:
-        self._commit_script = None
+        try:
+            await self._flush_acks()
+        except StoreUnavailableError:
+            log.warning("could not remove %d sent deliveries from the outbox", len(self._acks))
+        self._scripts.clear()
         await self._conn.aclose()
 
 

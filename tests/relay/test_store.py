@@ -173,3 +173,69 @@ def test_sweep_forgets_sessions_quiet_for_a_day_and_keeps_the_rest() -> None:
 
     gone, left, windows = asyncio.run(scenario())
     assert (gone, left, windows) == (1, ["new"], 1)
+
+
+def test_activity_and_snapshots_with_a_lone_surrogate_are_stored_and_read_back(
+    redis_url: str,
+) -> None:
+    """JSON spells a lone surrogate (from a "\\ud800" escape) that UTF-8 cannot: such a
+    value is written as JSON writes it, beside ordinary records, and reads back the same."""
+
+    async def scenario() -> tuple[list[Any], dict[str, Any]]:
+        from autoplay_cli.relay.notes import NotePolicy
+        from autoplay_cli.simulate.clock import VirtualClock
+
+        def make() -> RedisRelayStore:
+            return RedisRelayStore(
+                redis_url, product, clock=VirtualClock(0), interaction_timeout_s=20,
+                cooldown_period_s=60,
+            )  # fmt: skip
+
+        product = f"p-{uuid.uuid4().hex[:8]}"
+        store = make()
+        await store.open()
+        await store.sessions.update("s1", lambda s: s.metadata.update(note="a\ud800b"))
+        records: list[tuple[float, dict[str, Any]]] = [
+            (1.0, {"title": "plain"}),
+            (2.0, {"title": "odd \ud800"}),
+            (3.0, {"n": 3}),
+        ]
+        await store.commit([], "1", NotePolicy(), {"u1": records})
+        activity = await store.activity("u1")
+        await store.aclose()
+        again = make()
+        await again.open()
+        [state] = await again.prefetch(["s1"])
+        await again.aclose()
+        return activity, state.metadata
+
+    activity, metadata = asyncio.run(scenario())
+    assert activity == [(1.0, {"title": "plain"}), (2.0, {"title": "odd \ud800"}), (3.0, {"n": 3})]
+    assert metadata == {"note": "a\ud800b"}
+
+
+def test_a_users_activity_keeps_its_last_50_records_in_order_however_many_a_batch_adds(
+    redis_url: str,
+) -> None:
+    async def scenario() -> list[list[Any]]:
+        from autoplay_cli.relay.notes import NotePolicy
+        from autoplay_cli.simulate.clock import VirtualClock
+
+        store = RedisRelayStore(
+            redis_url, f"p-{uuid.uuid4().hex[:8]}", clock=VirtualClock(0),
+            interaction_timeout_s=20, cooldown_period_s=60,
+        )  # fmt: skip
+        await store.open()
+        seen, start = [], 0
+        for batch in (3, 2500, 7):  # the large batch is pushed in several commands
+            records = [(float(start + i), {"i": start + i}) for i in range(batch)]
+            start += batch
+            await store.commit([], None, NotePolicy(), {"u1": records})
+            seen.append(await store.activity("u1"))
+        await store.aclose()
+        return [[r["i"] for _, r in rows] for rows in seen]
+
+    first, second, third = asyncio.run(scenario())
+    assert first == [0, 1, 2]
+    assert second == list(range(3 + 2500 - 50, 3 + 2500))
+    assert third == list(range(3 + 2500 + 7 - 50, 3 + 2500 + 7))
