@@ -12,8 +12,8 @@ import io
 import re
 import tokenize
 from bisect import bisect_right
-from itertools import accumulate
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 # The line breaks CPython's tokenizer counts: ``ast`` line numbers follow these.
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -60,9 +60,12 @@ class SourceText:
             text = source.decode(encoding)
         except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
             raise Unsupported(f"cannot decode: {exc}") from exc
-        if encoding != "utf-8" and codecs.lookup(encoding).name != "utf-8":
-            if text.encode(encoding) != source:
-                raise Unsupported("the encoding does not round-trip")
+        if (
+            encoding != "utf-8"
+            and codecs.lookup(encoding).name != "utf-8"
+            and text.encode(encoding) != source
+        ):
+            raise Unsupported("the encoding does not round-trip")
         if "\r" in text:
             starts = [0]
             starts.extend(match.end() for match in _NEWLINE.finditer(text))
