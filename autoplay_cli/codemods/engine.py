@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 
 from autoplay_cli.codemods.bindings import (
@@ -94,22 +94,25 @@ def _merged(reviews: list[Review], ports: list[Review]) -> list[Review]:
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 
 
-def _is_word_char(char: str) -> bool:
-    return char in _WORD_CHARS or (char > "\x7f" and char.isidentifier())
-
-
-def _lines_naming(source: SourceText, names: Iterable[str]) -> list[int]:
+def _lines_naming(source: SourceText, names: Iterable[str], also: Iterable[int] = ()) -> list[int]:
     """The lines where one of *names* appears as a whole word (in code, a string or a
-    comment: a superset is fine). ``str.find`` per name: no regex to build per file."""
-    text, found = source.text, set()
+    comment: a superset is fine), with the lines *also*. ``str.find`` per name: no regex
+    to build per file."""
+    text, starts, found = source.text, source.line_starts, set(also)
     for name in names:
+        size = len(name)
         start = text.find(name)
         while start >= 0:
-            end = start + len(name)
-            before = text[start - 1] if start else " "
-            after = text[end] if end < len(text) else " "
-            if not _is_word_char(before) and not _is_word_char(after):
-                found.add(source.line_of(start))
+            end = start + size
+            # Slices, not indexing: empty at either end of the text (``text[-1:0]`` too).
+            before, after = text[start - 1 : start], text[end : end + 1]
+            if (
+                before not in _WORD_CHARS
+                and after not in _WORD_CHARS
+                and not (before > "\x7f" and before.isidentifier())
+                and not (after > "\x7f" and after.isidentifier())
+            ):
+                found.add(bisect_right(starts, start))
             start = text.find(name, end)
     return sorted(found)
 
@@ -150,8 +153,9 @@ def _splice(source_bytes: bytes, tree: ast.Module, table: ImportMap) -> RewriteR
     # A name imported from the SDK matters only through a renamed attribute of it
     # (``chat.ConversationEvent``), on a line that spells the renamed name anyway; module
     # aliases lead chains to moved modules by themselves.
-    names = {table.root, *bindings.module_aliases, *bindings.renamed_locals, *table.renames}
-    lines = _lines_naming(source, names)
+    names = {*bindings.module_aliases, *bindings.renamed_locals, *table.renames}
+    names.discard(table.root)
+    lines = _lines_naming(source, names, also=roots)
     for statement in _statements_naming(tree, lines):
         _walk(ctx, statement, lines)
     reviews = _merged(ctx.reviews, _manual_ports(source_bytes, tree, table))

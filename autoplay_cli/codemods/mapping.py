@@ -89,12 +89,27 @@ class ImportMap:
         self._import_after_root = re.compile(gap + rb"import\b")
         self._legacy_after = legacy
         self._gap = gap
+        # Answers by path: a module asks the same few questions many times (each import,
+        # chain and string), and the answers are immutable. Bounded, since the paths come
+        # from the code being read.
+        self._prefix_cache: dict[str, PrefixHit | None] = {}
+        self._module_cache: dict[str, Resolution] = {}
 
     def in_sdk(self, path: str) -> bool:
         return path == self.root or path.startswith(self.root + ".")
 
     def longest_prefix(self, path: str) -> PrefixHit | None:
         """The longest row equal to *path* or to a leading run of its dotted components."""
+        try:
+            return self._prefix_cache[path]
+        except KeyError:
+            pass
+        hit = self._longest_prefix(path)
+        if len(self._prefix_cache) < _CACHE_LIMIT:
+            self._prefix_cache[path] = hit
+        return hit
+
+    def _longest_prefix(self, path: str) -> PrefixHit | None:
         if not path.startswith(self.root + "."):
             return None
         parts = path.split(".")
@@ -114,6 +129,14 @@ class ImportMap:
 
     def module(self, path: str) -> Resolution:
         """Resolve a path that names a module (an import statement, ``import_module``)."""
+        resolution = self._module_cache.get(path)
+        if resolution is None:
+            resolution = self._module(path)
+            if len(self._module_cache) < _CACHE_LIMIT:
+                self._module_cache[path] = resolution
+        return resolution
+
+    def _module(self, path: str) -> Resolution:
         hit = self.longest_prefix(path)
         if hit is None:
             gone = self.manual_port(path)
@@ -175,6 +198,10 @@ class ImportMap:
             if through.search(data):
                 return True
         return False
+
+
+#: Paths remembered per table (each cache); beyond it, answers are computed every time.
+_CACHE_LIMIT = 4096
 
 
 def _is_identifier_byte(byte: int) -> bool:

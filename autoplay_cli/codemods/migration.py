@@ -175,12 +175,16 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
 
     outcome = FileOutcome(path)
     try:
-        st = os.stat(path)
-        if st.st_size > MAX_SOURCE_BYTES:
-            outcome.error = _too_large(path, st.st_size)
-            return outcome
-        with open(path, "rb") as handle:
-            source = handle.read(MAX_SOURCE_BYTES + 1)
+        # os.open and os.read: the file object of open() costs more than the read here.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            st = os.fstat(fd)
+            if st.st_size > MAX_SOURCE_BYTES:
+                outcome.error = _too_large(path, st.st_size)
+                return outcome
+            source = _read_all(fd, st.st_size, MAX_SOURCE_BYTES + 1)
+        finally:
+            os.close(fd)
     except OSError as exc:
         outcome.error = Finding(path, 0, "error", f"cannot read: {exc.strerror or exc}")
         return outcome
@@ -220,6 +224,24 @@ def migrate_file(path: str, want_diff: bool = False) -> FileOutcome:
         if want_diff:
             outcome.diff = unified_diff(path, source, result.code)
     return outcome
+
+
+def _read_all(fd: int, size: int, limit: int) -> bytes:
+    """The bytes of *fd* up to *limit*; *size* (from ``fstat``) makes one read do it all
+    (a regular file returns fewer bytes than asked only at its end)."""
+    want = min(size + 1, limit)
+    data = os.read(fd, want)
+    if len(data) < want:
+        return data
+    parts = [data]  # the file grew since the stat
+    total = len(data)
+    while total < limit:
+        more = os.read(fd, min(limit - total, 1024 * 1024))
+        if not more:
+            break
+        parts.append(more)
+        total += len(more)
+    return b"".join(parts)
 
 
 def _too_large(path: str, size: int) -> Finding:
@@ -362,16 +384,20 @@ def _prefilter(files: Sequence[Path], findings: list[FileOutcome]) -> tuple[list
     size = 0
     for file in files:
         try:
-            with open(file, "rb") as handle:
-                if os.fstat(handle.fileno()).st_size > MAX_SOURCE_BYTES:
+            fd = os.open(file, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+            try:
+                file_size = os.fstat(fd).st_size
+                if file_size > MAX_SOURCE_BYTES:
                     # Scanned without reading it into memory; migrate_file reports it.
-                    with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+                    with mmap.mmap(fd, 0, access=mmap.ACCESS_READ) as data:
                         needed = DEFAULT_MAP.may_need_work(data)
                     length = MAX_SOURCE_BYTES
                 else:
-                    data_bytes = handle.read()
+                    data_bytes = _read_all(fd, file_size, sys.maxsize)
                     needed = DEFAULT_MAP.may_need_work(data_bytes)
                     length = len(data_bytes)
+            finally:
+                os.close(fd)
         except (OSError, ValueError) as exc:
             findings.append(
                 FileOutcome(

@@ -13,9 +13,29 @@ import re
 import tokenize
 from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 # The line breaks CPython's tokenizer counts: ``ast`` line numbers follow these.
 _NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
+def _encoding_of(source: bytes) -> str:
+    """The encoding Python reads *source* in (``tokenize.detect_encoding``'s answer).
+
+    A declaration must sit in the first two lines and spell "coding"; without one (and
+    without a byte-order mark) it is UTF-8, with no need to run the detector.
+    """
+    first = source.find(b"\n")
+    second = source.find(b"\n", first + 1) if first >= 0 else -1
+    head = source if second < 0 else source[:second]
+    if b"coding" not in head and not source.startswith(codecs.BOM_UTF8):
+        return "utf-8"
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+    return encoding
+
+
+# A line's length with its line feed (a bound C method: no Python call per line).
+_PLUS_ONE = (1).__add__
 
 
 class Unsupported(Exception):
@@ -36,14 +56,23 @@ class SourceText:
         """Decode as Python would; raises :class:`Unsupported` if the bytes would not
         come back unchanged from the decoded text."""
         try:
-            encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
+            encoding = _encoding_of(source)
             text = source.decode(encoding)
         except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
             raise Unsupported(f"cannot decode: {exc}") from exc
-        if codecs.lookup(encoding).name != "utf-8" and text.encode(encoding) != source:
+        if (
+            encoding != "utf-8"
+            and codecs.lookup(encoding).name != "utf-8"
+            and text.encode(encoding) != source
+        ):
             raise Unsupported("the encoding does not round-trip")
-        starts = [0]
-        starts.extend(match.end() for match in _NEWLINE.finditer(text))
+        if "\r" in text:
+            starts = [0]
+            starts.extend(match.end() for match in _NEWLINE.finditer(text))
+        else:
+            # Line feeds only (the usual case): the starts from the lines' lengths, in C.
+            lengths = map(_PLUS_ONE, map(len, text.split("\n")[:-1]))
+            starts = list(accumulate(lengths, initial=0))
         return cls(text, encoding, starts)
 
     def offset(self, line: int, column: int) -> int:

@@ -74,10 +74,25 @@ def _is_one_literal(ctx: Context, node: ast.AST) -> bool:
     )
 
 
+#: The last part of every callee the rules name: a call ending otherwise needs no look.
+_LAST_PARTS = frozenset(rule.callee.rpartition(".")[2] for rule in CALLS)
+
+
 @fixer(ast.Call)
 def fix_call(ctx: Context, node: ast.AST, flags: int) -> None:
     assert isinstance(node, ast.Call)
-    callee = dotted(node.func)
+    func = node.func
+    kind_of_func = type(func)
+    last = (
+        func.attr  # type: ignore[attr-defined]
+        if kind_of_func is ast.Attribute
+        else func.id  # type: ignore[attr-defined]
+        if kind_of_func is ast.Name
+        else None
+    )
+    if last not in _LAST_PARTS:
+        return  # most calls: no dotted name to build
+    callee = dotted(func)
     rule = rule_for(callee) if callee is not None else None
     if rule is None:
         return

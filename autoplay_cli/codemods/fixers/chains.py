@@ -16,19 +16,23 @@ from autoplay_cli.codemods.source import Unsupported
 def fix_chain(ctx: Context, node: ast.AST, flags: int) -> None:
     if flags & CHAIN_INNER:
         return  # seen as part of the longest chain that holds it
-    chain: list[ast.AST] = []
+    # The root first: most chains (``self.x``) start elsewhere and need no more.
     current: ast.AST = node
-    while isinstance(current, ast.Attribute):
-        chain.append(current)
-        current = current.value
-    if not isinstance(current, ast.Name):
+    while type(current) is ast.Attribute:
+        current = current.value  # type: ignore[attr-defined]
+    if type(current) is not ast.Name:
         return
-    root = current.id
+    root = current.id  # type: ignore[attr-defined]
     bindings = ctx.bindings
     module = bindings.module_aliases.get(root)
     in_sdk = root in bindings.sdk_names
     if module is None and not in_sdk:
         return
+    chain: list[ast.AST] = []
+    current = node
+    while type(current) is ast.Attribute:
+        chain.append(current)
+        current = current.value  # type: ignore[attr-defined]
     if flags & IN_FSTRING:
         raise Unsupported("an SDK name inside an f-string")
     chain.append(current)

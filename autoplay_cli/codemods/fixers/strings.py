@@ -7,6 +7,7 @@ follows moved paths and renamed names.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 
 from autoplay_cli.codemods.bindings import split_string
@@ -53,7 +54,15 @@ def rewrite_annotation(ctx: Context, text: str) -> str:
         hit = ctx.table.longest_prefix(match.group(0))
         return hit.rewritten if hit is not None else match.group(0)
 
-    text = ctx.table.path_pattern.sub(moved, text)
+    if ctx.table.root in text:
+        text = ctx.table.path_pattern.sub(moved, text)
     for old, new in ctx.bindings.renamed_locals.items():
-        text = re.sub(rf"(?<![\w.]){re.escape(old)}\b", new, text)
+        if old in text:
+            text = _local_name(old).sub(new, text)
     return text
+
+
+@functools.lru_cache(maxsize=256)
+def _local_name(name: str) -> re.Pattern[str]:
+    """*name* used on its own in a string annotation (not as an attribute)."""
+    return re.compile(rf"(?<![\w.]){re.escape(name)}\b")
