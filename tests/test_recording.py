@@ -275,11 +275,19 @@ def test_the_one_pass_reader_reads_a_line_exactly_like_the_full_judgement(line: 
 
 def test_the_relay_benchmark_s_shaped_lines_all_take_the_one_pass_reader(tmp_path: Path) -> None:
     """Reordered envelopes, numeric ids, unknown fields, nulls, a null canonical_url."""
+    import importlib.util
+
     from autoplay_cli.recording import _usual_envelope
-    from benchmarks.bench_relay import write_recording
+
+    # The benchmark's own writer, loaded from its file (benchmarks/ is not a package).
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_relay.py"
+    spec = importlib.util.spec_from_file_location("bench_relay_under_test", script)
+    assert spec is not None and spec.loader is not None
+    bench: Any = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
 
     path = tmp_path / "shaped.ndjson"
-    events = write_recording(path, 40, seed=3, shape="shaped")
+    events = bench.write_recording(path, 40, seed=3, shape="shaped")
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     assert len(lines) == events and any('"canonical_url":null' in line for line in lines)
     assert all(_usual_envelope(line) is not None for line in lines)
