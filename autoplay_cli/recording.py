@@ -17,17 +17,19 @@ import math
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import msgspec
 
 from autoplay_cli.errors import AutoplayError, InputError
 from autoplay_cli.wire import (
+    FAST_VIEW_TYPE,
     GapEvent,
     MalformedEvent,
     Payload,
     PayloadEvent,
     UnknownEvent,
+    count_is_right,
     parse_event,
     refuse_json_constant,
 )
@@ -49,10 +51,32 @@ class RecordingError(AutoplayError):
         )
 
 
-class RecordedEvent(PayloadEvent):
-    """One envelope of a recording: a payload event, plus its line in the file (or 0)."""
+_RAW = PayloadEvent.__dict__["raw"]  # the slot under RecordedEvent.raw
 
-    __slots__ = ("line",)
+
+class RecordedEvent(PayloadEvent):
+    """One envelope of a recording: a payload event, plus its line in the file (or 0).
+
+    Read from a usual line, the payload's text (:attr:`raw`) is cut out of the line on
+    first use: the relay and ``simulate`` read the view alone.
+    """
+
+    __slots__ = ("_line", "line")
+    _line: str | None  # a usual line whose payload text is not cut out yet
+    line: int
+
+    @property  # type: ignore[override]
+    def raw(self) -> str | None:
+        line = self._line
+        if line is not None:
+            _RAW.__set__(self, _raw_payload(line))
+            self._line = None
+        return cast("str | None", _RAW.__get__(self))
+
+    @raw.setter
+    def raw(self, value: str | None) -> None:
+        self._line = None
+        _RAW.__set__(self, value)
 
     def __init__(
         self,
@@ -172,6 +196,17 @@ class _Envelope(msgspec.Struct):
 
 
 _decode_envelope = msgspec.json.Decoder(_Envelope).decode
+# The same envelope, its payload decoded into the fast view in the same pass.
+_decode_usual = msgspec.json.Decoder(
+    msgspec.defstruct(
+        "_UsualEnvelope",
+        [("payload", FAST_VIEW_TYPE), ("id", Any, None), ("received_at", Any, None)],
+        gc=False,
+    )
+).decode
+
+
+_new = object.__new__
 
 
 def parse_envelope_line(line: str, *, where: str = "<line>") -> RecordedEvent:
@@ -180,6 +215,47 @@ def parse_envelope_line(line: str, *, where: str = "<line>") -> RecordedEvent:
     The payload's text is kept as it is in the line, so a replay writes the same
     bytes the live run did.
     """
+    return _usual_envelope(line) or _judged_envelope(line, where)
+
+
+def _usual_envelope(line: str) -> RecordedEvent | None:
+    """The event of a line whose envelope and payload are as they should be, else ``None``.
+
+    One msgspec pass decodes the envelope and its payload straight into the fast view;
+    the payload's text is cut out of the line only when something reads it. Anything
+    unusual (an error to report, a payload for the models) is left to
+    :func:`_judged_envelope`, which judges it as it always did.
+    """
+    try:
+        env: Any = _decode_usual(line)
+    except (msgspec.DecodeError, RecursionError, UnicodeEncodeError):
+        return None
+    received_at = env.received_at
+    kind = type(received_at)
+    if (kind is not float and kind is not int) or not -1e300 < received_at < 1e300:
+        return None  # NaN fails the comparison too
+    view = env.payload
+    end = line.find("\n")
+    if not count_is_right(view) or -1 < end < len(line) - 1:
+        return None  # a miscounted batch, or a line break inside: the full judgement
+    event_id = env.id
+    # RecordedEvent(id, at, PayloadEvent(view=view, raw=...)) without the intermediate
+    # event and the keyword handling: this runs for every line of a recording.
+    event = _new(RecordedEvent)
+    event._payload, event._warnings, event.view, event._line = None, (), view, line
+    event.id = None if event_id is None else str(event_id)
+    event.event, event.received_at, event.line = view.type, float(received_at), 0
+    return event
+
+
+def _raw_payload(line: str) -> str:
+    """The payload's text in a line :func:`_usual_envelope` took (one pass, no decoding)."""
+    return str(_decode_envelope(line).payload, "utf-8")
+
+
+def _judged_envelope(line: str, where: str) -> RecordedEvent:
+    """:func:`parse_envelope_line` for any line: each problem reported, payloads judged
+    exactly like a live frame."""
     try:
         env = _decode_envelope(line)
     except msgspec.ValidationError as exc:
@@ -275,8 +351,9 @@ def iter_recording(path: str | os.PathLike[str]) -> Iterator[RecordedEvent]:
                         f"recording {p}:{number} is not UTF-8 text",
                         hint="a recording is NDJSON written by `autoplay tail --record`",
                     ) from None
-                if line.strip():
-                    event = parse_envelope_line(line, where=f"{p}:{number}")
+                # isspace() stops at a line's first character (strip() copies the line).
+                if line and not line.isspace():
+                    event = _usual_envelope(line) or _judged_envelope(line, f"{p}:{number}")
                     event.line = number
                     yield event
         except OSError as exc:

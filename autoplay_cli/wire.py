@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from types import GenericAlias
 from typing import (
     Annotated,
@@ -294,11 +295,15 @@ def _fast_twin(model: type[_WireModel], nested: dict[type, Any] | None = None) -
     is valid without building the models, and the frame's own text is what
     --json/--record/--forward-to emit. What it refuses goes to the models. A null the
     models turn into a default is read as ``None`` by the twin, except in the fields the
-    views promise a type for (``_VIEW_TYPED``); unknown fields are ignored by the twin
-    and kept in the frame's text.
+    views promise a type for: those in ``_VIEW_DEFAULTED`` are stored under another
+    attribute and read through a property that gives the default for a null, and a null
+    in ``_VIEW_TYPED`` is left to the models. Unknown fields are ignored by the twin and
+    kept in the frame's text.
     """
     nested = nested or {}
     fields: list[tuple[str, Any, Any]] = []
+    rename: dict[str, str] = {}
+    namespace: dict[str, Any] = {}
     tag = None
     for name, info in model.model_fields.items():
         if get_origin(info.annotation) is Literal:
@@ -314,26 +319,52 @@ def _fast_twin(model: type[_WireModel], nested: dict[type, Any] | None = None) -
         if name not in _VIEW_TYPED and any(isinstance(m, NullIsDefault) for m in info.metadata):
             # The models take null for the default: the twin lets it through as None.
             annotation = annotation | None
+            if name in _VIEW_DEFAULTED:
+                # Read through a property that turns None into the default: the view
+                # keeps its promised type and the frame stays on the fast path.
+                rename[name + "_"] = name
+                namespace[name] = _defaulted(name + "_", default)
+                name += "_"
         fields.append((name, annotation, default))
+    if tag:
+        namespace["type"] = tag  # read like the model's `type`
     return msgspec.defstruct(
         f"Fast{model.__name__}",
         fields,
         gc=False,  # no cycles: the collector need not track them
         tag_field="type" if tag else None,
         tag=tag,
-        namespace={"type": tag} if tag else None,  # read like the model's `type`
+        rename=rename or None,
+        namespace=namespace or None,
     )
 
 
-# Fields the views promise to filters as their declared type: a null there (rare) is left
-# to the models, which turn it into the default.
-_VIEW_TYPED = frozenset({"canonical_url", "actions"})
+def _defaulted(attribute: str, default: Any) -> property:
+    """A read-only property: *attribute*'s value, or *default* when it is ``None``."""
+    read = attrgetter(attribute)
+
+    def get(self: Any) -> Any:
+        value = read(self)
+        return default if value is None else value
+
+    return property(get)
+
+
+# Fields the views promise to filters and triggers as their declared type. A null in one
+# of _VIEW_DEFAULTED reads as the models' default (connectors send a null canonical_url
+# for pages they could not canonicalise); a null `actions` (rare) is left to the models,
+# which turn it into an empty batch and may correct the count.
+_VIEW_DEFAULTED = frozenset({"canonical_url"})
+_VIEW_TYPED = frozenset({"actions"})
 
 _FastAction = _fast_twin(SlimAction)
 _FastActions = _fast_twin(ActionsPayload, {SlimAction: _FastAction})
 _FastSummary = _fast_twin(SummaryPayload)
 
-_fast_decode = msgspec.json.Decoder(_FastActions | _FastSummary).decode
+#: The fast views' type, for readers that decode a payload inside their own msgspec
+#: struct (a recording's envelope); such a view must also pass :func:`count_is_right`.
+FAST_VIEW_TYPE: Any = _FastActions | _FastSummary
+_fast_decode = msgspec.json.Decoder(FAST_VIEW_TYPE).decode
 _strict_json = msgspec.json.Decoder().decode
 # ValidationError is a DecodeError; a str with lone surrogates cannot even be encoded.
 _FAST_ERRORS = (msgspec.DecodeError, RecursionError, UnicodeEncodeError)
@@ -597,6 +628,11 @@ def parse_event(
 
 
 _new = object.__new__
+
+
+def count_is_right(view: PayloadView) -> bool:
+    """Whether a fast view's batch says its own size (else the models correct it and warn)."""
+    return type(view) is not _FastActions or view.count == len(view.actions)  # type: ignore[attr-defined]
 
 
 def _parse_with_models(name: str, data: str | bytes | None, event_id: str | None) -> ParsedEvent:

@@ -21,6 +21,12 @@ event too: it moves much less with the machine's load than the wall-clock rate.
 
     python benchmarks/bench_tail.py [--events 200000] [--human-events N] [--shapes all]
         [--modes json,text,human] [--rounds 1] [--breakdown] [--memory-events 0]
+        [--instructions SMALL,LARGE]
+
+``--instructions 1000,5000`` counts instead, with valgrind's callgrind, the instructions
+of the ``--json`` client process and of the SDK's at two stream lengths, and prints the
+start-up, the cost per event and the ratio both predict at 200,000 frames: figures that
+do not move with the machine's load.
 """
 
 from __future__ import annotations
@@ -212,7 +218,11 @@ MODE_FLAGS = {"json": ["--json"], "text": ["--text"], "human": []}
 
 
 def run_tail(
-    events: int, mode: str = "json", shape: str = "id first", sample: bool = False
+    events: int,
+    mode: str = "json",
+    shape: str = "id first",
+    sample: bool = False,
+    prefix: tuple[str, ...] = (),
 ) -> tuple[float, float, list[tuple[float, int]]]:
     """Events/s (whole process, spawn to exit), CPU seconds of the client, RSS samples.
 
@@ -226,6 +236,7 @@ def run_tail(
         start = time.perf_counter()
         proc = subprocess.Popen(
             [
+                *prefix,
                 sys.executable,
                 "-m",
                 "autoplay_cli",
@@ -259,7 +270,11 @@ def run_tail(
 
 
 def run_reference(
-    python: Path, events: int, mode: str = "json", shape: str = "id first"
+    python: Path,
+    events: int,
+    mode: str = "json",
+    shape: str = "id first",
+    prefix: tuple[str, ...] = (),
 ) -> tuple[float, float, int]:
     """Events/s (whole process, spawn to exit), CPU seconds of the client, events it dropped."""
     source = Source(events, shape)
@@ -269,7 +284,15 @@ def run_reference(
     try:
         start = time.perf_counter()
         out = subprocess.run(
-            [str(python), fh.name, f"{source.url}/stream/{PRODUCT}", str(events), TOKEN, mode],
+            [
+                *prefix,
+                str(python),
+                fh.name,
+                f"{source.url}/stream/{PRODUCT}",
+                str(events),
+                TOKEN,
+                mode,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -355,6 +378,46 @@ def _print_breakdown(shapes: list[str]) -> None:
         print(f"| {name} | " + " | ".join(f"{stages[s][i][1]:.1f}" for s in shapes) + " |")
 
 
+def instructions(python: Path, client: str, events: int, shape: str, out: Path) -> int:
+    """Instructions executed by one client process (``tail`` or ``SDK``), per callgrind."""
+    prefix = ("valgrind", "-q", "--tool=callgrind", f"--callgrind-out-file={out}")
+    if client == "SDK":
+        run_reference(python, events, "json", shape, prefix)
+    else:
+        run_tail(events, "json", shape, prefix=prefix)
+    for line in out.read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise SystemExit(f"no instruction total in {out}")
+
+
+def _print_instructions(python: Path, shapes: list[str], small: int, large: int) -> None:
+    """Start-up and per-event instruction counts of ``tail --json`` and the SDK per shape:
+    independent of the machine's load, unlike the rates."""
+    print(
+        f"\nInstructions (callgrind, whole client process, {small:,} and {large:,} frames; "
+        "start-up = the count at 0 frames):\n"
+    )
+    print("| stream | client | start-up | per event | at 200,000 frames | SDK ÷ ours |")
+    print("|---|---|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        for shape in shapes:
+            ours = 0.0
+            for client in ("tail", "SDK"):
+                a, b = (instructions(python, client, n, shape, out) for n in (small, large))
+                per = (b - a) / (large - small)
+                start = a - per * small
+                total = start + per * 200_000
+                ratio = f"{total / ours:.2f}x" if client == "SDK" else ""
+                ours = total
+                print(
+                    f"| {shape} | {'tail --json' if client == 'tail' else 'SDK 0.7.9'} "
+                    f"| {start / 1e9:.2f} G | {per:,.0f} | {total / 1e9:.2f} G | {ratio} |",
+                    flush=True,
+                )
+
+
 def write_bytecode() -> None:
     """Compile the package's bytecode first, as pip does at install time: where
     PYTHONDONTWRITEBYTECODE is set (this machine), every timed process would otherwise
@@ -377,6 +440,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--breakdown", action="store_true", help="in-process cost per stage")
     parser.add_argument("--breakdown-only", action="store_true", help="no processes")
+    parser.add_argument(
+        "--instructions",
+        metavar="SMALL,LARGE",
+        help="only count instructions with valgrind (e.g. 1000,5000 frames per run)",
+    )
     args = parser.parse_args()
     shapes = list(SHAPES) if args.shapes == "all" else args.shapes.split(",")
     modes = args.modes.split(",")
@@ -386,6 +454,10 @@ def main() -> None:
         return
     write_bytecode()
     python = ensure_sdk_venv(args.sdk_venv)
+    if args.instructions:
+        small, large = (int(x) for x in args.instructions.split(","))
+        _print_instructions(python, shapes, small, large)
+        return
 
     print(
         f"{n:,} frames of ~{len(payloads()[0])} B per stream; whole processes (start-up "

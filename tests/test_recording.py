@@ -5,9 +5,10 @@ from __future__ import annotations
 import errno
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autoplay_cli.errors import InputError
@@ -210,3 +211,88 @@ def test_a_recording_that_is_not_utf8_is_an_input_error_naming_the_file_and_line
     result = CliRunner().invoke(app, ["tail", "--replay", str(path), "--json"])
     assert result.exit_code == 8
     assert f"{path}:4 is not UTF-8" in result.stderr and "Traceback" not in result.stderr
+
+
+# -- the usual line in one pass (issue 13) -----------------------------------------------------
+
+envelope_extra = st.dictionaries(
+    st.from_regex(r"x_[a-z]{1,6}", fullmatch=True), st.none() | st.integers() | text, max_size=2
+)
+
+
+@st.composite
+def envelope_lines(draw: st.DrawFn) -> str:
+    """Envelope lines as recorders spell them: any field order, numeric or null ids, unknown
+    fields, nulls in the payload's optional fields, sometimes a wrong count or a bad time."""
+    data: dict[str, Any] = draw(payload)
+    if data["type"] == "actions":
+        for a in data["actions"]:  # type: ignore[attr-defined]
+            for key in draw(st.sets(st.sampled_from(["canonical_url", "description", "index"]))):
+                a[key] = None
+        if draw(st.booleans()):
+            data["count"] = draw(st.sampled_from([len(data["actions"]), 7, None, "2"]))  # type: ignore[arg-type]
+    env: dict[str, object] = {
+        "id": draw(opt_text | st.integers(-5, 10**20) | st.booleans()),
+        "event": data["type"],
+        "received_at": draw(
+            st.floats(0, 2e9) | st.integers(0, 2**40) | st.sampled_from([True, "1", None, 1e301])
+        ),
+        "payload": data,
+        **draw(envelope_extra),
+    }
+    keys = draw(st.permutations(list(env)))
+    return json.dumps({k: env[k] for k in keys}, ensure_ascii=draw(st.booleans()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(envelope_lines())
+def test_the_one_pass_reader_reads_a_line_exactly_like_the_full_judgement(line: str) -> None:
+    from autoplay_cli.recording import _judged_envelope, _usual_envelope
+
+    try:
+        judged = _judged_envelope(line, "f:1")
+    except InputError as exc:
+        assert _usual_envelope(line) is None  # every error is the full judgement's to say
+        with pytest.raises(InputError) as again:
+            parse_envelope_line(line, where="f:1")
+        assert again.value.message == exc.message
+        return
+    usual = _usual_envelope(line)
+    if usual is None:
+        assert judged.warnings or judged._payload is not None  # the models were needed
+        return
+    assert usual._payload is None  # the view alone: no model built
+    assert (usual.id, usual.received_at, usual.event, usual.view) == (
+        judged.id,
+        judged.received_at,
+        judged.event,
+        judged.view,
+    )
+    assert usual.raw == judged.raw and usual.json == judged.json
+    assert usual.payload == judged.payload and usual.warnings == judged.warnings == ()
+    assert dumps_envelope(usual) == dumps_envelope(judged)
+
+
+def test_the_relay_benchmark_s_shaped_lines_all_take_the_one_pass_reader(tmp_path: Path) -> None:
+    """Reordered envelopes, numeric ids, unknown fields, nulls, a null canonical_url."""
+    import importlib.util
+
+    from autoplay_cli.recording import _usual_envelope
+
+    # The benchmark's own writer, loaded from its file (benchmarks/ is not a package).
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_relay.py"
+    spec = importlib.util.spec_from_file_location("bench_relay_under_test", script)
+    assert spec is not None and spec.loader is not None
+    bench: Any = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    path = tmp_path / "shaped.ndjson"
+    events = bench.write_recording(path, 40, seed=3, shape="shaped")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert len(lines) == events and any('"canonical_url":null' in line for line in lines)
+    assert all(_usual_envelope(line) is not None for line in lines)
+    read = list(iter_recording(path))
+    assert [e.line for e in read] == list(range(1, events + 1))
+    assert [e.raw for e in read] == [
+        json.dumps(json.loads(line)["payload"], separators=(",", ":")) for line in lines
+    ]

@@ -1,8 +1,8 @@
 """A chunk-level Server-Sent Events decoder following the WHATWG event-stream rules.
 
 Network chunks in, complete events out: a chunk's line ends are made LF on its bytes, then
-it is decoded and split into frames and lines by one regular expression in C; an
-incomplete trailing line waits for more bytes.
+it is decoded and split into frames (a regular expression for a frame's head, str.find
+for its data) or lines; an incomplete trailing line waits for more bytes.
 """
 
 from __future__ import annotations
@@ -29,26 +29,23 @@ class SSEEvent(NamedTuple):
 
 Frame = tuple[str, str, str]
 
-# A whole frame as servers write it (optional `id:` and `event:` lines in either order,
-# one `data:` line, the blank line; the one optional space after each colon), or else
-# any one line. At a line start one of the two always matches, so finditer steps from
-# match to match and never searches ahead: the cost is linear in the text whatever
-# shape its lines have (a search for the next "usual" frame would rescan the rest of
-# the text once per frame on a stream that has none). The quantifiers are possessive:
-# a frame that is not usual fails after one scan of a line, not one per character.
-_FRAME_OR_LINE = re.compile(
-    r"(?:id: ?+([^\n\0]*+)\n)?(?:event: ?+([^\n]*+)\n)?(?:id: ?+([^\n\0]*+)\n)?"
-    r"data: ?+([^\n]*+)\n\n"
-    r"|([^\n]*+)\n"
+# The head of a frame as servers write it: optional `id:` and `event:` lines in either
+# order, then `data:` (the one optional space after each colon dropped). Its data line
+# and the blank line after it are found with str.find (a memchr, several times faster
+# than the regex engine stepping through the ~1 KB of a payload); a frame that is not
+# usual is decoded line by line. The match is anchored where the previous frame or line
+# ended, so decoding is linear in the text whatever shape its lines have (a search for
+# the next usual frame would rescan the rest of the text once per frame on a stream
+# that has none). The quantifiers are possessive: a line that is not a frame's head
+# fails after one scan of it, not one per character.
+_FRAME_HEAD = re.compile(
+    r"(?:id: ?+([^\n\0]*+)\n)?(?:event: ?+([^\n]*+)\n)?(?:id: ?+([^\n\0]*+)\n)?data: ?+"
 )
 # What :meth:`SSEDecoder._line_ends` needs, spelled as bytes and as text: CR, LF, CRLF,
 # the empty string, and a CR that does not start a CRLF.
 _Spelling = tuple[AnyStr, AnyStr, AnyStr, AnyStr, re.Pattern[AnyStr]]
 _BYTES: _Spelling[bytes] = (b"\r", b"\n", b"\r\n", b"", re.compile(rb"\r(?!\n)"))
 _TEXT: _Spelling[str] = ("\r", "\n", "\r\n", "", re.compile(r"\r(?!\n)"))
-# The same groups, lines only: for a text longer than the cap, where every line must
-# be measured (the first alternative never matches).
-_LINE = re.compile(r"(?!)()()()()|([^\n]*+)\n")
 
 
 class SSEDecoder:
@@ -221,34 +218,46 @@ class SSEDecoder:
     def _run(self, text: str, pos: int, out: list[Frame]) -> int:
         """Decode *text* from *pos* into *out*: its end, or the end of an oversize line."""
         append = out.append
+        find = text.find
+        head = _FRAME_HEAD.match
         data, event, sse_id = self._data, self._event, self._id
         cap = self._max
+        size = len(text)
         # Only a text longer than the cap can hold a line over it: then line by line.
-        check = len(text) - pos > cap
+        check = size - pos > cap
         last: str | None = None  # the id buffer at the last dispatch, if any
-        for m in (_LINE if check else _FRAME_OR_LINE).finditer(text, pos):
-            id1, name, id2, value, line = m.groups()
-            if line is None:
-                # A whole usual frame (the common case: one C match per event).
-                if id1 is not None:
-                    sse_id = id1
-                if id2 is not None:
-                    sse_id = id2
-                if data:
-                    if self._size + len(value) > cap:
-                        # Oversize, and already complete: dropped here and now.
-                        self.oversize += 1
-                        self._data, self._size, self._event = [], 0, ""
-                        self._id = self.last_event_id = sse_id
-                        return m.end()
-                    data.append(value)
-                    value = "\n".join(data)
-                    data = []
-                    self._size = 0
-                append((name if name is not None else event, value, sse_id))
-                event = ""
-                last = sse_id
-                continue
+        while pos < size:
+            if not check and (m := head(text, pos)) is not None:
+                start = m.end()
+                end = find("\n", start)  # the text ends with a line end
+                if text.startswith("\n", end + 1):
+                    # A whole usual frame (the common case), its blank line included.
+                    value = text[start:end]
+                    pos = end + 2
+                    id1, name, id2 = m.groups()
+                    if id1 is not None:
+                        sse_id = id1
+                    if id2 is not None:
+                        sse_id = id2
+                    if data:
+                        if self._size + len(value) > cap:
+                            # Oversize, and already complete: dropped here and now.
+                            self.oversize += 1
+                            self._data, self._size, self._event = [], 0, ""
+                            self._id = self.last_event_id = sse_id
+                            return pos
+                        data.append(value)
+                        value = "\n".join(data)
+                        data = []
+                        self._size = 0
+                    append((name if name is not None else event, value, sse_id))
+                    event = ""
+                    last = sse_id
+                    continue
+            # One line (of a frame in another shape).
+            end = find("\n", pos)
+            line = text[pos:end]
+            pos = end + 1
             if not line:
                 # Dispatch: the id buffer becomes the last event id even when nothing
                 # is dispatched; an empty data buffer dispatches nothing.
@@ -288,10 +297,10 @@ class SSEDecoder:
             self._data, self._event, self._id = data, event, sse_id
             if last is not None:
                 self.last_event_id = last
-            return len(text)
+            return size
         # An oversize line: the frame it belongs to is dropped up to its blank line.
         self._id = sse_id
         if last is not None:
             self.last_event_id = last
         self._oversize()
-        return m.end()
+        return pos
