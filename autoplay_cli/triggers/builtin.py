@@ -7,6 +7,7 @@ same input. Canonical URLs are compared stripped; blank ones are dropped.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -230,10 +231,11 @@ class UserPageDwell:
                 return None
             if actions.last is None:
                 return None
-            # The run's length is all the verdict needs: its Dwell only when it fires.
-            if _window_seconds(actions, now) < self.dwell_threshold_seconds:
+            # The run's length is all the verdict needs: no Dwell, and words only on firing.
+            seconds = _window_seconds(actions, now)
+            if seconds < self.dwell_threshold_seconds:
                 return None
-            dwell = window_dwell(actions, now)
+            return self._firing(actions.run_url, seconds, actions.run_actions)
         else:
             dwell = trailing_dwell(actions, now)
         if (
@@ -241,12 +243,23 @@ class UserPageDwell:
             and dwell.seconds >= self.dwell_threshold_seconds
             and dwell.actions <= self.user_page_dwell_max_actions
         ):
-            plural = "s" if dwell.actions != 1 else ""
-            return Firing(
-                self.id,
-                f"{round(dwell.seconds, 1):g} s on {dwell.url} with "
-                f"{dwell.actions} action{plural} "
-                f"(≥ {self.dwell_threshold_seconds:g} s, "
-                f"≤ {self.user_page_dwell_max_actions})",
-            )
+            return self._firing(dwell.url, dwell.seconds, dwell.actions)
         return None
+
+    def _firing(self, url: str, seconds: float, actions: int) -> Firing:
+        plural = "s" if actions != 1 else ""
+        return Firing(
+            self.id,
+            f"{round(seconds, 1):g} s on {url} with {actions} action{plural} "
+            + _dwell_bounds(
+                self.dwell_threshold_seconds,
+                self.user_page_dwell_max_actions,
+                math.copysign(1.0, self.dwell_threshold_seconds),  # -0.0 is written "-0"
+            ),
+        )
+
+
+@functools.cache
+def _dwell_bounds(threshold: float, max_actions: int, sign: float) -> str:
+    """The end of a dwell firing's detail (the same for every firing of one trigger)."""
+    return f"(≥ {threshold:g} s, ≤ {max_actions})"

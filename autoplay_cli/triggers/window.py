@@ -102,7 +102,10 @@ class ActionWindow(deque[Any]):
         run_from, run_actions, run_start = self.run_from, self.run_actions, self.run_start
         last = self.last
         for action in actions:
-            url = getattr(action, "canonical_url", None)
+            try:  # getattr(action, "canonical_url", None) without a call per action
+                url = action.canonical_url
+            except AttributeError:
+                url = None
             if url:
                 url = url.strip() if type(url) is str or isinstance(url, str) else ""
             if url:
@@ -115,7 +118,10 @@ class ActionWindow(deque[Any]):
                         hits.append(pa)
                         self.last_pair = (a, b)
                     run_from, run_actions = position, 1
-                    start = getattr(action, "timestamp_start", None)
+                    try:
+                        start = action.timestamp_start
+                    except AttributeError:
+                        start = None
                     # stamp(action, "timestamp_start"), its usual case inline.
                     if type(start) is float:
                         run_start = start if 0.0 < start < _INF else None
