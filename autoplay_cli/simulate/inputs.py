@@ -336,6 +336,19 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
         # Most lines are steps: one msgspec call reads and checks them. Headers,
         # envelopes and mistakes take the slow way, which names what is wrong.
         step = None if '"payload"' in line or '"scenario"' in line else _read_step(line)
+        if step is None and '"payload"' in line and '"scenario"' not in line:
+            # Most likely an envelope: read it once, as the slow way below would after
+            # decoding the whole line a first time (a failure takes the slow way, which
+            # names the mistake as before).
+            try:
+                recorded = parse_envelope_line(line, where=where)
+            except InputError:
+                recorded = None
+            if recorded is not None:
+                seen_event = True
+                _forward(previous, "\0envelopes", recorded.received_at, number, where)
+                scenario.events.append(_from_envelope(recorded, where))
+                continue
         if step is None:
             doc = decode_line(line, source=path, number=number)
             obj = doc.data
