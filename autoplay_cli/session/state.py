@@ -166,7 +166,11 @@ class SessionState:
         cooldown_period_s: float = DEFAULT_COOLDOWN_PERIOD_S,
         clock: Clock | None = None,
     ) -> None:
-        self.session_id: str = _require_session_id(session_id)
+        self.session_id: str = (
+            session_id
+            if type(session_id) is str and session_id and not session_id[0].isspace()
+            else _require_session_id(session_id)
+        )
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InputError(f"metadata must be a mapping, got {type(metadata).__name__}")
         self.metadata: dict[str, Any] = {} if metadata is None else dict(metadata)
@@ -205,7 +209,8 @@ class SessionState:
         self._clock = clock or time.time
 
     def now(self) -> float:
-        return float(self._clock())
+        t = self._clock()
+        return t if type(t) is float else float(t)
 
     # -- derived -------------------------------------------------------------
 

@@ -10,10 +10,11 @@ to a listener (the relay turns offers into deliveries there).
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import math
 from collections import deque
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Coroutine, MutableMapping, Sequence
 from typing import Any
 
 from autoplay_cli.errors import InputError
@@ -73,6 +74,15 @@ def tour_registry(config: TriggerConfig) -> TourRegistry:
         )
     except InputError as exc:
         raise InputError(f"{config.source}: tours: {exc.message}", hint=exc.hint) from exc
+
+
+@functools.cache
+def _timeout_reason(timeout: float, cooldown: float, sign: float) -> str:
+    """Why a session timed out (the same few timings over a whole run: worded once each).
+
+    *sign* is the cooldown's (-0.0 is written "-0", yet equals 0.0 as a key).
+    """
+    return f"no interaction for {timeout:g} s; cooldown {cooldown:g} s starts"
 
 
 StepListener = Callable[[Step, SessionState | None, SimEvent | None], None]
@@ -214,7 +224,10 @@ class Engine:
         if state.current_state is _THINKING:
             self._deadlines.pop(sid, None)
             return
-        timeout, _ = state.effective_timeouts(self.tours)
+        if state.active_tour_id is None:  # effective_timeouts() without a tour: its own
+            timeout = state.interaction_timeout_s
+        else:
+            timeout, _ = state.effective_timeouts(self.tours)
         due = state.last_interaction_at + timeout
         # Float rounding can leave a due time a hair before the tick that would fire it;
         # step past *now* by at least one representable value, so the pulse always moves on.
@@ -234,7 +247,7 @@ class Engine:
         if state.tick(self.tours):
             result["timeout"] = (
                 before,
-                f"no interaction for {timeout:g} s; cooldown {cooldown:g} s starts",
+                _timeout_reason(timeout, cooldown, math.copysign(1.0, cooldown)),
                 self._view(state),
             )
         result["before"] = _STATE_VALUES[state.current_state]
@@ -310,13 +323,16 @@ class Engine:
 
     # -- one event ---------------------------------------------------------------------------
 
-    async def apply(self, event: SimEvent) -> None:
-        """Apply one event at the clock's current time."""
+    def apply(self, event: SimEvent) -> Coroutine[Any, Any, None]:
+        """Apply one event at the clock's current time (await the result)."""
         sid = event.session_id
+        if event.kind == "actions" and sid is not None:
+            # The common event: its own coroutine, awaited by the caller (no second frame).
+            return self._actions(sid, event)
+        return self._apply(sid, event)
+
+    async def _apply(self, sid: str | None, event: SimEvent) -> None:
         kind = event.kind
-        if kind == "actions" and sid is not None:  # the common event first
-            await self._actions(sid, event)
-            return
         if kind == "summary":
             self.report.summaries_ignored += 1
             return
@@ -339,7 +355,7 @@ class Engine:
                 )
             )
             return
-        await self._chat(sid, event)
+        await self._chat(sid, event)  # (a batch with a session id went to _actions)
 
     async def _actions(self, sid: str, event: SimEvent) -> None:
         # A wire model, or (in the relay) the stream's fast view of it: same attributes.
