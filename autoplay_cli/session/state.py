@@ -35,6 +35,8 @@ SNAPSHOT_VERSION = 1
 # The ``_v`` of the snapshots autoplay-sdk 0.7.x writes (its only version).
 SDK_SNAPSHOT_VERSION = 1
 
+_MAX = sys.float_info.max
+
 REASON_OK = "ok"
 REASON_COOLDOWN = "v2_cooldown_active"
 REASON_STATE_PREFIX = "v2_state_"
@@ -80,6 +82,8 @@ def _require_session_id(session_id: object) -> str:
 
 
 def _require_period(name: str, value: object, *, allow_zero: bool = False) -> float:
+    if type(value) is float and (0.0 < value <= _MAX or (allow_zero and value == 0.0)):
+        return value  # the usual case, without the general checks below
     ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
     if not ok or value < 0 or (value == 0 and not allow_zero):  # type: ignore[operator]
         bound = ">= 0" if allow_zero else "> 0"
@@ -87,7 +91,6 @@ def _require_period(name: str, value: object, *, allow_zero: bool = False) -> fl
     return float(value)  # type: ignore[arg-type]
 
 
-_MAX = sys.float_info.max
 _Finite = Annotated[float, FINITE]
 
 
@@ -163,10 +166,14 @@ class SessionState:
         cooldown_period_s: float = DEFAULT_COOLDOWN_PERIOD_S,
         clock: Clock | None = None,
     ) -> None:
-        self.session_id: str = _require_session_id(session_id)
+        self.session_id: str = (
+            session_id
+            if type(session_id) is str and session_id and not session_id[0].isspace()
+            else _require_session_id(session_id)
+        )
         if metadata is not None and not isinstance(metadata, Mapping):
             raise InputError(f"metadata must be a mapping, got {type(metadata).__name__}")
-        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.metadata: dict[str, Any] = {} if metadata is None else dict(metadata)
         self.interaction_timeout_s: float = _require_period(
             "interaction_timeout_s", interaction_timeout_s
         )
@@ -202,7 +209,8 @@ class SessionState:
         self._clock = clock or time.time
 
     def now(self) -> float:
-        return float(self._clock())
+        t = self._clock()
+        return t if type(t) is float else float(t)
 
     # -- derived -------------------------------------------------------------
 
@@ -263,7 +271,8 @@ class SessionState:
         self.current_state = target
         self.state_entered_at = now
         self.last_interaction_at = now
-        log.info("session %s: %s -> %s (%s)", self.session_id, previous.value, target.value, why)
+        # The members themselves: a StrEnum formats as its value, without a lookup per call.
+        log.info("session %s: %s -> %s (%s)", self.session_id, previous, target, why)
 
     def transition_to_proactive(self, trigger_id: str) -> bool:
         """THINKING -> PROACTIVE when a trigger fires; ``False`` (no change) during a cooldown.
@@ -372,7 +381,7 @@ class SessionState:
         Otherwise ``(False, "v2_state_<state>")`` or ``(False, "v2_cooldown_active")``.
         """
         if self.current_state is not AgentState.THINKING:
-            return False, REASON_STATE_PREFIX + self.current_state.value
+            return False, REASON_STATE_PREFIX + str(self.current_state)
         if self.cooldown_active:
             return False, REASON_COOLDOWN
         return True, REASON_OK

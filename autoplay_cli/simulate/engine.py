@@ -10,10 +10,11 @@ to a listener (the relay turns offers into deliveries there).
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import math
 from collections import deque
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Coroutine, MutableMapping, Sequence
 from typing import Any
 
 from autoplay_cli.errors import InputError
@@ -55,6 +56,8 @@ MAX_PULSE_S = 86400.0
 SIMULATION_KEY_PREFIX = "autoplay:simulate:session_state:"
 SIMULATION_LINK_PREFIX = "autoplay:simulate:conversation_link:"
 _THINKING = AgentState.THINKING
+# A state's value without the enum's ``value`` descriptor (a call per read).
+_STATE_VALUES: dict[AgentState, str] = {s: s.value for s in AgentState}
 
 
 def valid_pulse(pulse_s: float) -> bool:
@@ -71,6 +74,15 @@ def tour_registry(config: TriggerConfig) -> TourRegistry:
         )
     except InputError as exc:
         raise InputError(f"{config.source}: tours: {exc.message}", hint=exc.hint) from exc
+
+
+@functools.cache
+def _timeout_reason(timeout: float, cooldown: float, sign: float) -> str:
+    """Why a session timed out (the same few timings over a whole run: worded once each).
+
+    *sign* is the cooldown's (-0.0 is written "-0", yet equals 0.0 as a key).
+    """
+    return f"no interaction for {timeout:g} s; cooldown {cooldown:g} s starts"
 
 
 StepListener = Callable[[Step, SessionState | None, SimEvent | None], None]
@@ -111,6 +123,10 @@ class Engine:
             )
         self.config = config
         self.triggers: list[ConfiguredTrigger] = config.active()
+        # Each trigger with its evaluator's bound method: no per-batch attribute chain.
+        # (ConfiguredTrigger.evaluate is that call plus the offer's wording, done in
+        # _actions only when a trigger fires.)
+        self._checks = [(t, t.evaluator.evaluate) for t in self.triggers]
         self.tours = tour_registry(config)
         self.store = store
         self.links: ConversationLinkStore = link_store or MemoryConversationLinkStore()
@@ -145,7 +161,10 @@ class Engine:
         # *t*, nothing is due, and the common case costs no coroutine.
         if due and due[0][0] <= t:
             await self._pulse_until(t)
-        self.clock.advance_to(max(t, self.clock.now))
+        clock = self.clock
+        # clock.advance_to(max(t, clock.now)), inline: this runs once per event.
+        if not t <= clock.now:
+            clock.now = float(t)
 
     async def finish(self) -> Report:
         """Let every open session time out; the report, its end set."""
@@ -205,7 +224,10 @@ class Engine:
         if state.current_state is _THINKING:
             self._deadlines.pop(sid, None)
             return
-        timeout, _ = state.effective_timeouts(self.tours)
+        if state.active_tour_id is None:  # effective_timeouts() without a tour: its own
+            timeout = state.interaction_timeout_s
+        else:
+            timeout, _ = state.effective_timeouts(self.tours)
         due = state.last_interaction_at + timeout
         # Float rounding can leave a due time a hair before the tick that would fire it;
         # step past *now* by at least one representable value, so the pulse always moves on.
@@ -217,7 +239,7 @@ class Engine:
 
     def _tick_in(self, state: SessionState, result: dict[str, Any]) -> None:
         """Tick *state* inside a store mutation, keeping what a timeout step needs."""
-        before = state.current_state.value
+        before = _STATE_VALUES[state.current_state]
         if before == "thinking":  # tick() is a no-op in THINKING; skip the tour lookup
             result["before"] = before
             return
@@ -225,14 +247,14 @@ class Engine:
         if state.tick(self.tours):
             result["timeout"] = (
                 before,
-                f"no interaction for {timeout:g} s; cooldown {cooldown:g} s starts",
+                _timeout_reason(timeout, cooldown, math.copysign(1.0, cooldown)),
                 self._view(state),
             )
-        result["before"] = state.current_state.value
+        result["before"] = _STATE_VALUES[state.current_state]
 
     def _view(self, state: SessionState) -> tuple[str, float, dict[str, Any] | None]:
         return (
-            state.current_state.value,
+            _STATE_VALUES[state.current_state],
             state.cooldown_remaining_s,
             state.to_dict() if self.snapshots else None,
         )
@@ -301,10 +323,17 @@ class Engine:
 
     # -- one event ---------------------------------------------------------------------------
 
-    async def apply(self, event: SimEvent) -> None:
-        """Apply one event at the clock's current time."""
+    def apply(self, event: SimEvent) -> Coroutine[Any, Any, None]:
+        """Apply one event at the clock's current time (await the result)."""
         sid = event.session_id
-        if event.kind == "summary":
+        if event.kind == "actions" and sid is not None:
+            # The common event: its own coroutine, awaited by the caller (no second frame).
+            return self._actions(sid, event)
+        return self._apply(sid, event)
+
+    async def _apply(self, sid: str | None, event: SimEvent) -> None:
+        kind = event.kind
+        if kind == "summary":
             self.report.summaries_ignored += 1
             return
         if sid is None:
@@ -316,7 +345,7 @@ class Engine:
                     0,
                     event.time,
                     None,
-                    event.kind,
+                    kind,
                     SKIPPED,
                     None,
                     None,
@@ -326,10 +355,7 @@ class Engine:
                 )
             )
             return
-        if event.kind == "actions":
-            await self._actions(sid, event)
-        else:
-            await self._chat(sid, event)
+        await self._chat(sid, event)  # (a batch with a session id went to _actions)
 
     async def _actions(self, sid: str, event: SimEvent) -> None:
         # A wire model, or (in the relay) the stream's fast view of it: same attributes.
@@ -341,64 +367,93 @@ class Engine:
             # running aggregates, so no trigger re-reads every action on every batch.
             size = self.config.window_actions if window is None else window.maxlen
             window = self._windows[sid] = ActionWindow(window or (), size)
-        window.push(payload.actions)
+        actions = payload.actions
+        window.push(actions)
         now = self.clock.now
-        result: dict[str, Any] = {}
+        checks = self._checks
+        # What the mutation decided, in locals it sets afresh on every call (a store may
+        # call it more than once: a compare-and-set retry).
+        before = "thinking"
+        timed_out: tuple[str, str, tuple[str, float, dict[str, Any] | None]] | None = None
+        offer: Offer | None = None
+        ok, reason = False, ""
 
         def fn(state: SessionState) -> None:
-            result.clear()
-            self._tick_in(state, result)
-            for key in ("user_id", "email"):
-                value = getattr(payload, key)
-                if value and state.metadata.get(key) is None:
-                    state.metadata[key] = value
-            for trigger in self.triggers:
-                offer = trigger.evaluate(window, now)
-                if offer is None:
+            nonlocal before, timed_out, offer, ok, reason
+            timed_out = offer = None
+            if state.current_state is _THINKING:
+                before = "thinking"  # tick() is a no-op in THINKING
+            else:
+                result: dict[str, Any] = {}
+                self._tick_in(state, result)
+                before, timed_out = result["before"], result.get("timeout")
+            metadata = state.metadata
+            value = payload.user_id
+            if value and metadata.get("user_id") is None:
+                metadata["user_id"] = value
+            value = payload.email
+            if value and metadata.get("email") is None:
+                metadata["email"] = value
+            for trigger, evaluate in checks:
+                firing = evaluate(window, now)
+                if firing is None:
                     continue
+                # As ConfiguredTrigger.evaluate words it (its evaluator is called directly).
+                offer = Offer(trigger.id, trigger.body, trigger.chips, firing.detail)
                 ok, reason = state.can_deliver_proactive()
                 if ok:
                     # The firing trigger's own timings govern this proactive episode.
                     state.interaction_timeout_s = trigger.interaction_timeout_s
                     state.cooldown_period_s = trigger.cooldown_period_s
                     ok = state.transition_to_proactive(trigger.id)
-                result["offer"], result["ok"], result["reason"] = offer, ok, reason
                 break
 
         state = await self.store.update(sid, fn)
-        self._record_timeout(sid, result, event.source, state, event)
-        view = self._view(state)
-        n = len(payload.actions)
-        offer: Offer | None = result.get("offer")
+        source = event.source
+        if timed_out is not None:
+            self._record_timeout(sid, {"timeout": timed_out}, source, state, event)
+        n = len(actions)
         if offer is None:
-            urls = (
-                " → ".join(a.canonical_url or "·" for a in payload.actions)
-                if self.report.keep_steps
-                else ""
-            )
-            self._add(
+            # The common step, built here rather than through _add (same fields).
+            current = state.current_state
+            cooldown_until = state.cooldown_until
+            step = Step(
+                0,
+                self.clock.now,
                 sid,
                 "actions",
                 NONE,
-                result["before"],
-                view,
-                detail=urls,
-                actions=n,
-                source=event.source,
-                state=state,
-                event=event,
+                before,
+                _STATE_VALUES[current],
+                None,
+                None,
+                " → ".join(a.canonical_url or "·" for a in actions)
+                if self.report.keep_steps
+                else "",
+                None,
+                n,
+                source,
+                0.0 if cooldown_until is None else max(0.0, cooldown_until - state.now()),
+                state.to_dict() if self.snapshots else None,
             )
-        elif result["ok"]:
+            if self.record:
+                self.report.add(step)
+            if self.on_step is not None:
+                self.on_step(step, state, event)
+            if current is _THINKING:
+                self._deadlines.pop(sid, None)
+                return
+        elif ok:
             self._add(
                 sid,
                 "actions",
                 OFFER,
-                result["before"],
-                view,
+                before,
+                self._view(state),
                 trigger=offer.trigger_id,
                 offer=offer,
                 actions=n,
-                source=event.source,
+                source=source,
                 state=state,
                 event=event,
             )
@@ -407,13 +462,13 @@ class Engine:
                 sid,
                 "actions",
                 BLOCKED,
-                result["before"],
-                view,
+                before,
+                self._view(state),
                 trigger=offer.trigger_id,
-                reason=result["reason"],
+                reason=reason,
                 detail=offer.detail,
                 actions=n,
-                source=event.source,
+                source=source,
                 state=state,
                 event=event,
             )

@@ -265,18 +265,18 @@ def _fmt(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+def load_scenario(path: str | os.PathLike[str], *, views: bool = False) -> Scenario:
     """Parse one scenario (or plain recording) file; errors name ``file:line``.
 
     ``-`` reads standard input (``<stdin>:line`` in messages; includes are
-    relative to the current directory).
+    relative to the current directory). ``views``: see :func:`load_inputs`.
     """
     if str(path) == "-":
         try:
             text = sys.stdin.read()
         except UnicodeDecodeError:
             raise InputError("standard input is not UTF-8 text") from None
-        return parse_scenario(text.splitlines(), "<stdin>")
+        return parse_scenario(text.splitlines(), "<stdin>", views=views)
     p = Path(path)
     if p.suffix.lower() in (".toml", ".json") and p.is_file():
         return load_emulator_scenario(p)
@@ -290,7 +290,7 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         ) from None
     except OSError as exc:
         raise InputError(f"cannot read {p}: {exc.strerror}") from exc
-    return parse_scenario(text.splitlines(), str(p))
+    return parse_scenario(text.splitlines(), str(p), views=views)
 
 
 def load_emulator_scenario(path: Path) -> Scenario:
@@ -313,8 +313,11 @@ def load_emulator_scenario(path: Path) -> Scenario:
     return scenario
 
 
-def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
-    """Parse scenario *lines* read from *path* (used for messages and relative paths)."""
+def parse_scenario(lines: Iterable[str], path: str, *, views: bool = False) -> Scenario:
+    """Parse scenario *lines* read from *path* (used for messages and relative paths).
+
+    ``views``: see :func:`load_inputs`.
+    """
     from autoplay_cli.recording import parse_envelope_line
 
     lines = list(lines)
@@ -336,6 +339,19 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
         # Most lines are steps: one msgspec call reads and checks them. Headers,
         # envelopes and mistakes take the slow way, which names what is wrong.
         step = None if '"payload"' in line or '"scenario"' in line else _read_step(line)
+        if step is None and '"payload"' in line and '"scenario"' not in line:
+            # Most likely an envelope: read it once, as the slow way below would after
+            # decoding the whole line a first time (a failure takes the slow way, which
+            # names the mistake as before).
+            try:
+                recorded = parse_envelope_line(line, where=where)
+            except InputError:
+                recorded = None
+            if recorded is not None:
+                seen_event = True
+                _forward(previous, "\0envelopes", recorded.received_at, number, where)
+                scenario.events.append(_from_envelope(recorded, where, views))
+                continue
         if step is None:
             doc = decode_line(line, source=path, number=number)
             obj = doc.data
@@ -354,7 +370,7 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
                 seen_event = True
                 recorded = parse_envelope_line(line, where=where)
                 _forward(previous, "\0envelopes", recorded.received_at, number, where)
-                scenario.events.append(_from_envelope(recorded, where))
+                scenario.events.append(_from_envelope(recorded, where, views))
                 continue
             if not isinstance(obj.get("event"), str):
                 raise doc.error(
@@ -368,7 +384,7 @@ def parse_scenario(lines: Iterable[str], path: str) -> Scenario:
         t = base + parse_clock(step.at, where=where)
         if isinstance(step, _Include):
             _forward(previous, "\0include", t, number, where)
-            scenario.events.extend(_include(step, t, where, folder))
+            scenario.events.extend(_include(step, t, where, folder, views))
             continue
         # Each session's own lines (and recording envelopes, in received order) must
         # move forward in time; different sessions may be written one after another.
@@ -438,8 +454,9 @@ def _header(header: _Header, scenario: Scenario, where: str) -> None:
         )
 
 
-def _from_envelope(recorded: Any, where: str) -> SimEvent:
-    payload = recorded.payload
+def _from_envelope(recorded: Any, where: str, views: bool) -> SimEvent:
+    # A view was judged valid when the line was read; the model is built from it on demand.
+    payload = recorded.view if views else recorded.payload
     kind = "actions" if payload.type == "actions" else "summary"
     return SimEvent(
         recorded.received_at,
@@ -508,7 +525,7 @@ def _timing(action: dict[str, Any], where: str, i: int) -> _Timing:
     return Document(action, source=where).convert(action, _Timing, ("actions", i))
 
 
-def _include(step: _Include, t: float, where: str, folder: Path) -> list[SimEvent]:
+def _include(step: _Include, t: float, where: str, folder: Path, views: bool) -> list[SimEvent]:
     from autoplay_cli.recording import iter_recording
 
     rel = step.recording
@@ -529,17 +546,23 @@ def _include(step: _Include, t: float, where: str, folder: Path) -> list[SimEven
                 hint="a recording must be in received order",
             )
         previous = r
-        event = _from_envelope(r, here)
+        event = _from_envelope(r, here, views)
         event.time += shift
         events.append(event)
     return events
 
 
 def load_inputs(
-    paths: Sequence[str | os.PathLike[str]], generated: Sequence[Any] = ()
+    paths: Sequence[str | os.PathLike[str]], generated: Sequence[Any] = (), *, views: bool = False
 ) -> SimulationInput:
-    """Load every file and the generated sessions into one ordered timeline."""
-    scenarios = [load_scenario(p) for p in paths]
+    """Load every file and the generated sessions into one ordered timeline.
+
+    With ``views=True``, a recording envelope's payload is the stream's fast view of it
+    (as the relay replays a recording: the attributes the engine reads, no pydantic
+    model per line) instead of the model (which keeps unknown fields and converts, for
+    callers that write payloads out again).
+    """
+    scenarios = [load_scenario(p, views=views) for p in paths]
     events: list[SimEvent] = [e for s in scenarios for e in s.events]
     for session in generated:
         for batch in session.batches:

@@ -60,7 +60,7 @@ class LiveSessionStore:
     ) -> SessionState:
         state = self._states.get(session_id) or self._new(session_id, metadata)
         result = fn(state)
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):  # an async mutation
             await result
         return state
 

@@ -121,7 +121,8 @@ def run(
         from autoplay_cli.emulator.traffic import generate_sessions
 
         generated = generate_sessions(options.generate, seed=options.seed)
-    inputs = load_inputs(files, generated)
+    # Views: the engine reads the same attributes from them, without a model per envelope.
+    inputs = load_inputs(files, generated, views=True)
     if options.generate is not None:
         inputs.names.append(f"generated: {options.generate} sessions, seed {options.seed}")
     config = resolve_config(options, inputs.config)

@@ -7,6 +7,7 @@ same input. Canonical URLs are compared stripped; blank ones are dropped.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from typing import Any
 from autoplay_cli.errors import InputError
 from autoplay_cli.triggers.base import ActionLike, Firing
 from autoplay_cli.triggers.window import ActionWindow, stamp, url_of
+
+_INF = math.inf
 
 PING_PONG_ID = "canonical_url_ping_pong"
 DWELL_ID = "user_page_dwell"
@@ -115,20 +118,36 @@ def trailing_dwell(actions: Sequence[ActionLike], now: float | None = None) -> D
 
 def window_dwell(window: ActionWindow, now: float | None = None) -> Dwell | None:
     """:func:`trailing_dwell` of a window, from the run it keeps (no scan of the actions)."""
-    last = window.last
-    if not window.run_actions or last is None:
+    if not window.run_actions or window.last is None:
         return None
-    url = window.run_url
-    last_start, last_end = stamp(last, "timestamp_start"), stamp(last, "timestamp_end")
+    return Dwell(window.run_url, _window_seconds(window, now), window.run_actions)
+
+
+def _window_seconds(window: ActionWindow, now: float | None) -> float:
+    """The seconds of :func:`window_dwell` (a window with a run and a last action)."""
+    last: Any = window.last  # not None: the callers checked
     first_start = window.run_start
-    end = last_start
+    if first_start is None:
+        return 0.0
+    # stamp() of the last action's start and end, their usual case (floats) inline.
+    end = getattr(last, "timestamp_start", None)
+    if type(end) is not float:
+        end = stamp(last, "timestamp_start")
+    elif not 0.0 < end < _INF:
+        end = None
+    last_end = getattr(last, "timestamp_end", None)
+    if type(last_end) is not float:
+        last_end = stamp(last, "timestamp_end")
+    elif not 0.0 < last_end < _INF:
+        last_end = None
     if last_end is not None and (end is None or last_end > end):
         end = last_end
-    if now is not None and math.isfinite(now) and now > 0 and (end is None or now > end):
+    # 0 < now < inf is math.isfinite(now) and now > 0 for any real number (NaN fails both).
+    if now is not None and 0 < now < _INF and (end is None or now > end):
         end = float(now)
-    if first_start is None or end is None:
-        return Dwell(url, 0.0, window.run_actions)
-    return Dwell(url, max(0.0, end - first_start), window.run_actions)
+    if end is None:
+        return 0.0
+    return max(0.0, end - first_start)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,8 +170,9 @@ class CanonicalUrlPingPong:
 
     def evaluate(self, actions: Sequence[ActionLike], now: float) -> Firing | None:
         if type(actions) is ActionWindow:
-            # The window keeps the count and the last triple as actions come and go.
-            cycles = actions.cycles
+            # The window keeps the count and the last triple as actions come and go
+            # (its ``cycles``, read without the property's call).
+            cycles = len(actions._hits)
             if cycles >= self.min_cycles:
                 return self._ping_pong(cycles, *actions.last_pair)
             return self._hesitation(actions.kept_urls()) if self.hesitation else None
@@ -209,7 +229,13 @@ class UserPageDwell:
             # Few actions on the page is the rarer condition: test it before timing the run.
             if not 0 < actions.run_actions <= self.user_page_dwell_max_actions:
                 return None
-            dwell = window_dwell(actions, now)
+            if actions.last is None:
+                return None
+            # The run's length is all the verdict needs: no Dwell, and words only on firing.
+            seconds = _window_seconds(actions, now)
+            if seconds < self.dwell_threshold_seconds:
+                return None
+            return self._firing(actions.run_url, seconds, actions.run_actions)
         else:
             dwell = trailing_dwell(actions, now)
         if (
@@ -217,12 +243,23 @@ class UserPageDwell:
             and dwell.seconds >= self.dwell_threshold_seconds
             and dwell.actions <= self.user_page_dwell_max_actions
         ):
-            plural = "s" if dwell.actions != 1 else ""
-            return Firing(
-                self.id,
-                f"{round(dwell.seconds, 1):g} s on {dwell.url} with "
-                f"{dwell.actions} action{plural} "
-                f"(≥ {self.dwell_threshold_seconds:g} s, "
-                f"≤ {self.user_page_dwell_max_actions})",
-            )
+            return self._firing(dwell.url, dwell.seconds, dwell.actions)
         return None
+
+    def _firing(self, url: str, seconds: float, actions: int) -> Firing:
+        plural = "s" if actions != 1 else ""
+        return Firing(
+            self.id,
+            f"{round(seconds, 1):g} s on {url} with {actions} action{plural} "
+            + _dwell_bounds(
+                self.dwell_threshold_seconds,
+                self.user_page_dwell_max_actions,
+                math.copysign(1.0, self.dwell_threshold_seconds),  # -0.0 is written "-0"
+            ),
+        )
+
+
+@functools.cache
+def _dwell_bounds(threshold: float, max_actions: int, sign: float) -> str:
+    """The end of a dwell firing's detail (the same for every firing of one trigger)."""
+    return f"(≥ {threshold:g} s, ≤ {max_actions})"

@@ -45,8 +45,23 @@ class ActionWindow(deque[Any]):
     canonical URL (stripped, non-blank) count for the aggregates.
     """
 
+    # Slots: one window per session, created on its first batch and read on every one.
+    __slots__ = (
+        "_a",
+        "_b",
+        "_hits",
+        "_pa",
+        "_pb",
+        "last",
+        "last_pair",
+        "pushed",
+        "run_actions",
+        "run_from",
+        "run_start",
+    )
+
     def __init__(self, actions: Iterable[ActionLike] = (), maxlen: int | None = None) -> None:
-        super().__init__((), maxlen)
+        deque.__init__(self, (), maxlen)
         self.pushed = 0
         # The positions of the A of every A→B→A triple of consecutive URLs in the window:
         # a triple leaves the window with its A, and its B and second A come later.
@@ -78,7 +93,7 @@ class ActionWindow(deque[Any]):
 
     def push(self, actions: Iterable[ActionLike]) -> None:
         """Append *actions* (oldest first), dropping the oldest beyond ``maxlen``."""
-        if not isinstance(actions, list | tuple):
+        if type(actions) is not list and not isinstance(actions, list | tuple):
             actions = list(actions)
         self.extend(actions)
         hits = self._hits
@@ -87,9 +102,12 @@ class ActionWindow(deque[Any]):
         run_from, run_actions, run_start = self.run_from, self.run_actions, self.run_start
         last = self.last
         for action in actions:
-            url = getattr(action, "canonical_url", None)
+            try:  # getattr(action, "canonical_url", None) without a call per action
+                url = action.canonical_url
+            except AttributeError:
+                url = None
             if url:
-                url = url.strip() if isinstance(url, str) else ""
+                url = url.strip() if type(url) is str or isinstance(url, str) else ""
             if url:
                 if url == b:
                     run_actions += 1
@@ -100,7 +118,15 @@ class ActionWindow(deque[Any]):
                         hits.append(pa)
                         self.last_pair = (a, b)
                     run_from, run_actions = position, 1
-                    run_start = stamp(action, "timestamp_start")
+                    try:
+                        start = action.timestamp_start
+                    except AttributeError:
+                        start = None
+                    # stamp(action, "timestamp_start"), its usual case inline.
+                    if type(start) is float:
+                        run_start = start if 0.0 < start < _INF else None
+                    else:
+                        run_start = stamp(action, "timestamp_start")
                 pa, a, pb, b = pb, b, position, url
                 last = action
             position += 1

@@ -355,3 +355,32 @@ def test_lines_the_fast_reader_refuses_are_still_read(tmp_path: Path) -> None:
     assert event.args == {"text": "\ud800"}
     err = error_for(tmp_path, '{"at": NaN, "session": "a", "event": "tick"}')
     assert err.message.endswith("s.ndjson:1: 'at' must be ≥ 0, got nan")
+
+
+def test_a_recording_read_as_views_decides_as_its_models(tmp_path: Path) -> None:
+    # simulate reads envelopes as the stream's views (as the relay replays them); every
+    # step must be what the models give, unknown fields and null URLs included.
+    from pydantic import BaseModel
+
+    from autoplay_cli.emulator.traffic import generate_sessions, interleave
+    from autoplay_cli.recording import envelope
+    from autoplay_cli.simulate import simulate
+    from autoplay_cli.triggers import TriggerConfig
+
+    path = tmp_path / "recording.ndjson"
+    with path.open("w", encoding="utf-8") as fh:
+        for n, p in enumerate(interleave(generate_sessions(150, seed=3)), start=1):
+            env = envelope(str(n), p, p.forwarded_at)
+            if n % 7 == 0:
+                env["payload"]["x_connector"] = {"region": None}
+            if n % 10 == 0 and env["payload"].get("actions"):
+                env["payload"]["actions"][0]["canonical_url"] = None  # left to the model
+            fh.write(json.dumps(env) + "\n")
+    models, views = load_inputs([path]), load_inputs([path], views=True)
+    assert all(isinstance(e.payload, BaseModel) for e in models.events)
+    assert any(not isinstance(e.payload, BaseModel) for e in views.events)
+    config = TriggerConfig().with_overrides(interaction_timeout_s=5.0)
+    by_models, by_views = simulate(models, config), simulate(views, config)
+    assert by_views.step_count == by_models.step_count > 500
+    assert [s.to_json(0.0) for s in by_views.steps] == [s.to_json(0.0) for s in by_models.steps]
+    assert {s.decision for s in by_views.steps} >= {"offer", "blocked", "timeout", "-"}

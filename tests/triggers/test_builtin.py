@@ -266,3 +266,20 @@ def test_hesitation_from_a_config_file(tmp_path: Any) -> None:
     path.write_text("[triggers.canonical_url_ping_pong]\nhesitation = 1\n", encoding="utf-8")
     with pytest.raises(InputError, match="hesitation: expected true or false"):
         load_trigger_config(path)
+
+
+@pytest.mark.parametrize("threshold", [0, 0.0, -0.0, 60, 60.0, 2.5e-7, 1e21])
+def test_dwell_detail_is_worded_the_same_from_a_window_and_from_a_list(
+    threshold: float,
+) -> None:
+    # The window's firing reuses the bounds' text per trigger: each threshold is still
+    # written as itself (-0.0 as "-0", 60 and 60.0 alike), whatever was worded before.
+    from autoplay_cli.triggers import ActionWindow
+
+    trigger = UserPageDwell(dwell_threshold_seconds=threshold, user_page_dwell_max_actions=2)
+    run = [A("/form", T0, T0 + 1.0), A("/form", T0 + 10.0, T0 + 10.0)]
+    now = T0 + 1e22
+    plain, windowed = trigger.evaluate(run, now), trigger.evaluate(ActionWindow(run, 20), now)
+    assert plain is not None and windowed is not None
+    assert windowed == plain
+    assert plain.detail.endswith(f"(≥ {threshold:g} s, ≤ 2)")
