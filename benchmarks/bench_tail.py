@@ -303,7 +303,12 @@ def run_reference(
     finally:
         os.unlink(fh.name)
     cpu = children_cpu() - cpu
-    seen, dropped = (int(x) for x in out.stderr.split()[-2:])
+    # The last line of two numbers: the SDK may log after it (say, a reconnect notice).
+    counts = [ln.split() for ln in out.stderr.splitlines()]
+    pairs = [c for c in counts if len(c) == 2 and all(x.isdigit() for x in c)]
+    if not pairs:
+        raise SystemExit(f"the SDK client printed no counts; its stderr:\n{out.stderr}")
+    seen, dropped = (int(x) for x in pairs[-1])
     return seen / (end - start), cpu, dropped
 
 
