@@ -111,11 +111,15 @@ class Delivery(msgspec.Struct, frozen=True):
         msgspec spells it as ``json.dumps(..., separators=(",", ":"), ensure_ascii=False)``
         does (exponents aside: ``1e16`` for ``1e+16``, outside any unix time).
         """
+        return self.to_json_bytes().decode()
+
+    def to_json_bytes(self) -> bytes:
+        """:meth:`to_json` encoded as UTF-8 (what stdout and a webhook are given)."""
         data = self.to_dict()
         try:
-            return _encode(data).decode()
+            return _encode(data)
         except UnicodeEncodeError:  # a lone surrogate from an escape: JSON can spell it
-            return json.dumps(data, separators=(",", ":"))
+            return json.dumps(data, separators=(",", ":")).encode()
 
     @classmethod
     def from_dict(cls, data: Any, *, where: str = "delivery") -> Delivery:
