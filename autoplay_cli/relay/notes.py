@@ -73,8 +73,8 @@ def buffered_json(payload: Any) -> str:
 
 
 # One buffered payload: (time, the stream event id that brought it, the payload). A
-# tuple, not an object: holding only untracked values, the garbage collector stops
-# tracking it, so a long pre-link buffer costs the collections nothing.
+# tuple, not an object: holding a stream view (which the collector does not track), the
+# collector stops tracking it once seen, so long pre-link buffers cost collections less.
 Item = tuple[float, str, Any]
 
 
