@@ -26,13 +26,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_relay import relay_once, stdout_to_devnull, write_recording
+
 from autoplay_cli.relay.runner import replay_input
 from autoplay_cli.simulate.clock import VirtualClock
 from autoplay_cli.simulate.engine import Engine
 from autoplay_cli.simulate.live_store import LiveSessionStore
 from autoplay_cli.simulate.runner import RunOptions, run
 from autoplay_cli.triggers.config import TriggerConfig
-from benchmarks.bench_relay import relay_once, stdout_to_devnull, write_recording
 
 
 def engine_runner(path: Path) -> Callable[[], None]:

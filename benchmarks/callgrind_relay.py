@@ -25,11 +25,14 @@ from tests.support.local_redis import given_or_local_redis
 
 def inner(recording: Path, store: str, runs: int, events: int, dead: Path) -> None:
     """The process valgrind runs: one warm-up run, then *runs* measured runs."""
+    import gc
+
     from bench_relay import relay_once, stdout_to_devnull
 
     from autoplay_cli.cli.simulate import frozen_heap
 
     for _ in range(1 + runs):
+        gc.collect()  # a run must not pay for freeing the garbage of the one before
         with frozen_heap(), stdout_to_devnull():
             relay_once(recording, store, events, dead)
 

@@ -8,7 +8,8 @@ MCP tool ``get_live_user_activity``.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import repeat
 from operator import attrgetter
 from typing import Any
 
@@ -59,11 +60,26 @@ def activity_key(user_id: str | None, session_id: str) -> str:
     return user_id or session_id
 
 
+def _when(stamp: float, action: Any) -> float:
+    """When an action happened (:func:`action_time`, read off the action).
+
+    :meth:`LiveActivity.add` stores the time the action was received and leaves the
+    timestamps to be read here, by the few reads; a record from :meth:`LiveActivity.load`
+    comes with its own time.
+    """
+    if type(action) is dict:
+        return stamp
+    return float(action.timestamp_end or action.timestamp_start or stamp)
+
+
 class LiveActivity:
     """In-memory live activity of one relay; ``add`` per batch, ``envelope`` to read.
 
-    Entries are ``(time, record)``; reading drops what is older than the retention,
-    and :meth:`sweep` forgets users with nothing left (call it now and then).
+    Per user, two deques side by side, oldest first: the actions (wire models or fast
+    views as added, records as loaded) and for each the time it was received (a loaded
+    record: its time). Two deques and no pair per action: an action added allocates
+    nothing. Reading drops what is older than the retention, and :meth:`sweep` forgets
+    users with nothing left (call it now and then).
     """
 
     def __init__(
@@ -72,8 +88,7 @@ class LiveActivity:
         self.product_id = product_id
         self.max_actions = max_actions
         self.retention_s = retention_s
-        # Per user: (time, action), the action a wire model, a fast view or a record dict.
-        self._users: dict[str, deque[tuple[float, Any]]] = {}
+        self._users: dict[str, tuple[deque[float], deque[Any]]] = {}
 
     def __len__(self) -> int:
         return len(self._users)
@@ -82,34 +97,43 @@ class LiveActivity:
         """The users (and anonymous sessions) with activity held in memory."""
         return list(self._users)
 
-    def add(self, key: str, actions: Iterable[Any], received_at: float) -> None:
+    def add(self, key: str, actions: Sequence[Any], received_at: float) -> None:
         """Append *actions* (wire models or fast views, kept as they are) to *key*'s activity."""
-        entries = self._users.get(key)
-        if entries is None:
-            entries = self._users[key] = deque(maxlen=self.max_actions)
-        for action in actions:
-            # Records are built when read: most actions are never asked for.
-            when = action.timestamp_end or action.timestamp_start or received_at
-            entries.append((float(when), action))
+        trail = self._users.get(key)
+        if trail is None:
+            trail = self._users[key] = (
+                deque(maxlen=self.max_actions),
+                deque(maxlen=self.max_actions),
+            )
+        # Records and times are made when read: most actions are never asked for.
+        trail[0].extend(repeat(received_at, len(actions)))
+        trail[1].extend(actions)
 
     def load(self, key: str, records: Iterable[tuple[float, Any]]) -> None:
-        """Replace *key*'s activity (from a store), oldest first."""
-        self._users[key] = deque(records, maxlen=self.max_actions)
+        """Replace *key*'s activity (from a store): ``(time, record)``, oldest first."""
+        times: deque[float] = deque(maxlen=self.max_actions)
+        kept: deque[Any] = deque(maxlen=self.max_actions)
+        for t, record in records:
+            times.append(t)
+            kept.append(record)
+        self._users[key] = (times, kept)
 
     def actions(self, key: str, now: float, limit: int = MAX_ACTIONS) -> list[dict[str, Any]]:
         """The newest *limit* actions of the retention window, newest last."""
-        entries = self._users.get(key)
-        if not entries:
+        trail = self._users.get(key)
+        if trail is None:
             return []
+        times, kept = trail
         horizon = now - self.retention_s
-        while entries and entries[0][0] < horizon:
-            entries.popleft()
+        while kept and _when(times[0], kept[0]) < horizon:
+            times.popleft()
+            kept.popleft()
         limit = max(0, min(limit, self.max_actions))
-        if limit == 0:
+        if limit == 0 or not kept:
             return []
         return [
             action if isinstance(action, dict) else action_record(action)
-            for _, action in list(entries)[-limit:]
+            for action in list(kept)[-limit:]
         ]
 
     def envelope(self, user_id: str, now: float, limit: int = MAX_ACTIONS) -> dict[str, Any]:
@@ -126,7 +150,11 @@ class LiveActivity:
     def sweep(self, now: float) -> int:
         """Forget users whose newest action left the retention window; how many."""
         horizon = now - self.retention_s
-        stale = [k for k, e in self._users.items() if not e or e[-1][0] < horizon]
+        stale = [
+            k
+            for k, (times, kept) in self._users.items()
+            if not kept or _when(times[-1], kept[-1]) < horizon
+        ]
         for key in stale:
             del self._users[key]
         return len(stale)

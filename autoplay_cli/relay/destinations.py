@@ -7,7 +7,9 @@ in :mod:`autoplay_cli.relay.intercom`.
 
 from __future__ import annotations
 
+import codecs
 import email.utils
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -31,6 +33,9 @@ class Outcome:
     error: str = ""
 
 
+WRITTEN = Outcome(True)  # one immutable answer for every line written to stdout
+
+
 class Destination(Protocol):
     """What the sender needs from a destination."""
 
@@ -44,27 +49,54 @@ class Destination(Protocol):
 
 
 class StdoutDestination:
-    """One delivery per line on stdout (``--to -``); flushed after each drained batch."""
+    """One delivery per line on stdout (``--to -``); flushed after each drained batch.
+
+    Lines are kept as UTF-8 bytes and, when the stream is a UTF-8 text stream over a
+    binary buffer (stdout, normally), written to that buffer: the same bytes the text
+    layer would write, without decoding each line and encoding it again.
+    """
 
     name = "-"
 
     def __init__(self, stream: IO[str] | None = None) -> None:
         self._stream = stream
-        self._lines: list[str] = []
+        self._lines: list[bytes] = []
 
     async def send(self, delivery: Delivery) -> Outcome:
-        self._lines.append(delivery.to_json())
-        return Outcome(True)
+        self._lines.append(delivery.to_json_bytes())
+        return WRITTEN
 
     def flush(self) -> None:
         if self._lines:
             stream = self._stream or sys.stdout
-            stream.write("\n".join(self._lines) + "\n")
-            stream.flush()
+            data = b"\n".join(self._lines) + b"\n"
+            buffer = _utf8_buffer(stream)
+            if buffer is not None:
+                stream.flush()  # whatever was written as text goes first
+                buffer.write(data)
+                buffer.flush()
+            else:
+                stream.write(data.decode())
+                stream.flush()
             self._lines.clear()
 
     async def aclose(self) -> None:
         self.flush()
+
+
+def _utf8_buffer(stream: Any) -> Any:
+    """The binary buffer under *stream* when writing UTF-8 bytes to it is what writing
+    the text would do: a UTF-8 text stream, and "\\n" left as it is (POSIX)."""
+    buffer = getattr(stream, "buffer", None)
+    encoding = getattr(stream, "encoding", None)
+    if buffer is None or not isinstance(encoding, str) or os.linesep != "\n":
+        return None
+    try:
+        if codecs.lookup(encoding).name != "utf-8":
+            return None
+    except LookupError:
+        return None
+    return buffer
 
 
 def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
@@ -121,7 +153,7 @@ class WebhookDestination:
     async def send(self, delivery: Delivery) -> Outcome:
         import httpx
 
-        body = delivery.to_json().encode("utf-8")
+        body = delivery.to_json_bytes()
         headers = {
             "Content-Type": "application/json",
             DELIVERY_HEADER: delivery.id,

@@ -1,13 +1,16 @@
 """The relay's Prometheus metrics, read from its counters when scraped.
 
-Counters the pipeline already keeps are exported by a collector at scrape time,
-so the hot path pays nothing for them; only the delivery latency histogram is
-observed as deliveries complete. Each relay has its own registry (no global state).
+Counters the pipeline already keeps are exported by a collector at scrape time, so
+the hot path pays nothing for them; the delivery latency histogram is counted here
+(one bisection per delivery) and exported at scrape time too. Each relay has its own
+registry (no global state).
 """
 
 from __future__ import annotations
 
+import math
 import time
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,20 +21,15 @@ class RelayMetrics:
     """A registry with the relay's metrics; :meth:`render` gives the text format."""
 
     def __init__(self, source: Callable[[], dict[str, Any]]) -> None:
-        from prometheus_client import CollectorRegistry, Histogram
+        from prometheus_client import CollectorRegistry
 
         self.registry = CollectorRegistry(auto_describe=False)
         self._source = source
-        self.latency = Histogram(
-            "autoplay_relay_delivery_latency_seconds",
-            "Seconds from a delivery's creation to its successful send.",
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.registry.register(_Collector(source))
+        self.latency = LatencyHistogram()
+        self.registry.register(_Collector(source, self.latency))
 
     def observe_delivery(self, _delivery: Any, seconds: float) -> None:
-        self.latency.observe(max(seconds, 0.0))
+        self.latency.observe(seconds)
 
     def render(self) -> bytes:
         from prometheus_client import generate_latest
@@ -39,9 +37,47 @@ class RelayMetrics:
         return generate_latest(self.registry)
 
 
+class LatencyHistogram:
+    """The delivery latency histogram, counted locally and exported when scraped.
+
+    A ``prometheus_client`` Histogram takes a lock and walks its buckets per
+    observation; here one bisection counts it, and :meth:`family` gives the same
+    samples a Histogram would (cumulative buckets, count, sum, created).
+    """
+
+    NAME = "autoplay_relay_delivery_latency_seconds"
+    DOC = "Seconds from a delivery's creation to its successful send."
+
+    def __init__(self, buckets: tuple[float, ...] = LATENCY_BUCKETS) -> None:
+        self.bounds = (*(float(b) for b in buckets), math.inf)
+        self.counts = [0] * len(self.bounds)  # per bucket, not cumulative
+        self.sum = 0.0
+        self.created = time.time()
+
+    def observe(self, seconds: float) -> None:
+        seconds = max(seconds, 0.0)  # a clock step back is not a negative latency
+        self.sum += seconds
+        if seconds <= math.inf:  # NaN goes in no bucket (nor does it in a Histogram)
+            self.counts[bisect_left(self.bounds, seconds)] += 1
+
+    def family(self) -> Any:
+        from prometheus_client.core import HistogramMetricFamily
+        from prometheus_client.utils import floatToGoString
+
+        cumulative, buckets = 0, []
+        for bound, n in zip(self.bounds, self.counts, strict=True):
+            cumulative += n
+            buckets.append((floatToGoString(bound), float(cumulative)))
+        family = HistogramMetricFamily(self.NAME, self.DOC)
+        family.add_metric([], buckets, self.sum)
+        family.add_sample(self.NAME + "_created", {}, self.created)
+        return family
+
+
 class _Collector:
-    def __init__(self, source: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, source: Callable[[], dict[str, Any]], latency: LatencyHistogram) -> None:
         self._source = source
+        self._latency = latency
 
     def describe(self) -> list[Any]:
         return []
@@ -50,6 +86,7 @@ class _Collector:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
         s = self._source()
+        yield self._latency.family()
 
         def counter(name: str, doc: str, labels: list[str], values: dict[Any, float]) -> Any:
             family = CounterMetricFamily(name, doc, labels=labels)

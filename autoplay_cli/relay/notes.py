@@ -20,38 +20,27 @@ from autoplay_cli.session.manager import (
 )
 
 
-def as_model(payload: Any) -> Any:
-    """A wire model for *payload* (the stream's fast views are turned into models)."""
-    from pydantic import BaseModel
-
-    if isinstance(payload, BaseModel):
-        return payload
-    import msgspec
-
-    from autoplay_cli.wire import parse_payload
-
-    return parse_payload(msgspec.to_builtins(payload))
-
-
 def note_body(payloads: list[Any]) -> str:
     """:func:`~autoplay_cli.session.manager.render_note` of *payloads* (wire models or the
-    stream's fast views), without building a model per actions batch.
+    stream's fast views), without building a model per payload.
 
     Summaries first (each under its ``Session …`` header), then every action of the
     batches, re-indexed from 0, under one header naming the first batch's session: the
     text the delivery manager's merged batch gives. A view keeps the nulls the models turn
-    into ``""``; ``or ""`` and ``lower()`` give the models' values.
+    into ``""`` or 0; ``or ""``, ``or 0`` and ``lower()`` give the models' values.
     """
-    from autoplay_cli.wire import payload_text
-
-    parts = [payload_text(as_model(p)) for p in payloads if p.type == "summary"]
+    parts = []
     lines: list[str] = []
     session = None
     for p in payloads:
-        if p.type == "summary" or not p.actions:
+        if p.type == "summary":
+            parts.append(summary_text(p))
+            continue
+        actions = p.actions
+        if not actions:
             continue
         session = session or p.session_id
-        for a in p.actions:
+        for a in actions:
             lines.append(
                 f"[{len(lines)}] {(a.type or '').lower()}: {a.description or ''} — "
                 f"{a.canonical_url}"
@@ -61,6 +50,13 @@ def note_body(payloads: list[Any]) -> str:
         lines.insert(0, f"Session {session or 'unknown'} — {n} action{'s' * (n != 1)}")
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
+
+
+def summary_text(p: Any) -> str:
+    """:func:`~autoplay_cli.wire.payload_text` of a summary, read off a model or a view."""
+    n = p.replaces or 0
+    header = f"Session {p.session_id or 'unknown'} — summary of {n} action{'s' * (n != 1)}"
+    return f"{header}\n{p.summary or ''}"
 
 
 def buffered_json(payload: Any) -> str:
@@ -76,19 +72,10 @@ def buffered_json(payload: Any) -> str:
     return msgspec.json.encode(payload).decode()
 
 
-@dataclass(slots=True)
-class Item:
-    """One buffered payload and the stream event that brought it."""
-
-    time: float
-    event_id: str
-    payload: Any
-    text: str | None = None  # the payload's JSON, made once when first persisted
-
-    def json(self) -> str:
-        if self.text is None:
-            self.text = buffered_json(self.payload)
-        return self.text
+# One buffered payload: (time, the stream event id that brought it, the payload). A
+# tuple, not an object: holding a stream view (which the collector does not track), the
+# collector stops tracking it once seen, so long pre-link buffers cost collections less.
+Item = tuple[float, str, Any]
 
 
 @dataclass(slots=True)
@@ -98,6 +85,17 @@ class Buffer:
     items: list[Item] = field(default_factory=list)
     conversation_id: str | None = None
     opened_at: float | None = None
+    # The items' JSON (by id of the payload), made once when first persisted.
+    texts: dict[int, str] | None = None
+
+    def json(self, payload: Any) -> str:
+        texts = self.texts
+        if texts is None:
+            texts = self.texts = {}
+        text = texts.get(id(payload))
+        if text is None:
+            text = texts[id(payload)] = buffered_json(payload)
+        return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +123,9 @@ class NotePolicy:
         self.buffers: dict[str, Buffer] = {}
         self._open: dict[str, float] = {}  # linked sessions with a window open -> its end
         # (end, session) in time order; an entry not matching _open is stale and skipped,
-        # so asking what is due costs no scan of every open window per event.
-        self._ends: list[tuple[float, str]] = []
+        # so asking what is due costs no scan of every open window per event. Read-only
+        # outside: its first entry (maybe stale) is no later than any window's end.
+        self.ends: list[tuple[float, str]] = []
         self.dropped_stale = 0  # pre-link payloads older than the window (policy, not loss)
 
     def add(
@@ -138,9 +137,11 @@ class NotePolicy:
             buffer = self.buffers[session_id] = Buffer()
         if conversation_id is not None:
             buffer.conversation_id = conversation_id
-        buffer.items.append(Item(now, event_id, payload))
+        items = buffer.items
+        items.append((now, event_id, payload))
         if buffer.conversation_id is None:
-            self._prune(buffer, now)
+            if items[0][0] < now - self.prelink_window_s:
+                self._prune(buffer, now)
             return None
         if self.post_link_debounce_s == 0:
             return self._take(session_id)
@@ -152,7 +153,7 @@ class NotePolicy:
     def _opens(self, session_id: str, end: float) -> None:
         self._open.pop(session_id, None)  # re-opened: it goes last, like a new key
         self._open[session_id] = end
-        heapq.heappush(self._ends, (end, session_id))
+        heapq.heappush(self.ends, (end, session_id))
 
     def link(self, session_id: str, conversation_id: str, now: float) -> Note | None:
         """The session is linked: the pre-link buffer (within the window) as one note."""
@@ -171,7 +172,7 @@ class NotePolicy:
 
     def due(self, now: float) -> list[Note]:
         """Notes whose coalescing window has ended by *now*."""
-        ends, open_ = self._ends, self._open
+        ends, open_ = self.ends, self._open
         if not ends or ends[0][0] > now:
             return []
         ready = set()
@@ -189,7 +190,7 @@ class NotePolicy:
 
     @property
     def next_due(self) -> float | None:
-        ends, open_ = self._ends, self._open
+        ends, open_ = self.ends, self._open
         while ends and open_.get(ends[0][1]) != ends[0][0]:
             heapq.heappop(ends)
         return ends[0][0] if ends else None
@@ -210,24 +211,28 @@ class NotePolicy:
 
     def _prune(self, buffer: Buffer, now: float) -> None:
         horizon = now - self.prelink_window_s
-        if buffer.items and buffer.items[0].time < horizon:
-            kept = [i for i in buffer.items if i.time >= horizon]
+        if buffer.items and buffer.items[0][0] < horizon:
+            kept = [i for i in buffer.items if i[0] >= horizon]
             self.dropped_stale += len(buffer.items) - len(kept)
             buffer.items = kept
+            if buffer.texts:  # an id must not outlive its payload (ids are reused)
+                alive = {id(i[2]) for i in kept}
+                buffer.texts = {k: v for k, v in buffer.texts.items() if k in alive}
 
     def _take(self, session_id: str) -> Note | None:
         buffer = self.buffers[session_id]
         self._open.pop(session_id, None)
         buffer.opened_at = None
         items, buffer.items = buffer.items, []
+        buffer.texts = None
         if not items or buffer.conversation_id is None:
             return None
-        payloads = [i.payload for i in items]
+        payloads = [i[2] for i in items]
         return Note(
             session_id,
             buffer.conversation_id,
             note_body(payloads),
-            tuple(i.event_id for i in items),
+            tuple([i[1] for i in items]),
             tuple(payloads),
         )
 
@@ -241,7 +246,7 @@ class NotePolicy:
         return [
             buffer.conversation_id,
             buffer.opened_at,
-            [[i.time, i.event_id, i.json()] for i in buffer.items],
+            [[t, e, buffer.json(p)] for t, e, p in buffer.items],
         ]
 
     def restore(self, session_id: str, data: Any) -> None:
@@ -251,11 +256,11 @@ class NotePolicy:
         conversation_id, opened_at, items = data
         import json
 
-        buffer = Buffer(
-            [Item(float(t), str(e), parse_payload(json.loads(p)), p) for t, e, p in items],
-            conversation_id,
-            opened_at,
-        )
+        buffer = Buffer([], conversation_id, opened_at, {})
+        for t, e, p in items:
+            payload = parse_payload(json.loads(p))
+            buffer.items.append((float(t), str(e), payload))
+            buffer.texts[id(payload)] = p  # type: ignore[index]
         self.buffers[session_id] = buffer
         if opened_at is not None:
             self._opens(session_id, float(opened_at) + self.post_link_debounce_s)
@@ -266,7 +271,7 @@ class NotePolicy:
         stale = [
             sid
             for sid, b in self.buffers.items()
-            if b.conversation_id is None and (not b.items or b.items[-1].time < horizon)
+            if b.conversation_id is None and (not b.items or b.items[-1][0] < horizon)
         ]
         for sid in stale:
             self.dropped_stale += len(self.buffers[sid].items)

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from autoplay_cli.relay.activity import LiveActivity, action_record, action_time, activity_key
+from autoplay_cli.relay.activity import LiveActivity, action_record, action_time
 from autoplay_cli.relay.delivery import NOTE, PROACTIVE_OFFER, Delivery
 from autoplay_cli.relay.notes import Note, NotePolicy
 from autoplay_cli.relay.store import MemoryRelayStore, newer
@@ -88,75 +88,81 @@ class Relay:
 
     async def feed(self, events: Sequence[SimEvent], checkpoint: str | None = None) -> int:
         """Apply *events* (one network read, in order) and commit their effects; how many."""
-        sessions, conversations = set(), set()
-        for e in events if self.store.durable else ():  # memory: everything is at hand
-            if e.session_id:
-                sessions.add(e.session_id)
-                # A batch may link: its links are read ahead with its sessions.
-                carried = getattr(e.payload, "conversation_id", None)
-                if carried:
-                    conversations.add(carried)
-                elif e.kind == "link":
-                    conversations.add(e.args["conversation"])
-        self._adopt(await self.store.prefetch(sessions, conversations))
+        store = self.store
+        if store.durable:  # memory: everything is at hand
+            sessions, conversations = set(), set()
+            for e in events:
+                if e.session_id:
+                    sessions.add(e.session_id)
+                    # A batch may link: its links are read ahead with its sessions.
+                    carried = getattr(e.payload, "conversation_id", None)
+                    if carried:
+                        conversations.add(carried)
+                    elif e.kind == "link":
+                        conversations.add(e.args["conversation"])
+            self._adopt(await store.prefetch(sessions, conversations))
         applied = 0
-        last_applied = self.store.last_applied
-        dirty = self.store.sessions.dirty
+        last_applied = store.last_applied
+        dirty = store.sessions.dirty
         seen = self._seen
+        engine, counted, ends = self.engine, self.counters.events, self.notes.ends
         for event in events:
-            sid, eid = event.session_id, event.event_id
-            if sid is not None and eid is not None and not newer(eid, last_applied.get(sid)):
-                self.counters.skipped_replayed += 1
-                continue
-            await self.engine.advance(event.time)
-            self._flush_due()
-            await self._apply(event)
+            sid, eid, kind = event.session_id, event.event_id, event.kind
+            if sid is not None and eid is not None:
+                before = last_applied.get(sid)
+                if before is not None and not newer(eid, before):
+                    self.counters.skipped_replayed += 1
+                    continue
+            await engine.advance(event.time)
+            if ends and ends[0][0] <= self.clock.now:  # a coalesced note may be due
+                self._flush_due()
+            # Inline, not a method: one coroutine less per event.
+            if kind == "summary":  # into the notes only; the engine ignores summaries
+                counted["summary"] += 1
+                if sid is not None and event.payload is not None:
+                    self._summary(event, sid)
+            else:
+                if kind == "actions":
+                    counted["actions"] += 1
+                    if sid is None:
+                        self.counters.anonymous += 1
+                    elif getattr(event.payload, "conversation_id", None):
+                        await self._carried_link(event, sid)
+                await engine.apply(event)
             if sid is not None:
                 seen[sid] = event.time
-            if sid is not None and eid is not None:
-                last_applied[sid] = eid
-                dirty.add(sid)  # a summary changes no state, yet is applied
+                if eid is not None:
+                    last_applied[sid] = eid
+                    dirty.add(sid)  # a summary changes no state, yet is applied
             applied += 1
         await self.commit(checkpoint)
         return applied
 
-    async def _apply(self, event: SimEvent) -> None:
-        sid = event.session_id
-        if event.kind == "summary":
-            self.counters.events["summary"] += 1
-            if sid is not None and event.payload is not None:
-                note = self.notes.add(
-                    sid,
-                    self.notes.linked(sid),
-                    self.clock.now,
-                    self._source_id(event),
-                    event.payload,
-                )
-                if note is not None:
-                    self._note(note)
+    def _summary(self, event: SimEvent, sid: str) -> None:
+        notes = self.notes
+        note = notes.add(
+            sid, notes.linked(sid), self.clock.now, self._source_id(event), event.payload
+        )
+        if note is not None:
+            self._note(note)
+
+    async def _carried_link(self, event: SimEvent, sid: str) -> None:
+        """An actions batch carrying its conversation: link first, as the delivery manager
+        does (the connector already knows the chat thread), unless it is linked already."""
+        if self.notes.linked(sid) is not None:
             return
-        if event.kind == "actions":
-            self.counters.events["actions"] += 1
-            if sid is None:
-                self.counters.anonymous += 1
-            else:
-                carried = getattr(event.payload, "conversation_id", None)
-                if carried and self.notes.linked(sid) is None:
-                    state = self.store.sessions.peek(sid)
-                    if state is None or not state.conversation_linked:
-                        # The connector already knows the chat thread: link first, as the
-                        # delivery manager does.
-                        await self.engine.apply(
-                            SimEvent(
-                                event.time,
-                                sid,
-                                "link",
-                                event.source,
-                                args={"conversation": carried},
-                                event_id=event.event_id,
-                            )
-                        )
-        await self.engine.apply(event)
+        state = self.store.sessions.peek(sid)
+        if state is None or not state.conversation_linked:
+            await self.engine.apply(
+                SimEvent(
+                    event.time,
+                    sid,
+                    "link",
+                    event.source,
+                    args={"conversation": getattr(event.payload, "conversation_id", None)},
+                    event_id=event.event_id,
+                )
+            )
 
     async def link(
         self,
@@ -256,26 +262,29 @@ class Relay:
     def _on_step(self, step: Step, state: SessionState | None, event: SimEvent | None) -> None:
         if state is None or event is None:
             return
-        decision = step.decision
-        if step.event == "actions":
-            sid = state.session_id
-            payload: Any = event.payload
+        kind = step.event
+        if kind == "actions":
+            decision = step.decision
             if decision == OFFER:
                 self._offer(step, state, event)
             elif decision == BLOCKED and step.reason:
                 self.counters.blocked[step.reason] += 1
+            sid = state.session_id
+            payload: Any = event.payload
             linked = state.conversation_id if state.conversation_linked else None
             now = self.clock.now
-            note = self.notes.add(sid, linked, now, self._source_id(event), payload)
+            source_id = event.event_id if event.event_id is not None else event.source
+            note = self.notes.add(sid, linked, now, source_id, payload)
             if note is not None:
                 self._note(note)
-            user = getattr(payload, "user_id", None) or state.metadata.get("user_id")
-            key = activity_key(user, sid)
-            self.activity.add(key, payload.actions, now)
-            if self._persist_activity and payload.actions:
-                records = [action_record(a) for a in payload.actions]
+            # The user the activity belongs to (activity_key): else the anonymous session.
+            key = getattr(payload, "user_id", None) or state.metadata.get("user_id") or sid
+            actions = payload.actions
+            self.activity.add(key, actions, now)
+            if self._persist_activity and actions:
+                records = [action_record(a) for a in actions]
                 self._activity.setdefault(key, []).extend((action_time(r, now), r) for r in records)
-        elif step.event == "link" and decision == APPLIED and state.conversation_linked:
+        elif kind == "link" and step.decision == APPLIED and state.conversation_linked:
             self.counters.links += 1
             assert state.conversation_id is not None
             note = self.notes.link(state.session_id, state.conversation_id, self.clock.now)
@@ -293,12 +302,12 @@ class Relay:
                 session_id=state.session_id,
                 body=offer.body,
                 created_at=self.clock.now,
-                event_ids=[self._source_id(event)],
+                event_ids=(self._source_id(event),),
                 user_id=state.metadata.get("user_id"),
                 email=state.metadata.get("email"),
                 conversation_id=state.conversation_id if state.conversation_linked else None,
                 trigger_id=offer.trigger_id,
-                chips=tuple(c.to_dict() for c in offer.chips),
+                chips=tuple([c.to_dict() for c in offer.chips]),
             )
         )
 

@@ -406,6 +406,7 @@ def replay_input(path: Path) -> ReplayInput:
         envelopes = iter_recording(path)
         first = next(envelopes, None)
         if first is not None:
+            where = f"{path}:"  # the path formatted once, not per event
 
             def events() -> Iterator[SimEvent]:
                 for e in itertools.chain((first,), envelopes):
@@ -414,7 +415,7 @@ def replay_input(path: Path) -> ReplayInput:
                         e.received_at,
                         view.session_id,
                         view.type,
-                        f"{path}:{e.line}",
+                        f"{where}{e.line}",
                         view,
                         event_id=e.id,
                     )

@@ -211,23 +211,32 @@ class Sender:
             entries = await self.store.outbox_peek(256, self._cursor)
             if not entries:
                 break
+            send, unacked = self.destination.send, self._unacked
             for entry_id, delivery in entries:
-                await self.deliver(delivery)
-                self._unacked.append(entry_id)
+                # The first attempt here: most go through, and need no retry loop.
+                outcome = await send(delivery)
+                if outcome.ok:
+                    self._delivered(delivery)
+                else:
+                    await self.deliver(delivery, first=outcome)
+                unacked.append(entry_id)
                 self._cursor = entry_id
         return done
 
-    async def deliver(self, delivery: Delivery) -> bool:
-        """Send one delivery within the retry budget; ``False`` when it was dead-lettered."""
+    async def deliver(self, delivery: Delivery, *, first: Outcome | None = None) -> bool:
+        """Send one delivery within the retry budget; ``False`` when it was dead-lettered.
+
+        *first*: the outcome of a first attempt already made (by :meth:`drain`).
+        """
         attempt = 0
         while True:
             attempt += 1
-            outcome = await self.destination.send(delivery)
+            if first is not None:
+                outcome, first = first, None
+            else:
+                outcome = await self.destination.send(delivery)
             if outcome.ok:
-                self.stats.delivered += 1
-                self.stats.count(delivery, "ok")
-                if self._on_delivered is not None:
-                    self._on_delivered(delivery, self._clock() - delivery.created_at)
+                self._delivered(delivery)
                 return True
             if not outcome.retry or attempt >= self.policy.max_attempts:
                 reason = outcome.error or "failed"
@@ -246,6 +255,12 @@ class Sender:
                 await self._sleep(delay)
             finally:
                 self.stats.retrying -= 1
+
+    def _delivered(self, delivery: Delivery) -> None:
+        self.stats.delivered += 1
+        self.stats.count(delivery, "ok")
+        if self._on_delivered is not None:
+            self._on_delivered(delivery, self._clock() - delivery.created_at)
 
     def _dead(self, delivery: Delivery, reason: str, attempts: int) -> None:
         if self.dead_letters is not None:

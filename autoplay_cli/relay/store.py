@@ -12,9 +12,11 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from operator import attrgetter
+from itertools import islice
+from operator import attrgetter, itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import msgspec
@@ -41,6 +43,7 @@ SESSION_TTL_S = 86400
 ACTIVITY_TTL_S = 86400
 OUTBOX_FIELD = b"d"
 RECENT_DELIVERIES = 10_000
+_entry_number = itemgetter(0)  # of a memory outbox entry (number, delivery)
 
 
 class WindowAction(NamedTuple):
@@ -163,15 +166,17 @@ class MemoryRelayStore:
         self.sessions.dirty.clear()
 
     async def outbox_peek(self, limit: int, after: Any = None) -> list[tuple[Any, Delivery]]:
-        """Up to *limit* queued deliveries after entry *after* (oldest first)."""
-        out = []
-        for seq, d in self._outbox:
-            if after is not None and seq <= after:
-                continue
-            out.append((seq, d))
-            if len(out) >= limit:
-                break
-        return out
+        """Up to *limit* queued deliveries after entry *after* (oldest first).
+
+        Entry numbers rise along the queue, so the entries up to *after* (sent, not yet
+        acknowledged) are found by bisection and the rest is sliced: O(limit), however
+        long the queue.
+        """
+        outbox = self._outbox
+        start = 0
+        if after is not None and outbox and outbox[0][0] <= after:
+            start = bisect_right(outbox, after, key=_entry_number)
+        return list(islice(outbox, start, start + limit))
 
     async def outbox_ack(self, entry_ids: Sequence[Any]) -> None:
         """Drop delivered (or dead-lettered) entries."""

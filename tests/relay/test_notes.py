@@ -111,3 +111,51 @@ def test_note_bodies_from_the_stream_views_equal_the_delivery_managers() -> None
     for size in (1, 2, 3, 5):
         for i in range(0, len(views) - size, size):
             assert note_body(views[i : i + size]) == render_note(models[i : i + size])
+
+
+def test_dump_is_each_payloads_own_json_across_prunes_and_restores() -> None:
+    """The JSON of a buffered payload is made once and kept by the buffer; what is dumped
+    must stay each item's own payload, after the window dropped some and after a restore."""
+    from autoplay_cli.relay.notes import buffered_json
+
+    notes = NotePolicy(prelink_window_s=60)
+    payloads = [_p("s", f"/{i}") for i in range(6)]
+    for i, p in enumerate(payloads[:3]):
+        notes.add("s", None, i * 10, str(i), p)
+    first = notes.dump("s")
+    assert first is not None and [json for _, _, json in first[2]] == [
+        buffered_json(p) for p in payloads[:3]
+    ]
+    for i, p in enumerate(payloads[3:], start=3):
+        notes.add("s", None, i * 30, str(i), p)  # at 90 and later: the first ones drop
+    second = notes.dump("s")
+    assert second is not None
+    kept = [int(e) for _, e, _ in second[2]]
+    assert kept == [3, 4, 5]
+    assert [json for _, _, json in second[2]] == [buffered_json(payloads[i]) for i in kept]
+    again = NotePolicy(prelink_window_s=60)
+    again.restore("s", json_round_trip(second))
+    assert again.dump("s") == second
+    note = again.link("s", "conv", 150)
+    assert note is not None and note.event_ids == ("3", "4", "5") and "/5" in note.body
+
+
+def json_round_trip(data: object) -> object:
+    import json
+
+    return json.loads(json.dumps(data))
+
+
+def test_dump_never_gives_a_dropped_payloads_json_to_a_new_one() -> None:
+    """Dropped payloads are freed and their memory (their id) reused by new ones: the
+    kept JSON of a dropped payload must go with it."""
+    from autoplay_cli.relay.notes import buffered_json
+
+    notes = NotePolicy(prelink_window_s=5)
+    for i in range(200):
+        notes.add("s", None, i * 10, str(i), _p("s", f"/{i}"))  # each drops the one before
+        data = notes.dump("s")
+        assert data is not None
+        buffered = notes.buffers["s"].items
+        assert [e for _, e, _ in data[2]] == [str(i)]
+        assert [j for _, _, j in data[2]] == [buffered_json(p) for _, _, p in buffered]

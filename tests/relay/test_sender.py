@@ -58,3 +58,39 @@ def test_deliveries_whose_removal_from_the_outbox_failed_are_removed_later_not_r
     assert refused == 1
     assert depth == 0  # the second drain removed what the first one could not
     assert sent == ["s0", "s1", "s2"]  # each sent once
+
+
+def _deliveries() -> list[Delivery]:
+    bodies = ["plain", "Session s — 2 actions\n[0] click: é — /a", "lone \ud800 surrogate"]
+    return [
+        Delivery.make(
+            "note", product_id="p", session_id="s", body=b, created_at=1.5, event_ids=[str(i)]
+        )
+        for i, b in enumerate(bodies)
+    ]
+
+
+def test_stdout_lines_written_as_bytes_are_the_text_streams_bytes() -> None:
+    """Over a UTF-8 text stream, lines go to its buffer as bytes: the bytes must be what
+    writing the text gives, in order with text written to the stream before them."""
+
+    async def through(stream: Any) -> None:
+        destination = StdoutDestination(stream)
+        stream.write("text first\n")  # unflushed text must not be overtaken
+        for d in _deliveries():
+            await destination.send(d)
+        destination.flush()
+
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", write_through=False)
+    asyncio.run(through(stream))
+    expected = "text first\n" + "".join(d.to_json() + "\n" for d in _deliveries())
+    assert raw.getvalue() == expected.encode("utf-8")
+    assert [Delivery.from_json(x).body for x in expected.splitlines()[1:]] == [
+        d.body for d in _deliveries()
+    ]
+
+    latin = io.BytesIO()  # not UTF-8: written as text, the stream's encoding applies
+    stream = io.TextIOWrapper(latin, encoding="latin-1", errors="replace")
+    asyncio.run(through(stream))
+    assert latin.getvalue() == expected.encode("latin-1", errors="replace")

@@ -239,3 +239,45 @@ def test_a_users_activity_keeps_its_last_50_records_in_order_however_many_a_batc
     assert first == [0, 1, 2]
     assert second == list(range(3 + 2500 - 50, 3 + 2500))
     assert third == list(range(3 + 2500 + 7 - 50, 3 + 2500 + 7))
+
+
+def test_memory_outbox_peek_after_any_acknowledgements() -> None:
+    """``outbox_peek`` (bisection and a slice) returns what a plain scan of the queue would,
+    whatever was acknowledged before (heads, middles, nothing) and wherever *after* is."""
+    import random
+
+    from autoplay_cli.relay.notes import NotePolicy
+    from autoplay_cli.relay.store import MemoryRelayStore
+    from autoplay_cli.simulate.clock import VirtualClock
+
+    async def scenario() -> None:
+        rng = random.Random(11)
+        store = MemoryRelayStore(
+            "p", clock=VirtualClock(0), interaction_timeout_s=20, cooldown_period_s=60
+        )
+        queued: list[tuple[int, str]] = []  # the reference: (entry, delivery id) in order
+        number = 0
+        for round_ in range(60):
+            batch = [
+                Delivery.make(
+                    "note", product_id="p", session_id="s", body="b", created_at=1,
+                    event_ids=[f"{round_}-{i}"],
+                )
+                for i in range(rng.randrange(0, 9))
+            ]  # fmt: skip
+            await store.commit(batch, None, NotePolicy(), {})
+            for d in batch:
+                number += 1  # entries are numbered 1, 2, ... in commit order
+                queued.append((number, d.id))
+            numbers = [e for e, _ in queued]
+            for after in [None, 0, *numbers, *(n + 1 for n in numbers), 10_000]:
+                for limit in (1, 3, 1_000):
+                    want = [q for q in queued if after is None or q[0] > after][:limit]
+                    got = [(e, d.id) for e, d in await store.outbox_peek(limit, after)]
+                    assert got == want, (after, limit)
+            acked = [e for e in numbers if rng.random() < 0.4]
+            await store.outbox_ack(acked)
+            queued = [q for q in queued if q[0] not in acked]
+            assert await store.outbox_depth() == len(queued)
+
+    asyncio.run(scenario())

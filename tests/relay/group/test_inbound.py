@@ -153,10 +153,16 @@ def test_healthz_is_503_while_redis_is_down_and_200_when_it_is_back(
         wait_for(lambda: code() == 200, 20, "a healthy member")
         own_redis.shutdown(save=True)
         wait_for(lambda: code() == 503, 10, "503 while redis is down")
-        body = httpx.get(health, timeout=3).json()
+        try:
+            body = httpx.get(health, timeout=3).json()
+        except httpx.HTTPError:
+            body = None
+        if body is None or proc.poll() is not None:  # it exited: its log says why
+            proc.wait(timeout=10)
+            raise AssertionError(
+                f"the member exited ({proc.returncode}) while redis was down: {_err(proc)}"
+            )
         assert body["healthy"] is False and body["store_reachable"] is False
-        if proc.poll() is not None:  # it exited: its log says why
-            raise AssertionError(f"the member exited while redis was down: {_err(proc)}")
         # The other endpoints say so too, cleanly, and a link is not taken for queued.
         auth = {"Authorization": f"Bearer {API_KEY}"}
         r = httpx.get(f"{base}/users/demo/user0/live-activity", headers=auth, timeout=5)
