@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autoplay_cli.cli.simulate import frozen_heap
+from autoplay_cli.cli.tuning import HOT_LOOP_YOUNG, quiet_collector
 from autoplay_cli.emulator.traffic import generate_sessions, interleave
 from autoplay_cli.recording import envelope
 from autoplay_cli.relay.runner import RelayOptions, RelaySummary, run_relay
@@ -91,11 +91,12 @@ def stdout_to_devnull() -> Iterator[None]:
         os.close(null)
 
 
-def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Best of *repeat* runs: (wall seconds, CPU seconds)."""
+def timed(fn: Callable[[], object], repeat: int, young: int | None) -> tuple[float, float]:
+    """Best of *repeat* runs: (wall seconds, CPU seconds), the collector tuned as the
+    command does (*young*: see ``quiet_collector``)."""
     best: tuple[float, float] | None = None
     for _ in range(repeat):
-        with frozen_heap(), stdout_to_devnull():
+        with quiet_collector(young), stdout_to_devnull():
             wall, cpu = time.perf_counter(), time.process_time()
             fn()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -135,12 +136,14 @@ def main() -> None:
             sim = timed(
                 lambda p=path: run(RunOptions(files=[p], keep_steps=False)),  # type: ignore[misc]
                 args.repeat,
+                None,  # `autoplay simulate` freezes its inputs, as here
             )
             rows.append((shape, "simulate (same recording, summary only)", events, sim, sim))
             for label, store in (("memory", "memory"), ("redis://", url)):
                 got = timed(
                     lambda p=path, s=store, n=events: relay_once(p, s, n, dead),  # type: ignore[misc]
                     args.repeat,
+                    HOT_LOOP_YOUNG,  # as `autoplay relay` tunes the collector
                 )
                 rows.append((shape, f"relay --store {label} --to -", events, got, sim))
     print(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autoplay_cli.cli.simulate import frozen_heap
+from autoplay_cli.cli.tuning import quiet_collector
 from autoplay_cli.emulator.traffic import generate_sessions
 from autoplay_cli.session import MemorySessionStore
 from autoplay_cli.simulate import (
@@ -39,7 +39,7 @@ def timed(
     report = None
     for _ in range(repeat):
         report = None
-        with frozen_heap():  # as `autoplay simulate` does once its inputs are loaded
+        with quiet_collector():  # as `autoplay simulate` does once its inputs are loaded
             wall, cpu = time.perf_counter(), time.process_time()
             report = fn()
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

@@ -29,11 +29,11 @@ def inner(recording: Path, store: str, runs: int, events: int, dead: Path) -> No
 
     from bench_relay import relay_once, stdout_to_devnull
 
-    from autoplay_cli.cli.simulate import frozen_heap
+    from autoplay_cli.cli.tuning import HOT_LOOP_YOUNG, quiet_collector
 
     for _ in range(1 + runs):
         gc.collect()  # a run must not pay for freeing the garbage of the one before
-        with frozen_heap(), stdout_to_devnull():
+        with quiet_collector(HOT_LOOP_YOUNG), stdout_to_devnull():  # as the command does
             relay_once(recording, store, events, dead)
 
 

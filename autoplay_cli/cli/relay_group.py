@@ -15,11 +15,13 @@ if TYPE_CHECKING:
 
 def run_member(options: RelayOptions, group: GroupOptions) -> MemberSummary:
     """One member until stopped; its summary goes to stderr."""
+    from autoplay_cli.cli.tuning import HOT_LOOP_YOUNG, quiet_collector
     from autoplay_cli.relay.group import MemberSummary, run_member
 
     summary = MemberSummary()
     try:
-        asyncio.run(run_member(options, group, summary))
+        with quiet_collector(HOT_LOOP_YOUNG):
+            asyncio.run(run_member(options, group, summary))
     finally:
         logging.getLogger("autoplay_cli.relay").info("%s", summary.describe())
     return summary

@@ -125,13 +125,15 @@ class Status:
 def run(options: RelayOptions, *, json_: bool = False) -> RelaySummary:
     """Run the relay to its end; the summary goes to stderr (also on Ctrl-C)."""
     from autoplay_cli.cli.output import stderr_is_tty
+    from autoplay_cli.cli.tuning import HOT_LOOP_YOUNG, quiet_collector
     from autoplay_cli.relay import RelaySummary, run_relay
 
     summary = RelaySummary()
     status = Status(tty=stderr_is_tty() and not json_)
     log = logging.getLogger("autoplay_cli.relay")
     try:
-        asyncio.run(run_relay(options, summary, on_status=status))
+        with quiet_collector(HOT_LOOP_YOUNG):
+            asyncio.run(run_relay(options, summary, on_status=status))
     finally:
         status.stop()
         for line in summary.describe().splitlines():

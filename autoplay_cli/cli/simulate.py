@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -171,12 +169,13 @@ def simulate(
         sessions=list(session or []),
     )
     from autoplay_cli.cli import simulate_render as render
+    from autoplay_cli.cli.tuning import quiet_collector
     from autoplay_cli.simulate import mermaid
 
     if diagram and not (options.files or options.generate or options.demo):
         render.diagram(mermaid(), json_=json_)
         return
-    report = run(options, around=frozen_heap)
+    report = run(options, around=quiet_collector)
     if diagram:
         render.diagram(mermaid(report.transitions()), json_=json_)
     elif json_:
@@ -187,23 +186,3 @@ def simulate(
     if report.namespace:
         # On stderr, so stdout stays identical to an in-memory run.
         output.info(f"Redis keys of this run: {report.namespace}* (kept 1 h for inspection)")
-
-
-@contextlib.contextmanager
-def frozen_heap() -> Iterator[None]:
-    """Keep the garbage collector off the objects alive now (the loaded inputs), for the run.
-
-    They stay alive for the whole run, yet every full collection would walk them
-    again: with 100k actions that costs about a third of the run. ``gc.freeze`` is
-    process-wide, so it lives here in the command, never in the library.
-    """
-    import gc
-
-    # Objects frozen by the caller before us stay frozen: unfreezing is all or nothing.
-    frozen_before = gc.get_freeze_count() > 0
-    gc.freeze()
-    try:
-        yield
-    finally:
-        if not frozen_before:
-            gc.unfreeze()

@@ -231,25 +231,18 @@ def _tuned_for_throughput() -> Iterator[None]:
     httpcore's 64 KiB, since asyncio already receives 256 KiB at a time and anyio
     copies what is left of it for each smaller read (BENCHMARKS.md has the gain).
     """
-    import gc
-
     import httpcore
 
-    threshold = gc.get_threshold()
-    # Objects frozen by the caller before us stay frozen: unfreezing is all or nothing.
-    frozen_before = gc.get_freeze_count() > 0
-    gc.freeze()
-    gc.set_threshold(20_000, *threshold[1:])
+    from autoplay_cli.cli.tuning import HOT_LOOP_YOUNG, quiet_collector
+
     connection = httpcore.AsyncHTTP11Connection
     before: Any = getattr(connection, "READ_NUM_BYTES", None)
     larger = isinstance(before, int) and before < 256 * 1024
     if larger:  # an httpcore that reads differently is left alone
         connection.READ_NUM_BYTES = 256 * 1024  # type: ignore[attr-defined]
     try:
-        yield
+        with quiet_collector(HOT_LOOP_YOUNG):
+            yield
     finally:
         if larger:
             connection.READ_NUM_BYTES = before  # type: ignore[attr-defined]
-        gc.set_threshold(*threshold)
-        if not frozen_before:
-            gc.unfreeze()

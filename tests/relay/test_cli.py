@@ -193,3 +193,29 @@ def test_status_line_reports_rates_sessions_offers_and_deliveries() -> None:
     line = status.line(summary, 101.0)
     assert line.startswith("relay: 0 events/s · 2 sessions · offers 2 made, 1 blocked")
     assert "deliveries 2 ok, 0 retrying, 0 dead" in line
+
+
+def test_the_collector_is_tuned_for_the_run_and_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    import autoplay_cli.relay
+
+    def state() -> tuple[object, ...]:
+        return gc.get_threshold(), gc.get_freeze_count() > 0
+
+    during: list[tuple[object, ...]] = []
+    real = autoplay_cli.relay.run_relay
+
+    def spying(*args: Any, **kwargs: Any) -> Any:
+        during.append(state())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(autoplay_cli.relay, "run_relay", spying)
+    before = state()
+    rec = EXAMPLES / "simulate" / "recording.ndjson"
+    result = runner.invoke(app, ["relay", "--replay", str(rec), "--to", "-"])
+    assert result.exit_code == 0, result.output
+    assert state() == before
+    assert during and during[0][0] != before[0] and during[0][1] is True
