@@ -296,3 +296,45 @@ def test_the_relay_benchmark_s_shaped_lines_all_take_the_one_pass_reader(tmp_pat
     assert [e.raw for e in read] == [
         json.dumps(json.loads(line)["payload"], separators=(",", ":")) for line in lines
     ]
+
+
+def test_the_replay_reader_gives_iter_recording_s_fields_across_block_boundaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import autoplay_cli.recording as recording
+    from autoplay_cli.relay.runner import is_recording
+
+    # Small blocks, so lines (and the incomplete last one) straddle block boundaries.
+    monkeypatch.setattr(recording, "_BLOCK", 7)
+    lines = [
+        dumps_envelope(RecordedEvent(str(i), 1.0 + i, parse_payload({"type": "summary"})))
+        for i in range(5)
+    ]
+    path = tmp_path / "rec.ndjson"
+    path.write_text(lines[0] + "\n\n   \n" + "\n".join(lines[1:]))  # no final newline
+    expected = [(e.received_at, e.view.type, e.id, e.line) for e in iter_recording(path)]
+    assert [e[3] for e in expected] == [1, 4, 5, 6, 7]
+    got = [(at, v.type, i, n) for at, v, i, n in recording.iter_recorded_views(path)]
+    assert got == expected
+    assert is_recording(path)
+    path.write_text("\n".join(lines) + '\n{"payload": {}, "scenario": 1}')
+    assert not is_recording(path)
+    path.write_bytes(("\n".join(lines) + "\n" + lines[0]).encode() + b'\n{"id": "\xff"}\n')
+    with pytest.raises(InputError, match=rf"{path.name}:7 is not UTF-8"):
+        list(recording.iter_recorded_views(path))
+
+
+def test_is_recording_judges_lines_longer_than_its_block(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from autoplay_cli.relay import runner
+
+    monkeypatch.setattr(runner, "_SCAN_BLOCK", 5)
+    line = dumps_envelope(RecordedEvent("1", 1.0, parse_payload({"type": "summary"})))
+    path = tmp_path / "rec.ndjson"
+    path.write_text(f"{line}\n\n{line}")
+    assert runner.is_recording(path)
+    path.write_text(f'{line}\n{{"payload": 1, "scenario": 2}}\n{line}\n')
+    assert not runner.is_recording(path)
+    path.write_text(f"{line}\n  [1]\n")
+    assert not runner.is_recording(path)

@@ -386,42 +386,61 @@ def is_recording(path: Path) -> bool:
     """Does every line of *path* look like a recording envelope (no scenario steps)?"""
     try:
         with path.open("rb") as fh:
-            return all(
-                line.lstrip().startswith(b"{")
-                and b'"payload"' in line
-                and b'"scenario"' not in line
-                for line in fh
-                if line.strip()
-            )
+            rest = b""
+            while block := fh.read(_SCAN_BLOCK):
+                lines = block.split(b"\n")
+                if rest:  # the line begun in the block before (not the block copied)
+                    lines[0] = rest + lines[0]
+                rest = lines.pop()  # not ended yet
+                if b'"scenario"' in block or not _all_envelopes(lines):
+                    return False
+            return _all_envelopes([rest])
     except OSError:
         return False  # the scenario loader reports it properly
+
+
+_SCAN_BLOCK = 1 << 20
+
+
+def _all_envelopes(lines: list[bytes]) -> bool:
+    """:func:`is_recording` for lines: each non-blank one starts with ``{`` (after
+    whitespace) and names a ``"payload"``; the first and last may straddle blocks, so
+    they are searched for ``"scenario"`` here (the block was, in one search in C)."""
+    if lines and (b'"scenario"' in lines[0] or b'"scenario"' in lines[-1]):
+        return False
+    for line in lines:
+        # Recordings start lines with "{": the copies of strip() only for the others.
+        if line[:1] != b"{":
+            line = line.lstrip()
+            if not line:
+                continue
+            if line[:1] != b"{":
+                return False
+        if b'"payload"' not in line:
+            return False
+    return True
 
 
 def replay_input(path: Path) -> ReplayInput:
     """A recording is streamed envelope by envelope (its fast views, no models); anything
     else (scenarios, emulator scenario files) goes through ``simulate``'s loader."""
     if path.suffix.lower() not in (".toml", ".json") and is_recording(path):
-        from autoplay_cli.recording import iter_recording
+        from autoplay_cli.recording import iter_recorded_views
 
-        envelopes = iter_recording(path)
+        envelopes = iter_recorded_views(path)
         first = next(envelopes, None)
         if first is not None:
             where = f"{path}:"  # the path formatted once, not per event
 
             def events() -> Iterator[SimEvent]:
-                for e in itertools.chain((first,), envelopes):
-                    view = e.view
+                for at, view, event_id, number in itertools.chain((first,), envelopes):
+                    # Positional, every field given: no keyword or default handling.
                     yield SimEvent(
-                        e.received_at,
-                        view.session_id,
-                        view.type,
-                        f"{where}{e.line}",
-                        view,
-                        event_id=e.id,
+                        at, view.session_id, view.type, f"{where}{number}", view, {}, "", event_id
                     )
 
-            product = getattr(first.view, "product_id", None) or None
-            return ReplayInput(events(), first.received_at, None, product)
+            product = getattr(first[1], "product_id", None) or None
+            return ReplayInput(events(), first[0], None, product)
     from autoplay_cli.simulate.inputs import load_inputs
 
     inputs = load_inputs([path])
