@@ -106,6 +106,7 @@ class Relay:
         dirty = store.sessions.dirty
         seen = self._seen
         engine, counted, ends = self.engine, self.counters.events, self.notes.ends
+        move_clock, apply, clock = engine.move_clock, engine.apply, self.clock
         for event in events:
             sid, eid, kind = event.session_id, event.event_id, event.kind
             if sid is not None and eid is not None:
@@ -113,8 +114,9 @@ class Relay:
                 if before is not None and not newer(eid, before):
                     self.counters.skipped_replayed += 1
                     continue
-            await engine.advance(event.time)
-            if ends and ends[0][0] <= self.clock.now:  # a coalesced note may be due
+            if not move_clock(event.time):  # a session is due by then: tick on the way
+                await engine.advance(event.time)
+            if ends and ends[0][0] <= clock.now:  # a coalesced note may be due
                 self._flush_due()
             # Inline, not a method: one coroutine less per event.
             if kind == "summary":  # into the notes only; the engine ignores summaries
@@ -128,7 +130,7 @@ class Relay:
                         self.counters.anonymous += 1
                     elif getattr(event.payload, "conversation_id", None):
                         await self._carried_link(event, sid)
-                await engine.apply(event)
+                await apply(event)
             if sid is not None:
                 seen[sid] = event.time
                 if eid is not None:

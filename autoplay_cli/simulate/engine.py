@@ -166,6 +166,20 @@ class Engine:
         if not t <= clock.now:
             clock.now = float(t)
 
+    def move_clock(self, t: float) -> bool:
+        """Move the clock to *t* (never back) when no session is due by then; else ``False``.
+
+        The relay's per-event fast path: no coroutine. On ``False`` nothing moved, and
+        the caller awaits :meth:`advance` to tick the sessions due on the way.
+        """
+        due = self._due
+        if due and due[0][0] <= t:
+            return False
+        clock = self.clock
+        if not t <= clock.now:
+            clock.now = float(t)
+        return True
+
     async def finish(self) -> Report:
         """Let every open session time out; the report, its end set."""
         await self._pulse_until(math.inf)

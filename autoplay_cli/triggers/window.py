@@ -98,7 +98,12 @@ class ActionWindow(deque[Any]):
         self.extend(actions)
         hits = self._hits
         position = self.pushed
-        pa, a, pb, b = self._pa, self._a, self._pb, self._b
+        # One name per statement: an assignment of four or more names builds and
+        # unpacks a tuple (three or fewer compile to stack swaps).
+        pa = self._pa
+        a = self._a
+        pb = self._pb
+        b = self._b
         run_from, run_actions, run_start = self.run_from, self.run_actions, self.run_start
         last = self.last
         for action in actions:
@@ -127,11 +132,17 @@ class ActionWindow(deque[Any]):
                         run_start = start if 0.0 < start < _INF else None
                     else:
                         run_start = stamp(action, "timestamp_start")
-                pa, a, pb, b = pb, b, position, url
+                pa = pb  # (pa, a, pb, b = pb, b, position, url without a tuple)
+                a = b
+                pb = position
+                b = url
                 last = action
             position += 1
         self.pushed = position
-        self._pa, self._a, self._pb, self._b = pa, a, pb, b
+        self._pa = pa
+        self._a = a
+        self._pb = pb
+        self._b = b
         self.run_from, self.run_actions, self.run_start = run_from, run_actions, run_start
         self.last = last
         oldest = position - len(self)
