@@ -240,7 +240,8 @@ class SSEDecoder:
                     if id2 is not None:
                         sse_id = id2
                     if data:
-                        if self._size + len(value) > cap:
+                        # The data joined: what is held, a line break, this line.
+                        if self._size + 1 + len(value) > cap:
                             # Oversize, and already complete: dropped here and now.
                             self.oversize += 1
                             self._data, self._size, self._event = [], 0, ""
@@ -281,7 +282,8 @@ class SSEDecoder:
                 if value[:1] == " ":
                     value = value[1:]
             if field == "data":
-                self._size += len(value)
+                # Counted as joined: a line break before every line but the first.
+                self._size += len(value) + 1 if data else len(value)
                 if self._size > cap:
                     break
                 data.append(value)

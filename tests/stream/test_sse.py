@@ -348,10 +348,13 @@ def test_data_lines_adding_up_past_the_cap_drop_their_frame_whatever_the_chunks(
         events = [e for i in range(0, len(body), size) for e in decoder.feed(body[i : i + size])]
         assert events == [("", "ok", "")], size
         assert decoder.oversize == 1
-    # At the cap exactly, the frame is whole.
-    decoder = SSEDecoder(max_size=80)
+    # At the cap exactly (the joined data: 80 characters and a line break), the frame is whole.
+    decoder = SSEDecoder(max_size=81)
     assert decoder.feed(f"data: {line}\ndata: {line}\n\n".encode()) == [("", f"{line}\n{line}", "")]
     assert decoder.oversize == 0
+    decoder = SSEDecoder(max_size=80)  # one under: the line break counts too
+    assert decoder.feed(f"data: {line}\ndata: {line}\n\n".encode()) == []
+    assert decoder.oversize == 1
 
 
 def test_an_oversize_event_or_unknown_line_drops_its_frame_too() -> None:
@@ -381,3 +384,13 @@ def test_the_cap_gives_the_same_events_whatever_the_chunk_boundaries(
         )
     # Nothing over the cap is ever dispatched.
     assert all(len(data) <= cap for _, data, _ in expected)
+
+
+def test_the_cap_counts_the_line_breaks_of_data_lines_with_other_fields_between() -> None:
+    # Found by hypothesis: "00000" and "000000" joined are 12 characters, over a cap of 11,
+    # though the two values alone add up to 11.
+    body = b"data:00000\r\nid:\ndata:000000\n\ndata:ok\n\n"
+    for chunks in ([body], [body[i : i + 1] for i in range(len(body))]):
+        decoder = SSEDecoder(max_size=11)
+        assert [e for c in chunks for e in decoder.feed(c)] == [("", "ok", "")]
+        assert decoder.oversize == 1
